@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Debian packages the tests use: Chromium (browser tests), libmagic (evidence types),
+# GNU gettext (the catalogue test runs makemessages).
+set -euo pipefail
+
+as_root() { if [[ $(id -u) == 0 ]]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else "$@"; fi; }
+
+missing=()
+[[ -x /usr/bin/chromium ]] || missing+=(chromium)
+ldconfig -p 2>/dev/null | grep -q 'libmagic\.so\.1' || missing+=(libmagic1)
+command -v xgettext >/dev/null || missing+=(gettext)
+
+if ((${#missing[@]})); then
+  echo "installing from Debian's packages: ${missing[*]}"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,83 @@
+"""Users and their roles. Roles are Django groups; the names below are the contract."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    """The staff groups, created by a migration. Complainants have no group."""
+
+    AGENT = "Agents", _("Agents")
+    TEAM_LEAD = "Team leads", _("Team leads")
+    MANAGER = "Managers", _("Managers")
+
+
+STAFF_ROLES = frozenset(Role.values)
+
+
+class User(AbstractUser):
+    """A person with an account: a complainant, a member of staff or an administrator."""
+
+    email = models.EmailField(_("e-mail address"), blank=True, db_index=True)
+    preferred_language = models.CharField(
+        _("preferred language"),
+        max_length=8,
+        choices=settings.LANGUAGES,
+        default=settings.LANGUAGE_CODE,
+        help_text=_("Pages and e-mails use this language after you sign in."),
+    )
+    is_demo = models.BooleanField(
+        _("demo account"),
+        default=False,
+        help_text=_("Demo accounts can only sign in while DEBUG is on."),
+    )
+
+    objects = UserManager()
+
+    class Meta(AbstractUser.Meta):
+        swappable = "AUTH_USER_MODEL"
+        constraints = [
+            # One account per e-mail address, whatever its case; staff without e-mail allowed.
+            models.UniqueConstraint(
+                Lower("email"),
+                condition=~Q(email=""),
+                name="accounts_user_email_ci_unique",
+                violation_error_message=_("An account with this e-mail address already exists."),
+            )
+        ]
+
+    def role_names(self) -> frozenset[str]:
+        """The staff roles this user holds (cached on the instance for one request)."""
+        if not self.is_active or not self.pk:
+            return frozenset()
+        cached = getattr(self, "_role_names", None)
+        if cached is None:
+            cached = frozenset(self.groups.filter(name__in=STAFF_ROLES).values_list("name", flat=True))
+            self._role_names = cached
+        return cached
+
+    def has_role(self, *roles: str) -> bool:
+        """True when the user holds any of the given roles; superusers hold them all."""
+        return self.is_superuser or bool(self.role_names() & set(roles))
+
+    @property
+    def is_agent(self) -> bool:
+        return self.has_role(*STAFF_ROLES)
+
+    @property
+    def is_lead(self) -> bool:
+        return self.has_role(Role.TEAM_LEAD, Role.MANAGER)
+
+    @property
+    def is_manager(self) -> bool:
+        return self.has_role(Role.MANAGER)
+
+    @property
+    def display_name(self) -> str:
+        return self.get_full_name() or self.email or self.username

@@ -1,0 +1,14 @@
+"""Root URLconf: each app's URLs under its own namespace."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from complaints import views as complaint_views
+from config import views
+
+urlpatterns = [
+    path("", complaint_views.home, name="home"),
+    path("accounts/", include("accounts.urls")),
+    path("admin/", admin.site.urls),
+    path("healthz", views.healthz, name="healthz"),
+]

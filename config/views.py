@@ -1,0 +1,66 @@
+"""Project-level endpoints that belong to no app: the health check."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.db import connection
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from config.celery import app as celery_app
+
+logger = logging.getLogger(__name__)
+
+
+def _check_database() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+
+
+def _check_broker() -> None:
+    timeout = settings.HEALTHZ_TIMEOUT.total_seconds()
+    with celery_app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, timeout=timeout)
+
+
+def _check_storage() -> None:
+    # Proves the folder or bucket is there without writing anything.
+    bucket = getattr(default_storage, "bucket", None)
+    if bucket is not None:
+        bucket.meta.client.head_bucket(Bucket=bucket.name)
+        return
+    location = Path(default_storage.location)
+    # FileSystemStorage creates its folder on the first save; do the same here.
+    location.mkdir(parents=True, exist_ok=True)
+    if not os.access(location, os.W_OK):
+        raise OSError(f"storage folder is missing or read-only: {location.name}")
+
+
+CHECKS = {"database": _check_database, "broker": _check_broker, "storage": _check_storage}
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    """JSON state of the database, broker and storage: 200 if all answer, else 503."""
+    results: dict[str, str] = {}
+    for name, check in CHECKS.items():
+        try:
+            check()
+        except Exception:
+            logger.warning("healthz: %s is unreachable", name, exc_info=True)
+            results[name] = "down"
+        else:
+            results[name] = "ok"
+    failing = sorted(name for name, state in results.items() if state != "ok")
+    status = 503 if failing else 200
+    return JsonResponse(
+        {"status": "ok" if not failing else "down", "checks": results, "failing": failing}, status=status
+    )

@@ -1,0 +1,45 @@
+"""Playwright in Debian's Chromium: the home page in Vietnamese and English, and the switcher."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_home_page_follows_the_browser_then_the_switcher_and_remembers_it(browser, live_server):
+    context = browser.new_context(locale="vi-VN", viewport={"width": 375, "height": 740})
+    page = context.new_page()
+    try:
+        page.goto(live_server.url)
+        assert page.locator("html").get_attribute("lang") == "vi"
+        assert page.get_by_role("heading", level=1).inner_text() == "Bị một dịch vụ trực tuyến làm thất vọng?"
+        # At phone width the layout must not scroll sideways.
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375
+
+        page.get_by_role("button", name="Mở menu").click()
+        page.get_by_test_id("language-en").click()
+        page.wait_for_load_state()
+        assert page.locator("html").get_attribute("lang") == "en"
+        assert page.get_by_role("heading", level=1).inner_text() == "Let down by an online service?"
+
+        page.reload()
+        assert page.locator("html").get_attribute("lang") == "en"
+
+        page.get_by_role("button", name="Open the menu").click()
+        page.get_by_test_id("language-vi").click()
+        page.wait_for_load_state()
+        assert page.locator("html").get_attribute("lang") == "vi"
+    finally:
+        context.close()
+
+
+def test_an_english_browser_gets_english_first(browser, live_server):
+    context = browser.new_context(locale="en-US")
+    page = context.new_page()
+    try:
+        page.goto(live_server.url)
+        assert page.locator("html").get_attribute("lang") == "en"
+        assert page.get_by_role("link", name="Sign in").is_visible()
+    finally:
+        context.close()
