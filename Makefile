@@ -5,7 +5,6 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 MANAGE := $(PY) manage.py
-CELERY := $(VENV)/bin/celery
 STAMP := $(VENV)/.installed-requirements
 
 .PHONY: run test lint format install messages makemessages services system-packages check-deploy clean vendor-bootstrap
@@ -29,12 +28,7 @@ makemessages: install
 run: install messages
 	DEBUG=$${DEBUG:-true} $(MANAGE) migrate --noinput
 	DEBUG=$${DEBUG:-true} $(MANAGE) seed_demo
-	@echo "Serving http://127.0.0.1:8000/ with a Celery worker and beat; Ctrl-C stops all three."
-	@export DEBUG=$${DEBUG:-true}; \
-	trap 'kill $$(jobs -p) 2>/dev/null; wait' EXIT INT TERM; \
-	$(CELERY) -A config worker --loglevel=INFO --concurrency=2 & \
-	$(CELERY) -A config beat --loglevel=INFO & \
-	$(MANAGE) runserver 127.0.0.1:8000
+	DEBUG=$${DEBUG:-true} $(PY) -m config.devserver 127.0.0.1:8000
 
 services:
 	bash .ci/ensure-services.sh
