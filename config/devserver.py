@@ -6,6 +6,7 @@ if any one of them exits, the others are stopped too, so nothing is left running
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -25,23 +26,23 @@ def commands(address: str) -> dict[str, list[str]]:
 
 
 def stop(processes: dict[str, subprocess.Popen[bytes]], timeout: float = 15) -> None:
-    """Stop each child's whole process group (the reloader's and prefork's children too)."""
+    """Ask each child to shut down; then kill whatever is left of its process group.
+
+    SIGTERM goes to the child itself, so Celery makes a warm shutdown and the reloader
+    takes its server down; the group kill catches anything that outlived its parent.
+    """
     for process in processes.values():
-        _signal_group(process, signal.SIGTERM)
+        if process.poll() is None:
+            process.terminate()
     deadline = time.monotonic() + timeout
     for process in processes.values():
         try:
             process.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            _signal_group(process, signal.SIGKILL)
+            process.kill()
             process.wait()
-
-
-def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
-    try:
-        os.killpg(process.pid, signum)
-    except ProcessLookupError:
-        pass
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
 
 
 def main(argv: list[str]) -> int:
@@ -57,7 +58,8 @@ def main(argv: list[str]) -> int:
     # Children start in their own process group, so a terminal's Ctrl-C reaches only this
     # supervisor, which then stops each of them once and in order.
     processes = {
-        name: subprocess.Popen(cmd, start_new_session=True) for name, cmd in commands(address).items()
+        name: subprocess.Popen(cmd, start_new_session=True)  # noqa: S603 - fixed argument lists
+        for name, cmd in commands(address).items()
     }
     print(f"Serving http://{address}/ with a Celery worker and beat; Ctrl-C stops all three.", flush=True)
     status = 0
