@@ -1,10 +1,256 @@
-"""Public pages of the complaints app."""
+"""The complainant's side: intake, the case page and its actions, guest access, "my complaints"."""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import get_language, gettext_noop
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from complaints import services
+from complaints.forms import (
+    ComplaintForm,
+    ContactForm,
+    ContactFormSet,
+    FindComplaintForm,
+    RatingForm,
+    ReasonForm,
+    ReplyForm,
+    WithdrawForm,
+)
+from complaints.models import Complaint
+from config import ratelimit
+
+GUEST_SESSION_KEY = "complaints.guest"
+
+
+def guest_ids(request: HttpRequest) -> frozenset[int]:
+    return frozenset(request.session.get(GUEST_SESSION_KEY, []))
+
+
+def grant_guest_access(request: HttpRequest, complaint: Complaint) -> None:
+    """Let this browser session act as the complaint's complainant (no account needed)."""
+    ids = set(request.session.get(GUEST_SESSION_KEY, []))
+    if complaint.pk not in ids:
+        request.session[GUEST_SESSION_KEY] = sorted(ids | {complaint.pk})
+
+
+def _owned_complaint(request: HttpRequest, reference: str) -> Complaint:
+    """The complaint if this visitor filed it (or holds its tracking link); otherwise 404."""
+    queryset = Complaint.objects.owned_by(request.user, guest_ids=guest_ids(request))
+    return get_object_or_404(queryset, reference=reference)
 
 
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "complaints/home.html")
+
+
+@never_cache
+def complaint_create(request: HttpRequest) -> HttpResponse:
+    user = request.user if request.user.is_authenticated else None
+    initial = {
+        "language": get_language() if get_language() in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+    }
+    if user is not None:
+        initial.update(contact_name=user.get_full_name(), contact_email=user.email)
+    form = ComplaintForm(request.POST or None, initial=initial)
+    contacts = ContactFormSet(request.POST or None, prefix="contacts")
+    if request.method == "POST" and form.is_valid() and contacts.is_valid():
+        complaint, _created = services.submit_complaint(
+            data=form.cleaned_data,
+            contacts=contacts.entries,
+            by=user,
+            now=timezone.now(),
+            submission_key=form.cleaned_data["submission_key"],
+        )
+        grant_guest_access(request, complaint)
+        return redirect("complaints:submitted", complaint.reference)
+    return render(request, "complaints/complaint_form.html", {"form": form, "contacts": contacts})
+
+
+def complaint_submitted(request: HttpRequest, reference: str) -> HttpResponse:
+    complaint = _owned_complaint(request, reference)
+    return render(request, "complaints/complaint_submitted.html", {"complaint": complaint})
+
+
+def complaint_detail(request: HttpRequest, reference: str, **bound: Any) -> HttpResponse:
+    """The case page: status, deadlines, the timeline and (for the complainant) the actions."""
+    visible = Complaint.objects.visible_to(request.user, guest_ids=guest_ids(request))
+    complaint = get_object_or_404(
+        visible.select_related("category", "subcategory", "assignee"), reference=reference
+    )
+    is_staff = request.user.is_authenticated and request.user.is_agent
+    is_owner = complaint.pk in guest_ids(request) or (
+        request.user.is_authenticated and complaint.complainant_id == request.user.pk
+    )
+    events = complaint.events.select_related("actor")
+    if not is_staff:
+        events = events.filter(public=True)
+    now = timezone.now()
+    context = {
+        "complaint": complaint,
+        "events": list(events),
+        "contacts": list(complaint.contacts.all()),
+        "is_owner": is_owner,
+        "is_staff": is_staff,
+        "now": now,
+        "can_remind": complaint.can_remind(now),
+        "can_dispute": complaint.can_dispute(now),
+        "reply_form": bound.get("reply_form") or ReplyForm(),
+        "contact_form": bound.get("contact_form") or ContactForm(prefix="contact"),
+        "dispute_form": bound.get("dispute_form") or ReasonForm(prefix="dispute"),
+        "withdraw_form": bound.get("withdraw_form") or WithdrawForm(prefix="withdraw"),
+        "rating_form": bound.get("rating_form") or RatingForm(prefix="rating"),
+    }
+    status = 400 if bound else 200
+    return render(request, "complaints/complaint_detail.html", context, status=status)
+
+
+def _complainant_action(
+    form_class: type | None,
+    form_name: str,
+    prefix: str | None,
+    act: Callable[..., Any],
+    success: str,
+) -> Callable[[HttpRequest, str], HttpResponse]:
+    """A POST view for one complainant action: validate, call the service, redirect.
+
+    Invalid input re-renders the case page with the errors and everything typed; a
+    business rule that refuses the action becomes a message, never a 500.
+    """
+
+    @require_POST
+    def view(request: HttpRequest, reference: str) -> HttpResponse:
+        complaint = _owned_complaint(request, reference)
+        by = request.user if request.user.is_authenticated else None
+        data: dict[str, Any] = {}
+        if form_class is not None:
+            form = form_class(request.POST, prefix=prefix)
+            if not form.is_valid():
+                return complaint_detail(request, reference, **{form_name: form})
+            data = form.cleaned_data
+        try:
+            act(complaint=complaint, by=by, now=timezone.now(), **data)
+        except services.ComplaintActionRefused as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, _(success))  # the literals are marked with gettext_noop below
+        return redirect("complaints:detail", complaint.reference)
+
+    return view
+
+
+def _add_contact(*, complaint: Complaint, by: Any, now: Any, **data: Any) -> None:
+    services.add_contact(complaint=complaint, data=data, by=by, now=now)
+
+
+complaint_reply = _complainant_action(
+    ReplyForm, "reply_form", None, services.reply_as_complainant, gettext_noop("Your message was added.")
+)
+complaint_add_contact = _complainant_action(
+    ContactForm,
+    "contact_form",
+    "contact",
+    _add_contact,
+    gettext_noop("The contact was added to your complaint."),
+)
+complaint_remind = _complainant_action(
+    None, "", None, services.send_reminder, gettext_noop("Your reminder was sent to the support team.")
+)
+complaint_withdraw = _complainant_action(
+    WithdrawForm,
+    "withdraw_form",
+    "withdraw",
+    services.withdraw_complaint,
+    gettext_noop("Your complaint was withdrawn."),
+)
+complaint_accept = _complainant_action(
+    None, "", None, services.accept_resolution, gettext_noop("Thank you. Your complaint is now closed.")
+)
+complaint_dispute = _complainant_action(
+    ReasonForm,
+    "dispute_form",
+    "dispute",
+    services.dispute_resolution,
+    gettext_noop("Your complaint was reopened. We will look at it again."),
+)
+complaint_rate = _complainant_action(
+    RatingForm,
+    "rating_form",
+    "rating",
+    services.rate_handling,
+    gettext_noop("Thank you for your rating."),
+)
+
+
+@never_cache
+def track(request: HttpRequest, token: str) -> HttpResponse:
+    """Exchange a tracking link's token for session access, then go to the token-free URL."""
+    complaint = services.redeem_tracking_token(token=token, now=timezone.now())
+    if complaint is None:
+        raise Http404
+    grant_guest_access(request, complaint)
+    response = redirect("complaints:detail", complaint.reference)
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def find_complaint(request: HttpRequest) -> HttpResponse:
+    """Re-send the tracking link: same answer whether or not reference and e-mail match."""
+    form = FindComplaintForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        email = form.cleaned_data["email"].lower()
+        verdicts = [
+            ratelimit.hit(
+                "find-ip",
+                ratelimit.client_ip(request),
+                limit=settings.FIND_COMPLAINT_LIMIT,
+                window=3600,
+                fail_open=True,
+            ),
+            ratelimit.hit(
+                "find-email", email, limit=settings.FIND_COMPLAINT_LIMIT, window=3600, fail_open=True
+            ),
+        ]
+        refused = [v for v in verdicts if not v.allowed]
+        if refused:
+            minutes = max(1, -(-max(v.retry_after for v in refused) // 60))
+            form.add_error(
+                None, _("Too many requests. Please try again in %(minutes)s minutes.") % {"minutes": minutes}
+            )
+            response = render(request, "complaints/complaint_find.html", {"form": form}, status=429)
+            response["Retry-After"] = str(minutes * 60)
+            return response
+        services.resend_tracking_link(
+            reference=form.cleaned_data["reference"], email=email, now=timezone.now()
+        )
+        messages.success(
+            request,
+            _(
+                "If that reference and e-mail address belong to a complaint, we have sent a new "
+                "tracking link to that address. It may take a few minutes to arrive."
+            ),
+        )
+        return redirect("complaints:find")
+    return render(request, "complaints/complaint_find.html", {"form": form})
+
+
+@login_required
+def my_complaints(request: HttpRequest) -> HttpResponse:
+    queryset = (
+        Complaint.objects.owned_by(request.user, guest_ids=guest_ids(request))
+        .select_related("category", "subcategory")
+        .order_by("-submitted_at", "-pk")
+    )
+    page = Paginator(queryset, 20).get_page(request.GET.get("page"))
+    return render(request, "complaints/complaint_list.html", {"page": page})

@@ -277,7 +277,35 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+# Beat runs in UTC; each entry's task body is one service call.
+NOTIFICATION_DELIVERY_INTERVAL = env_int("NOTIFICATION_DELIVERY_INTERVAL", 5)
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    "deliver-notifications": {
+        "task": "complaints.tasks.deliver_notifications",
+        "schedule": float(NOTIFICATION_DELIVERY_INTERVAL),
+        "options": {"expires": float(NOTIFICATION_DELIVERY_INTERVAL)},
+    },
+    "close-resolved-complaints": {
+        "task": "complaints.tasks.close_resolved_complaints",
+        "schedule": 3600.0,
+        "options": {"expires": 3600.0},
+    },
+}
+
+# --- Cache (rate limits) -------------------------------------------------------------------
+
+# Redis in production (CACHE_URL=redis://...); one process's memory for a DEBUG run.
+CACHE_URL = env_str("CACHE_URL")
+if CACHE_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # --- E-mail ------------------------------------------------------------------------------
 
@@ -307,6 +335,14 @@ CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 # --- Portal ----------------------------------------------------------------------------------
+
+# The portal's public address, for links in e-mails.
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
+# How long a guest's tracking link works; "find my complaint" sends a fresh one.
+TRACKING_LINK_TTL = timedelta(days=env_int("TRACKING_LINK_TTL_DAYS", 30))
+# "Find my complaint": requests allowed per IP and per e-mail address in an hour.
+FIND_COMPLAINT_LIMIT = env_int("FIND_COMPLAINT_LIMIT", 5)
+NOTIFICATION_MAX_ATTEMPTS = env_int("NOTIFICATION_MAX_ATTEMPTS", 8)
 
 # Demo accounts (seeded by `manage.py seed_demo`) can only sign in while DEBUG is on.
 DEMO_PASSWORD = "demo"

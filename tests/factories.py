@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from datetime import UTC, datetime, timedelta
 
 from django.contrib.auth.models import Group
 
@@ -28,3 +29,63 @@ def make_user(
     if role:
         user.groups.add(Group.objects.get(name=role))
     return user
+
+
+NOW = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)  # a Monday, 10:00 in Ho Chi Minh City
+
+
+def intake_data(**overrides: object) -> dict[str, object]:
+    """Cleaned intake data as the form hands it to submit_complaint."""
+    from complaints.models import Subcategory
+
+    data: dict[str, object] = {
+        "subcategory": Subcategory.objects.get(category__slug="account", slug="cannot-log-in"),
+        "provider_name": "ShopNhanh",
+        "subject": "Không đăng nhập được sau khi đổi số điện thoại",
+        "description": "Tôi đổi số điện thoại và không nhận được mã OTP nữa.",
+        "desired_outcome": "Khôi phục quyền truy cập tài khoản.",
+        "occurred_at": NOW - timedelta(days=3),
+        "first_reported_at": NOW - timedelta(days=2),
+        "contact_name": "Nguyễn Thị Lan",
+        "contact_email": "lan@example.org",
+        "contact_phone": "",
+        "language": "vi",
+        "provider_username": "lan.nguyen",
+        "provider_email": "",
+        "provider_account_id": "",
+        "steps_taken": "Đã gửi e-mail cho bộ phận hỗ trợ hai lần.",
+    }
+    data.update(overrides)
+    return data
+
+
+def make_complaint(
+    *, by: object = None, now: datetime = NOW, contacts: list[dict] | None = None, **overrides: object
+):
+    """A complaint filed through the real intake service."""
+    from complaints.services import submit_complaint
+
+    complaint, _created = submit_complaint(
+        data=intake_data(**overrides), contacts=contacts or [], by=by, now=now, submission_key=None
+    )
+    return complaint
+
+
+def contact_data(**overrides: object) -> dict[str, object]:
+    data: dict[str, object] = {
+        "channel": "email",
+        "contacted_at": NOW - timedelta(days=2),
+        "with_whom": "CSKH",
+        "their_reference": "TICKET-991",
+        "summary": "Họ nói sẽ trả lời trong 48 giờ.",
+    }
+    data.update(overrides)
+    return data
+
+
+def resolve(complaint, *, by, now: datetime = NOW, summary: str = "Đã khôi phục tài khoản."):
+    """Take a new complaint through triage to resolution with the real services."""
+    from complaints.services import transition_complaint
+
+    complaint = transition_complaint(complaint=complaint, to_status="open", by=by, now=now)
+    return transition_complaint(complaint=complaint, to_status="resolved", by=by, now=now, note=summary)

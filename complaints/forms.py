@@ -1,0 +1,261 @@
+"""Intake and complainant-action forms: validation and layout only."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Fieldset, Layout
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from complaints.models import Category, ContactChannel, Language, Subcategory
+
+# C0 controls other than tab and newlines (and DEL) have no business in a complaint.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Times a little in the future are clock skew between the visitor's device and ours.
+CLOCK_SLACK = timedelta(minutes=10)
+
+
+def clean_text(value: str) -> str:
+    """NFC-normalise (Vietnamese typed as NFD finds the same text) and drop control characters."""
+    return _CONTROL.sub("", unicodedata.normalize("NFC", value)).strip()
+
+
+class CleanTextMixin:
+    """Normalise every text field of the form the same way."""
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()  # type: ignore[misc]
+        for name, value in list(cleaned.items()):
+            if isinstance(value, str):
+                cleaned[name] = clean_text(value)
+        return cleaned
+
+
+class DateTimeInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
+
+
+def _not_in_future(value: Any) -> Any:
+    if value is not None and value > timezone.now() + CLOCK_SLACK:
+        raise forms.ValidationError(_("This date is in the future."))
+    return value
+
+
+def active_subcategories():
+    return Subcategory.objects.filter(is_active=True, category__is_active=True).select_related("category")
+
+
+def grouped_subcategory_choices() -> list[tuple[Any, Any]]:
+    """Subcategories grouped under their category names, for one <select> with <optgroup>s."""
+    groups: dict[Category, list[tuple[Any, str]]] = {}
+    for sub in active_subcategories():
+        groups.setdefault(sub.category, []).append((sub.pk, sub.name))
+    return [("", _("Choose what the problem is about"))] + [
+        (category.name, choices) for category, choices in groups.items()
+    ]
+
+
+class ComplaintForm(CleanTextMixin, forms.Form):
+    subcategory = forms.ModelChoiceField(
+        queryset=active_subcategories(),
+        label=_("What is the problem about?"),
+        help_text=_("Pick the closest match; staff can correct it."),
+    )
+    provider_name = forms.CharField(
+        label=_("Which service or company?"),
+        max_length=150,
+        help_text=_("The name of the app, website or shop, as it appears to you."),
+    )
+    subject = forms.CharField(
+        label=_("Subject"),
+        max_length=200,
+        help_text=_("One line, e.g. “Locked out after changing my phone number”."),
+    )
+    description = forms.CharField(
+        label=_("What happened?"),
+        max_length=10_000,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text=_(
+            "Facts in order: what you did, what you expected, what happened instead, "
+            "any error message word for word."
+        ),
+    )
+    desired_outcome = forms.CharField(
+        label=_("What outcome do you want?"),
+        max_length=2_000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Be specific: “restore access to my account”, “refund 450,000 ₫”."),
+    )
+    occurred_at = forms.DateTimeField(
+        label=_("When did it happen?"),
+        widget=DateTimeInput(),
+        validators=[_not_in_future],
+        help_text=_("Your best estimate is fine."),
+    )
+    first_reported_at = forms.DateTimeField(
+        label=_("When did you first report it to the provider?"),
+        widget=DateTimeInput(),
+        required=False,
+        validators=[_not_in_future],
+        help_text=_("Leave empty if you have not contacted them yet."),
+    )
+    provider_username = forms.CharField(label=_("Your username there"), max_length=150, required=False)
+    provider_email = forms.CharField(
+        label=_("The e-mail you log in with there"), max_length=254, required=False
+    )
+    provider_account_id = forms.CharField(
+        label=_("Account, customer or order number"),
+        max_length=150,
+        required=False,
+        help_text=_("Never give your password: we will never ask for it."),
+    )
+    steps_taken = forms.CharField(
+        label=_("What have you already tried?"),
+        max_length=5_000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("E.g. reset the password, reinstalled the app, wrote to support twice."),
+    )
+    contact_name = forms.CharField(label=_("Your name"), max_length=150)
+    contact_email = forms.EmailField(
+        label=_("Your e-mail"),
+        max_length=254,
+        help_text=_("We send the acknowledgement and your tracking link here."),
+    )
+    contact_phone = forms.CharField(label=_("Phone (optional)"), max_length=32, required=False)
+    language = forms.ChoiceField(label=_("Language for our messages"), choices=Language.choices)
+    submission_key = forms.UUIDField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # One query, in the visitor's language; validation still goes through the queryset.
+        self.fields["subcategory"].widget.choices = grouped_subcategory_choices()
+        if not self.is_bound and "submission_key" not in self.initial:
+            self.initial["submission_key"] = uuid.uuid4()
+        self.fields["contact_email"].widget.attrs["autocomplete"] = "email"
+        self.fields["contact_name"].widget.attrs["autocomplete"] = "name"
+        self.fields["contact_phone"].widget.attrs.update(autocomplete="tel", inputmode="tel")
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.disable_csrf = True
+        self.helper.layout = Layout(
+            Fieldset(
+                _("The problem"), "subcategory", "provider_name", "subject", "description", "desired_outcome"
+            ),
+            Fieldset(_("When"), "occurred_at", "first_reported_at"),
+            Fieldset(
+                _("Your account at the provider"),
+                "provider_username",
+                "provider_email",
+                "provider_account_id",
+            ),
+            Fieldset(_("What you have tried"), "steps_taken"),
+            Fieldset(_("How we reach you"), "contact_name", "contact_email", "contact_phone", "language"),
+            "submission_key",
+        )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        occurred, reported = cleaned.get("occurred_at"), cleaned.get("first_reported_at")
+        if occurred and reported and reported < occurred:
+            self.add_error("first_reported_at", _("You cannot have reported it before it happened."))
+        for name in ("subject", "description", "desired_outcome", "provider_name", "contact_name"):
+            if name in cleaned and not cleaned[name]:
+                self.add_error(name, _("This field is required."))
+        return cleaned
+
+
+class ContactForm(CleanTextMixin, forms.Form):
+    """One earlier contact with the provider's support."""
+
+    channel = forms.ChoiceField(label=_("How"), choices=ContactChannel.choices)
+    contacted_at = forms.DateTimeField(label=_("When"), widget=DateTimeInput(), validators=[_not_in_future])
+    with_whom = forms.CharField(label=_("With whom"), max_length=150, required=False)
+    their_reference = forms.CharField(label=_("Their ticket or case number"), max_length=150, required=False)
+    summary = forms.CharField(
+        label=_("What was said"), max_length=5_000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if "summary" in cleaned and not cleaned["summary"]:
+            self.add_error("summary", _("This field is required."))
+        return cleaned
+
+
+class BaseContactFormSet(forms.BaseFormSet):
+    @property
+    def entries(self) -> list[dict[str, Any]]:
+        """The filled-in contacts (empty extra rows are skipped)."""
+        return [form.cleaned_data for form in self.forms if form.cleaned_data and form.has_changed()]
+
+
+ContactFormSet = forms.formset_factory(
+    ContactForm, formset=BaseContactFormSet, extra=1, max_num=20, validate_max=True, absolute_max=20
+)
+
+
+class ReplyForm(CleanTextMixin, forms.Form):
+    body = forms.CharField(
+        label=_("Your message"), max_length=10_000, widget=forms.Textarea(attrs={"rows": 4})
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if "body" in cleaned and not cleaned["body"]:
+            self.add_error("body", _("Write a message first."))
+        return cleaned
+
+
+class ReasonForm(CleanTextMixin, forms.Form):
+    reason = forms.CharField(label=_("Why?"), max_length=5_000, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if "reason" in cleaned and not cleaned["reason"]:
+            self.add_error("reason", _("Please tell us why."))
+        return cleaned
+
+
+class WithdrawForm(CleanTextMixin, forms.Form):
+    reason = forms.CharField(
+        label=_("Why are you withdrawing? (optional)"),
+        max_length=5_000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class RatingForm(CleanTextMixin, forms.Form):
+    rating = forms.TypedChoiceField(
+        label=_("How well was your complaint handled?"),
+        choices=[(n, str(n)) for n in range(5, 0, -1)],
+        coerce=int,
+        widget=forms.RadioSelect,
+        help_text=_("5 is best."),
+    )
+    comment = forms.CharField(
+        label=_("Comment (optional)"),
+        max_length=2_000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class FindComplaintForm(CleanTextMixin, forms.Form):
+    reference = forms.CharField(
+        label=_("Complaint reference"),
+        max_length=32,
+        help_text=_("It looks like KN-7F3K-Q9XM and is in the acknowledgement e-mail."),
+    )
+    email = forms.EmailField(label=_("The e-mail address you gave"), max_length=254)

@@ -1,0 +1,396 @@
+"""The complaint dossier, its lifecycle, its timeline and the notification outbox."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
+
+# Crockford's base 32 without the letters people confuse (I, L, O, U).
+REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def new_reference() -> str:
+    """A random, non-sequential reference such as ``KN-7F3K-Q9XM`` (40 bits of randomness)."""
+    chars = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
+    return f"KN-{chars[:4]}-{chars[4:]}"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Complexity(models.TextChoices):
+    SIMPLE = "simple", _("Simple")
+    COMPLEX = "complex", _("Complex")
+
+
+class BilingualNameMixin(models.Model):
+    name_vi = models.CharField(_("name (Vietnamese)"), max_length=120)
+    name_en = models.CharField(_("name (English)"), max_length=120)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def name(self) -> str:
+        return self.name_en if translation.get_language() == "en" else self.name_vi
+
+
+class Category(BilingualNameMixin):
+    slug = models.SlugField(_("code"), unique=True)
+
+    class Meta:
+        ordering = ["position", "pk"]
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
+
+
+class Subcategory(BilingualNameMixin):
+    category = models.ForeignKey(
+        Category, on_delete=models.PROTECT, related_name="subcategories", verbose_name=_("category")
+    )
+    slug = models.SlugField(_("code"))
+    default_complexity = models.CharField(
+        _("default complexity"), max_length=10, choices=Complexity.choices, default=Complexity.SIMPLE
+    )
+
+    class Meta:
+        ordering = ["category__position", "position", "pk"]
+        verbose_name = _("subcategory")
+        verbose_name_plural = _("subcategories")
+        constraints = [models.UniqueConstraint(fields=["category", "slug"], name="subcategory_slug_unique")]
+
+
+class Status(models.TextChoices):
+    NEW = "new", _("New")
+    OPEN = "open", _("Open")
+    AWAITING_COMPLAINANT = "awaiting_complainant", _("Waiting for your answer")
+    RESOLVED = "resolved", _("Resolved")
+    CLOSED = "closed", _("Closed")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+# The only statement of the lifecycle (DESIGN.md): from-status -> the statuses it may move to.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    Status.NEW: frozenset({Status.OPEN, Status.WITHDRAWN}),
+    Status.OPEN: frozenset({Status.AWAITING_COMPLAINANT, Status.RESOLVED, Status.WITHDRAWN}),
+    Status.AWAITING_COMPLAINANT: frozenset({Status.OPEN, Status.WITHDRAWN}),
+    Status.RESOLVED: frozenset({Status.CLOSED, Status.OPEN, Status.WITHDRAWN}),
+    Status.CLOSED: frozenset(),
+    Status.WITHDRAWN: frozenset(),
+}
+
+# How long after resolution the complainant may dispute; after it the case closes itself.
+DISPUTE_WINDOW = timedelta(days=14)
+# A complainant may send one reminder per this period.
+REMINDER_INTERVAL = timedelta(hours=24)
+
+
+class ComplaintQuerySet(models.QuerySet):
+    def open(self) -> ComplaintQuerySet:
+        return self.exclude(status__in=[Status.CLOSED, Status.WITHDRAWN])
+
+    def visible_to(
+        self, user: object, *, guest_ids: frozenset[int] | set[int] = frozenset()
+    ) -> ComplaintQuerySet:
+        """The complaints this visitor may see: staff see all; a complainant sees their own
+        and those their session was granted through a tracking link."""
+        if getattr(user, "is_authenticated", False) and user.is_agent:
+            return self.all()
+        condition = Q(pk__in=list(guest_ids))
+        if getattr(user, "is_authenticated", False):
+            condition |= Q(complainant=user)
+        return self.filter(condition)
+
+    def owned_by(
+        self, user: object, *, guest_ids: frozenset[int] | set[int] = frozenset()
+    ) -> ComplaintQuerySet:
+        """The complaints this visitor filed (or holds a tracking link for): complainant actions."""
+        condition = Q(pk__in=list(guest_ids))
+        if getattr(user, "is_authenticated", False):
+            condition |= Q(complainant=user)
+        return self.filter(condition)
+
+    def resolved_before(self, moment: datetime) -> ComplaintQuerySet:
+        return self.filter(status=Status.RESOLVED, resolved_at__lte=moment)
+
+
+class Language(models.TextChoices):
+    VI = "vi", "Tiếng Việt"
+    EN = "en", "English"
+
+
+class Complaint(models.Model):
+    reference = models.CharField(
+        _("reference"), max_length=16, unique=True, default=new_reference, editable=False
+    )
+    # Set from the intake form's hidden token: a reload or double click finds the same complaint.
+    submission_key = models.UUIDField(unique=True, null=True, blank=True, editable=False)
+    complainant = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="complaints",
+        verbose_name=_("complainant account"),
+    )
+
+    # What
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, verbose_name=_("category"))
+    subcategory = models.ForeignKey(Subcategory, on_delete=models.PROTECT, verbose_name=_("subcategory"))
+    subject = models.CharField(_("subject"), max_length=200)
+    description = models.TextField(_("description"), max_length=10_000)
+    desired_outcome = models.TextField(_("desired outcome"), max_length=2_000)
+    # When
+    occurred_at = models.DateTimeField(_("when it happened"))
+    first_reported_at = models.DateTimeField(_("first reported to the provider"), null=True, blank=True)
+    # Who
+    contact_name = models.CharField(_("name"), max_length=150)
+    contact_email = models.EmailField(_("e-mail"), max_length=254)
+    contact_phone = models.CharField(_("phone"), max_length=32, blank=True)
+    language = models.CharField(_("preferred language"), max_length=8, choices=Language.choices)
+    # Account at the provider
+    provider_name = models.CharField(_("service or company"), max_length=150)
+    provider_username = models.CharField(_("username at the provider"), max_length=150, blank=True)
+    provider_email = models.CharField(_("login e-mail at the provider"), max_length=254, blank=True)
+    provider_account_id = models.CharField(_("account or order number"), max_length=150, blank=True)
+    # What was tried
+    steps_taken = models.TextField(_("steps already taken"), max_length=5_000, blank=True)
+
+    # Handling
+    complexity = models.CharField(_("complexity"), max_length=10, choices=Complexity.choices)
+    status = models.CharField(_("status"), max_length=24, choices=Status.choices, default=Status.NEW)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_complaints",
+        verbose_name=_("assignee"),
+    )
+    submitted_at = models.DateTimeField(_("submitted"))
+    status_changed_at = models.DateTimeField(_("status changed"))
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    resolution_summary = models.TextField(_("resolution"), blank=True)
+    last_reminder_at = models.DateTimeField(_("last reminder"), null=True, blank=True)
+    rating = models.PositiveSmallIntegerField(_("rating"), null=True, blank=True)
+    rating_comment = models.TextField(_("rating comment"), max_length=2_000, blank=True)
+    # Bumped by every service that changes the complaint: a stale staff form is refused.
+    version = models.PositiveIntegerField(default=1)
+
+    objects = ComplaintQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("complaint")
+        verbose_name_plural = _("complaints")
+        indexes = [
+            models.Index(fields=["complainant", "-submitted_at"], name="complaint_mine_idx"),
+            models.Index(fields=["status", "-submitted_at"], name="complaint_status_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rating__isnull=True) | Q(rating__gte=1, rating__lte=5),
+                name="complaint_rating_1_to_5",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in (Status.CLOSED, Status.WITHDRAWN)
+
+    def can_transition_to(self, status: str) -> bool:
+        return status in TRANSITIONS[self.status]
+
+    def apply_status(self, status: str, *, now: datetime) -> list[str]:
+        """Set the status and the timestamps that go with it; return the changed fields (no save)."""
+        self.status = status
+        self.status_changed_at = now
+        fields = ["status", "status_changed_at"]
+        if status == Status.RESOLVED:
+            self.resolved_at = now
+            fields.append("resolved_at")
+        elif status == Status.CLOSED:
+            self.closed_at = now
+            fields.append("closed_at")
+        elif status == Status.OPEN and self.resolved_at is not None:
+            # Reopened by a dispute: the earlier resolution no longer stands.
+            self.resolved_at = None
+            fields.append("resolved_at")
+        return fields
+
+    def dispute_deadline(self) -> datetime | None:
+        if self.status != Status.RESOLVED or self.resolved_at is None:
+            return None
+        return self.resolved_at + DISPUTE_WINDOW
+
+    def can_dispute(self, now: datetime) -> bool:
+        deadline = self.dispute_deadline()
+        return deadline is not None and now < deadline
+
+    def next_reminder_at(self) -> datetime | None:
+        return None if self.last_reminder_at is None else self.last_reminder_at + REMINDER_INTERVAL
+
+    def can_remind(self, now: datetime) -> bool:
+        if self.status not in (Status.NEW, Status.OPEN):
+            return False
+        next_at = self.next_reminder_at()
+        return next_at is None or now >= next_at
+
+    @property
+    def can_rate(self) -> bool:
+        return self.status in (Status.RESOLVED, Status.CLOSED) and self.rating is None
+
+
+class EventKind(models.TextChoices):
+    SUBMITTED = "submitted", _("Complaint submitted")
+    TRIAGED = "triaged", _("Triaged")
+    ASSIGNED = "assigned", _("Assigned")
+    REPLY = "reply", _("Reply")
+    INTERNAL_NOTE = "internal_note", _("Internal note")
+    EVIDENCE_ADDED = "evidence_added", _("Evidence added")
+    CONTACT_LOGGED = "contact_logged", _("Contact with the provider recorded")
+    INFO_REQUESTED = "info_requested", _("Information requested")
+    REMINDER = "reminder", _("Reminder sent")
+    ESCALATION_REQUESTED = "escalation_requested", _("Escalation requested")
+    SLA_WARNING = "sla_warning", _("Deadline approaching")
+    SLA_BREACHED = "sla_breached", _("Deadline missed")
+    ESCALATED = "escalated", _("Escalated")
+    DE_ESCALATED = "de_escalated", _("De-escalated")
+    STATUS_CHANGED = "status_changed", _("Status changed")
+    RESOLVED = "resolved", _("Resolved")
+    DISPUTED = "disputed", _("Resolution disputed")
+    CLOSED = "closed", _("Closed")
+    RATED = "rated", _("Handling rated")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+class ComplaintEvent(models.Model):
+    """One entry of a complaint's timeline. Append-only: never edited, never deleted."""
+
+    complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=32, choices=EventKind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # Who acted, as the timeline should say it when there is no account (a guest, the system).
+    actor_role = models.CharField(max_length=16)
+    created_at = models.DateTimeField()
+    public = models.BooleanField(default=True)
+    body = models.TextField(blank=True, max_length=10_000)
+    payload = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["complaint", "created_at"], name="event_timeline_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.complaint_id} {self.kind} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class ActorRole(models.TextChoices):
+    COMPLAINANT = "complainant", _("Complainant")
+    STAFF = "staff", _("Support team")
+    SYSTEM = "system", _("System")
+
+
+class ContactChannel(models.TextChoices):
+    EMAIL = "email", _("E-mail")
+    CHAT = "chat", _("Chat")
+    PHONE = "phone", _("Phone")
+    SOCIAL = "social", _("Social media")
+    IN_PERSON = "in_person", _("In person")
+    OTHER = "other", _("Other")
+
+
+class ContactAttempt(models.Model):
+    """An earlier contact the complainant had with the provider's own support."""
+
+    complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="contacts")
+    channel = models.CharField(_("channel"), max_length=16, choices=ContactChannel.choices)
+    contacted_at = models.DateTimeField(_("when"))
+    with_whom = models.CharField(_("with whom"), max_length=150, blank=True)
+    their_reference = models.CharField(_("their reference"), max_length=150, blank=True)
+    summary = models.TextField(_("what was said"), max_length=5_000)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["contacted_at", "pk"]
+        verbose_name = _("contact with the provider")
+        verbose_name_plural = _("contacts with the provider")
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} {self.contacted_at:%Y-%m-%d}"
+
+
+class TrackingToken(models.Model):
+    """A guest's tracking link. Only the SHA-256 of the 256-bit token is stored."""
+
+    complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="tracking_tokens")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.complaint_id} until {self.expires_at:%Y-%m-%d}"
+
+
+class NotificationStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+
+
+class Notification(models.Model):
+    """The outbox: a notice written in the same transaction as the change it reports.
+
+    `deliver_outbox` sends each row once, outside any request or sweep transaction.
+    """
+
+    complaint = models.ForeignKey(
+        Complaint, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
+    )
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    email = models.EmailField(max_length=254)
+    template = models.CharField(max_length=64)
+    language = models.CharField(max_length=8)
+    context = models.JSONField(default=dict, blank=True)
+    status = models.CharField(
+        max_length=8, choices=NotificationStatus.choices, default=NotificationStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField()
+    next_attempt_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [
+            # deliver_outbox: pending rows due now, oldest first.
+            models.Index(
+                fields=["next_attempt_at"],
+                name="notification_due_idx",
+                condition=Q(status="pending"),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.template} -> {self.email} ({self.status})"

@@ -1,0 +1,149 @@
+"""The notification outbox: queue a notice with the change it reports; deliver it later, once.
+
+`queue_notification` writes a `Notification` row inside the caller's transaction and,
+after commit, nudges the delivery task. The nudge swallows broker errors (with a short
+connect timeout), so a request never fails or stalls because Redis is down: beat runs
+the same delivery every few seconds and catches up once the broker is back.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
+
+from complaints.models import Complaint, Notification, NotificationStatus
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+
+
+def queue_notification(
+    *,
+    template: str,
+    email: str,
+    language: str,
+    now: datetime,
+    complaint: Complaint | None = None,
+    recipient: Any = None,
+    context: dict[str, Any] | None = None,
+) -> Notification:
+    """Write one notice to the outbox (caller's transaction) and nudge delivery after commit."""
+    notification = Notification.objects.create(
+        complaint=complaint,
+        recipient=recipient,
+        email=email,
+        template=template,
+        language=language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE,
+        context=context or {},
+        created_at=now,
+        next_attempt_at=now,
+    )
+    transaction.on_commit(nudge_delivery)
+    return notification
+
+
+def nudge_delivery() -> None:
+    """Ask a worker to drain the outbox now. A broker error is logged, never raised."""
+    from complaints.tasks import deliver_notifications
+
+    try:
+        deliver_notifications.apply_async(retry=False)
+    except Exception:
+        logger.warning("could not nudge notification delivery; beat will deliver later", exc_info=True)
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Back-off after the n-th failed attempt: 30 s, 1 min, 2 min, ... capped at one hour."""
+    return min(timedelta(seconds=30 * 2 ** max(attempts - 1, 0)), timedelta(hours=1))
+
+
+def deliver_outbox(*, now: datetime, batch_size: int = 50) -> DeliveryResult:
+    """Send the pending notices due at `now`, each exactly once, and return the counts.
+
+    Each row is locked (`FOR UPDATE SKIP LOCKED`) in its own transaction while it is
+    sent and marked, so concurrent workers never send the same notice twice. A failure
+    schedules a retry with back-off; after NOTIFICATION_MAX_ATTEMPTS the row is failed.
+    """
+    sent = retried = failed = 0
+    due_ids = list(
+        Notification.objects.filter(status=NotificationStatus.PENDING, next_attempt_at__lte=now)
+        .order_by("next_attempt_at", "pk")
+        .values_list("pk", flat=True)[:batch_size]
+    )
+    for pk in due_ids:
+        with transaction.atomic():
+            notification = (
+                Notification.objects.select_for_update(skip_locked=True)
+                .select_related("complaint")
+                .filter(pk=pk, status=NotificationStatus.PENDING)
+                .first()
+            )
+            if notification is None:
+                continue  # another worker has it, or sent it meanwhile
+            try:
+                # A savepoint, so a database error while rendering leaves the row usable.
+                with transaction.atomic():
+                    render_notification(notification, now=now).send()
+            except Exception as exc:  # noqa: BLE001 - any failure is retried later
+                notification.attempts += 1
+                notification.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+                if notification.attempts >= settings.NOTIFICATION_MAX_ATTEMPTS:
+                    notification.status = NotificationStatus.FAILED
+                    failed += 1
+                    logger.error(
+                        "notification %s failed for good: %s", notification.pk, notification.last_error
+                    )
+                else:
+                    notification.next_attempt_at = now + retry_delay(notification.attempts)
+                    retried += 1
+                notification.save(update_fields=["attempts", "last_error", "status", "next_attempt_at"])
+            else:
+                notification.status = NotificationStatus.SENT
+                notification.sent_at = now
+                notification.attempts += 1
+                notification.save(update_fields=["status", "sent_at", "attempts"])
+                sent += 1
+    return DeliveryResult(sent=sent, retried=retried, failed=failed)
+
+
+def absolute_url(path: str) -> str:
+    return settings.SITE_URL.rstrip("/") + path
+
+
+def render_notification(notification: Notification, *, now: datetime) -> EmailMultiAlternatives:
+    """Render the notice's e-mail (text and HTML) in the recipient's language."""
+    context: dict[str, Any] = {**notification.context, "site_url": settings.SITE_URL}
+    complaint = notification.complaint
+    if complaint is not None:
+        context["complaint"] = complaint
+        context["case_url"] = absolute_url(reverse("complaints:detail", args=[complaint.reference]))
+        if notification.context.get("with_tracking_link"):
+            from complaints.services import issue_tracking_token
+
+            # Minted at sending time: the raw token lives only in the e-mail, never in a row.
+            token = issue_tracking_token(complaint=complaint, now=now)
+            context["tracking_url"] = absolute_url(reverse("complaints:track", args=[token]))
+            context["tracking_days"] = settings.TRACKING_LINK_TTL.days
+    base = f"emails/{notification.template}"
+    with translation.override(notification.language):
+        subject = " ".join(render_to_string(f"{base}_subject.txt", context).split())
+        text = render_to_string(f"{base}.txt", context)
+        html = render_to_string(f"{base}.html", context)
+    message = EmailMultiAlternatives(subject=subject, body=text, to=[notification.email])
+    message.attach_alternative(html, "text/html")
+    return message

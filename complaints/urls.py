@@ -1,0 +1,21 @@
+from django.urls import path
+
+from complaints import views
+
+app_name = "complaints"
+
+urlpatterns = [
+    path("new/", views.complaint_create, name="create"),
+    path("find/", views.find_complaint, name="find"),
+    path("mine/", views.my_complaints, name="mine"),
+    path("track/<str:token>/", views.track, name="track"),
+    path("<str:reference>/", views.complaint_detail, name="detail"),
+    path("<str:reference>/submitted/", views.complaint_submitted, name="submitted"),
+    path("<str:reference>/reply/", views.complaint_reply, name="reply"),
+    path("<str:reference>/contacts/", views.complaint_add_contact, name="add_contact"),
+    path("<str:reference>/remind/", views.complaint_remind, name="remind"),
+    path("<str:reference>/withdraw/", views.complaint_withdraw, name="withdraw"),
+    path("<str:reference>/accept/", views.complaint_accept, name="accept"),
+    path("<str:reference>/dispute/", views.complaint_dispute, name="dispute"),
+    path("<str:reference>/rate/", views.complaint_rate, name="rate"),
+]
