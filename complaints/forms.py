@@ -178,7 +178,8 @@ class ComplaintForm(CleanTextMixin, forms.Form):
 class ContactForm(CleanTextMixin, forms.Form):
     """One earlier contact with the provider's support."""
 
-    channel = forms.ChoiceField(label=_("How"), choices=ContactChannel.choices)
+    # A blank first choice, so an untouched extra row counts as empty and is skipped.
+    channel = forms.ChoiceField(label=_("How"), choices=[("", "—"), *ContactChannel.choices])
     contacted_at = forms.DateTimeField(label=_("When"), widget=DateTimeInput(), validators=[_not_in_future])
     with_whom = forms.CharField(label=_("With whom"), max_length=150, required=False)
     their_reference = forms.CharField(label=_("Their ticket or case number"), max_length=150, required=False)
@@ -207,7 +208,10 @@ ContactFormSet = forms.formset_factory(
 
 class ReplyForm(CleanTextMixin, forms.Form):
     body = forms.CharField(
-        label=_("Your message"), max_length=10_000, widget=forms.Textarea(attrs={"rows": 4})
+        label=_("Your message"),
+        max_length=10_000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        error_messages={"required": _("Write a message first.")},
     )
 
     def clean(self) -> dict[str, Any]:
@@ -218,7 +222,12 @@ class ReplyForm(CleanTextMixin, forms.Form):
 
 
 class ReasonForm(CleanTextMixin, forms.Form):
-    reason = forms.CharField(label=_("Why?"), max_length=5_000, widget=forms.Textarea(attrs={"rows": 3}))
+    reason = forms.CharField(
+        label=_("Why?"),
+        max_length=5_000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": _("Please tell us why.")},
+    )
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()

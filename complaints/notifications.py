@@ -88,7 +88,7 @@ def deliver_outbox(*, now: datetime, batch_size: int = 50) -> DeliveryResult:
     for pk in due_ids:
         with transaction.atomic():
             notification = (
-                Notification.objects.select_for_update(skip_locked=True)
+                Notification.objects.select_for_update(skip_locked=True, of=("self",))
                 .select_related("complaint")
                 .filter(pk=pk, status=NotificationStatus.PENDING)
                 .first()

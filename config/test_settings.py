@@ -12,12 +12,12 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/portal
 os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/15")
 os.environ.setdefault("CELERY_RESULT_BACKEND", os.environ["CELERY_BROKER_URL"])
 os.environ.setdefault("CACHE_URL", "redis://127.0.0.1:6379/14")
+os.environ.setdefault("EMAIL_BACKEND", "locmem")
 
 from config.settings import *  # noqa: F403
 from config.settings import STORAGES
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 SECURE_SSL_REDIRECT = False
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = LANGUAGE_COOKIE_SECURE = False
 MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="portal-test-files-"))

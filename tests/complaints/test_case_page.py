@@ -1,0 +1,39 @@
+"""The case page runs a constant number of queries whatever the length of the timeline."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from complaints import services
+from tests.factories import NOW, contact_data, make_complaint, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+def grow(complaint, n: int) -> None:
+    for i in range(n):
+        services.reply_as_complainant(complaint=complaint, body=f"tin nhắn {i}", by=None, now=NOW)
+        services.add_contact(complaint=complaint, data=contact_data(), by=None, now=NOW)
+
+
+def queries_for(client, complaint) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(reverse("complaints:detail", args=[complaint.reference]))
+    assert response.status_code == 200
+    return len(captured.captured_queries)
+
+
+@pytest.mark.parametrize("staff", [False, True])
+def test_the_case_page_query_count_does_not_grow_with_the_timeline(client, staff):
+    from accounts.models import Role
+
+    user = make_user(role=Role.AGENT if staff else None)
+    short = make_complaint(by=None if staff else user)
+    long = make_complaint(by=None if staff else user)
+    grow(long, 40)
+    client.force_login(user)
+    assert queries_for(client, short) == queries_for(client, long)
+    assert queries_for(client, long) <= 8

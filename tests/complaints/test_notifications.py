@@ -1,0 +1,110 @@
+"""The outbox: each notice delivered once, in the recipient's language, retried with back-off."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from unittest import mock
+
+import pytest
+from django.core import mail
+
+from complaints import notifications
+from complaints.models import Notification, NotificationStatus, TrackingToken, hash_token
+from complaints.notifications import deliver_outbox, retry_delay
+from complaints.services import redeem_tracking_token
+from tests.factories import NOW, make_complaint
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_acknowledgement_is_sent_once_in_the_complainants_language():
+    complaint = make_complaint(language="vi")
+    assert deliver_outbox(now=NOW).sent == 1
+    assert deliver_outbox(now=NOW).sent == 0
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert message.to == ["lan@example.org"]
+    assert complaint.reference in message.subject
+    assert "Chúng tôi đã nhận được khiếu nại" in message.subject
+    assert complaint.reference in message.body
+    html = message.alternatives[0][0]
+    assert "<html" in html and complaint.reference in html
+    notice = Notification.objects.get()
+    assert (notice.status, notice.sent_at, notice.attempts) == (NotificationStatus.SENT, NOW, 1)
+
+
+def test_an_english_complainant_gets_english():
+    make_complaint(language="en")
+    deliver_outbox(now=NOW)
+    assert "We received your complaint" in mail.outbox[0].subject
+
+
+def test_the_tracking_link_is_minted_when_the_email_is_sent_and_only_its_hash_is_kept():
+    complaint = make_complaint()
+    assert not TrackingToken.objects.exists()
+    deliver_outbox(now=NOW)
+    token = re.search(r"/complaints/track/([A-Za-z0-9_-]{43,})/", mail.outbox[0].body).group(1)
+    stored = TrackingToken.objects.get()
+    assert stored.token_hash == hash_token(token)
+    assert token not in str(Notification.objects.values_list("context", flat=True).get())
+    assert redeem_tracking_token(token=token, now=NOW) == complaint
+
+
+def test_user_text_cannot_inject_headers_or_markup_into_the_email():
+    make_complaint(subject="Hi\r\nBcc: victim@example.org", contact_name="<script>alert(1)</script>")
+    deliver_outbox(now=NOW)
+    message = mail.outbox[0]
+    assert "\n" not in message.subject and "Bcc" not in message.subject
+    assert message.bcc == []
+    html = message.alternatives[0][0]
+    assert "<script>" not in html
+    assert "&lt;script&gt;" in html
+
+
+def test_a_failed_send_is_retried_with_back_off_then_given_up(settings):
+    settings.NOTIFICATION_MAX_ATTEMPTS = 3
+    make_complaint()
+    with mock.patch("django.core.mail.EmailMultiAlternatives.send", side_effect=OSError("smtp down")):
+        assert deliver_outbox(now=NOW).retried == 1
+        notice = Notification.objects.get()
+        assert notice.next_attempt_at == NOW + timedelta(seconds=30)
+        assert "smtp down" in notice.last_error
+        # Not due yet: nothing is attempted.
+        assert deliver_outbox(now=NOW + timedelta(seconds=29)) == notifications.DeliveryResult()
+        assert deliver_outbox(now=NOW + timedelta(seconds=30)).retried == 1
+        assert Notification.objects.get().next_attempt_at == NOW + timedelta(seconds=90)
+        assert deliver_outbox(now=NOW + timedelta(seconds=90)).failed == 1
+    assert Notification.objects.get().status == NotificationStatus.FAILED
+    assert deliver_outbox(now=NOW + timedelta(days=1)) == notifications.DeliveryResult()
+    assert mail.outbox == []
+
+
+def test_the_back_off_doubles_and_is_capped_at_an_hour():
+    assert [retry_delay(n).total_seconds() for n in (1, 2, 3, 4)] == [30, 60, 120, 240]
+    assert retry_delay(30) == timedelta(hours=1)
+
+
+def test_a_notice_locked_by_another_worker_is_skipped():
+    from django.db import connections
+    from django.test.utils import CaptureQueriesContext
+
+    make_complaint()
+    with CaptureQueriesContext(connections["default"]) as queries:
+        deliver_outbox(now=NOW)
+    assert any("SKIP LOCKED" in q["sql"] for q in queries.captured_queries)
+
+
+def test_the_nudge_swallows_a_dead_broker(caplog):
+    with mock.patch(
+        "complaints.tasks.deliver_notifications.apply_async", side_effect=ConnectionError("down")
+    ):
+        notifications.nudge_delivery()
+    assert "beat will deliver later" in caplog.text
+
+
+def test_the_delivery_task_delegates_to_the_outbox(settings):
+    from complaints.tasks import deliver_notifications
+
+    make_complaint()
+    assert deliver_notifications.apply().get() == {"sent": 1, "retried": 0, "failed": 0}
