@@ -163,3 +163,25 @@ def browser() -> Iterator[object]:
             yield browser
         finally:
             browser.close()
+
+
+# Data the migrations seed (role groups, categories). A transactional test flushes the
+# database afterwards, so the next one gets it back from the same seed functions.
+SEEDS = (
+    ("accounts.migrations.0002_staff_groups", "create_groups"),
+    ("complaints.migrations.0002_seed_categories", "seed"),
+)
+
+
+@pytest.fixture(autouse=True)
+def _reseed_after_flush(request) -> None:
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None or not marker.kwargs.get("transaction"):
+        return
+    request.getfixturevalue("transactional_db")
+    from importlib import import_module
+
+    from django.apps import apps
+
+    for module, function in SEEDS:
+        getattr(import_module(module), function)(apps, None)
