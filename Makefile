@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 MANAGE := $(PY) manage.py
 STAMP := $(VENV)/.installed-requirements
 
-.PHONY: run test lint format install messages makemessages services system-packages check-deploy clean vendor-bootstrap
+.PHONY: run test bench lint format install messages makemessages services system-packages check-deploy clean vendor-bootstrap
 
 install: $(STAMP)
 
@@ -38,6 +38,10 @@ system-packages:
 
 test: install system-packages services messages
 	$(VENV)/bin/pytest
+
+# Benchmarks (never part of CI): PostgreSQL, Redis, gunicorn and wrk; see bench/README.md.
+bench: install system-packages services messages
+	$(PY) -m bench.run
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Debian packages the tests use: Chromium (browser tests), libmagic (evidence types),
-# GNU gettext (the catalogue test runs makemessages).
+# GNU gettext (the catalogue test runs makemessages), wrk (make bench).
 set -euo pipefail
 
 as_root() { if [[ $(id -u) == 0 ]]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else "$@"; fi; }
@@ -9,6 +9,7 @@ missing=()
 [[ -x /usr/bin/chromium ]] || missing+=(chromium)
 ldconfig -p 2>/dev/null | grep -q 'libmagic\.so\.1' || missing+=(libmagic1)
 command -v xgettext >/dev/null || missing+=(gettext)
+command -v wrk >/dev/null || missing+=(wrk)  # make bench's load generator
 
 if ((${#missing[@]})); then
   echo "installing from Debian's packages: ${missing[*]}"

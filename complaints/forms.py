@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import re
+import time
 import unicodedata
 import uuid
 from datetime import timedelta
@@ -12,6 +14,7 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Fieldset, Layout
 from django import forms
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from complaints.models import Category, ContactChannel, Language, Subcategory
@@ -55,6 +58,38 @@ def active_subcategories():
     return Subcategory.objects.filter(is_active=True, category__is_active=True).select_related("category")
 
 
+_SUBCATEGORY_CACHE_SECONDS = 60
+_subcategory_cache: tuple[float, dict[str, Subcategory]] = (-math.inf, {})
+
+
+def cached_active_subcategories() -> dict[str, Subcategory]:
+    """Active subcategories by primary key, kept for a minute in this process.
+
+    Intake validates one on every submission; an admin's edit shows within a minute.
+    """
+    global _subcategory_cache
+    loaded_at, by_pk = _subcategory_cache
+    if time.monotonic() - loaded_at > _SUBCATEGORY_CACHE_SECONDS:
+        by_pk = {str(sub.pk): sub for sub in active_subcategories()}
+        _subcategory_cache = (time.monotonic(), by_pk)
+    return by_pk
+
+
+class SubcategoryField(forms.ModelChoiceField):
+    def to_python(self, value: Any) -> Subcategory | None:
+        if value in self.empty_values:
+            return None
+        subcategory = cached_active_subcategories().get(str(value))
+        if subcategory is None:
+            # Perhaps added since the cache was filled: look once more, in the database.
+            global _subcategory_cache
+            _subcategory_cache = (-math.inf, {})
+            subcategory = cached_active_subcategories().get(str(value))
+        if subcategory is None:
+            raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return subcategory
+
+
 def grouped_subcategory_choices() -> list[tuple[Any, Any]]:
     """Subcategories grouped under their category names, for one <select> with <optgroup>s."""
     groups: dict[Category, list[tuple[Any, str]]] = {}
@@ -66,7 +101,7 @@ def grouped_subcategory_choices() -> list[tuple[Any, Any]]:
 
 
 class ComplaintForm(CleanTextMixin, forms.Form):
-    subcategory = forms.ModelChoiceField(
+    subcategory = SubcategoryField(
         queryset=active_subcategories(),
         label=_("What is the problem about?"),
         help_text=_("Pick the closest match; staff can correct it."),
@@ -126,29 +161,39 @@ class ComplaintForm(CleanTextMixin, forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("E.g. reset the password, reinstalled the app, wrote to support twice."),
     )
-    contact_name = forms.CharField(label=_("Your name"), max_length=150)
+    contact_name = forms.CharField(
+        label=_("Your name"), max_length=150, widget=forms.TextInput(attrs={"autocomplete": "name"})
+    )
     contact_email = forms.EmailField(
         label=_("Your e-mail"),
         max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
         help_text=_("We send the acknowledgement and your tracking link here."),
     )
-    contact_phone = forms.CharField(label=_("Phone (optional)"), max_length=32, required=False)
+    contact_phone = forms.CharField(
+        label=_("Phone (optional)"),
+        max_length=32,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+    )
     language = forms.ChoiceField(label=_("Language for our messages"), choices=Language.choices)
     submission_key = forms.UUIDField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # One query, in the visitor's language; validation still goes through the queryset.
-        self.fields["subcategory"].widget.choices = grouped_subcategory_choices()
+        # Built only when the page is rendered (a valid POST never needs it), in the
+        # visitor's language; validation still goes through the field's queryset.
+        self.fields["subcategory"].widget.choices = grouped_subcategory_choices
         if not self.is_bound and "submission_key" not in self.initial:
             self.initial["submission_key"] = uuid.uuid4()
-        self.fields["contact_email"].widget.attrs["autocomplete"] = "email"
-        self.fields["contact_name"].widget.attrs["autocomplete"] = "name"
-        self.fields["contact_phone"].widget.attrs.update(autocomplete="tel", inputmode="tel")
-        self.helper = FormHelper()
-        self.helper.form_tag = False
-        self.helper.disable_csrf = True
-        self.helper.layout = Layout(
+
+    @cached_property
+    def helper(self) -> FormHelper:
+        """The crispy layout, built when the page is rendered: a valid POST never needs it."""
+        helper = FormHelper()
+        helper.form_tag = False
+        helper.disable_csrf = True
+        helper.layout = Layout(
             Fieldset(
                 _("The problem"), "subcategory", "provider_name", "subject", "description", "desired_outcome"
             ),
@@ -163,6 +208,7 @@ class ComplaintForm(CleanTextMixin, forms.Form):
             Fieldset(_("How we reach you"), "contact_name", "contact_email", "contact_phone", "language"),
             "submission_key",
         )
+        return helper
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()

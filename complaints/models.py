@@ -145,6 +145,7 @@ class Complaint(models.Model):
         blank=True,
         related_name="complaints",
         verbose_name=_("complainant account"),
+        db_index=False,  # complaint_mine_idx leads with it
     )
 
     # What
@@ -197,8 +198,8 @@ class Complaint(models.Model):
         verbose_name = _("complaint")
         verbose_name_plural = _("complaints")
         indexes = [
+            # "My complaints", newest first.
             models.Index(fields=["complainant", "-submitted_at"], name="complaint_mine_idx"),
-            models.Index(fields=["status", "-submitted_at"], name="complaint_status_idx"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -283,7 +284,8 @@ class EventKind(models.TextChoices):
 class ComplaintEvent(models.Model):
     """One entry of a complaint's timeline. Append-only: never edited, never deleted."""
 
-    complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="events")
+    # event_timeline_idx leads with the complaint, so the foreign key needs no index of its own.
+    complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="events", db_index=False)
     kind = models.CharField(max_length=32, choices=EventKind.choices)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

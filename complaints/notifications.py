@@ -9,6 +9,8 @@ the same delivery every few seconds and catches up once the broker is back.
 from __future__ import annotations
 
 import logging
+import math
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -57,10 +59,23 @@ def queue_notification(
     return notification
 
 
+_last_nudge = -math.inf
+
+
 def nudge_delivery() -> None:
-    """Ask a worker to drain the outbox now. A broker error is logged, never raised."""
+    """Ask a worker to drain the outbox now. A broker error is logged, never raised.
+
+    Each process nudges at most once per NOTIFICATION_NUDGE_INTERVAL seconds: one
+    delivery run drains every notice that is due, so a burst of submissions costs one
+    task, not one each, and beat picks up whatever a skipped nudge left behind.
+    """
+    global _last_nudge
     from complaints.tasks import deliver_notifications
 
+    now = time.monotonic()
+    if now - _last_nudge < settings.NOTIFICATION_NUDGE_INTERVAL:
+        return
+    _last_nudge = now
     try:
         deliver_notifications.apply_async(retry=False)
     except Exception:

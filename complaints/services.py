@@ -49,6 +49,30 @@ def _user_or_none(user: Any) -> Any:
     return user if user is not None and getattr(user, "is_authenticated", False) else None
 
 
+def _event(
+    *,
+    complaint: Complaint,
+    kind: str,
+    by: Any,
+    now: datetime,
+    public: bool = True,
+    body: str = "",
+    payload: dict[str, Any] | None = None,
+    actor_role: str | None = None,
+) -> ComplaintEvent:
+    """An unsaved timeline event; without an actor and a role, the system acted."""
+    return ComplaintEvent(
+        complaint=complaint,
+        kind=kind,
+        actor=_user_or_none(by),
+        actor_role=actor_role or (ActorRole.SYSTEM if by is None else actor_role_of(by)),
+        created_at=now,
+        public=public,
+        body=body,
+        payload=payload or {},
+    )
+
+
 def record_event(
     *,
     complaint: Complaint,
@@ -61,16 +85,18 @@ def record_event(
     actor_role: str | None = None,
 ) -> ComplaintEvent:
     """Append one event to the complaint's timeline and return it."""
-    return ComplaintEvent.objects.create(
+    event = _event(
         complaint=complaint,
         kind=kind,
-        actor=_user_or_none(by),
-        actor_role=actor_role or (ActorRole.SYSTEM if by is None else actor_role_of(by)),
-        created_at=now,
+        by=by,
+        now=now,
         public=public,
         body=body,
-        payload=payload or {},
+        payload=payload,
+        actor_role=actor_role,
     )
+    event.save()
+    return event
 
 
 def _lock(complaint: Complaint) -> Complaint:
@@ -124,13 +150,10 @@ def submit_complaint(
     """File a complaint with its contact history; return (complaint, created).
 
     A `submission_key` already used returns that complaint with created=False, so a
-    reload or a double click files one complaint. Queues the acknowledgement e-mail
-    (with a tracking link) in the outbox.
+    reload or a double click files one complaint (the unique key decides, even when
+    two submits race). Queues the acknowledgement e-mail, with a tracking link, in the
+    outbox. Writes one row per table: the complaint, its contacts and its events.
     """
-    if submission_key is not None:
-        existing = Complaint.objects.filter(submission_key=submission_key).first()
-        if existing is not None:
-            return existing, False
     subcategory: Subcategory = data["subcategory"]
     try:
         with transaction.atomic():
@@ -157,7 +180,7 @@ def submit_complaint(
                 submitted_at=now,
                 status_changed_at=now,
             )
-            record_event(
+            submitted = _event(
                 complaint=complaint,
                 kind=EventKind.SUBMITTED,
                 by=by,
@@ -165,19 +188,23 @@ def submit_complaint(
                 actor_role=ActorRole.COMPLAINANT,
                 payload={"contacts": len(contacts)},
             )
-            for contact in contacts:
-                _create_contact(complaint=complaint, data=contact, by=by, now=now)
+            saved_contacts = ContactAttempt.objects.bulk_create(
+                [_contact(complaint=complaint, data=contact, now=now) for contact in contacts]
+            )
+            ComplaintEvent.objects.bulk_create(
+                [submitted, *(_contact_event(contact, by=by, now=now) for contact in saved_contacts)]
+            )
             _notify_complainant(complaint, template="complaint_received", now=now, with_tracking_link=True)
     except IntegrityError:
-        # Two submits with the same key raced; the other one won.
-        if submission_key is None:
+        existing = Complaint.objects.filter(submission_key=submission_key).first() if submission_key else None
+        if existing is None:
             raise
-        return Complaint.objects.get(submission_key=submission_key), False
+        return existing, False
     return complaint, True
 
 
-def _create_contact(*, complaint: Complaint, data: dict[str, Any], by: Any, now: datetime) -> ContactAttempt:
-    contact = ContactAttempt.objects.create(
+def _contact(*, complaint: Complaint, data: dict[str, Any], now: datetime) -> ContactAttempt:
+    return ContactAttempt(
         complaint=complaint,
         channel=data["channel"],
         contacted_at=data["contacted_at"],
@@ -186,8 +213,11 @@ def _create_contact(*, complaint: Complaint, data: dict[str, Any], by: Any, now:
         summary=data["summary"],
         created_at=now,
     )
-    record_event(
-        complaint=complaint,
+
+
+def _contact_event(contact: ContactAttempt, *, by: Any, now: datetime) -> ComplaintEvent:
+    return _event(
+        complaint=contact.complaint,
         kind=EventKind.CONTACT_LOGGED,
         by=by,
         now=now,
@@ -201,7 +231,6 @@ def _create_contact(*, complaint: Complaint, data: dict[str, Any], by: Any, now:
             "their_reference": contact.their_reference,
         },
     )
-    return contact
 
 
 def add_contact(*, complaint: Complaint, data: dict[str, Any], by: Any, now: datetime) -> ContactAttempt:
@@ -210,7 +239,9 @@ def add_contact(*, complaint: Complaint, data: dict[str, Any], by: Any, now: dat
         complaint = _lock(complaint)
         if not complaint.is_open:
             raise ComplaintActionRefused(_("This complaint is closed; it can no longer be changed."))
-        contact = _create_contact(complaint=complaint, data=data, by=by, now=now)
+        contact = _contact(complaint=complaint, data=data, now=now)
+        contact.save()
+        _contact_event(contact, by=by, now=now).save()
         _save(complaint, [])
     return contact
 

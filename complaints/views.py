@@ -31,18 +31,37 @@ from complaints.forms import (
 from complaints.models import Complaint
 from config import ratelimit
 
-GUEST_SESSION_KEY = "complaints.guest"
+# Guest access lives in a signed, HTTP-only cookie: the complaints this browser filed or
+# opened with a tracking link. Signed with SECRET_KEY, so it cannot be forged or edited,
+# and it costs no database row per anonymous visitor.
+GUEST_COOKIE = "kn_guest"
+GUEST_COOKIE_SALT = "complaints.guest-access"
+GUEST_COOKIE_MAX_IDS = 50
 
 
 def guest_ids(request: HttpRequest) -> frozenset[int]:
-    return frozenset(request.session.get(GUEST_SESSION_KEY, []))
+    raw = request.get_signed_cookie(
+        GUEST_COOKIE,
+        default="",
+        salt=GUEST_COOKIE_SALT,
+        max_age=settings.TRACKING_LINK_TTL.total_seconds(),
+    )
+    return frozenset(int(part) for part in raw.split(",") if part.isdigit())
 
 
-def grant_guest_access(request: HttpRequest, complaint: Complaint) -> None:
-    """Let this browser session act as the complaint's complainant (no account needed)."""
-    ids = set(request.session.get(GUEST_SESSION_KEY, []))
-    if complaint.pk not in ids:
-        request.session[GUEST_SESSION_KEY] = sorted(ids | {complaint.pk})
+def grant_guest_access(request: HttpRequest, response: HttpResponse, complaint: Complaint) -> HttpResponse:
+    """Let this browser act as the complaint's complainant (no account needed); return `response`."""
+    ids = [pk for pk in sorted(guest_ids(request)) if pk != complaint.pk][-(GUEST_COOKIE_MAX_IDS - 1) :]
+    response.set_signed_cookie(
+        GUEST_COOKIE,
+        ",".join(str(pk) for pk in [*ids, complaint.pk]),
+        salt=GUEST_COOKIE_SALT,
+        max_age=int(settings.TRACKING_LINK_TTL.total_seconds()),
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
 
 
 def _owned_complaint(request: HttpRequest, reference: str) -> Complaint:
@@ -73,8 +92,7 @@ def complaint_create(request: HttpRequest) -> HttpResponse:
             now=timezone.now(),
             submission_key=form.cleaned_data["submission_key"],
         )
-        grant_guest_access(request, complaint)
-        return redirect("complaints:submitted", complaint.reference)
+        return grant_guest_access(request, redirect("complaints:submitted", complaint.reference), complaint)
     return render(request, "complaints/complaint_form.html", {"form": form, "contacts": contacts})
 
 
@@ -195,14 +213,13 @@ complaint_rate = _complainant_action(
 
 @never_cache
 def track(request: HttpRequest, token: str) -> HttpResponse:
-    """Exchange a tracking link's token for session access, then go to the token-free URL."""
+    """Exchange a tracking link's token for this browser's access, then go to the token-free URL."""
     complaint = services.redeem_tracking_token(token=token, now=timezone.now())
     if complaint is None:
         raise Http404
-    grant_guest_access(request, complaint)
     response = redirect("complaints:detail", complaint.reference)
     response["Referrer-Policy"] = "no-referrer"
-    return response
+    return grant_guest_access(request, response, complaint)
 
 
 def find_complaint(request: HttpRequest) -> HttpResponse:

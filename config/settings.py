@@ -343,6 +343,8 @@ TRACKING_LINK_TTL = timedelta(days=env_int("TRACKING_LINK_TTL_DAYS", 30))
 # "Find my complaint": requests allowed per IP and per e-mail address in an hour.
 FIND_COMPLAINT_LIMIT = env_int("FIND_COMPLAINT_LIMIT", 5)
 NOTIFICATION_MAX_ATTEMPTS = env_int("NOTIFICATION_MAX_ATTEMPTS", 8)
+# Seconds between two on-commit nudges of the outbox task (beat delivers in between).
+NOTIFICATION_NUDGE_INTERVAL = 1
 
 # Demo accounts (seeded by `manage.py seed_demo`) can only sign in while DEBUG is on.
 DEMO_PASSWORD = "demo"

@@ -32,3 +32,4 @@ STATIC_ROOT = Path(tempfile.mkdtemp(prefix="portal-test-static-"))
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 SITE_URL = "http://testserver"
+NOTIFICATION_NUDGE_INTERVAL = 0  # every nudge goes out; test_notifications covers the throttle

@@ -7,7 +7,7 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import Role
-from complaints.views import GUEST_SESSION_KEY
+from complaints.views import grant_guest_access
 from tests.factories import make_complaint, make_user
 
 pytestmark = pytest.mark.django_db
@@ -58,9 +58,10 @@ def client_for(who: str, world) -> Client:
     if who in ("alice", "bob", "agent", "manager"):
         client.force_login(world[who])
     if who == "guest":
-        session = client.session
-        session[GUEST_SESSION_KEY] = [world["guests"].pk]
-        session.save()
+        from django.http import HttpRequest, HttpResponse
+
+        response = grant_guest_access(HttpRequest(), HttpResponse(), world["guests"])
+        client.cookies.update(response.cookies)
     return client
 
 

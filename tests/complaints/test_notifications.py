@@ -108,3 +108,12 @@ def test_the_delivery_task_delegates_to_the_outbox(settings):
 
     make_complaint()
     assert deliver_notifications.apply().get() == {"sent": 1, "retried": 0, "failed": 0}
+
+
+def test_a_burst_of_changes_nudges_the_worker_once_per_interval(settings, monkeypatch):
+    settings.NOTIFICATION_NUDGE_INTERVAL = 60
+    monkeypatch.setattr(notifications, "_last_nudge", float("-inf"))
+    with mock.patch("complaints.tasks.deliver_notifications.apply_async") as apply_async:
+        for _ in range(5):
+            notifications.nudge_delivery()
+    assert apply_async.call_count == 1

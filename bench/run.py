@@ -1,0 +1,227 @@
+"""`make bench`: measure the portal on PostgreSQL and print one JSON line per figure.
+
+Every figure stands beside a baseline measured in the same run, so it reads as a ratio.
+Results also go to bench/results/latest.jsonl. Benchmarks never gate CI.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from contextlib import contextmanager
+from http.cookiejar import CookieJar
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results" / "latest.jsonl"
+DATABASE = "portal_bench"
+PSQL_URL = "postgres://postgres@127.0.0.1:5432"
+ENV = {
+    **os.environ,
+    "DJANGO_SETTINGS_MODULE": "bench.settings",
+    "DATABASE_URL": f"{PSQL_URL}/{DATABASE}",
+    "PYTHONPATH": str(ROOT),
+}
+LOAD_SECONDS = int(os.environ.get("BENCH_SECONDS", "20"))
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "8"))
+
+
+def emit(name: str, value: float, unit: str, n: int) -> None:
+    line = json.dumps({"name": name, "value": round(value, 3), "unit": unit, "n": n})
+    print(line, flush=True)
+    with RESULTS.open("a") as handle:
+        handle.write(line + "\n")
+
+
+def psql(sql: str, database: str = "postgres") -> str:
+    return subprocess.run(
+        ["psql", f"{PSQL_URL}/{database}", "-tAc", sql], check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def fresh_database() -> None:
+    psql(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+    psql(f"CREATE DATABASE {DATABASE}")
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=ENV, check=True
+    )
+    psql("CREATE TABLE bench_floor (id bigserial PRIMARY KEY, body text NOT NULL)", DATABASE)
+
+
+@contextmanager
+def gunicorn(port: int, workers: int = 2):
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi",
+            "--workers",
+            str(workers),
+            "--worker-class",
+            "sync",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=ENV,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).read()
+                break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError("gunicorn did not start") from None
+                time.sleep(0.3)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def csrf_session(base: str) -> tuple[str, str]:
+    """A CSRF cookie and its form token, as a browser holds them after opening the form."""
+    jar = CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    html = opener.open(f"{base}/complaints/new/").read().decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+    cookie = next(c.value for c in jar if c.name == "csrftoken")
+    return cookie, token
+
+
+WRK_SCRIPT = r"""
+local body_template = [[__BODY__]]
+local counter = 0
+math.randomseed(os.time() + tonumber(tostring({}):sub(8), 16))
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+wrk.headers["Cookie"] = "csrftoken=__COOKIE__; django_language=vi"
+wrk.headers["Referer"] = "__BASE__/"
+request = function()
+  counter = counter + 1
+  local key = string.format("%08x-%04x-4%03x-a%03x-%06x%06x", math.random(0, 0x7fffffff),
+    math.random(0, 0xffff), math.random(0, 0xfff), math.random(0, 0xfff), math.random(0, 0xffffff), counter)
+  return wrk.format(nil, "__PATH__", nil, (body_template:gsub("__KEY__", key)))
+end
+done = function(summary, latency, requests)
+  io.write(string.format('\nRESULT {"requests": %d, "duration_us": %d, "p50_us": %d, "p95_us": %d, ' ..
+    '"errors": %d}\n', summary.requests, summary.duration, latency:percentile(50), latency:percentile(95),
+    summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write +
+    summary.errors.timeout))
+end
+"""
+
+
+def run_wrk(base: str, path: str, fields: dict[str, str], cookie: str) -> dict[str, float]:
+    body = urllib.parse.urlencode(fields).replace("KEYPLACEHOLDER", "__KEY__")
+    script = (
+        WRK_SCRIPT.replace("__BODY__", body)
+        .replace("__COOKIE__", cookie)
+        .replace("__BASE__", base)
+        .replace("__PATH__", path)
+    )
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
+        handle.write(script)
+    try:
+        output = subprocess.run(
+            [
+                "wrk",
+                "-t1",
+                f"-c{CONNECTIONS}",
+                f"-d{LOAD_SECONDS}s",
+                "--timeout",
+                "10s",
+                "-s",
+                handle.name,
+                base,
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    finally:
+        os.unlink(handle.name)
+    result = json.loads(output.split("RESULT ", 1)[1])
+    result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
+    return result
+
+
+def intake_fields(token: str) -> dict[str, str]:
+    subcategory = psql("SELECT id FROM complaints_subcategory WHERE slug = 'cannot-log-in'", DATABASE)
+    return {
+        "csrfmiddlewaretoken": token,
+        "subcategory": subcategory,
+        "provider_name": "Ví điện tử MoMoney",
+        "subject": "Không nhận được mã OTP khi đăng nhập",
+        "description": "Từ hôm qua tôi không nhận được mã OTP khi đăng nhập vào ứng dụng. " * 5,
+        "desired_outcome": "Khôi phục quyền truy cập tài khoản của tôi.",
+        "occurred_at": "2026-01-10T09:30",
+        "first_reported_at": "2026-01-11T08:00",
+        "provider_username": "lan.nguyen",
+        "provider_email": "",
+        "provider_account_id": "ACC-123456",
+        "steps_taken": "Đã gửi e-mail cho bộ phận hỗ trợ hai lần.",
+        "contact_name": "Nguyễn Thị Lan",
+        "contact_email": "lan@example.org",
+        "contact_phone": "0901234567",
+        "language": "vi",
+        "submission_key": "KEYPLACEHOLDER",
+        "contacts-TOTAL_FORMS": "1",
+        "contacts-INITIAL_FORMS": "0",
+        "contacts-MIN_NUM_FORMS": "0",
+        "contacts-MAX_NUM_FORMS": "20",
+        "contacts-0-channel": "chat",
+        "contacts-0-contacted_at": "2026-01-11T08:00",
+        "contacts-0-with_whom": "CSKH",
+        "contacts-0-their_reference": "T-991",
+        "contacts-0-summary": "Nhân viên hứa sẽ gọi lại.",
+    }
+
+
+def bench_intake() -> None:
+    """Text-only intake through gunicorn (2 sync workers) beside the floor view."""
+    fresh_database()
+    with gunicorn(port=8765) as base:
+        cookie, token = csrf_session(base)
+        fields = intake_fields(token)
+        floor = run_wrk(base, "/bench/floor/", {"csrfmiddlewaretoken": token, "subject": "x"}, cookie)
+        intake = run_wrk(base, "/complaints/new/", fields, cookie)
+    filed = int(psql("SELECT count(*) FROM complaints_complaint", DATABASE))
+    # wrk counts completed responses; requests still in flight when it stops were filed too.
+    if (
+        intake["errors"]
+        or floor["errors"]
+        or not intake["requests"] <= filed <= intake["requests"] + CONNECTIONS
+    ):
+        raise SystemExit(f"intake benchmark saw errors: {intake=} {floor=} {filed=}")
+    emit("intake_floor_rps", floor["rps"], "req/s", floor["requests"])
+    emit("intake_rps", intake["rps"], "req/s", intake["requests"])
+    emit("intake_ratio_to_floor", intake["rps"] / floor["rps"], "ratio", intake["requests"])
+    emit("intake_p95_ms", intake["p95_us"] / 1000, "ms", intake["requests"])
+
+
+BENCHMARKS = {"intake": bench_intake}
+
+
+def main(argv: list[str]) -> int:
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text("")
+    for name in argv or list(BENCHMARKS):
+        BENCHMARKS[name]()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
