@@ -22,6 +22,8 @@ def test_seed_demo_creates_each_demo_account_once_with_its_role(settings):
     assert users["manager"].is_manager
     assert not users["complainant"].is_agent
     assert users["admin"].is_superuser and users["admin"].is_staff
+    complaints = users["complainant"].complaints.order_by("submitted_at")
+    assert [c.status for c in complaints] == ["resolved", "awaiting_complainant", "new"]
 
 
 def test_seed_demo_refuses_to_run_without_debug(settings):
