@@ -281,6 +281,12 @@ class EventKind(models.TextChoices):
     WITHDRAWN = "withdrawn", _("Withdrawn")
 
 
+class ActorRole(models.TextChoices):
+    COMPLAINANT = "complainant", _("Complainant")
+    STAFF = "staff", _("Support team")
+    SYSTEM = "system", _("System")
+
+
 class ComplaintEvent(models.Model):
     """One entry of a complaint's timeline. Append-only: never edited, never deleted."""
 
@@ -291,7 +297,7 @@ class ComplaintEvent(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     # Who acted, as the timeline should say it when there is no account (a guest, the system).
-    actor_role = models.CharField(max_length=16)
+    actor_role = models.CharField(max_length=16, choices=ActorRole.choices)
     created_at = models.DateTimeField()
     public = models.BooleanField(default=True)
     body = models.TextField(blank=True, max_length=10_000)
@@ -303,12 +309,6 @@ class ComplaintEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.complaint_id} {self.kind} {self.created_at:%Y-%m-%d %H:%M}"
-
-
-class ActorRole(models.TextChoices):
-    COMPLAINANT = "complainant", _("Complainant")
-    STAFF = "staff", _("Support team")
-    SYSTEM = "system", _("System")
 
 
 class ContactChannel(models.TextChoices):
