@@ -11,6 +11,7 @@ os.environ.setdefault("EMAIL_BACKEND", "locmem")
 from config.settings import *  # noqa: F403
 from config.settings import STORAGES
 
+INSTALLED_APPS = [*INSTALLED_APPS, "bench"]  # noqa: F405
 ROOT_URLCONF = "bench.urls"
 ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 SECURE_SSL_REDIRECT = False

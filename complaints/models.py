@@ -180,6 +180,7 @@ class Complaint(models.Model):
         blank=True,
         related_name="assigned_complaints",
         verbose_name=_("assignee"),
+        db_index=False,  # the staff queues come with their own composite indexes
     )
     submitted_at = models.DateTimeField(_("submitted"))
     status_changed_at = models.DateTimeField(_("status changed"))
@@ -294,7 +295,12 @@ class ComplaintEvent(models.Model):
     complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="events", db_index=False)
     kind = models.CharField(max_length=32, choices=EventKind.choices)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     # Who acted, as the timeline should say it when there is no account (a guest, the system).
     actor_role = models.CharField(max_length=16, choices=ActorRole.choices)
@@ -369,7 +375,12 @@ class Notification(models.Model):
         Complaint, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
     )
     recipient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     email = models.EmailField(max_length=254)
     template = models.CharField(max_length=64)

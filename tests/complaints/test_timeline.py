@@ -15,7 +15,9 @@ pytestmark = pytest.mark.django_db
 def test_the_timeline_says_you_to_the_complainant_and_support_team_for_staff(client):
     user = make_user(preferred_language="en")
     complaint = make_complaint(by=user)
-    services.transition_complaint(complaint=complaint, to_status="open", by=make_user(role=Role.AGENT), now=NOW)
+    services.transition_complaint(
+        complaint=complaint, to_status="open", by=make_user(role=Role.AGENT), now=NOW
+    )
     client.force_login(user)
     body = client.get(reverse("complaints:detail", args=[complaint.reference]), HTTP_ACCEPT_LANGUAGE="en")
     text = body.content.decode()
