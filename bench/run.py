@@ -187,6 +187,10 @@ def intake_fields(token: str) -> dict[str, str]:
         "contacts-0-with_whom": "CSKH",
         "contacts-0-their_reference": "T-991",
         "contacts-0-summary": "Nhân viên hứa sẽ gọi lại.",
+        "evidence-TOTAL_FORMS": "3",
+        "evidence-INITIAL_FORMS": "0",
+        "evidence-MIN_NUM_FORMS": "0",
+        "evidence-MAX_NUM_FORMS": "20",
     }
 
 

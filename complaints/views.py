@@ -28,8 +28,10 @@ from complaints.forms import (
     ReplyForm,
     WithdrawForm,
 )
-from complaints.models import Complaint
+from complaints.models import ActorRole, Complaint
 from config import ratelimit
+from evidence import services as evidence_services
+from evidence.forms import EvidenceFormSet, report_upload_outcome
 
 # Guest access lives in a signed, HTTP-only cookie: the complaints this browser filed or
 # opened with a tracking link. Signed with SECRET_KEY, so it cannot be forged or edited,
@@ -76,6 +78,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 def complaint_create(request: HttpRequest) -> HttpResponse:
+    """The intake page: the dossier, earlier contacts and evidence, filed in one transaction."""
     user = request.user if request.user.is_authenticated else None
     initial = {
         "language": get_language() if get_language() in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
@@ -84,16 +87,36 @@ def complaint_create(request: HttpRequest) -> HttpResponse:
         initial.update(contact_name=user.get_full_name(), contact_email=user.email)
     form = ComplaintForm(request.POST or None, initial=initial)
     contacts = ContactFormSet(request.POST or None, prefix="contacts")
-    if request.method == "POST" and form.is_valid() and contacts.is_valid():
-        complaint, _created = services.submit_complaint(
-            data=form.cleaned_data,
-            contacts=contacts.entries,
-            by=user,
-            now=timezone.now(),
-            submission_key=form.cleaned_data["submission_key"],
-        )
-        return grant_guest_access(request, redirect("complaints:submitted", complaint.reference), complaint)
-    return render(request, "complaints/complaint_form.html", {"form": form, "contacts": contacts})
+    files = EvidenceFormSet(request.POST or None, request.FILES or None, prefix="evidence")
+    if request.method == "POST" and form.is_valid() and contacts.is_valid() and files.is_valid():
+        now = timezone.now()
+        try:
+            with evidence_services.atomic_with_files() as stored:
+                complaint, created = services.submit_complaint(
+                    data=form.cleaned_data,
+                    contacts=contacts.entries,
+                    by=user,
+                    now=now,
+                    submission_key=form.cleaned_data["submission_key"],
+                )
+                result = evidence_services.AttachResult()
+                if created and files.uploads:
+                    result = evidence_services.attach_evidence(
+                        complaint=complaint,
+                        uploads=files.uploads,
+                        by=user,
+                        now=now,
+                        stored=stored,
+                        actor_role=ActorRole.COMPLAINANT,
+                    )
+        except evidence_services.EvidenceStorageError:
+            form.add_error(None, _("We could not store your files, so nothing was sent. Please try again."))
+        else:
+            report_upload_outcome(request, result)
+            response = redirect("complaints:submitted", complaint.reference)
+            return grant_guest_access(request, response, complaint)
+    context = {"form": form, "contacts": contacts, "files": files, "had_files": bool(request.FILES)}
+    return render(request, "complaints/complaint_form.html", context)
 
 
 def complaint_submitted(request: HttpRequest, reference: str) -> HttpResponse:
@@ -102,7 +125,7 @@ def complaint_submitted(request: HttpRequest, reference: str) -> HttpResponse:
 
 
 def complaint_detail(request: HttpRequest, reference: str, **bound: Any) -> HttpResponse:
-    """The case page: status, deadlines, the timeline and (for the complainant) the actions."""
+    """The case page: status, deadlines, the timeline, evidence and (for the complainant) the actions."""
     visible = Complaint.objects.visible_to(request.user, guest_ids=guest_ids(request))
     complaint = get_object_or_404(
         visible.select_related("category", "subcategory", "assignee"), reference=reference
@@ -114,10 +137,20 @@ def complaint_detail(request: HttpRequest, reference: str, **bound: Any) -> Http
     events = complaint.events.select_related("actor")
     if not is_staff:
         events = events.filter(public=True)
+    evidence = list(complaint.evidence.all())
+    events = list(events)
+    by_id = {str(item.public_id): item for item in evidence}
+    for event in events:
+        # Evidence events show their files (previews for images) without further queries.
+        event.evidence_items = [by_id[i] for i in event.payload.get("evidence", []) if i in by_id]
     now = timezone.now()
     context = {
         "complaint": complaint,
-        "events": list(events),
+        "events": events,
+        "evidence": evidence,
+        "can_upload": complaint.is_open and (is_owner or is_staff),
+        "can_export": is_owner or (request.user.is_authenticated and request.user.is_manager),
+        "evidence_forms": EvidenceFormSet(prefix="evidence"),
         "contacts": list(complaint.contacts.all()),
         "is_owner": is_owner,
         "is_staff": is_staff,

@@ -114,6 +114,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.roles",
+                "evidence.context_processors.limits",
             ],
         },
     },
@@ -251,6 +252,19 @@ STORAGES = {
         )
     },
 }
+
+# Evidence limits (bytes unless said otherwise). Every upload streams through
+# evidence.uploadhandler: to a temporary file, capped while reading, hashed on the way.
+EVIDENCE_MAX_BYTES = env_int("EVIDENCE_MAX_BYTES", 25 * 1024 * 1024)
+EVIDENCE_MAX_VIDEO_BYTES = env_int("EVIDENCE_MAX_VIDEO_BYTES", 200 * 1024 * 1024)
+EVIDENCE_MAX_FILES = env_int("EVIDENCE_MAX_FILES", 20)
+EVIDENCE_MAX_TOTAL_BYTES = env_int("EVIDENCE_MAX_TOTAL_BYTES", 500 * 1024 * 1024)
+# Images with more pixels are refused before they are decoded (decompression bombs).
+EVIDENCE_MAX_IMAGE_PIXELS = env_int("EVIDENCE_MAX_IMAGE_PIXELS", 40_000_000)
+FILE_UPLOAD_HANDLERS = ["evidence.uploadhandler.EvidenceUploadHandler"]
+FILE_UPLOAD_TEMP_DIR = env_str("FILE_UPLOAD_TEMP_DIR") or None
+# Signed S3 download links live this long (seconds).
+EVIDENCE_URL_EXPIRY = env_int("AWS_QUERYSTRING_EXPIRE", 300)
 
 # --- Celery ---------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from config import views
 urlpatterns = [
     path("", complaint_views.home, name="home"),
     path("accounts/", include("accounts.urls")),
+    path("", include("evidence.urls")),
     path("complaints/", include("complaints.urls")),
     path("admin/", admin.site.urls),
     path("healthz", views.healthz, name="healthz"),

@@ -35,6 +35,13 @@ def intake_post(**overrides: Any) -> dict[str, Any]:
         "contacts-0-with_whom": "",
         "contacts-0-their_reference": "",
         "contacts-0-summary": "",
+        "evidence-TOTAL_FORMS": "3",
+        "evidence-INITIAL_FORMS": "0",
+        "evidence-MIN_NUM_FORMS": "0",
+        "evidence-MAX_NUM_FORMS": "20",
+        "evidence-0-caption": "",
+        "evidence-1-caption": "",
+        "evidence-2-caption": "",
     }
     data.update(overrides)
     return data

@@ -1,0 +1,137 @@
+"""Upload, download and dossier export. Anyone not entitled gets 404, never a hint."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect
+from django.utils import timezone
+from django.utils.encoding import escape_uri_path
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from complaints.models import Complaint
+from complaints.views import guest_ids
+from evidence import services
+from evidence.forms import EvidenceFormSet, report_upload_outcome
+from evidence.models import Evidence
+
+# Served files never run: no script, no plugins, no same-origin access, even if opened.
+DOWNLOAD_CSP = "default-src 'none'; img-src 'self'; media-src 'self'; style-src 'unsafe-inline'; sandbox"
+
+
+def _is_owner(request: HttpRequest, complaint: Complaint) -> bool:
+    return complaint.pk in guest_ids(request) or (
+        request.user.is_authenticated and complaint.complainant_id == request.user.pk
+    )
+
+
+def _visible_complaint(request: HttpRequest, reference: str) -> Complaint:
+    queryset = Complaint.objects.visible_to(request.user, guest_ids=guest_ids(request))
+    return get_object_or_404(queryset, reference=reference)
+
+
+@require_POST
+def upload(request: HttpRequest, reference: str) -> HttpResponse:
+    complaint = _visible_complaint(request, reference)
+    staff = request.user.is_authenticated and request.user.is_agent
+    if not (staff or _is_owner(request, complaint)) or not complaint.is_open:
+        raise Http404
+    formset = EvidenceFormSet(request.POST, request.FILES, prefix="evidence")
+    if not formset.is_valid():
+        messages.error(request, _("Some captions are too long (at most 300 characters)."))
+        return redirect("complaints:detail", complaint.reference)
+    try:
+        result = services.attach_evidence(
+            complaint=complaint, uploads=formset.uploads, by=request.user, now=timezone.now()
+        )
+    except services.EvidenceStorageError:
+        messages.error(request, _("We could not store your files. Nothing was saved; please try again."))
+    else:
+        report_upload_outcome(request, result)
+    return redirect("complaints:detail", complaint.reference)
+
+
+def _stored_response(key: str, *, filename: str, content_type: str, inline: bool = False) -> HttpResponse:
+    """Serve a stored object: streamed from local storage, or a short-lived signed S3 link."""
+    disposition = "inline" if inline else "attachment"
+    if hasattr(default_storage, "bucket"):
+        quoted = escape_uri_path(filename)
+        url = default_storage.url(
+            key,
+            parameters={
+                "ResponseContentDisposition": f"{disposition}; filename*=UTF-8''{quoted}",
+                "ResponseContentType": content_type,
+            },
+            expire=settings.EVIDENCE_URL_EXPIRY,
+        )
+        response: HttpResponse = HttpResponseRedirect(url)
+    else:
+        try:
+            handle = default_storage.open(key, "rb")
+        except FileNotFoundError as exc:
+            raise Http404 from exc
+        response = FileResponse(
+            handle, as_attachment=not inline, filename=filename, content_type=content_type
+        )
+    response["Content-Security-Policy"] = DOWNLOAD_CSP
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@require_GET
+def download(request: HttpRequest, public_id: str, variant: str) -> HttpResponse:
+    """original: the sealed file (its complainant, managers, and staff for non-images);
+    view: what agents see (the re-encoded image, or the file itself if not an image);
+    thumb: the small preview shown on the timeline."""
+    evidence = get_object_or_404(Evidence.objects.select_related("complaint"), public_id=public_id)
+    complaint = evidence.complaint
+    owner = _is_owner(request, complaint)
+    user = request.user
+    staff = user.is_authenticated and user.is_agent
+    if not (owner or staff):
+        raise Http404
+    stem = evidence.original_name.rsplit(".", 1)[0]
+    if variant == "thumb" and evidence.thumbnail_key:
+        ext = evidence.thumbnail_key.rsplit(".", 1)[-1]
+        return _stored_response(
+            evidence.thumbnail_key,
+            filename=f"{stem}-preview.{ext}",
+            content_type=evidence.derivative_content_type,
+            inline=True,
+        )
+    if variant == "view" and evidence.derivative_key:
+        ext = evidence.derivative_key.rsplit(".", 1)[-1]
+        return _stored_response(
+            evidence.derivative_key, filename=f"{stem}.{ext}", content_type=evidence.derivative_content_type
+        )
+    may_have_original = (
+        owner or (user.is_authenticated and user.is_manager) or (staff and not evidence.is_image)
+    )
+    if variant in ("original", "view") and may_have_original:
+        return _stored_response(
+            evidence.original_key, filename=evidence.original_name, content_type=evidence.content_type
+        )
+    raise Http404
+
+
+@require_GET
+def dossier(request: HttpRequest, reference: str) -> HttpResponse:
+    """The complaint as a ZIP for a regulator: its complainant and managers only."""
+    complaint = _visible_complaint(request, reference)
+    if not (_is_owner(request, complaint) or (request.user.is_authenticated and request.user.is_manager)):
+        raise Http404
+    archive = services.write_dossier(complaint=complaint, language=get_language())
+    response = FileResponse(
+        archive,
+        as_attachment=True,
+        filename=f"{complaint.reference}-dossier.zip",
+        content_type="application/zip",
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
