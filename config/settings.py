@@ -299,6 +299,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": float(NOTIFICATION_DELIVERY_INTERVAL),
         "options": {"expires": float(NOTIFICATION_DELIVERY_INTERVAL)},
     },
+    "reap-orphaned-evidence": {
+        "task": "evidence.tasks.reap_orphaned_evidence",
+        "schedule": 6 * 3600.0,
+        "options": {"expires": 3600.0},
+    },
     "close-resolved-complaints": {
         "task": "complaints.tasks.close_resolved_complaints",
         "schedule": 3600.0,

@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib import messages
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -21,6 +22,7 @@ class EvidenceForm(CleanTextMixin, forms.Form):
     file = forms.FileField(
         label=_("File"),
         required=False,
+        allow_empty_file=True,  # attach_evidence says "is empty", naming the file
         widget=forms.ClearableFileInput(attrs={"accept": ACCEPT_ATTRIBUTE}),
     )
     caption = forms.CharField(
@@ -51,16 +53,15 @@ def refusal_messages(request: Any) -> list[str]:
 
 
 def rejection_message(rejection: Rejection) -> str:
-    limit_mb = rejection.limit // (1024 * 1024)
     if rejection.code == "too_many":
         return ngettext(
             "“%(name)s” was not sent: at most %(count)s file can be sent at once.",
             "“%(name)s” was not sent: at most %(count)s files can be sent at once.",
             rejection.limit,
         ) % {"name": display_name(rejection.file_name), "count": rejection.limit}
-    return _("“%(name)s” is larger than %(limit)s MB.") % {
+    return _("“%(name)s” is larger than %(limit)s.") % {
         "name": display_name(rejection.file_name),
-        "limit": limit_mb,
+        "limit": filesizeformat(rejection.limit),
     }
 
 

@@ -51,6 +51,8 @@ ACCEPTED_TYPES: dict[str, AcceptedType] = {
         ("audio/wav", Kind.AUDIO, "audio/wav", {".wav"}),
         ("application/pdf", Kind.PDF, "application/pdf", {".pdf"}),
         ("text/plain", Kind.TEXT, "text/plain", {".txt", ".eml"}),
+        # libmagic calls text with many commas CSV; it is still text to us.
+        ("text/csv", Kind.TEXT, "text/plain", {".txt", ".csv"}),
         ("message/rfc822", Kind.EMAIL, "message/rfc822", {".eml"}),
     ]
 }

@@ -30,6 +30,7 @@ from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Q, Sum
+from django.template.defaultfilters import filesizeformat
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
@@ -121,6 +122,8 @@ def check_upload(upload: SealedUpload) -> tuple[str, str]:
     match the file's extension, or when the file is over its kind's size cap.
     """
     name = display_name(upload.name)
+    if upload.size == 0:
+        raise EvidenceRejected(_("“%(name)s” is empty."), params={"name": name}, code="empty")
     accepted = ACCEPTED_TYPES.get(upload.detected_type)
     if accepted is None:
         raise EvidenceRejected(
@@ -136,12 +139,10 @@ def check_upload(upload: SealedUpload) -> tuple[str, str]:
         )
     if upload.size > size_limit_for(accepted.kind):
         raise EvidenceRejected(
-            _("“%(name)s” is larger than %(limit)s MB."),
-            params={"name": name, "limit": size_limit_for(accepted.kind) // (1024 * 1024)},
+            _("“%(name)s” is larger than %(limit)s."),
+            params={"name": name, "limit": filesizeformat(size_limit_for(accepted.kind))},
             code="too_large",
         )
-    if upload.size == 0:
-        raise EvidenceRejected(_("“%(name)s” is empty."), params={"name": name}, code="empty")
     kind = Kind.EMAIL if extension_of(name) == ".eml" else accepted.kind
     content_type = "message/rfc822" if kind == Kind.EMAIL else accepted.content_type
     return kind, content_type
@@ -241,8 +242,8 @@ def attach_evidence(
                 )
             if existing + upload.size > settings.EVIDENCE_MAX_TOTAL_BYTES:
                 raise EvidenceRejected(
-                    _("“%(name)s” was not added: the files of a complaint may total at most %(limit)s MB."),
-                    params={"name": name, "limit": settings.EVIDENCE_MAX_TOTAL_BYTES // (1024 * 1024)},
+                    _("“%(name)s” was not added: the files of a complaint may total at most %(limit)s."),
+                    params={"name": name, "limit": filesizeformat(settings.EVIDENCE_MAX_TOTAL_BYTES)},
                     code="total",
                 )
             derived = None

@@ -185,3 +185,17 @@ def _reseed_after_flush(request) -> None:
 
     for module, function in SEEDS:
         getattr(import_module(module), function)(apps, None)
+
+
+@pytest.fixture(autouse=True)
+def _private_file_storage(request, tmp_path_factory) -> None:
+    """Each test that touches the database gets an empty evidence folder of its own."""
+    if request.node.get_closest_marker("django_db") is None:
+        return
+    settings = request.getfixturevalue("settings")
+    if settings.STORAGES["default"]["BACKEND"].endswith("FileSystemStorage"):
+        location = tmp_path_factory.mktemp("files")
+        settings.STORAGES = {
+            **settings.STORAGES,
+            "default": {**settings.STORAGES["default"], "OPTIONS": {"location": location, "base_url": None}},
+        }
