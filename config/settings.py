@@ -236,6 +236,8 @@ elif EVIDENCE_STORAGE == "s3":
             "default_acl": "private",
             "querystring_auth": True,
             "querystring_expire": env_int("AWS_QUERYSTRING_EXPIRE", 300),
+            # SigV4 links carry their lifetime (X-Amz-Expires) and work in every region.
+            "signature_version": "s3v4",
             "file_overwrite": False,
         },
     }

@@ -25,14 +25,14 @@
         bar.setAttribute("aria-valuenow", String(percent));
       });
       xhr.addEventListener("load", function () {
-        // The server redirects on success and answers with the page (errors shown) otherwise.
+        // The answer is the page to show: after a redirect on success, or the form with
+        // its errors. Show it as it came (its one-time messages included) at its address.
         if (xhr.responseURL && xhr.responseURL !== window.location.href) {
-          window.location.assign(xhr.responseURL);
-        } else {
-          document.open();
-          document.write(xhr.responseText);
-          document.close();
+          window.history.replaceState(null, "", xhr.responseURL);
         }
+        document.open();
+        document.write(xhr.responseText);
+        document.close();
       });
       xhr.addEventListener("error", function () {
         bar.classList.add("d-none");

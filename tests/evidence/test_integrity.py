@@ -39,7 +39,7 @@ def stored_files() -> list[str]:
 
 def file_with_evidence(client, files, **overrides):
     data = intake_post(**overrides)
-    data.update({k: v for k, v in evidence_post(files).items()})
+    data.update(evidence_post(files))
     return client.post(reverse("complaints:create"), data, HTTP_ACCEPT_LANGUAGE="en")
 
 

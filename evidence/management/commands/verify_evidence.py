@@ -21,7 +21,9 @@ class Command(BaseCommand):
             bad += 1
             complaint = evidence.complaint.reference
             if mismatch.problem == "missing":
-                self.stderr.write(f"MISSING {complaint} evidence {evidence.public_id} ({evidence.original_key})")
+                self.stderr.write(
+                    f"MISSING {complaint} evidence {evidence.public_id} ({evidence.original_key})"
+                )
             else:
                 self.stderr.write(
                     f"ALTERED {complaint} evidence {evidence.public_id}: sealed {evidence.sha256}, "
