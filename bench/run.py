@@ -6,15 +6,19 @@ Results also go to bench/results/latest.jsonl. Benchmarks never gate CI.
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import re
+import shutil
+import struct
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.parse
 import urllib.request
+import uuid
 from contextlib import contextmanager
 from http.cookiejar import CookieJar
 from pathlib import Path
@@ -56,7 +60,7 @@ def fresh_database() -> None:
 
 
 @contextmanager
-def gunicorn(port: int, workers: int = 2):
+def gunicorn(port: int, workers: int = 2, timeout: int = 30):
     process = subprocess.Popen(
         [
             sys.executable,
@@ -71,6 +75,8 @@ def gunicorn(port: int, workers: int = 2):
             f"127.0.0.1:{port}",
             "--log-level",
             "warning",
+            "--timeout",
+            str(timeout),
         ],
         cwd=ROOT,
         env=ENV,
@@ -85,7 +91,7 @@ def gunicorn(port: int, workers: int = 2):
                 if time.monotonic() > deadline or process.poll() is not None:
                     raise RuntimeError("gunicorn did not start") from None
                 time.sleep(0.3)
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}", process.pid
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -201,7 +207,7 @@ def bench_intake() -> None:
     (intake_floor_rps); the same with a raw INSERT is reported for reference.
     """
     fresh_database()
-    with gunicorn(port=8765) as base:
+    with gunicorn(port=8765) as (base, _master):
         cookie, token = csrf_session(base)
         fields = intake_fields(token)
         floor = run_wrk(base, "/bench/floor/", {"csrfmiddlewaretoken": token, "subject": "x"}, cookie)
@@ -222,7 +228,119 @@ def bench_intake() -> None:
     emit("intake_p95_ms", intake["p95_us"] / 1000, "ms", intake["requests"])
 
 
-BENCHMARKS = {"intake": bench_intake}
+def worker_pids(master: int) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == master:
+                pids.append(int(entry.name))
+    return pids
+
+
+def memory_kb(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise KeyError(field)
+
+
+def make_video(path: Path, size: int) -> None:
+    header = struct.pack(">I", 24) + b"ftypisom" + struct.pack(">I", 512) + b"isommp41"
+    with path.open("wb") as handle:
+        handle.write(header + struct.pack(">I", size - len(header)) + b"mdat")
+        remaining = size - len(header) - 8
+        block = os.urandom(1024 * 1024)
+        while remaining > 0:
+            handle.write(block[: min(remaining, len(block))])
+            remaining -= len(block)
+
+
+def multipart_upload(base: str, path: Path, fields: dict[str, str], cookie: str) -> int:
+    """POST the intake form with one file, streaming it from disk (the client holds no copy)."""
+    boundary = "----portalbench" + os.urandom(8).hex()
+    head = b"".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in fields.items()
+    )
+    head += (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="evidence-0-file"; filename="{path.name}"\r\n'
+        "Content-Type: video/mp4\r\n\r\n"
+    ).encode()
+    tail = f"\r\n--{boundary}--\r\n".encode()
+    length = len(head) + path.stat().st_size + len(tail)
+
+    def body():
+        yield head
+        with path.open("rb") as handle:
+            while chunk := handle.read(1024 * 1024):
+                yield chunk
+        yield tail
+
+    host = urllib.parse.urlsplit(base).netloc
+    connection = http.client.HTTPConnection(host, timeout=600)
+    connection.request(
+        "POST",
+        "/complaints/new/",
+        body=body(),
+        headers={
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+            "Content-Length": str(length),
+            "Cookie": f"csrftoken={cookie}",
+        },
+        encode_chunked=False,
+    )
+    status = connection.getresponse().status
+    connection.close()
+    return status
+
+
+def bench_upload() -> None:
+    """A 200 MB video through gunicorn: the worker's RSS growth and MB/s beside a plain copy."""
+    fresh_database()
+    size = 200 * 1000 * 1000
+    work = Path(tempfile.mkdtemp(prefix="bench-upload-", dir=ROOT / "var"))
+    files_dir = work / "files"
+    os.environ["MEDIA_ROOT"] = ENV["MEDIA_ROOT"] = str(files_dir)
+    ENV["FILE_UPLOAD_TEMP_DIR"] = str(work)
+    try:
+        video = work / "screen-recording.mp4"
+        make_video(video, size)
+        started = time.perf_counter()
+        shutil.copyfile(video, work / "copy.mp4")
+        with (work / "copy.mp4").open("rb+") as handle:
+            os.fsync(handle.fileno())
+        copy_seconds = time.perf_counter() - started
+        (work / "copy.mp4").unlink()
+
+        with gunicorn(port=8766, workers=1, timeout=600) as (base, master):
+            cookie, token = csrf_session(base)
+            fields = {k: v for k, v in intake_fields(token).items() if not k.startswith("contacts-0-")}
+            fields["contacts-TOTAL_FORMS"] = "0"
+            fields["submission_key"] = str(uuid.uuid4())
+            (worker,) = worker_pids(master)
+            before = memory_kb(worker, "VmRSS")
+            started = time.perf_counter()
+            status = multipart_upload(base, video, fields, cookie)
+            upload_seconds = time.perf_counter() - started
+            peak = memory_kb(worker, "VmHWM")
+        stored = int(psql(f"SELECT count(*) FROM evidence_evidence WHERE size = {size}", DATABASE))
+        if status != 302 or stored != 1:
+            raise SystemExit(f"upload benchmark failed: HTTP {status}, {stored} evidence row(s)")
+        emit("upload_rss_growth_mb", (peak - before) / 1024, "MB", 1)
+        emit("upload_mb_s", size / 1e6 / upload_seconds, "MB/s", 1)
+        emit("copy_mb_s", size / 1e6 / copy_seconds, "MB/s", 1)
+        emit("upload_ratio_to_copy", copy_seconds / upload_seconds, "ratio", 1)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        ENV.pop("MEDIA_ROOT", None)
+        ENV.pop("FILE_UPLOAD_TEMP_DIR", None)
+
+
+BENCHMARKS = {"intake": bench_intake, "upload": bench_upload}
 
 
 def main(argv: list[str]) -> int:
