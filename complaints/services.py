@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -146,6 +147,7 @@ def submit_complaint(
     by: Any,
     now: datetime,
     submission_key: uuid.UUID | None = None,
+    on_filed: Callable[[Complaint], object] | None = None,
 ) -> tuple[Complaint, bool]:
     """File a complaint with its contact history; return (complaint, created).
 
@@ -153,6 +155,8 @@ def submit_complaint(
     reload or a double click files one complaint (the unique key decides, even when
     two submits race). Queues the acknowledgement e-mail, with a tracking link, in the
     outbox. Writes one row per table: the complaint, its contacts and its events.
+    `on_filed(complaint)` runs inside the same transaction (the intake page attaches the
+    evidence there), so everything is filed, or nothing.
     """
     subcategory: Subcategory = data["subcategory"]
     try:
@@ -195,6 +199,8 @@ def submit_complaint(
                 [submitted, *(_contact_event(contact, by=by, now=now) for contact in saved_contacts)]
             )
             _notify_complainant(complaint, template="complaint_received", now=now, with_tracking_link=True)
+            if on_filed is not None:
+                on_filed(complaint)
     except IntegrityError:
         existing = Complaint.objects.filter(submission_key=submission_key).first() if submission_key else None
         if existing is None:

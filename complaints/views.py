@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -9,6 +10,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db import DatabaseError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -36,6 +38,8 @@ from evidence.forms import EvidenceFormSet, report_upload_outcome
 # Guest access lives in a signed, HTTP-only cookie: the complaints this browser filed or
 # opened with a tracking link. Signed with SECRET_KEY, so it cannot be forged or edited,
 # and it costs no database row per anonymous visitor.
+logger = logging.getLogger(__name__)
+
 GUEST_COOKIE = "kn_guest"
 GUEST_COOKIE_SALT = "complaints.guest-access"
 GUEST_COOKIE_MAX_IDS = 50
@@ -76,6 +80,41 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "complaints/home.html")
 
 
+def _file_complaint(
+    request: HttpRequest, form: ComplaintForm, contacts: Any, files: Any
+) -> tuple[Complaint, evidence_services.AttachResult]:
+    """File the complaint and attach its evidence in one transaction.
+
+    Stored files are deleted again if that transaction fails; raises EvidenceStorageError
+    when storage fails (then nothing at all was filed).
+    """
+    user = request.user if request.user.is_authenticated else None
+    now = timezone.now()
+    result = evidence_services.AttachResult()
+    with evidence_services.discard_files_on_failure() as stored:
+
+        def attach_files(complaint: Complaint) -> None:
+            nonlocal result
+            result = evidence_services.attach_evidence(
+                complaint=complaint,
+                uploads=files.uploads,
+                by=user,
+                now=now,
+                stored=stored,
+                actor_role=ActorRole.COMPLAINANT,
+            )
+
+        complaint, _created = services.submit_complaint(
+            data=form.cleaned_data,
+            contacts=contacts.entries,
+            by=user,
+            now=now,
+            submission_key=form.cleaned_data["submission_key"],
+            on_filed=attach_files if files is not None and files.uploads else None,
+        )
+    return complaint, result
+
+
 @never_cache
 def complaint_create(request: HttpRequest) -> HttpResponse:
     """The intake page: the dossier, earlier contacts and evidence, filed in one transaction."""
@@ -87,35 +126,33 @@ def complaint_create(request: HttpRequest) -> HttpResponse:
         initial.update(contact_name=user.get_full_name(), contact_email=user.email)
     form = ComplaintForm(request.POST or None, initial=initial)
     contacts = ContactFormSet(request.POST or None, prefix="contacts")
-    files = EvidenceFormSet(request.POST or None, request.FILES or None, prefix="evidence")
-    if request.method == "POST" and form.is_valid() and contacts.is_valid() and files.is_valid():
-        now = timezone.now()
+    # Without files there is nothing for the evidence rows to validate (a caption alone says nothing).
+    files = EvidenceFormSet(request.POST, request.FILES, prefix="evidence") if request.FILES else None
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and contacts.is_valid()
+        and (files is None or files.is_valid())
+    ):
         try:
-            with evidence_services.atomic_with_files() as stored:
-                complaint, created = services.submit_complaint(
-                    data=form.cleaned_data,
-                    contacts=contacts.entries,
-                    by=user,
-                    now=now,
-                    submission_key=form.cleaned_data["submission_key"],
-                )
-                result = evidence_services.AttachResult()
-                if created and files.uploads:
-                    result = evidence_services.attach_evidence(
-                        complaint=complaint,
-                        uploads=files.uploads,
-                        by=user,
-                        now=now,
-                        stored=stored,
-                        actor_role=ActorRole.COMPLAINANT,
-                    )
+            complaint, result = _file_complaint(request, form, contacts, files)
         except evidence_services.EvidenceStorageError:
             form.add_error(None, _("We could not store your files, so nothing was sent. Please try again."))
+        except DatabaseError:
+            logger.exception("intake failed in the database; nothing was kept")
+            form.add_error(
+                None, _("Something went wrong on our side, so nothing was sent. Please try again.")
+            )
         else:
             report_upload_outcome(request, result)
             response = redirect("complaints:submitted", complaint.reference)
             return grant_guest_access(request, response, complaint)
-    context = {"form": form, "contacts": contacts, "files": files, "had_files": bool(request.FILES)}
+    context = {
+        "form": form,
+        "contacts": contacts,
+        "files": files or EvidenceFormSet(prefix="evidence"),
+        "had_files": bool(request.FILES),
+    }
     return render(request, "complaints/complaint_form.html", context)
 
 

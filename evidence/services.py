@@ -82,15 +82,21 @@ class StoredObjects:
 
 
 @contextmanager
-def atomic_with_files() -> Iterator[StoredObjects]:
-    """A transaction whose stored objects are deleted again unless it commits."""
+def discard_files_on_failure() -> Iterator[StoredObjects]:
+    """Collect stored keys; delete them if the block (and the transaction in it) fails."""
     stored = StoredObjects()
     try:
-        with transaction.atomic():
-            yield stored
+        yield stored
     except BaseException:
         stored.delete_all()
         raise
+
+
+@contextmanager
+def atomic_with_files() -> Iterator[StoredObjects]:
+    """A transaction whose stored objects are deleted again unless it commits."""
+    with discard_files_on_failure() as stored, transaction.atomic():
+        yield stored
 
 
 def display_name(name: str) -> str:

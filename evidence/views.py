@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.files.storage import default_storage
+from django.db import DatabaseError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
@@ -18,6 +21,8 @@ from complaints.views import guest_ids
 from evidence import services
 from evidence.forms import EvidenceFormSet, report_upload_outcome
 from evidence.models import Evidence
+
+logger = logging.getLogger(__name__)
 
 # Served files never run: no script, no plugins, no same-origin access, even if opened.
 DOWNLOAD_CSP = "default-src 'none'; img-src 'self'; media-src 'self'; style-src 'unsafe-inline'; sandbox"
@@ -48,7 +53,8 @@ def upload(request: HttpRequest, reference: str) -> HttpResponse:
         result = services.attach_evidence(
             complaint=complaint, uploads=formset.uploads, by=request.user, now=timezone.now()
         )
-    except services.EvidenceStorageError:
+    except (services.EvidenceStorageError, DatabaseError):
+        logger.exception("evidence upload to %s failed; nothing was kept", complaint.reference)
         messages.error(request, _("We could not store your files. Nothing was saved; please try again."))
     else:
         report_upload_outcome(request, result)

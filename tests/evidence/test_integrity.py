@@ -92,12 +92,28 @@ def test_a_database_failure_after_storing_removes_the_stored_objects(client):
     complaint = make_complaint()
     user = make_user(role=Role.AGENT)
     client.force_login(user)
-    with (
-        mock.patch("evidence.models.Evidence.objects.bulk_create", side_effect=DatabaseError("boom")),
-        pytest.raises(DatabaseError),
-    ):
-        client.post(reverse("evidence:upload", args=[complaint.reference]), evidence_post([("a.png", png())]))
+    with mock.patch("evidence.models.Evidence.objects.bulk_create", side_effect=DatabaseError("boom")):
+        response = client.post(
+            reverse("evidence:upload", args=[complaint.reference]),
+            evidence_post([("a.png", png())]),
+            follow=True,
+            HTTP_ACCEPT_LANGUAGE="en",
+        )
+    assert "We could not store your files. Nothing was saved; please try again." in response.content.decode()
     assert not Evidence.objects.exists()
+    assert stored_files() == []
+
+
+def test_a_database_failure_at_intake_keeps_the_text_and_saves_nothing(client):
+    with mock.patch(
+        "complaints.notifications.Notification.objects.create", side_effect=DatabaseError("boom")
+    ):
+        response = file_with_evidence(client, [("a.png", png())], description="Giữ nguyên mô tả này")
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "Something went wrong on our side, so nothing was sent. Please try again." in body
+    assert "Giữ nguyên mô tả này" in body
+    assert not Complaint.objects.exists() and not Evidence.objects.exists()
     assert stored_files() == []
 
 
