@@ -31,13 +31,20 @@ def clean_text(value: str) -> str:
 
 
 class CleanTextMixin:
-    """Normalise every text field of the form the same way."""
+    """Normalise every text field of the form the same way.
+
+    A required field left empty once control characters are dropped gets the field's
+    own "required" message.
+    """
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()  # type: ignore[misc]
         for name, value in list(cleaned.items()):
             if isinstance(value, str):
                 cleaned[name] = clean_text(value)
+                field = self.fields[name]  # type: ignore[attr-defined]
+                if field.required and not cleaned[name]:
+                    self.add_error(name, field.error_messages["required"])  # type: ignore[attr-defined]
         return cleaned
 
 
@@ -215,9 +222,6 @@ class ComplaintForm(CleanTextMixin, forms.Form):
         occurred, reported = cleaned.get("occurred_at"), cleaned.get("first_reported_at")
         if occurred and reported and reported < occurred:
             self.add_error("first_reported_at", _("You cannot have reported it before it happened."))
-        for name in ("subject", "description", "desired_outcome", "provider_name", "contact_name"):
-            if name in cleaned and not cleaned[name]:
-                self.add_error(name, _("This field is required."))
         return cleaned
 
 
@@ -232,12 +236,6 @@ class ContactForm(CleanTextMixin, forms.Form):
     summary = forms.CharField(
         label=_("What was said"), max_length=5_000, widget=forms.Textarea(attrs={"rows": 2})
     )
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
-        if "summary" in cleaned and not cleaned["summary"]:
-            self.add_error("summary", _("This field is required."))
-        return cleaned
 
 
 class BaseContactFormSet(forms.BaseFormSet):
@@ -260,12 +258,6 @@ class ReplyForm(CleanTextMixin, forms.Form):
         error_messages={"required": _("Write a message first.")},
     )
 
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
-        if "body" in cleaned and not cleaned["body"]:
-            self.add_error("body", _("Write a message first."))
-        return cleaned
-
 
 class ReasonForm(CleanTextMixin, forms.Form):
     reason = forms.CharField(
@@ -274,12 +266,6 @@ class ReasonForm(CleanTextMixin, forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         error_messages={"required": _("Please tell us why.")},
     )
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
-        if "reason" in cleaned and not cleaned["reason"]:
-            self.add_error("reason", _("Please tell us why."))
-        return cleaned
 
 
 class WithdrawForm(CleanTextMixin, forms.Form):
