@@ -25,7 +25,7 @@ from evidence.models import Evidence
 logger = logging.getLogger(__name__)
 
 # Served files never run: no script, no plugins, no same-origin access, even if opened.
-DOWNLOAD_CSP = "default-src 'none'; img-src 'self'; media-src 'self'; style-src 'unsafe-inline'; sandbox"
+DOWNLOAD_CSP = "default-src 'none'; img-src 'self'; media-src 'self'; sandbox"
 
 
 def _is_owner(request: HttpRequest, complaint: Complaint) -> bool:
