@@ -1,0 +1,121 @@
+"""Deadline arithmetic: pure functions of their arguments. No ORM, no clock.
+
+Every datetime in and out is timezone-aware. A `Calendar` says when the clock runs:
+working intervals per weekday in the calendar's time zone, minus holidays. Without a
+calendar (None) the clock runs on wall-clock time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+# A calendar with no working time at all would never reach a deadline: give up after this.
+MAX_DAYS_SEARCHED = 3 * 366
+
+
+class CalendarHasNoWorkingTime(ValueError):
+    """The calendar never lets the clock run, so no deadline can be computed."""
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """When the SLA clock runs.
+
+    `hours` maps a weekday (Monday = 0) to its working intervals, e.g.
+    ``{0: ((time(8), time(12)), (time(13, 30), time(17, 30)))}``; an interval ending at
+    ``time(0)`` runs to midnight. Days in `holidays` have no working time.
+    """
+
+    time_zone: str
+    hours: Mapping[int, Sequence[tuple[time, time]]]
+    holidays: frozenset[date] = field(default_factory=frozenset)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+    def intervals_on(self, day: date) -> list[tuple[datetime, datetime]]:
+        """The day's working intervals as aware datetimes (empty on holidays)."""
+        if day in self.holidays:
+            return []
+        zone = self.zone
+        result = []
+        for start, end in self.hours.get(day.weekday(), ()):
+            begin = datetime.combine(day, start, tzinfo=zone)
+            finish = datetime.combine(day + timedelta(days=1) if end == time(0) else day, end, tzinfo=zone)
+            if finish > begin:
+                result.append((begin, finish))
+        return sorted(result)
+
+
+def _working_intervals(calendar: Calendar, start: datetime) -> Iterator[tuple[datetime, datetime]]:
+    """Working intervals from `start` on, clipped to begin no earlier than it."""
+    day = start.astimezone(calendar.zone).date()
+    for offset in range(MAX_DAYS_SEARCHED):
+        for begin, end in calendar.intervals_on(day + timedelta(days=offset)):
+            if end <= start:
+                continue
+            yield max(begin, start), end
+    raise CalendarHasNoWorkingTime(calendar.time_zone)
+
+
+def add_business_time(start: datetime, duration: timedelta, calendar: Calendar | None) -> datetime:
+    """The moment `duration` of clock time after `start` (in UTC).
+
+    With a calendar the clock only runs in working intervals: a deadline that uses up an
+    interval exactly ends at that interval's end, never at the next one's start.
+    """
+    if duration < timedelta(0):
+        raise ValueError("duration must not be negative")
+    if calendar is None or duration == timedelta(0):
+        return (start + duration).astimezone(UTC)
+    remaining = duration
+    for begin, end in _working_intervals(calendar, start):
+        available = end - begin
+        if remaining <= available:
+            return (begin + remaining).astimezone(UTC)
+        remaining -= available
+    raise AssertionError("unreachable: _working_intervals raises when exhausted")
+
+
+def business_time_between(start: datetime, end: datetime, calendar: Calendar | None) -> timedelta:
+    """How much clock time runs from `start` to `end` (zero if end is not after start)."""
+    if end <= start:
+        return timedelta(0)
+    if calendar is None:
+        return end - start
+    total = timedelta(0)
+    day = start.astimezone(calendar.zone).date()
+    last_day = end.astimezone(calendar.zone).date()
+    while day <= last_day:
+        for begin, finish in calendar.intervals_on(day):
+            overlap = min(finish, end) - max(begin, start)
+            if overlap > timedelta(0):
+                total += overlap
+        day += timedelta(days=1)
+    return total
+
+
+def warning_point(start: datetime, due: datetime, ratio: float, calendar: Calendar | None) -> datetime:
+    """When `ratio` (e.g. 0.75) of the clock time between start and due has run."""
+    if not 0 < ratio <= 1:
+        raise ValueError("ratio must be in (0, 1]")
+    target = business_time_between(start, due, calendar)
+    return add_business_time(start, target * ratio, calendar)
+
+
+def resume_deadline(
+    due: datetime, paused_at: datetime, resumed_at: datetime, calendar: Calendar | None
+) -> datetime:
+    """A deadline moved on by the clock time that passed while the case was paused.
+
+    Only working time counts: a pause that spanned a weekend or a holiday moves the
+    deadline by the working hours inside it, not by the days.
+    """
+    paused = business_time_between(paused_at, resumed_at, calendar)
+    if paused == timedelta(0):
+        return due
+    return add_business_time(due, paused, calendar)
