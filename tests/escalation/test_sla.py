@@ -23,7 +23,7 @@ HCMC = ZoneInfo("Asia/Ho_Chi_Minh")
 OFFICE = ((time(8), time(12)), (time(13, 30), time(17, 30)))  # 8 working hours with a lunch break
 VIETNAM = Calendar(
     time_zone="Asia/Ho_Chi_Minh",
-    hours={day: OFFICE for day in range(5)},  # Monday to Friday
+    hours=dict.fromkeys(range(5), OFFICE),  # Monday to Friday
     holidays=frozenset(holiday_data.VN(years=range(2025, 2029))),
 )
 # A calendar where the clock crosses a daylight-saving change (Europe/Berlin, 27 March 2026).
