@@ -193,6 +193,23 @@ class Complaint(models.Model):
     # Bumped by every service that changes the complaint: a stale staff form is refused.
     version = models.PositiveIntegerField(default=1)
 
+    # The SLA clock: stored, not recomputed per query, and written only by escalation.services.
+    clock_started_at = models.DateTimeField(_("clock started"), null=True, blank=True)
+    clock_paused_at = models.DateTimeField(_("clock paused"), null=True, blank=True)
+    first_response_due_at = models.DateTimeField(_("first response due"), null=True, blank=True)
+    first_responded_at = models.DateTimeField(_("first response"), null=True, blank=True)
+    first_response_warned_at = models.DateTimeField(null=True, blank=True)
+    first_response_breached_at = models.DateTimeField(
+        _("first response deadline missed"), null=True, blank=True
+    )
+    resolution_due_at = models.DateTimeField(_("resolution due"), null=True, blank=True)
+    resolution_warned_at = models.DateTimeField(null=True, blank=True)
+    resolution_breached_at = models.DateTimeField(_("resolution deadline missed"), null=True, blank=True)
+    escalation_level = models.PositiveSmallIntegerField(_("escalation level"), default=0)
+    level_since = models.DateTimeField(null=True, blank=True)
+    # The earliest next warning, deadline or climb; NULL when nothing is pending.
+    next_check_at = models.DateTimeField(null=True, blank=True)
+
     objects = ComplaintQuerySet.as_manager()
 
     class Meta:
@@ -201,6 +218,13 @@ class Complaint(models.Model):
         indexes = [
             # "My complaints", newest first.
             models.Index(fields=["complainant", "-submitted_at"], name="complaint_mine_idx"),
+            # escalation.services.sweep: what is due is one probe of this small index,
+            # whatever the size of the table.
+            models.Index(
+                fields=["next_check_at"],
+                name="complaint_next_check_idx",
+                condition=Q(next_check_at__isnull=False),
+            ),
         ]
         constraints = [
             models.CheckConstraint(

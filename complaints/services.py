@@ -30,6 +30,7 @@ from complaints.models import (
     hash_token,
 )
 from complaints.notifications import queue_notification
+from escalation import services as escalation_services
 
 
 class ComplaintActionRefused(ValidationError):
@@ -161,7 +162,7 @@ def submit_complaint(
     subcategory: Subcategory = data["subcategory"]
     try:
         with transaction.atomic():
-            complaint = Complaint.objects.create(
+            complaint = Complaint(
                 submission_key=submission_key,
                 complainant=_user_or_none(by),
                 category=subcategory.category,
@@ -184,6 +185,8 @@ def submit_complaint(
                 submitted_at=now,
                 status_changed_at=now,
             )
+            escalation_services.start_clock(complaint=complaint, now=now)
+            complaint.save(force_insert=True)
             submitted = _event(
                 complaint=complaint,
                 kind=EventKind.SUBMITTED,
@@ -442,6 +445,11 @@ def _transition(
         else:
             kind = _KIND_FOR_STATUS.get(to_status, EventKind.STATUS_CHANGED)
     fields = complaint.apply_status(to_status, now=now)
+    fields += escalation_services.on_status_change(
+        complaint=complaint, from_status=from_status, to_status=to_status, now=now
+    )
+    if public and body and actor_role_of(by) == ActorRole.STAFF and actor_role != ActorRole.COMPLAINANT:
+        fields += escalation_services.note_staff_response(complaint=complaint, now=now)
     if to_status == Status.RESOLVED and body:
         complaint.resolution_summary = body
         fields.append("resolution_summary")

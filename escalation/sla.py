@@ -119,3 +119,141 @@ def resume_deadline(
     if paused == timedelta(0):
         return due
     return add_business_time(due, paused, calendar)
+
+
+# --- What is due ------------------------------------------------------------------------
+
+WARN_FIRST_RESPONSE = "warn_first_response"
+WARN_RESOLUTION = "warn_resolution"
+BREACH_FIRST_RESPONSE = "breach_first_response"
+BREACH_RESOLUTION = "breach_resolution"
+CLIMB = "climb"
+
+
+@dataclass(frozen=True)
+class Clock:
+    """The SLA state of one complaint, as stored on it."""
+
+    started_at: datetime
+    first_response_due_at: datetime | None
+    resolution_due_at: datetime | None
+    first_responded_at: datetime | None = None
+    first_response_warned_at: datetime | None = None
+    first_response_breached_at: datetime | None = None
+    resolution_warned_at: datetime | None = None
+    resolution_breached_at: datetime | None = None
+    paused: bool = False
+    level: int = 0
+    level_since: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Rung:
+    rank: int
+    climb_after: timedelta | None
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    kind: str
+    at: datetime
+    deadline_at: datetime  # the deadline instance the checkpoint belongs to (the trigger's key)
+
+
+def checkpoints(
+    clock: Clock, *, ratio: float, calendar: Calendar | None, ladder: Sequence[Rung]
+) -> list[Checkpoint]:
+    """Every warning, deadline and climb still ahead of this clock, in time order."""
+    if clock.paused:
+        return []
+    found = []
+    if clock.first_response_due_at is not None and clock.first_responded_at is None:
+        due = clock.first_response_due_at
+        if clock.first_response_breached_at is None:
+            if clock.first_response_warned_at is None:
+                found.append(
+                    Checkpoint(
+                        WARN_FIRST_RESPONSE, warning_point(clock.started_at, due, ratio, calendar), due
+                    )
+                )
+            found.append(Checkpoint(BREACH_FIRST_RESPONSE, due, due))
+    if clock.resolution_due_at is not None and clock.resolution_breached_at is None:
+        due = clock.resolution_due_at
+        if clock.resolution_warned_at is None:
+            found.append(
+                Checkpoint(WARN_RESOLUTION, warning_point(clock.started_at, due, ratio, calendar), due)
+            )
+        found.append(Checkpoint(BREACH_RESOLUTION, due, due))
+    climb = _climb_checkpoint(clock, ladder)
+    if climb is not None:
+        found.append(climb)
+    return sorted(found, key=lambda c: (c.at, c.kind))
+
+
+def _climb_checkpoint(clock: Clock, ladder: Sequence[Rung]) -> Checkpoint | None:
+    breached = clock.first_response_breached_at or clock.resolution_breached_at
+    ranks = {rung.rank: rung for rung in ladder}
+    rung = ranks.get(clock.level)
+    if breached is None or rung is None or rung.climb_after is None or clock.level_since is None:
+        return None
+    if not any(r > clock.level for r in ranks):
+        return None
+    return Checkpoint(CLIMB, clock.level_since + rung.climb_after, clock.level_since)
+
+
+def next_level(level: int, ladder: Sequence[Rung]) -> int:
+    """The rung above `level`, or `level` itself at the top."""
+    above = sorted(rung.rank for rung in ladder if rung.rank > level)
+    return above[0] if above else level
+
+
+def apply(clock: Clock, checkpoint: Checkpoint, now: datetime, ladder: Sequence[Rung]) -> Clock:
+    """The clock after a due checkpoint fired at `now`. Breaches and climbs go up one rung."""
+    changes: dict = {}
+    if checkpoint.kind == WARN_FIRST_RESPONSE:
+        changes["first_response_warned_at"] = now
+    elif checkpoint.kind == WARN_RESOLUTION:
+        changes["resolution_warned_at"] = now
+    elif checkpoint.kind in (BREACH_FIRST_RESPONSE, BREACH_RESOLUTION, CLIMB):
+        if checkpoint.kind == BREACH_FIRST_RESPONSE:
+            changes["first_response_breached_at"] = now
+            changes["first_response_warned_at"] = clock.first_response_warned_at or now
+        elif checkpoint.kind == BREACH_RESOLUTION:
+            changes["resolution_breached_at"] = now
+            changes["resolution_warned_at"] = clock.resolution_warned_at or now
+        changes["level"] = next_level(clock.level, ladder)
+        changes["level_since"] = now if changes["level"] != clock.level else clock.level_since
+    return Clock(**{**clock.__dict__, **changes})
+
+
+@dataclass(frozen=True)
+class Fired:
+    checkpoint: Checkpoint
+    from_level: int
+    to_level: int
+
+
+def due(
+    clock: Clock, now: datetime, *, ratio: float, calendar: Calendar | None, ladder: Sequence[Rung]
+) -> tuple[list[Fired], Clock, datetime | None]:
+    """Fire everything due at `now`: (what fired, in order; the new clock; the next check).
+
+    A warning whose deadline is also due is not sent: the breach says more.
+    """
+    fired: list[Fired] = []
+    for _ in range(32):  # a bounded loop: each pass fires at least one checkpoint
+        pending = [
+            c for c in checkpoints(clock, ratio=ratio, calendar=calendar, ladder=ladder) if c.at <= now
+        ]
+        if not pending:
+            break
+        checkpoint = pending[0]
+        breach_also_due = checkpoint.kind.startswith("warn_") and any(
+            c.kind.startswith("breach_") and c.deadline_at == checkpoint.deadline_at for c in pending
+        )
+        before = clock.level
+        clock = apply(clock, checkpoint, now, ladder)
+        if not breach_also_due:
+            fired.append(Fired(checkpoint, before, clock.level))
+    upcoming = [c.at for c in checkpoints(clock, ratio=ratio, calendar=calendar, ladder=ladder)]
+    return fired, clock, min(upcoming) if upcoming else None

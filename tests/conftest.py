@@ -170,6 +170,7 @@ def browser() -> Iterator[object]:
 SEEDS = (
     ("accounts.migrations.0002_staff_groups", "create_groups"),
     ("complaints.migrations.0002_seed_categories", "seed"),
+    ("escalation.migrations.0002_seed_ladder_policies_calendar", "seed"),
 )
 
 
@@ -199,3 +200,11 @@ def _private_file_storage(request, tmp_path_factory) -> None:
             **settings.STORAGES,
             "default": {**settings.STORAGES["default"], "OPTIONS": {"location": location, "base_url": None}},
         }
+
+
+@pytest.fixture(autouse=True)
+def _fresh_policy_cache() -> None:
+    """SLA policies are cached per process; each test reads the ones in its database."""
+    from escalation.services import forget_policies
+
+    forget_policies()

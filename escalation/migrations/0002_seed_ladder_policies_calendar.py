@@ -1,0 +1,71 @@
+"""Seed the defaults of DESIGN.md: the ladder, an SLA policy per category and complexity,
+and a Vietnamese office calendar whose public holidays (Tết included) come from the
+maintained `holidays` package. All of it is editable in admin."""
+
+from datetime import time, timedelta
+
+import holidays
+from django.db import migrations
+
+OFFICE_HOURS = ((time(8), time(12)), (time(13, 30), time(17, 30)))
+TARGETS = {
+    "simple": (timedelta(hours=24), timedelta(days=3)),
+    "complex": (timedelta(hours=24), timedelta(days=10)),
+}
+LADDER = [
+    (0, "Tuyến đầu", "Frontline", "Agents", timedelta(hours=24), False),
+    (1, "Trưởng nhóm", "Team lead", "Team leads", timedelta(hours=48), False),
+    (2, "Quản lý", "Manager", "Managers", None, True),
+]
+
+
+def seed(apps, schema_editor):
+    Group = apps.get_model("auth", "Group")
+    Category = apps.get_model("complaints", "Category")
+    BusinessCalendar = apps.get_model("escalation", "BusinessCalendar")
+    WorkingPeriod = apps.get_model("escalation", "WorkingPeriod")
+    Holiday = apps.get_model("escalation", "Holiday")
+    SlaPolicy = apps.get_model("escalation", "SlaPolicy")
+    EscalationLevel = apps.get_model("escalation", "EscalationLevel")
+
+    calendar, created = BusinessCalendar.objects.get_or_create(
+        name="Giờ hành chính Việt Nam", defaults={"time_zone": "Asia/Ho_Chi_Minh"}
+    )
+    if created:
+        WorkingPeriod.objects.bulk_create(
+            WorkingPeriod(calendar=calendar, weekday=day, start=start, end=end)
+            for day in range(5)
+            for start, end in OFFICE_HOURS
+        )
+        Holiday.objects.bulk_create(
+            Holiday(calendar=calendar, date=day, name=name[:150])
+            for day, name in sorted(holidays.VN(years=range(2024, 2031), language="vi").items())
+        )
+    for category in Category.objects.all():
+        for complexity, (first_response, resolution) in TARGETS.items():
+            SlaPolicy.objects.get_or_create(
+                category=category,
+                complexity=complexity,
+                defaults={"first_response_target": first_response, "resolution_target": resolution},
+            )
+    for rank, name_vi, name_en, group, climb_after, manager_facing in LADDER:
+        EscalationLevel.objects.get_or_create(
+            rank=rank,
+            defaults={
+                "name_vi": name_vi,
+                "name_en": name_en,
+                "group": Group.objects.get_or_create(name=group)[0],
+                "climb_after": climb_after,
+                "is_manager_facing": manager_facing,
+            },
+        )
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("escalation", "0001_initial"),
+        ("complaints", "0002_seed_categories"),
+        ("accounts", "0002_staff_groups"),
+    ]
+
+    operations = [migrations.RunPython(seed, migrations.RunPython.noop)]

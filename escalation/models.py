@@ -1,0 +1,186 @@
+"""SLA policies, business calendars, the escalation ladder and the record of every bump."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.db import models
+from django.db.models import Q
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
+
+from complaints.models import Category, Complaint, Complexity
+from escalation import sla
+
+
+class BusinessCalendar(models.Model):
+    """When the SLA clock runs: weekly working periods in a time zone, minus holidays."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    time_zone = models.CharField(_("time zone"), max_length=64, default="Asia/Ho_Chi_Minh")
+
+    class Meta:
+        verbose_name = _("business calendar")
+        verbose_name_plural = _("business calendars")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def as_sla_calendar(self) -> sla.Calendar:
+        """The pure-function view of this calendar (two queries: periods and holidays)."""
+        hours: dict[int, list[tuple]] = {}
+        for period in self.periods.all():
+            hours.setdefault(period.weekday, []).append((period.start, period.end))
+        return sla.Calendar(
+            time_zone=self.time_zone,
+            hours={day: tuple(intervals) for day, intervals in hours.items()},
+            holidays=frozenset(self.holidays.values_list("date", flat=True)),
+        )
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, _("Monday")
+    TUESDAY = 1, _("Tuesday")
+    WEDNESDAY = 2, _("Wednesday")
+    THURSDAY = 3, _("Thursday")
+    FRIDAY = 4, _("Friday")
+    SATURDAY = 5, _("Saturday")
+    SUNDAY = 6, _("Sunday")
+
+
+class WorkingPeriod(models.Model):
+    calendar = models.ForeignKey(BusinessCalendar, on_delete=models.CASCADE, related_name="periods")
+    weekday = models.PositiveSmallIntegerField(_("weekday"), choices=Weekday.choices)
+    start = models.TimeField(_("from"))
+    end = models.TimeField(_("until"), help_text=_("00:00 means midnight at the end of the day."))
+
+    class Meta:
+        ordering = ["weekday", "start"]
+        verbose_name = _("working period")
+        verbose_name_plural = _("working periods")
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.start:%H:%M}-{self.end:%H:%M}"
+
+
+class Holiday(models.Model):
+    calendar = models.ForeignKey(BusinessCalendar, on_delete=models.CASCADE, related_name="holidays")
+    date = models.DateField(_("date"))
+    name = models.CharField(_("name"), max_length=150)
+
+    class Meta:
+        ordering = ["date"]
+        verbose_name = _("holiday")
+        verbose_name_plural = _("holidays")
+        constraints = [models.UniqueConstraint(fields=["calendar", "date"], name="holiday_once_per_day")]
+
+    def __str__(self) -> str:
+        return f"{self.date:%Y-%m-%d} {self.name}"
+
+
+class SlaPolicy(models.Model):
+    """Targets for one (category, complexity): first response, resolution, and when to warn."""
+
+    category = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="sla_policies")
+    complexity = models.CharField(_("complexity"), max_length=10, choices=Complexity.choices)
+    first_response_target = models.DurationField(_("first response within"), default=timedelta(hours=24))
+    resolution_target = models.DurationField(_("resolution within"), default=timedelta(days=3))
+    warning_ratio = models.DecimalField(
+        _("warn at"),
+        max_digits=3,
+        decimal_places=2,
+        default=0.75,
+        help_text=_("Share of the target after which the handler is warned, e.g. 0.75."),
+    )
+    calendar = models.ForeignKey(
+        BusinessCalendar,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        verbose_name=_("business calendar"),
+        help_text=_("Without a calendar the clock counts wall-clock hours."),
+    )
+
+    class Meta:
+        verbose_name = _("SLA policy")
+        verbose_name_plural = _("SLA policies")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["category", "complexity"], name="sla_policy_per_category_complexity"
+            ),
+            models.CheckConstraint(
+                condition=Q(warning_ratio__gt=0, warning_ratio__lte=1), name="sla_policy_warning_ratio_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.category} / {self.get_complexity_display()}"
+
+
+class EscalationLevel(models.Model):
+    """One rung of the ladder: who owns a case at this level and how long it may sit there."""
+
+    rank = models.PositiveSmallIntegerField(_("rank"), unique=True)
+    name_vi = models.CharField(_("name (Vietnamese)"), max_length=80)
+    name_en = models.CharField(_("name (English)"), max_length=80)
+    group = models.ForeignKey(Group, on_delete=models.PROTECT, verbose_name=_("group"))
+    climb_after = models.DurationField(
+        _("climb after"),
+        null=True,
+        blank=True,
+        help_text=_("How long a case may stay at this level past its deadline before it climbs again."),
+    )
+    is_manager_facing = models.BooleanField(_("manager queue"), default=False)
+
+    class Meta:
+        ordering = ["rank"]
+        verbose_name = _("escalation level")
+        verbose_name_plural = _("escalation levels")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def name(self) -> str:
+        return self.name_en if translation.get_language() == "en" else self.name_vi
+
+
+class Reason(models.TextChoices):
+    FIRST_RESPONSE_BREACHED = "first_response_breached", _("First response deadline missed")
+    RESOLUTION_BREACHED = "resolution_breached", _("Resolution deadline missed")
+    CLIMB = "climb", _("Still unresolved at this level")
+    COMPLAINANT_REQUEST = "complainant_request", _("Requested by the complainant")
+    MANUAL = "manual", _("Escalated by staff")
+    DE_ESCALATION = "de_escalation", _("De-escalated by a manager")
+
+
+class Escalation(models.Model):
+    """One move on the ladder. `trigger_key` makes each trigger fire at most once."""
+
+    complaint = models.ForeignKey(
+        Complaint, on_delete=models.CASCADE, related_name="escalations", db_index=False
+    )
+    from_level = models.PositiveSmallIntegerField()
+    to_level = models.PositiveSmallIntegerField()
+    reason = models.CharField(max_length=32, choices=Reason.choices)
+    deadline_at = models.DateTimeField(null=True, blank=True)
+    trigger_key = models.CharField(max_length=120, unique=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+    )
+    note = models.TextField(blank=True, max_length=5_000)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["complaint", "created_at"], name="escalation_complaint_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.complaint_id}: {self.from_level} -> {self.to_level} ({self.reason})"

@@ -1,0 +1,431 @@
+"""The SLA clock and the escalation ladder: start, pause, resume, stop, and the sweep.
+
+Only this module writes a complaint's deadlines, escalation level and `next_check_at`.
+Every function takes `now`; the sweep's task reads it from the database clock.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time as monotonic_time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import connection, transaction
+
+from complaints.models import ActorRole, Complaint, ComplaintEvent, EventKind, Notification, Status
+from escalation import sla
+from escalation.models import Escalation, EscalationLevel, Reason, SlaPolicy
+
+logger = logging.getLogger(__name__)
+
+# A complaint the sweep fails on is looked at again this much later (and logged).
+RETRY_BROKEN_AFTER = timedelta(minutes=5)
+_POLICY_CACHE_SECONDS = 60
+_policy_cache: tuple[float, dict[tuple[int, str], tuple[SlaPolicy, sla.Calendar | None]], list[sla.Rung]] = (
+    -math.inf,
+    {},
+    [],
+)
+
+
+def policies() -> dict[tuple[int, str], tuple[SlaPolicy, sla.Calendar | None]]:
+    """SLA policies with their calendars by (category id, complexity), kept a minute per process.
+
+    Intake starts a clock on every submission; an admin's edit shows within a minute.
+    """
+    return _cached()[0]
+
+
+def ladder() -> list[sla.Rung]:
+    """The escalation ladder's rungs, kept a minute per process like the policies."""
+    return _cached()[1]
+
+
+def _cached() -> tuple[dict[tuple[int, str], tuple[SlaPolicy, sla.Calendar | None]], list[sla.Rung]]:
+    global _policy_cache
+    loaded_at, cached, rungs = _policy_cache
+    if monotonic_time.monotonic() - loaded_at > _POLICY_CACHE_SECONDS:
+        calendars: dict[int, sla.Calendar] = {}
+        cached = {}
+        for policy in SlaPolicy.objects.select_related("calendar"):
+            calendar = None
+            if policy.calendar is not None:
+                if policy.calendar_id not in calendars:
+                    calendars[policy.calendar_id] = policy.calendar.as_sla_calendar()
+                calendar = calendars[policy.calendar_id]
+            cached[(policy.category_id, policy.complexity)] = (policy, calendar)
+        rungs = [
+            sla.Rung(rank, climb)
+            for rank, climb in EscalationLevel.objects.values_list("rank", "climb_after")
+        ]
+        _policy_cache = (monotonic_time.monotonic(), cached, rungs)
+    return cached, rungs
+
+
+def forget_policies() -> None:
+    """Drop this process's policy cache (after an admin edit, or in tests)."""
+    global _policy_cache
+    _policy_cache = (-math.inf, {}, [])
+
+
+def policy_for(complaint: Complaint) -> tuple[SlaPolicy | None, sla.Calendar | None]:
+    return policies().get((complaint.category_id, complaint.complexity), (None, None))
+
+
+def clock_of(complaint: Complaint) -> sla.Clock:
+    return sla.Clock(
+        started_at=complaint.clock_started_at or complaint.submitted_at,
+        first_response_due_at=complaint.first_response_due_at,
+        resolution_due_at=complaint.resolution_due_at,
+        first_responded_at=complaint.first_responded_at,
+        first_response_warned_at=complaint.first_response_warned_at,
+        first_response_breached_at=complaint.first_response_breached_at,
+        resolution_warned_at=complaint.resolution_warned_at,
+        resolution_breached_at=complaint.resolution_breached_at,
+        paused=complaint.clock_paused_at is not None
+        or not complaint.is_open
+        or complaint.status == Status.RESOLVED,
+        level=complaint.escalation_level,
+        level_since=complaint.level_since,
+    )
+
+
+CLOCK_FIELDS = [
+    "clock_started_at",
+    "clock_paused_at",
+    "first_response_due_at",
+    "first_responded_at",
+    "first_response_warned_at",
+    "first_response_breached_at",
+    "resolution_due_at",
+    "resolution_warned_at",
+    "resolution_breached_at",
+    "escalation_level",
+    "level_since",
+    "next_check_at",
+]
+
+
+def _store(complaint: Complaint, clock: sla.Clock, next_check_at: datetime | None) -> list[str]:
+    complaint.first_response_warned_at = clock.first_response_warned_at
+    complaint.first_response_breached_at = clock.first_response_breached_at
+    complaint.resolution_warned_at = clock.resolution_warned_at
+    complaint.resolution_breached_at = clock.resolution_breached_at
+    complaint.escalation_level = clock.level
+    complaint.level_since = clock.level_since
+    complaint.next_check_at = next_check_at
+    return CLOCK_FIELDS
+
+
+def _next_check(
+    complaint: Complaint, ratio: float, calendar: sla.Calendar | None, rungs: list[sla.Rung]
+) -> Any:
+    upcoming = sla.checkpoints(clock_of(complaint), ratio=ratio, calendar=calendar, ladder=rungs)
+    return upcoming[0].at if upcoming else None
+
+
+def start_clock(*, complaint: Complaint, now: datetime) -> list[str]:
+    """Set a new complaint's deadlines from its SLA policy (no save); return the fields set.
+
+    Without a policy for its category and complexity the complaint has no deadlines.
+    """
+    policy, calendar = policy_for(complaint)
+    complaint.clock_started_at = now
+    if policy is None:
+        complaint.next_check_at = None
+        return ["clock_started_at", "next_check_at"]
+    complaint.first_response_due_at = sla.add_business_time(now, policy.first_response_target, calendar)
+    complaint.resolution_due_at = sla.add_business_time(now, policy.resolution_target, calendar)
+    complaint.next_check_at = _next_check(complaint, float(policy.warning_ratio), calendar, ladder())
+    return CLOCK_FIELDS
+
+
+def on_status_change(*, complaint: Complaint, from_status: str, to_status: str, now: datetime) -> list[str]:
+    """Pause, resume, stop or restart the clock for a status change (no save); return fields."""
+    policy, calendar = policy_for(complaint)
+    if to_status == Status.AWAITING_COMPLAINANT:
+        complaint.clock_paused_at = now
+        complaint.next_check_at = None
+        return CLOCK_FIELDS
+    if to_status in (Status.RESOLVED, Status.CLOSED, Status.WITHDRAWN):
+        complaint.clock_paused_at = None
+        complaint.next_check_at = None  # resolution stops the clock
+        return CLOCK_FIELDS
+    if to_status == Status.OPEN and from_status == Status.AWAITING_COMPLAINANT and complaint.clock_paused_at:
+        paused_at = complaint.clock_paused_at
+        for name in ("first_response_due_at", "resolution_due_at"):
+            due = getattr(complaint, name)
+            if due is not None:
+                setattr(complaint, name, sla.resume_deadline(due, paused_at, now, calendar))
+        complaint.clock_paused_at = None
+    elif to_status == Status.OPEN and from_status == Status.RESOLVED and policy is not None:
+        # A dispute restarts the resolution clock: a new deadline instance, a new trigger.
+        complaint.clock_started_at = now
+        complaint.resolution_due_at = sla.add_business_time(now, policy.resolution_target, calendar)
+        complaint.resolution_warned_at = complaint.resolution_breached_at = None
+    if policy is not None:
+        complaint.next_check_at = _next_check(complaint, float(policy.warning_ratio), calendar, ladder())
+    return CLOCK_FIELDS
+
+
+def note_staff_response(*, complaint: Complaint, now: datetime) -> list[str]:
+    """A public message from staff satisfies the first-response target (no save)."""
+    if complaint.first_responded_at is not None:
+        return []
+    complaint.first_responded_at = now
+    policy, calendar = policy_for(complaint)
+    complaint.next_check_at = (
+        _next_check(complaint, float(policy.warning_ratio), calendar, ladder())
+        if policy is not None
+        else None
+    )
+    return ["first_responded_at", "next_check_at"]
+
+
+# --- The sweep --------------------------------------------------------------------------
+
+
+@dataclass
+class SweepResult:
+    warned: int = 0
+    breached: int = 0
+    escalated: int = 0
+    skipped: int = 0
+    batches: int = 0
+    failed: list[int] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "warned": self.warned,
+            "breached": self.breached,
+            "escalated": self.escalated,
+            "skipped": self.skipped,
+            "failed": len(self.failed),
+        }
+
+
+def database_now() -> datetime:
+    """The database's clock: every worker agrees on what is due, whatever its own clock says."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT CURRENT_TIMESTAMP")
+        return cursor.fetchone()[0]
+
+
+REASON_OF = {
+    sla.BREACH_FIRST_RESPONSE: Reason.FIRST_RESPONSE_BREACHED,
+    sla.BREACH_RESOLUTION: Reason.RESOLUTION_BREACHED,
+    sla.CLIMB: Reason.CLIMB,
+}
+
+
+def trigger_key(complaint_id: int, checkpoint: sla.Checkpoint, from_level: int) -> str:
+    """What makes a trigger unique: the complaint, what fired, and the deadline instance."""
+    return f"{complaint_id}:{checkpoint.kind}:{from_level}:{checkpoint.deadline_at.isoformat()}"
+
+
+def sweep(*, now: datetime, batch_size: int = 500, dry_run: bool = False) -> SweepResult:
+    """Fire every warning, breach and climb due at `now`; return the counts.
+
+    Batches of due complaints are locked `FOR UPDATE SKIP LOCKED` in `next_check_at`
+    order, their actions computed with the pure functions of `sla`, and written set-wise
+    (complaints, events, escalations, notices) with one commit per batch. Escalation rows
+    carry a unique trigger key, so a repeated or concurrent sweep cannot escalate twice.
+    A complaint that fails is logged with its id and looked at again later.
+    """
+    result = SweepResult()
+    rungs = ladder()
+    # Who is told at each level, read once per sweep.
+    staff = {
+        level.rank: [u for u in level.group.user_set.filter(is_active=True) if u.email]
+        for level in EscalationLevel.objects.select_related("group")
+    }
+    while True:
+        with transaction.atomic():
+            batch = list(
+                Complaint.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("assignee")
+                .filter(next_check_at__lte=now)
+                .order_by("next_check_at")[:batch_size]
+            )
+            if not batch:
+                break
+            result.batches += 1
+            _sweep_batch(batch, now=now, rungs=rungs, staff=staff, result=result)
+            if dry_run:
+                transaction.set_rollback(True)
+        if dry_run or len(batch) < batch_size:
+            break
+    return result
+
+
+def _sweep_batch(
+    batch: list[Complaint], *, now: datetime, rungs: list[sla.Rung], staff: dict, result: SweepResult
+) -> None:
+    events: list[ComplaintEvent] = []
+    escalations: list[Escalation] = []
+    notices: list[Notification] = []
+    fired_by_complaint: list[tuple[Complaint, list[sla.Fired]]] = []
+    for complaint in batch:
+        try:
+            policy, calendar = policy_for(complaint)
+            ratio = float(policy.warning_ratio) if policy is not None else 0.75
+            fired, clock, next_check = sla.due(
+                clock_of(complaint), now, ratio=ratio, calendar=calendar, ladder=rungs
+            )
+            _store(complaint, clock, next_check)
+            fired_by_complaint.append((complaint, fired))
+        except Exception:
+            logger.exception("sweep failed on complaint %s; retrying later", complaint.pk)
+            complaint.next_check_at = now + RETRY_BROKEN_AFTER
+            result.failed.append(complaint.pk)
+    keys = [
+        trigger_key(c.pk, f.checkpoint, f.from_level)
+        for c, fired in fired_by_complaint
+        for f in fired
+        if f.checkpoint.kind in REASON_OF
+    ]
+    already = set(Escalation.objects.filter(trigger_key__in=keys).values_list("trigger_key", flat=True))
+    for complaint, fired in fired_by_complaint:
+        for f in fired:
+            _record(
+                complaint,
+                f,
+                now=now,
+                staff=staff,
+                already=already,
+                events=events,
+                escalations=escalations,
+                notices=notices,
+                result=result,
+            )
+    Complaint.objects.bulk_update(batch, CLOCK_FIELDS)
+    ComplaintEvent.objects.bulk_create(events)
+    Escalation.objects.bulk_create(escalations)
+    Notification.objects.bulk_create(notices)
+    if notices:
+        from complaints.notifications import nudge_delivery
+
+        transaction.on_commit(nudge_delivery)
+
+
+def _record(
+    complaint: Complaint,
+    fired: sla.Fired,
+    *,
+    now: datetime,
+    staff: dict,
+    already: set[str],
+    events: list,
+    escalations: list,
+    notices: list,
+    result: SweepResult,
+) -> None:
+    """Turn one fired checkpoint into its event, escalation row and notices."""
+    checkpoint, before, after = fired.checkpoint, fired.from_level, fired.to_level
+    deadline = checkpoint.deadline_at.isoformat()
+    if checkpoint.kind in (sla.WARN_FIRST_RESPONSE, sla.WARN_RESOLUTION):
+        result.warned += 1
+        which = "first_response" if checkpoint.kind == sla.WARN_FIRST_RESPONSE else "resolution"
+        events.append(
+            _event(
+                complaint,
+                EventKind.SLA_WARNING,
+                now,
+                public=False,
+                payload={"deadline": which, "due_at": deadline},
+            )
+        )
+        warned = [complaint.assignee] if complaint.assignee_id else staff.get(complaint.escalation_level, [])
+        notices.extend(_staff_notices(complaint, warned, "sla_warning", now))
+        return
+    key = trigger_key(complaint.pk, checkpoint, before)
+    if key in already:
+        result.skipped += 1
+        return
+    if checkpoint.kind != sla.CLIMB:
+        result.breached += 1
+        which = "first_response" if checkpoint.kind == sla.BREACH_FIRST_RESPONSE else "resolution"
+        events.append(
+            _event(
+                complaint,
+                EventKind.SLA_BREACHED,
+                now,
+                public=True,
+                payload={"deadline": which, "due_at": deadline},
+            )
+        )
+    if after == before:
+        return  # already at the top of the ladder
+    result.escalated += 1
+    reason = REASON_OF[checkpoint.kind]
+    escalations.append(
+        Escalation(
+            complaint=complaint,
+            from_level=before,
+            to_level=after,
+            reason=reason,
+            deadline_at=checkpoint.deadline_at if checkpoint.kind != sla.CLIMB else None,
+            trigger_key=key,
+            created_at=now,
+        )
+    )
+    events.append(
+        _event(
+            complaint,
+            EventKind.ESCALATED,
+            now,
+            public=True,
+            payload={"from": before, "to": after, "reason": reason},
+        )
+    )
+    logger.info(
+        "escalated %s from level %s to %s (%s, deadline %s)",
+        complaint.reference,
+        before,
+        after,
+        reason,
+        deadline,
+    )
+    notices.extend(_staff_notices(complaint, staff.get(after, []), "escalated", now))
+    notices.append(
+        Notification(
+            complaint=complaint,
+            email=complaint.contact_email,
+            template="case_update",
+            language=complaint.language,
+            created_at=now,
+            next_attempt_at=now,
+            context={"kind": "escalated", "with_tracking_link": complaint.complainant_id is None},
+        )
+    )
+
+
+def _event(complaint: Complaint, kind: str, now: datetime, *, public: bool, payload: dict) -> ComplaintEvent:
+    return ComplaintEvent(
+        complaint=complaint,
+        kind=kind,
+        actor_role=ActorRole.SYSTEM,
+        created_at=now,
+        public=public,
+        payload=payload,
+    )
+
+
+def _staff_notices(complaint: Complaint, recipients: list, kind: str, now: datetime) -> list[Notification]:
+    return [
+        Notification(
+            complaint=complaint,
+            recipient=user,
+            email=user.email,
+            template="staff_alert",
+            language=user.preferred_language,
+            context={"kind": kind},
+            created_at=now,
+            next_attempt_at=now,
+        )
+        for user in recipients
+        if user.email
+    ]
