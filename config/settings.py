@@ -295,11 +295,17 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Beat runs in UTC; each entry's task body is one service call.
 NOTIFICATION_DELIVERY_INTERVAL = env_int("NOTIFICATION_DELIVERY_INTERVAL", 5)
+SLA_SWEEP_INTERVAL = env_int("SLA_SWEEP_INTERVAL", 60)
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "deliver-notifications": {
         "task": "complaints.tasks.deliver_notifications",
         "schedule": float(NOTIFICATION_DELIVERY_INTERVAL),
         "options": {"expires": float(NOTIFICATION_DELIVERY_INTERVAL)},
+    },
+    "sweep-sla": {
+        "task": "escalation.tasks.sweep_sla",
+        "schedule": float(SLA_SWEEP_INTERVAL),
+        "options": {"expires": float(SLA_SWEEP_INTERVAL)},
     },
     "reap-orphaned-evidence": {
         "task": "evidence.tasks.reap_orphaned_evidence",

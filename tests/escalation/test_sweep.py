@@ -1,0 +1,200 @@
+"""The sweep on PostgreSQL: every deadline just before, at and just after; exactly once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from accounts.models import Role
+from complaints import services as complaint_services
+from complaints.models import Complaint, ComplaintEvent, EventKind, Notification
+from escalation import services
+from escalation.models import Escalation, Reason
+from tests.factories import NOW, make_complaint, make_user
+
+pytestmark = pytest.mark.django_db
+
+HOUR = timedelta(hours=1)
+SECOND = timedelta(seconds=1)
+
+
+@pytest.fixture
+def staff():
+    return {
+        "agent": make_user(username="agent", role=Role.AGENT),
+        "lead": make_user(username="lead", role=Role.TEAM_LEAD),
+        "manager": make_user(username="manager", role=Role.MANAGER),
+    }
+
+
+def fresh(complaint: Complaint) -> Complaint:
+    return Complaint.objects.get(pk=complaint.pk)
+
+
+def test_intake_sets_the_deadlines_of_the_policy():
+    complaint = make_complaint()
+    assert complaint.first_response_due_at == NOW + 24 * HOUR
+    assert complaint.resolution_due_at == NOW + timedelta(days=3)
+    assert complaint.next_check_at == NOW + 18 * HOUR  # warning at 75 % of the first response target
+
+
+def test_the_warning_fires_once_at_the_warning_point(staff):
+    complaint = make_complaint()
+    assert services.sweep(now=NOW + 18 * HOUR - SECOND).warned == 0
+    assert services.sweep(now=NOW + 18 * HOUR).warned == 1
+    assert services.sweep(now=NOW + 18 * HOUR + SECOND).warned == 0
+    event = ComplaintEvent.objects.get(kind=EventKind.SLA_WARNING)
+    assert not event.public
+    notice = Notification.objects.get(template="staff_alert")
+    assert (notice.email, notice.context) == (staff["agent"].email, {"kind": "sla_warning"})
+    assert fresh(complaint).next_check_at == NOW + 24 * HOUR
+
+
+def test_a_first_response_breach_escalates_one_level_exactly_at_the_deadline(staff):
+    complaint = make_complaint()
+    services.sweep(now=NOW + 18 * HOUR)
+    assert services.sweep(now=NOW + 24 * HOUR - SECOND).breached == 0
+    result = services.sweep(now=NOW + 24 * HOUR)
+    assert (result.breached, result.escalated) == (1, 1)
+    complaint = fresh(complaint)
+    assert complaint.escalation_level == 1
+    assert complaint.first_response_breached_at == NOW + 24 * HOUR
+    escalation = Escalation.objects.get()
+    assert (escalation.from_level, escalation.to_level, escalation.reason) == (
+        0,
+        1,
+        Reason.FIRST_RESPONSE_BREACHED,
+    )
+    assert escalation.deadline_at == NOW + 24 * HOUR
+    kinds = list(complaint.events.values_list("kind", flat=True))
+    assert kinds[-2:] == [EventKind.SLA_BREACHED, EventKind.ESCALATED]
+    assert Notification.objects.filter(template="staff_alert", email=staff["lead"].email).exists()
+    told = Notification.objects.get(template="case_update", email=complaint.contact_email)
+    assert (told.language, told.context["kind"]) == ("vi", "escalated")
+    assert services.sweep(now=NOW + 24 * HOUR + SECOND).escalated == 0
+
+
+def test_two_sweeps_at_the_same_moment_escalate_once(staff):
+    make_complaint()
+    services.sweep(now=NOW + 24 * HOUR)
+    services.sweep(now=NOW + 24 * HOUR)
+    assert Escalation.objects.count() == 1
+
+
+def test_an_unresolved_case_climbs_after_climb_after_and_stops_at_the_top(staff):
+    complaint = make_complaint()
+    services.sweep(now=NOW + 24 * HOUR)  # -> Team lead, climbs after 48 h there
+    assert services.sweep(now=NOW + 72 * HOUR - SECOND).escalated == 0
+    result = services.sweep(now=NOW + 72 * HOUR)  # the resolution deadline too: one bump, to Manager
+    assert fresh(complaint).escalation_level == 2
+    assert result.escalated == 1
+    assert services.sweep(now=NOW + timedelta(days=30)).escalated == 0
+    assert list(Escalation.objects.values_list("to_level", flat=True)) == [1, 2]
+    assert fresh(complaint).next_check_at is None
+
+
+def test_a_resolved_complaint_is_never_escalated(staff):
+    from tests.factories import resolve
+
+    complaint = resolve(make_complaint(), by=staff["agent"], now=NOW + HOUR)
+    assert complaint.next_check_at is None
+    assert services.sweep(now=NOW + timedelta(days=30)).escalated == 0
+    assert not Escalation.objects.exists()
+
+
+def test_a_public_staff_message_satisfies_the_first_response(staff):
+    complaint = make_complaint()
+    complaint = complaint_services.transition_complaint(
+        complaint=complaint, to_status="open", by=staff["agent"], now=NOW
+    )
+    complaint = complaint_services.transition_complaint(
+        complaint=complaint,
+        to_status="awaiting_complainant",
+        by=staff["agent"],
+        now=NOW + HOUR,
+        note="Mã đơn?",
+    )
+    assert fresh(complaint).first_responded_at == NOW + HOUR
+
+
+def test_waiting_for_the_complainant_pauses_the_clock_and_resuming_moves_the_deadlines(staff):
+    complaint = make_complaint()
+    complaint = complaint_services.transition_complaint(
+        complaint=complaint, to_status="open", by=staff["agent"], now=NOW
+    )
+    complaint = complaint_services.transition_complaint(
+        complaint=complaint, to_status="awaiting_complainant", by=staff["agent"], now=NOW + 2 * HOUR, note="?"
+    )
+    assert fresh(complaint).next_check_at is None
+    assert services.sweep(now=NOW + timedelta(days=10)).escalated == 0
+    complaint = complaint_services.reply_as_complainant(
+        complaint=complaint, body="Đây", by=None, now=NOW + 12 * HOUR
+    )
+    complaint = fresh(complaint)
+    assert complaint.resolution_due_at == NOW + timedelta(days=3) + 10 * HOUR
+    assert complaint.next_check_at is not None
+
+
+def test_a_dispute_restarts_the_resolution_clock(staff):
+    from tests.factories import resolve
+
+    complaint = resolve(make_complaint(), by=staff["agent"], now=NOW + HOUR)
+    complaint = complaint_services.dispute_resolution(
+        complaint=complaint, by=None, now=NOW + 2 * HOUR, reason="Chưa"
+    )
+    assert fresh(complaint).resolution_due_at == NOW + 2 * HOUR + timedelta(days=3)
+
+
+def test_a_dry_run_changes_nothing(staff):
+    complaint = make_complaint()
+    result = services.sweep(now=NOW + 24 * HOUR, dry_run=True)
+    assert result.escalated == 1
+    assert fresh(complaint).escalation_level == 0
+    assert not Escalation.objects.exists()
+
+
+def test_one_broken_complaint_does_not_block_the_rest(staff, monkeypatch, caplog):
+    broken, fine = make_complaint(), make_complaint()
+    real = services.policy_for
+
+    def policy_for(complaint):
+        if complaint.pk == broken.pk:
+            raise RuntimeError("corrupt policy")
+        return real(complaint)
+
+    monkeypatch.setattr(services, "policy_for", policy_for)
+    result = services.sweep(now=NOW + 24 * HOUR)
+    assert result.escalated == 1 and result.failed == [broken.pk]
+    assert fresh(fine).escalation_level == 1
+    assert fresh(broken).next_check_at == NOW + 24 * HOUR + services.RETRY_BROKEN_AFTER
+    assert f"sweep failed on complaint {broken.pk}" in caplog.text
+
+
+def test_the_statements_grow_with_batches_not_with_complaints(staff):
+    for _ in range(30):
+        make_complaint()
+    with CaptureQueriesContext(connection) as queries:
+        result = services.sweep(now=NOW + 24 * HOUR, batch_size=10)
+    assert result.escalated == 30 and result.batches == 3
+    per_batch = len(queries.captured_queries) / 3
+    assert per_batch <= 12
+
+
+def test_the_sla_sweep_command_runs_the_same_sweep(staff, capsys):
+    make_complaint()
+    call_command("sla_sweep", "--at", (NOW + 24 * HOUR).isoformat(), "--dry-run")
+    assert "would have: warned 0, breached 1, escalated 1" in capsys.readouterr().out
+    call_command("sla_sweep", "--at", (NOW + 24 * HOUR).isoformat())
+    assert "warned 0, breached 1, escalated 1" in capsys.readouterr().out
+    assert Escalation.objects.count() == 1
+
+
+def test_the_sweep_task_reads_the_database_clock(staff):
+    from escalation.tasks import sweep_sla
+
+    assert services.database_now().tzinfo is not None
+    assert sweep_sla.apply().get() == {"warned": 0, "breached": 0, "escalated": 0, "skipped": 0, "failed": 0}
