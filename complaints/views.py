@@ -32,6 +32,7 @@ from complaints.forms import (
 )
 from complaints.models import ActorRole, Complaint
 from config import ratelimit
+from escalation.models import EscalationLevel
 from evidence import services as evidence_services
 from evidence.forms import EvidenceFormSet, report_upload_outcome
 
@@ -185,6 +186,11 @@ def complaint_detail(request: HttpRequest, reference: str, **bound: Any) -> Http
         "complaint": complaint,
         "events": events,
         "evidence": evidence,
+        "level": (
+            EscalationLevel.objects.filter(rank=complaint.escalation_level).first()
+            if complaint.escalation_level
+            else None
+        ),
         "can_upload": complaint.is_open and (is_owner or is_staff),
         "can_export": is_owner or (request.user.is_authenticated and request.user.is_manager),
         "evidence_forms": EvidenceFormSet(prefix="evidence"),

@@ -198,3 +198,17 @@ def test_the_sweep_task_reads_the_database_clock(staff):
 
     assert services.database_now().tzinfo is not None
     assert sweep_sla.apply().get() == {"warned": 0, "breached": 0, "escalated": 0, "skipped": 0, "failed": 0}
+
+
+def test_the_case_page_shows_the_deadlines_in_the_viewers_language_and_time_zone(client, staff):
+    user = make_user()
+    complaint = make_complaint(by=user)
+    services.sweep(now=NOW + 24 * HOUR)
+    client.force_login(user)
+    body = client.get(f"/complaints/{complaint.reference}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "First response" in body and "missed" in body
+    assert "Now handled at the “Team lead” level" in body
+    # 3 March 2026 03:00 UTC is 10:00 in Ho Chi Minh City.
+    assert 'datetime="2026-03-03T10:00:00+07:00"' in body
+    body_vi = client.get(f"/complaints/{complaint.reference}/", HTTP_ACCEPT_LANGUAGE="vi").content.decode()
+    assert "Trưởng nhóm" in body_vi

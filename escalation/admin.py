@@ -1,0 +1,68 @@
+from django.contrib import admin
+
+from escalation.models import BusinessCalendar, Escalation, EscalationLevel, Holiday, SlaPolicy, WorkingPeriod
+from escalation.services import forget_policies
+
+
+class WorkingPeriodInline(admin.TabularInline):
+    model = WorkingPeriod
+    extra = 0
+
+
+class HolidayInline(admin.TabularInline):
+    model = Holiday
+    extra = 0
+
+
+class ForgetCachedPoliciesMixin:
+    """This process forgets its cached policies at once; other processes within a minute."""
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        forget_policies()
+
+    def save_related(self, request, form, formsets, change) -> None:
+        super().save_related(request, form, formsets, change)
+        forget_policies()
+
+
+@admin.register(BusinessCalendar)
+class BusinessCalendarAdmin(ForgetCachedPoliciesMixin, admin.ModelAdmin):
+    list_display = ("name", "time_zone")
+    inlines = [WorkingPeriodInline, HolidayInline]
+
+
+@admin.register(SlaPolicy)
+class SlaPolicyAdmin(ForgetCachedPoliciesMixin, admin.ModelAdmin):
+    list_display = (
+        "category",
+        "complexity",
+        "first_response_target",
+        "resolution_target",
+        "warning_ratio",
+        "calendar",
+    )
+    list_filter = ("complexity", "calendar")
+    list_select_related = ("category", "calendar")
+
+
+@admin.register(EscalationLevel)
+class EscalationLevelAdmin(ForgetCachedPoliciesMixin, admin.ModelAdmin):
+    list_display = ("rank", "name_vi", "name_en", "group", "climb_after", "is_manager_facing")
+
+
+@admin.register(Escalation)
+class EscalationAdmin(admin.ModelAdmin):
+    """The record of every move on the ladder: read-only."""
+
+    list_display = ("complaint", "from_level", "to_level", "reason", "deadline_at", "created_at")
+    list_filter = ("reason", "to_level")
+    search_fields = ("complaint__reference",)
+    list_select_related = ("complaint",)
+    readonly_fields = [f.name for f in Escalation._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
