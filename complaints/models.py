@@ -405,7 +405,12 @@ class Notification(models.Model):
 
     # Delivery looks rows up by next_attempt_at; nothing lists a complaint's notices.
     complaint = models.ForeignKey(
-        Complaint, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications", db_index=False
+        Complaint,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notifications",
+        db_index=False,
     )
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -155,7 +155,8 @@ def submit_complaint(
     A `submission_key` already used returns that complaint with created=False, so a
     reload or a double click files one complaint (the unique key decides, even when
     two submits race). Queues the acknowledgement e-mail, with a tracking link, in the
-    outbox. Writes one row per table: the complaint, its contacts and its events.
+    outbox. Writes one statement per table: the complaint, its contacts, one SUBMITTED
+    event (listing the contacts) and the notice.
     `on_filed(complaint)` runs inside the same transaction (the intake page attaches the
     evidence there), so everything is filed, or nothing.
     """
@@ -187,19 +188,17 @@ def submit_complaint(
             )
             escalation_services.start_clock(complaint=complaint, now=now)
             complaint.save(force_insert=True)
-            submitted = _event(
+            saved_contacts = ContactAttempt.objects.bulk_create(
+                [_contact(complaint=complaint, data=contact, now=now) for contact in contacts]
+            )
+            # One event for the filing: the contacts given with it are part of it.
+            record_event(
                 complaint=complaint,
                 kind=EventKind.SUBMITTED,
                 by=by,
                 now=now,
                 actor_role=ActorRole.COMPLAINANT,
-                payload={"contacts": len(contacts)},
-            )
-            saved_contacts = ContactAttempt.objects.bulk_create(
-                [_contact(complaint=complaint, data=contact, now=now) for contact in contacts]
-            )
-            ComplaintEvent.objects.bulk_create(
-                [submitted, *(_contact_event(contact, by=by, now=now) for contact in saved_contacts)]
+                payload={"contacts": [contact.pk for contact in saved_contacts]},
             )
             _notify_complainant(complaint, template="complaint_received", now=now, with_tracking_link=True)
             if on_filed is not None:

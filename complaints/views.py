@@ -30,7 +30,7 @@ from complaints.forms import (
     ReplyForm,
     WithdrawForm,
 )
-from complaints.models import ActorRole, Complaint
+from complaints.models import ActorRole, Complaint, EventKind
 from config import ratelimit
 from escalation.models import EscalationLevel
 from evidence import services as evidence_services
@@ -176,11 +176,17 @@ def complaint_detail(request: HttpRequest, reference: str, **bound: Any) -> Http
     if not is_staff:
         events = events.filter(public=True)
     evidence = list(complaint.evidence.all())
+    contacts = list(complaint.contacts.all())
     events = list(events)
-    by_id = {str(item.public_id): item for item in evidence}
+    evidence_by_id = {str(item.public_id): item for item in evidence}
+    contacts_by_id = {contact.pk: contact for contact in contacts}
     for event in events:
-        # Evidence events show their files (previews for images) without further queries.
-        event.evidence_items = [by_id[i] for i in event.payload.get("evidence", []) if i in by_id]
+        # Events show their files and the contacts filed with them without further queries.
+        event.evidence_items = [
+            evidence_by_id[i] for i in event.payload.get("evidence", []) if i in evidence_by_id
+        ]
+        filed = event.payload.get("contacts") if event.kind == EventKind.SUBMITTED else None
+        event.contact_items = [contacts_by_id[i] for i in filed or [] if i in contacts_by_id]
     now = timezone.now()
     context = {
         "complaint": complaint,
@@ -194,7 +200,7 @@ def complaint_detail(request: HttpRequest, reference: str, **bound: Any) -> Http
         "can_upload": complaint.is_open and (is_owner or is_staff),
         "can_export": is_owner or (request.user.is_authenticated and request.user.is_manager),
         "evidence_forms": EvidenceFormSet(prefix="evidence"),
-        "contacts": list(complaint.contacts.all()),
+        "contacts": contacts,
         "is_owner": is_owner,
         "is_staff": is_staff,
         "now": now,

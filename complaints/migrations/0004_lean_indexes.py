@@ -6,29 +6,44 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('complaints', '0003_sla_clock'),
+        ("complaints", "0003_sla_clock"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='complaint',
-            name='complaint_mine_idx',
+            model_name="complaint",
+            name="complaint_mine_idx",
         ),
         migrations.AlterField(
-            model_name='complaint',
-            name='subcategory',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, to='complaints.subcategory', verbose_name='subcategory'),
+            model_name="complaint",
+            name="subcategory",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.PROTECT,
+                to="complaints.subcategory",
+                verbose_name="subcategory",
+            ),
         ),
         migrations.AlterField(
-            model_name='notification',
-            name='complaint',
-            field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='notifications', to='complaints.complaint'),
+            model_name="notification",
+            name="complaint",
+            field=models.ForeignKey(
+                blank=True,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="notifications",
+                to="complaints.complaint",
+            ),
         ),
         migrations.AddIndex(
-            model_name='complaint',
-            index=models.Index(condition=models.Q(('complainant__isnull', False)), fields=['complainant', '-submitted_at'], name='complaint_mine_idx'),
+            model_name="complaint",
+            index=models.Index(
+                condition=models.Q(("complainant__isnull", False)),
+                fields=["complainant", "-submitted_at"],
+                name="complaint_mine_idx",
+            ),
         ),
     ]

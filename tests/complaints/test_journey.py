@@ -74,7 +74,6 @@ def test_a_guest_files_follows_the_emailed_link_replies_and_reminds(browser, liv
     complaint = Complaint.objects.get(reference=reference)
     assert list(complaint.events.values_list("kind", flat=True)) == [
         "submitted",
-        "contact_logged",
         "reply",
         "reminder",
     ]

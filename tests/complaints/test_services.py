@@ -40,8 +40,10 @@ def test_submitting_files_the_dossier_with_an_event_and_an_acknowledgement():
     assert complaint.category.slug == "account"
     assert complaint.complexity == "simple"  # the subcategory's default
     assert complaint.submitted_at == NOW
-    assert kinds(complaint) == [EventKind.SUBMITTED, EventKind.CONTACT_LOGGED]
-    assert ContactAttempt.objects.get().their_reference == "TICKET-991"
+    assert kinds(complaint) == [EventKind.SUBMITTED]
+    contact = ContactAttempt.objects.get()
+    assert contact.their_reference == "TICKET-991"
+    assert complaint.events.get().payload == {"contacts": [contact.pk]}
     notice = Notification.objects.get()
     assert (notice.template, notice.email, notice.language) == ("complaint_received", "lan@example.org", "vi")
     assert notice.context == {"with_tracking_link": True}
