@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Least
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
@@ -122,6 +123,16 @@ class ComplaintQuerySet(models.QuerySet):
         if getattr(user, "is_authenticated", False):
             condition |= Q(complainant=user)
         return self.filter(condition)
+
+    def escalated_to(self, rank: int) -> ComplaintQuerySet:
+        """Open complaints at escalation level `rank` or above, oldest breach first."""
+        return (
+            self.open()
+            .exclude(status=Status.RESOLVED)
+            .filter(escalation_level__gte=rank)
+            .annotate(breached_at=Least("first_response_breached_at", "resolution_breached_at"))
+            .order_by(F("breached_at").asc(nulls_last=True), "submitted_at")
+        )
 
     def resolved_before(self, moment: datetime) -> ComplaintQuerySet:
         return self.filter(status=Status.RESOLVED, resolved_at__lte=moment)

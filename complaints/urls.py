@@ -18,4 +18,5 @@ urlpatterns = [
     path("<str:reference>/accept/", views.complaint_accept, name="accept"),
     path("<str:reference>/dispute/", views.complaint_dispute, name="dispute"),
     path("<str:reference>/rate/", views.complaint_rate, name="rate"),
+    path("<str:reference>/escalate/", views.complaint_request_escalation, name="request_escalation"),
 ]

@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import DatabaseError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -32,6 +33,7 @@ from complaints.forms import (
 )
 from complaints.models import ActorRole, Complaint, EventKind
 from config import ratelimit
+from escalation import services as escalation_services
 from escalation.models import EscalationLevel
 from evidence import services as evidence_services
 from evidence.forms import EvidenceFormSet, report_upload_outcome
@@ -206,6 +208,8 @@ def complaint_detail(request: HttpRequest, reference: str, **bound: Any) -> Http
         "now": now,
         "can_remind": complaint.can_remind(now),
         "can_dispute": complaint.can_dispute(now),
+        "can_request_escalation": is_owner and escalation_services.can_request_escalation(complaint, now),
+        "escalation_form": bound.get("escalation_form") or ReasonForm(prefix="escalation"),
         "reply_form": bound.get("reply_form") or ReplyForm(),
         "contact_form": bound.get("contact_form") or ContactForm(prefix="contact"),
         "dispute_form": bound.get("dispute_form") or ReasonForm(prefix="dispute"),
@@ -241,7 +245,9 @@ def _complainant_action(
             data = form.cleaned_data
         try:
             act(complaint=complaint, by=by, now=timezone.now(), **data)
-        except services.ComplaintActionRefused as exc:
+        except (
+            ValidationError
+        ) as exc:  # a business rule refused it (ComplaintActionRefused, EscalationRefused)
             messages.error(request, " ".join(exc.messages))
         else:
             messages.success(request, _(success))  # the literals are marked with gettext_noop below
@@ -283,6 +289,13 @@ complaint_dispute = _complainant_action(
     "dispute",
     services.dispute_resolution,
     gettext_noop("Your complaint was reopened. We will look at it again."),
+)
+complaint_request_escalation = _complainant_action(
+    ReasonForm,
+    "escalation_form",
+    "escalation",
+    escalation_services.request_escalation,
+    gettext_noop("Your request was sent: your complaint now goes to someone with more authority."),
 )
 complaint_rate = _complainant_action(
     RatingForm,

@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.utils.translation import gettext as _
 
 from complaints.models import ActorRole, Complaint, ComplaintEvent, EventKind, Notification, Status
 from escalation import sla
@@ -429,3 +431,180 @@ def _staff_notices(complaint: Complaint, recipients: list, kind: str, now: datet
         for user in recipients
         if user.email
     ]
+
+
+# --- Bumps asked for by people ----------------------------------------------------------
+
+
+class EscalationRefused(ValidationError):
+    """The ladder move is not allowed now; the message says why in the user's language."""
+
+
+def _bump(
+    *,
+    complaint: Complaint,
+    to_level: int,
+    reason: str,
+    by: Any,
+    now: datetime,
+    note: str,
+    key: str,
+    public_note: bool = True,
+) -> Escalation:
+    """Move a locked complaint to `to_level`, once per `key`; record, notify, reschedule."""
+    if Escalation.objects.filter(trigger_key=key).exists():
+        raise EscalationRefused(_("This case was already moved for that reason."))
+    from_level = complaint.escalation_level
+    complaint.escalation_level = to_level
+    complaint.level_since = now
+    policy, calendar = policy_for(complaint)
+    ratio = float(policy.warning_ratio) if policy is not None else 0.75
+    complaint.next_check_at = _next_check(complaint, ratio, calendar, ladder())
+    complaint.version += 1
+    complaint.save(update_fields=[*CLOCK_FIELDS, "version"])
+    escalation = Escalation.objects.create(
+        complaint=complaint,
+        from_level=from_level,
+        to_level=to_level,
+        reason=reason,
+        trigger_key=key,
+        by=by if getattr(by, "is_authenticated", False) else None,
+        note=note,
+        created_at=now,
+    )
+    kind = (
+        EventKind.DE_ESCALATED
+        if to_level < from_level
+        else (EventKind.ESCALATION_REQUESTED if reason == Reason.COMPLAINANT_REQUEST else EventKind.ESCALATED)
+    )
+    role = ActorRole.COMPLAINANT if reason == Reason.COMPLAINANT_REQUEST else ActorRole.STAFF
+    ComplaintEvent.objects.create(
+        complaint=complaint,
+        kind=kind,
+        actor=escalation.by,
+        actor_role=role,
+        created_at=now,
+        public=public_note,
+        body=note,
+        payload={"from": from_level, "to": to_level, "reason": reason},
+    )
+    if to_level > from_level:
+        level = EscalationLevel.objects.select_related("group").filter(rank=to_level).first()
+        recipients = [u for u in level.group.user_set.filter(is_active=True) if u.email] if level else []
+        Notification.objects.bulk_create(_staff_notices(complaint, recipients, "escalated", now))
+        from complaints.notifications import nudge_delivery
+
+        transaction.on_commit(nudge_delivery)
+    logger.info("escalated %s from level %s to %s (%s)", complaint.reference, from_level, to_level, reason)
+    return escalation
+
+
+def escalation_request_trigger(complaint: Complaint, now: datetime) -> str | None:
+    """What entitles the complainant to ask for escalation now, as a trigger key; None if nothing.
+
+    A passed deadline, or a reminder unanswered for 24 hours, each entitles them once.
+    """
+    if not complaint.is_open or complaint.status == Status.RESOLVED:
+        return None
+    if next_rank_above(complaint.escalation_level) is None:
+        return None
+    passed = []
+    if complaint.first_responded_at is None and complaint.first_response_due_at is not None:
+        passed.append(complaint.first_response_due_at)
+    if complaint.resolution_due_at is not None:
+        passed.append(complaint.resolution_due_at)
+    candidates = [
+        f"{complaint.pk}:complainant_request:deadline:{d.isoformat()}" for d in sorted(passed) if d <= now
+    ]
+    reminder = complaint.last_reminder_at
+    if reminder is not None and reminder <= now - timedelta(hours=24):
+        answered = complaint.events.filter(
+            public=True, actor_role=ActorRole.STAFF, created_at__gt=reminder
+        ).exists()
+        if not answered:
+            candidates.append(f"{complaint.pk}:complainant_request:reminder:{reminder.isoformat()}")
+    if not candidates:
+        return None
+    used = set(Escalation.objects.filter(trigger_key__in=candidates).values_list("trigger_key", flat=True))
+    return next((key for key in candidates if key not in used), None)
+
+
+def can_request_escalation(complaint: Complaint, now: datetime) -> bool:
+    """A complainant may ask once a deadline has passed, or a reminder went 24 h unanswered."""
+    return escalation_request_trigger(complaint, now) is not None
+
+
+def next_rank_above(level: int) -> int | None:
+    above = sla.next_level(level, ladder())
+    return above if above != level else None
+
+
+def request_escalation(*, complaint: Complaint, by: Any, now: datetime, reason: str) -> Escalation:
+    """The complainant asks for the case to go up a level (once per level), saying why."""
+    with transaction.atomic():
+        complaint = Complaint.objects.select_for_update().get(pk=complaint.pk)
+        key = escalation_request_trigger(complaint, now)
+        if key is None:
+            raise EscalationRefused(
+                _(
+                    "You can ask for escalation once a deadline has passed, or when a reminder has gone "
+                    "unanswered for 24 hours."
+                )
+            )
+        level = complaint.escalation_level
+        return _bump(
+            complaint=complaint,
+            to_level=next_rank_above(level),
+            reason=Reason.COMPLAINANT_REQUEST,
+            by=by,
+            now=now,
+            note=reason,
+            key=key,
+        )
+
+
+def escalate_manually(
+    *, complaint: Complaint, by: Any, now: datetime, reason: str, version: int
+) -> Escalation:
+    """An agent or lead moves the case up one level with a reason (refused if the case changed)."""
+    with transaction.atomic():
+        complaint = Complaint.objects.select_for_update().get(pk=complaint.pk)
+        _check_version(complaint, version)
+        above = next_rank_above(complaint.escalation_level)
+        if above is None or not complaint.is_open:
+            raise EscalationRefused(_("This case cannot go any higher."))
+        return _bump(
+            complaint=complaint,
+            to_level=above,
+            reason=Reason.MANUAL,
+            by=by,
+            now=now,
+            note=reason,
+            key=f"{complaint.pk}:manual:{complaint.escalation_level}:{complaint.version}",
+            public_note=False,
+        )
+
+
+def de_escalate(*, complaint: Complaint, by: Any, now: datetime, reason: str, version: int) -> Escalation:
+    """A manager moves the case back down one level with a reason (refused if the case changed)."""
+    with transaction.atomic():
+        complaint = Complaint.objects.select_for_update().get(pk=complaint.pk)
+        _check_version(complaint, version)
+        below = [rung.rank for rung in ladder() if rung.rank < complaint.escalation_level]
+        if not below:
+            raise EscalationRefused(_("This case is already at the first level."))
+        return _bump(
+            complaint=complaint,
+            to_level=max(below),
+            reason=Reason.DE_ESCALATION,
+            by=by,
+            now=now,
+            note=reason,
+            key=f"{complaint.pk}:de_escalation:{complaint.escalation_level}:{complaint.version}",
+            public_note=False,
+        )
+
+
+def _check_version(complaint: Complaint, version: int) -> None:
+    if complaint.version != version:
+        raise EscalationRefused(_("This case changed while you were editing. Look at it again, then retry."))

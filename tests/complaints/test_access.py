@@ -25,6 +25,7 @@ ACTIONS = {
     "accept": {},
     "dispute": {"dispute-reason": "x"},
     "rate": {"rating-rating": "5"},
+    "request_escalation": {"escalation-reason": "quá hạn"},
 }
 # Who sees each page: the owner always; staff see the case page (read-only), never the
 # complainant's own confirmation or actions.
