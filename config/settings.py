@@ -303,6 +303,8 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Beat runs in UTC; each entry's task body is one service call.
 NOTIFICATION_DELIVERY_INTERVAL = env_int("NOTIFICATION_DELIVERY_INTERVAL", 5)
 SLA_SWEEP_INTERVAL = env_int("SLA_SWEEP_INTERVAL", 60)
+# Complaints locked, decided and written per transaction by the sweep.
+SLA_SWEEP_BATCH_SIZE = env_int("SLA_SWEEP_BATCH_SIZE", 500)
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "deliver-notifications": {
         "task": "complaints.tasks.deliver_notifications",
