@@ -384,6 +384,58 @@ def rate_handling(*, complaint: Complaint, rating: int, comment: str, by: Any, n
     return complaint
 
 
+# --- Staff actions ------------------------------------------------------------------------------
+
+
+class StaleForm(ComplaintActionRefused):
+    """The case changed since the form was opened."""
+
+
+def reclassify_complaint(
+    *, complaint: Complaint, subcategory: Subcategory, complexity: str, by: Any, now: datetime, version: int
+) -> Complaint:
+    """Change category/subcategory and complexity; deadlines are recomputed, with an event.
+
+    Raises StaleForm if the complaint changed since `version` was read.
+    """
+    with transaction.atomic():
+        complaint = _lock(complaint)
+        if complaint.version != version:
+            raise StaleForm(_("This case changed while you were editing. Look at it again, then retry."))
+        before = {
+            "subcategory": complaint.subcategory_id,
+            "complexity": complaint.complexity,
+            "first_response_due_at": complaint.first_response_due_at,
+            "resolution_due_at": complaint.resolution_due_at,
+        }
+        complaint.category_id, complaint.subcategory_id = subcategory.category_id, subcategory.pk
+        complaint.complexity = complexity
+        fields = ["category", "subcategory", "complexity"]
+        fields += escalation_services.recompute_deadlines(complaint=complaint, now=now)
+        record_event(
+            complaint=complaint,
+            kind=EventKind.TRIAGED,
+            by=by,
+            now=now,
+            public=False,
+            payload={
+                "from": {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in before.items()},
+                "to": {
+                    "subcategory": subcategory.pk,
+                    "complexity": complexity,
+                    "first_response_due_at": _iso(complaint.first_response_due_at),
+                    "resolution_due_at": _iso(complaint.resolution_due_at),
+                },
+            },
+        )
+        _save(complaint, fields)
+    return complaint
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
 # --- Staff actions used by the complainant's side of the case --------------------------------
 
 

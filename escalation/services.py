@@ -608,3 +608,28 @@ def de_escalate(*, complaint: Complaint, by: Any, now: datetime, reason: str, ve
 def _check_version(complaint: Complaint, version: int) -> None:
     if complaint.version != version:
         raise EscalationRefused(_("This case changed while you were editing. Look at it again, then retry."))
+
+
+def recompute_deadlines(*, complaint: Complaint, now: datetime) -> list[str]:
+    """New deadlines after a change of category or complexity (no save); return fields.
+
+    The clock keeps its start: the new targets count from when it started, and a
+    deadline already met or missed stays as it was recorded.
+    """
+    policy, calendar = policy_for(complaint)
+    if policy is None:
+        complaint.next_check_at = None
+        return CLOCK_FIELDS
+    start = complaint.clock_started_at or complaint.submitted_at
+    if complaint.first_responded_at is None and complaint.first_response_breached_at is None:
+        complaint.first_response_due_at = sla.add_business_time(start, policy.first_response_target, calendar)
+        complaint.first_response_warned_at = None
+    if complaint.resolution_breached_at is None:
+        complaint.resolution_due_at = sla.add_business_time(start, policy.resolution_target, calendar)
+        complaint.resolution_warned_at = None
+    if complaint.clock_paused_at is not None:
+        # Still paused: the time paused so far moves the new deadlines too, on resume.
+        complaint.next_check_at = None
+    else:
+        complaint.next_check_at = _next_check(complaint, float(policy.warning_ratio), calendar, ladder())
+    return CLOCK_FIELDS

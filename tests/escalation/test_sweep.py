@@ -212,3 +212,33 @@ def test_the_case_page_shows_the_deadlines_in_the_viewers_language_and_time_zone
     assert 'datetime="2026-03-03T10:00:00+07:00"' in body
     body_vi = client.get(f"/complaints/{complaint.reference}/", HTTP_ACCEPT_LANGUAGE="vi").content.decode()
     assert "Trưởng nhóm" in body_vi
+
+
+def test_reclassifying_recomputes_the_deadlines_with_an_event(staff):
+    from complaints.models import Subcategory
+
+    complaint = make_complaint()
+    complex_sub = Subcategory.objects.get(slug="not-received")
+    complaint = complaint_services.reclassify_complaint(
+        complaint=complaint,
+        subcategory=complex_sub,
+        complexity="complex",
+        by=staff["agent"],
+        now=NOW + HOUR,
+        version=complaint.version,
+    )
+    complaint = fresh(complaint)
+    assert complaint.resolution_due_at == NOW + timedelta(days=10)
+    assert complaint.category.slug == "quality"
+    event = complaint.events.last()
+    assert (event.kind, event.public) == (EventKind.TRIAGED, False)
+    assert event.payload["to"]["resolution_due_at"] == (NOW + timedelta(days=10)).isoformat()
+    with pytest.raises(complaint_services.StaleForm):
+        complaint_services.reclassify_complaint(
+            complaint=complaint,
+            subcategory=complex_sub,
+            complexity="simple",
+            by=staff["agent"],
+            now=NOW,
+            version=complaint.version - 1,
+        )
