@@ -340,7 +340,110 @@ def bench_upload() -> None:
         ENV.pop("FILE_UPLOAD_TEMP_DIR", None)
 
 
-BENCHMARKS = {"intake": bench_intake, "upload": bench_upload}
+COMPLAINT_COLUMNS = """reference, category_id, subcategory_id, subject, description, desired_outcome,
+    occurred_at, contact_name, contact_email, contact_phone, language, provider_name, provider_username,
+    provider_email, provider_account_id, steps_taken, complexity, status, submitted_at, status_changed_at,
+    resolution_summary, rating_comment, version, clock_started_at, first_response_due_at,
+    resolution_due_at, escalation_level, next_check_at"""
+
+
+def seed_complaints(total: int, open_every: int) -> None:
+    """`total` complaints in one statement; every `open_every`-th is open with a check in 10 days."""
+    category, subcategory = psql(
+        "SELECT category_id, id FROM complaints_subcategory WHERE slug = 'cannot-log-in'", DATABASE
+    ).split("|")
+    psql(
+        f"""INSERT INTO complaints_complaint ({COMPLAINT_COLUMNS})
+        SELECT 'KN-' || lpad(to_hex(g), 8, '0'), {category}, {subcategory}, 'Subject ' || g,
+               'Description of complaint ' || g, 'Outcome', now() - interval '2 days', 'Name',
+               'c' || g || '@example.org', '', 'vi', 'Shop', '', '', '', '', 'simple',
+               CASE WHEN g % {open_every} = 0 THEN 'open' ELSE 'closed' END,
+               now() - interval '1 day', now() - interval '1 day', '', '', 1, now() - interval '1 day',
+               now() + interval '10 days', now() + interval '12 days', 0,
+               CASE WHEN g % {open_every} = 0 THEN now() + interval '10 days' END
+        FROM generate_series(1, {total}) AS g""",
+        DATABASE,
+    )
+    psql("VACUUM ANALYZE complaints_complaint", DATABASE)
+
+
+def make_due(count: int) -> None:
+    """`count` open complaints whose first response was due an hour ago (already warned)."""
+    psql(
+        f"""UPDATE complaints_complaint SET first_response_due_at = now() - interval '1 hour',
+               first_response_warned_at = now() - interval '2 hours',
+               next_check_at = now() - interval '1 hour'
+        WHERE id IN (SELECT id FROM complaints_complaint WHERE status = 'open' ORDER BY id LIMIT {count})""",
+        DATABASE,
+    )
+    psql("VACUUM ANALYZE complaints_complaint", DATABASE)
+
+
+def probe(*args: str) -> dict:
+    output = subprocess.run(
+        [sys.executable, "-m", "bench.sweep_probe", *args],
+        cwd=ROOT,
+        env=ENV,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def sweep_floor() -> float:
+    """The same flagging as one hand-written UPDATE (rolled back, then vacuumed away)."""
+    import psycopg
+
+    with psycopg.connect(f"{PSQL_URL}/{DATABASE}") as conn:
+        started = time.perf_counter()
+        conn.execute(
+            """UPDATE complaints_complaint SET first_response_breached_at = now(),
+                   escalation_level = escalation_level + 1, level_since = now(), next_check_at = NULL
+            WHERE next_check_at <= now()"""
+        )
+        seconds = time.perf_counter() - started
+        conn.rollback()
+    psql("VACUUM ANALYZE complaints_complaint", DATABASE)
+    return seconds
+
+
+def bench_sweep() -> None:
+    """The SLA sweep at a million complaints: nothing due, then 10,000 and 100,000 due."""
+    fresh_database()
+    seed_complaints(1_000_000, open_every=5)  # 20 % open, nothing due
+    noop = probe("--repeat", "50")
+    emit("sweep_noop_ms", noop["seconds_median"] * 1000, "ms", 1_000_000)
+    emit("sweep_noop_statements", noop["result"]["statements"], "statements", 1_000_000)
+
+    psql(
+        "UPDATE complaints_complaint SET status = 'open', next_check_at = now() + interval '10 days'",
+        DATABASE,
+    )
+    psql("VACUUM ANALYZE complaints_complaint", DATABASE)
+    for due_count in (10_000, 100_000):
+        make_due(due_count)
+        floor_seconds = sweep_floor()
+        run = probe()
+        if run["result"]["escalated"] != due_count:
+            raise SystemExit(f"sweep escalated {run['result']['escalated']} of {due_count}")
+        suffix = "" if due_count == 10_000 else "_100k"
+        emit(f"sweep_due_s{suffix}", run["seconds_median"], "s", due_count)
+        emit(f"sweep_floor_s{suffix}", floor_seconds, "s", due_count)
+        emit(f"sweep_ratio_to_floor{suffix}", run["seconds_median"] / floor_seconds, "ratio", due_count)
+        emit(f"sweep_statements{suffix}", run["result"]["statements"], "statements", due_count)
+        emit(f"sweep_batches{suffix}", run["result"]["batches"], "batches", due_count)
+        emit(f"sweep_peak_rss_mb{suffix}", run["peak_rss_mb"], "MB", due_count)
+        # Reset the escalated ones for the next, larger round.
+        psql(
+            "UPDATE complaints_complaint SET escalation_level = 0, first_response_breached_at = NULL, "
+            "level_since = NULL, next_check_at = now() + interval '10 days' WHERE escalation_level > 0",
+            DATABASE,
+        )
+        psql("TRUNCATE escalation_escalation, complaints_complaintevent, complaints_notification", DATABASE)
+
+
+BENCHMARKS = {"intake": bench_intake, "upload": bench_upload, "sweep": bench_sweep}
 
 
 def main(argv: list[str]) -> int:

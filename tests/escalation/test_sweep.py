@@ -242,3 +242,13 @@ def test_reclassifying_recomputes_the_deadlines_with_an_event(staff):
             now=NOW,
             version=complaint.version - 1,
         )
+
+
+def test_a_sweep_with_nothing_due_is_one_index_probe(staff):
+    make_complaint()
+    services.ladder()  # the ladder is cached per process
+    with CaptureQueriesContext(connection) as queries:
+        assert services.sweep(now=NOW + HOUR).as_dict()["warned"] == 0
+    selects = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT")]
+    assert len(selects) == 1
+    assert "next_check_at" in selects[0] and "SKIP LOCKED" in selects[0] and "LIMIT" in selects[0]

@@ -1,0 +1,63 @@
+"""Run one SLA sweep in a fresh process and print its figures as JSON (used by bench.run).
+
+python -m bench.sweep_probe [--repeat N] [--batch-size N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import time
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
+
+import django
+
+django.setup()
+
+from django.db import connection  # noqa: E402
+
+from escalation.services import database_now, ladder, sweep  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--batch-size", type=int, default=500)
+    args = parser.parse_args()
+    ladder()  # warm the per-process cache, as a long-running worker has it
+    statements = 0
+
+    def count(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        nonlocal statements
+        statements += 1
+        return execute(sql, params, many, context)
+
+    timings, results = [], []
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with connection.execute_wrapper(count):
+        for _ in range(args.repeat):
+            now = database_now()
+            statements = 0
+            started = time.perf_counter()
+            result = sweep(now=now, batch_size=args.batch_size)
+            timings.append(time.perf_counter() - started)
+            results.append(result.as_dict() | {"batches": result.batches, "statements": statements})
+    print(
+        json.dumps(
+            {
+                "seconds_median": statistics.median(timings),
+                "result": results[-1],
+                "first": results[0],
+                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "rss_growth_mb": (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) / 1024,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
