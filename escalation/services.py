@@ -11,7 +11,7 @@ import logging
 import math
 import time as monotonic_time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -214,7 +214,10 @@ def database_now() -> datetime:
     """The database's clock: every worker agrees on what is due, whatever its own clock says."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT CURRENT_TIMESTAMP")
-        return cursor.fetchone()[0]
+        value = cursor.fetchone()[0]
+    if isinstance(value, str):  # SQLite (the embedded default) answers in text, in UTC
+        value = datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return value
 
 
 REASON_OF = {
@@ -352,6 +355,9 @@ def _insert_rows(model: type, objects: list) -> None:
     """
     if not objects:
         return
+    if connection.vendor != "postgresql":  # the embedded SQLite default: plain bulk insert
+        model.objects.bulk_create(objects)
+        return
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
     columns, arrays, selects, params = [], [], [], []
     for model_field in fields:
@@ -381,6 +387,9 @@ def _write_swept_clocks(batch: list[Complaint]) -> None:
     `bulk_update` would send a CASE per field with a branch per row, which PostgreSQL
     evaluates row by row; UNNEST keeps the statement small and the update a join.
     """
+    if connection.vendor != "postgresql":  # the embedded SQLite default
+        Complaint.objects.bulk_update(batch, list(SWEPT_FIELDS))
+        return
     table = Complaint._meta.db_table
     columns = list(SWEPT_FIELDS)
     assignments = ", ".join(f"{column} = v.{column}" for column in columns)
