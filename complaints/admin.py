@@ -16,6 +16,16 @@ class CategoryAdmin(admin.ModelAdmin):
     inlines = [SubcategoryInline]
 
 
+class ReadOnlyModelAdmin(admin.ModelAdmin):
+    """An audit record: listed and read in the admin, never added or edited there."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
 class ReadOnlyInline(admin.TabularInline):
     extra = 0
     can_delete = False
@@ -40,7 +50,7 @@ class ContactInline(ReadOnlyInline):
 
 
 @admin.register(Complaint)
-class ComplaintAdmin(admin.ModelAdmin):
+class ComplaintAdmin(ReadOnlyModelAdmin):
     """Read-mostly: changes to a case go through the portal's services, which audit them."""
 
     list_display = ("reference", "subject", "category", "complexity", "status", "submitted_at")
@@ -50,18 +60,9 @@ class ComplaintAdmin(admin.ModelAdmin):
     inlines = [ContactInline, EventInline]
     list_select_related = ("category",)
 
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(ReadOnlyModelAdmin):
     list_display = ("template", "email", "language", "status", "attempts", "created_at", "sent_at")
     list_filter = ("status", "template")
     readonly_fields = [f.name for f in Notification._meta.fields]
-
-    def has_add_permission(self, request) -> bool:
-        return False

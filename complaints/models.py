@@ -27,6 +27,11 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def localized(vi: str, en: str) -> str:
+    """The Vietnamese or English form of a name stored in both, for the active language."""
+    return en if translation.get_language() == "en" else vi
+
+
 class Complexity(models.TextChoices):
     SIMPLE = "simple", _("Simple")
     COMPLEX = "complex", _("Complex")
@@ -46,7 +51,7 @@ class BilingualNameMixin(models.Model):
 
     @property
     def name(self) -> str:
-        return self.name_en if translation.get_language() == "en" else self.name_vi
+        return localized(self.name_vi, self.name_en)
 
 
 class Category(BilingualNameMixin):

@@ -31,7 +31,7 @@ from complaints.forms import (
     ReplyForm,
     WithdrawForm,
 )
-from complaints.models import ActorRole, Complaint, EventKind
+from complaints.models import ActorRole, Complaint
 from config import ratelimit
 from escalation import services as escalation_services
 from escalation.models import EscalationLevel
@@ -71,6 +71,21 @@ def grant_guest_access(request: HttpRequest, response: HttpResponse, complaint: 
         samesite="Lax",
     )
     return response
+
+
+def is_owner(request: HttpRequest, complaint: Complaint) -> bool:
+    """Whether this visitor filed the complaint (signed in) or holds its tracking access."""
+    user = request.user
+    return complaint.pk in guest_ids(request) or (
+        user.is_authenticated and complaint.complainant_id == user.pk
+    )
+
+
+def visible_complaint(request: HttpRequest, reference: str, queryset: Any = None) -> Complaint:
+    """The complaint if this visitor may see it (its complainant or staff); otherwise 404."""
+    base = Complaint.objects if queryset is None else queryset
+    visible = base.visible_to(request.user, guest_ids=guest_ids(request))
+    return get_object_or_404(visible, reference=reference)
 
 
 def _owned_complaint(request: HttpRequest, reference: str) -> Complaint:
@@ -166,14 +181,11 @@ def complaint_submitted(request: HttpRequest, reference: str) -> HttpResponse:
 
 def complaint_detail(request: HttpRequest, reference: str, **bound: Any) -> HttpResponse:
     """The case page: status, deadlines, the timeline, evidence and (for the complainant) the actions."""
-    visible = Complaint.objects.visible_to(request.user, guest_ids=guest_ids(request))
-    complaint = get_object_or_404(
-        visible.select_related("category", "subcategory", "assignee"), reference=reference
+    complaint = visible_complaint(
+        request, reference, Complaint.objects.select_related("category", "subcategory", "assignee")
     )
     is_staff = request.user.is_authenticated and request.user.is_agent
-    is_owner = complaint.pk in guest_ids(request) or (
-        request.user.is_authenticated and complaint.complainant_id == request.user.pk
-    )
+    owner = is_owner(request, complaint)
     events = complaint.events.select_related("actor")
     if not is_staff:
         events = events.filter(public=True)
@@ -187,8 +199,9 @@ def complaint_detail(request: HttpRequest, reference: str, **bound: Any) -> Http
         event.evidence_items = [
             evidence_by_id[i] for i in event.payload.get("evidence", []) if i in evidence_by_id
         ]
-        filed = event.payload.get("contacts") if event.kind == EventKind.SUBMITTED else None
-        event.contact_items = [contacts_by_id[i] for i in filed or [] if i in contacts_by_id]
+        # A filing lists its contacts; a contact added later names its own.
+        listed = event.payload.get("contacts") or [event.payload.get("contact_id")]
+        event.contact_items = [contacts_by_id[i] for i in listed if i in contacts_by_id]
     now = timezone.now()
     context = {
         "complaint": complaint,
@@ -199,16 +212,16 @@ def complaint_detail(request: HttpRequest, reference: str, **bound: Any) -> Http
             if complaint.escalation_level
             else None
         ),
-        "can_upload": complaint.is_open and (is_owner or is_staff),
-        "can_export": is_owner or (request.user.is_authenticated and request.user.is_manager),
+        "can_upload": complaint.is_open and (owner or is_staff),
+        "can_export": owner or (request.user.is_authenticated and request.user.is_manager),
         "evidence_forms": EvidenceFormSet(prefix="evidence"),
         "contacts": contacts,
-        "is_owner": is_owner,
+        "is_owner": owner,
         "is_staff": is_staff,
         "now": now,
         "can_remind": complaint.can_remind(now),
         "can_dispute": complaint.can_dispute(now),
-        "can_request_escalation": is_owner and escalation_services.can_request_escalation(complaint, now),
+        "can_request_escalation": owner and escalation_services.can_request_escalation(complaint, now),
         "escalation_form": bound.get("escalation_form") or ReasonForm(prefix="escalation"),
         "reply_form": bound.get("reply_form") or ReplyForm(),
         "contact_form": bound.get("contact_form") or ContactForm(prefix="contact"),

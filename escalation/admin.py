@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from complaints.admin import ReadOnlyModelAdmin
 from escalation.models import BusinessCalendar, Escalation, EscalationLevel, Holiday, SlaPolicy, WorkingPeriod
 from escalation.services import forget_policies
 
@@ -52,7 +53,7 @@ class EscalationLevelAdmin(ForgetCachedPoliciesMixin, admin.ModelAdmin):
 
 
 @admin.register(Escalation)
-class EscalationAdmin(admin.ModelAdmin):
+class EscalationAdmin(ReadOnlyModelAdmin):
     """The record of every move on the ladder: read-only."""
 
     list_display = ("complaint", "from_level", "to_level", "reason", "deadline_at", "created_at")
@@ -60,9 +61,3 @@ class EscalationAdmin(admin.ModelAdmin):
     search_fields = ("complaint__reference",)
     list_select_related = ("complaint",)
     readonly_fields = [f.name for f in Escalation._meta.fields]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False

@@ -8,10 +8,9 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import models
 from django.db.models import Q
-from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
-from complaints.models import Category, Complaint, Complexity
+from complaints.models import Category, Complaint, Complexity, localized
 from escalation import sla
 
 
@@ -144,7 +143,7 @@ class EscalationLevel(models.Model):
 
     @property
     def name(self) -> str:
-        return self.name_en if translation.get_language() == "en" else self.name_vi
+        return localized(self.name_vi, self.name_en)
 
 
 class Reason(models.TextChoices):

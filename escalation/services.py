@@ -112,7 +112,8 @@ CLOCK_FIELDS = [
 ]
 
 
-def _store(complaint: Complaint, clock: sla.Clock, next_check_at: datetime | None) -> list[str]:
+def _store(complaint: Complaint, clock: sla.Clock, next_check_at: datetime | None) -> None:
+    """Copy what the sweep decided back onto the complaint (no save)."""
     complaint.first_response_warned_at = clock.first_response_warned_at
     complaint.first_response_breached_at = clock.first_response_breached_at
     complaint.resolution_warned_at = clock.resolution_warned_at
@@ -120,14 +121,23 @@ def _store(complaint: Complaint, clock: sla.Clock, next_check_at: datetime | Non
     complaint.escalation_level = clock.level
     complaint.level_since = clock.level_since
     complaint.next_check_at = next_check_at
-    return CLOCK_FIELDS
 
 
-def _next_check(
-    complaint: Complaint, ratio: float, calendar: sla.Calendar | None, rungs: list[sla.Rung]
-) -> Any:
-    upcoming = sla.checkpoints(clock_of(complaint), ratio=ratio, calendar=calendar, ladder=rungs)
-    return upcoming[0].at if upcoming else None
+# Without a policy there are no deadlines to warn about; the ratio only matters for climbs.
+DEFAULT_WARNING_RATIO = 0.75
+
+
+def warning_ratio(policy: SlaPolicy | None) -> float:
+    return float(policy.warning_ratio) if policy is not None else DEFAULT_WARNING_RATIO
+
+
+def _reschedule(complaint: Complaint) -> None:
+    """Set `next_check_at` to the earliest warning, deadline or climb still ahead (or None)."""
+    policy, calendar = policy_for(complaint)
+    upcoming = sla.checkpoints(
+        clock_of(complaint), ratio=warning_ratio(policy), calendar=calendar, ladder=ladder()
+    )
+    complaint.next_check_at = upcoming[0].at if upcoming else None
 
 
 def start_clock(*, complaint: Complaint, now: datetime) -> list[str]:
@@ -142,7 +152,7 @@ def start_clock(*, complaint: Complaint, now: datetime) -> list[str]:
         return ["clock_started_at", "next_check_at"]
     complaint.first_response_due_at = sla.add_business_time(now, policy.first_response_target, calendar)
     complaint.resolution_due_at = sla.add_business_time(now, policy.resolution_target, calendar)
-    complaint.next_check_at = _next_check(complaint, float(policy.warning_ratio), calendar, ladder())
+    _reschedule(complaint)
     return CLOCK_FIELDS
 
 
@@ -151,13 +161,11 @@ def on_status_change(*, complaint: Complaint, from_status: str, to_status: str, 
     policy, calendar = policy_for(complaint)
     if to_status == Status.AWAITING_COMPLAINANT:
         complaint.clock_paused_at = now
-        complaint.next_check_at = None
-        return CLOCK_FIELDS
-    if to_status in (Status.RESOLVED, Status.CLOSED, Status.WITHDRAWN):
-        complaint.clock_paused_at = None
-        complaint.next_check_at = None  # resolution stops the clock
-        return CLOCK_FIELDS
-    if to_status == Status.OPEN and from_status == Status.AWAITING_COMPLAINANT and complaint.clock_paused_at:
+    elif to_status in (Status.RESOLVED, Status.CLOSED, Status.WITHDRAWN):
+        complaint.clock_paused_at = None  # resolution stops the clock: nothing is checked any more
+    elif (
+        to_status == Status.OPEN and from_status == Status.AWAITING_COMPLAINANT and complaint.clock_paused_at
+    ):
         paused_at = complaint.clock_paused_at
         for name in ("first_response_due_at", "resolution_due_at"):
             due = getattr(complaint, name)
@@ -169,8 +177,7 @@ def on_status_change(*, complaint: Complaint, from_status: str, to_status: str, 
         complaint.clock_started_at = now
         complaint.resolution_due_at = sla.add_business_time(now, policy.resolution_target, calendar)
         complaint.resolution_warned_at = complaint.resolution_breached_at = None
-    if policy is not None:
-        complaint.next_check_at = _next_check(complaint, float(policy.warning_ratio), calendar, ladder())
+    _reschedule(complaint)
     return CLOCK_FIELDS
 
 
@@ -179,12 +186,7 @@ def note_staff_response(*, complaint: Complaint, now: datetime) -> list[str]:
     if complaint.first_responded_at is not None:
         return []
     complaint.first_responded_at = now
-    policy, calendar = policy_for(complaint)
-    complaint.next_check_at = (
-        _next_check(complaint, float(policy.warning_ratio), calendar, ladder())
-        if policy is not None
-        else None
-    )
+    _reschedule(complaint)
     return ["first_responded_at", "next_check_at"]
 
 
@@ -295,7 +297,7 @@ def _sweep_batch(
     for complaint in batch:
         try:
             policy, calendar = policy_for(complaint)
-            ratio = float(policy.warning_ratio) if policy is not None else 0.75
+            ratio = warning_ratio(policy)
             fired, clock, next_check = sla.due(
                 clock_of(complaint), now, ratio=ratio, calendar=calendar, ladder=rungs
             )
@@ -554,9 +556,7 @@ def _bump(
     from_level = complaint.escalation_level
     complaint.escalation_level = to_level
     complaint.level_since = now
-    policy, calendar = policy_for(complaint)
-    ratio = float(policy.warning_ratio) if policy is not None else 0.75
-    complaint.next_check_at = _next_check(complaint, ratio, calendar, ladder())
+    _reschedule(complaint)
     complaint.version += 1
     complaint.save(update_fields=[*CLOCK_FIELDS, "version"])
     escalation = Escalation.objects.create(
@@ -724,9 +724,6 @@ def recompute_deadlines(*, complaint: Complaint, now: datetime) -> list[str]:
     if complaint.resolution_breached_at is None:
         complaint.resolution_due_at = sla.add_business_time(start, policy.resolution_target, calendar)
         complaint.resolution_warned_at = None
-    if complaint.clock_paused_at is not None:
-        # Still paused: the time paused so far moves the new deadlines too, on resume.
-        complaint.next_check_at = None
-    else:
-        complaint.next_check_at = _next_check(complaint, float(policy.warning_ratio), calendar, ladder())
+    # Still paused, nothing is checked: the pause moves the new deadlines too, on resume.
+    _reschedule(complaint)
     return CLOCK_FIELDS

@@ -16,8 +16,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from complaints.models import Complaint
-from complaints.views import guest_ids
+from complaints.views import is_owner, visible_complaint
 from evidence import services
 from evidence.forms import EvidenceFormSet, report_upload_outcome
 from evidence.models import Evidence
@@ -28,22 +27,11 @@ logger = logging.getLogger(__name__)
 DOWNLOAD_CSP = "default-src 'none'; img-src 'self'; media-src 'self'; sandbox"
 
 
-def _is_owner(request: HttpRequest, complaint: Complaint) -> bool:
-    return complaint.pk in guest_ids(request) or (
-        request.user.is_authenticated and complaint.complainant_id == request.user.pk
-    )
-
-
-def _visible_complaint(request: HttpRequest, reference: str) -> Complaint:
-    queryset = Complaint.objects.visible_to(request.user, guest_ids=guest_ids(request))
-    return get_object_or_404(queryset, reference=reference)
-
-
 @require_POST
 def upload(request: HttpRequest, reference: str) -> HttpResponse:
-    complaint = _visible_complaint(request, reference)
+    complaint = visible_complaint(request, reference)
     staff = request.user.is_authenticated and request.user.is_agent
-    if not (staff or _is_owner(request, complaint)) or not complaint.is_open:
+    if not (staff or is_owner(request, complaint)) or not complaint.is_open:
         raise Http404
     formset = EvidenceFormSet(request.POST, request.FILES, prefix="evidence")
     if not formset.is_valid():
@@ -97,7 +85,7 @@ def download(request: HttpRequest, public_id: str, variant: str) -> HttpResponse
     thumb: the small preview shown on the timeline."""
     evidence = get_object_or_404(Evidence.objects.select_related("complaint"), public_id=public_id)
     complaint = evidence.complaint
-    owner = _is_owner(request, complaint)
+    owner = is_owner(request, complaint)
     user = request.user
     staff = user.is_authenticated and user.is_agent
     if not (owner or staff):
@@ -129,8 +117,8 @@ def download(request: HttpRequest, public_id: str, variant: str) -> HttpResponse
 @require_GET
 def dossier(request: HttpRequest, reference: str) -> HttpResponse:
     """The complaint as a ZIP for a regulator: its complainant and managers only."""
-    complaint = _visible_complaint(request, reference)
-    if not (_is_owner(request, complaint) or (request.user.is_authenticated and request.user.is_manager)):
+    complaint = visible_complaint(request, reference)
+    if not (is_owner(request, complaint) or (request.user.is_authenticated and request.user.is_manager)):
         raise Http404
     archive = services.write_dossier(complaint=complaint, language=get_language())
     response = FileResponse(
