@@ -18,7 +18,9 @@ import django
 
 django.setup()
 
+from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
+from django.db.backends.signals import connection_created  # noqa: E402
 
 from escalation.services import database_now, ladder, sweep  # noqa: E402
 
@@ -26,7 +28,8 @@ from escalation.services import database_now, ladder, sweep  # noqa: E402
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=1)
-    parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--batch-size", type=int, default=settings.SLA_SWEEP_BATCH_SIZE)
+    parser.add_argument("--threads", type=int, default=settings.SLA_SWEEP_THREADS)
     args = parser.parse_args()
     ladder()  # warm the per-process cache, as a long-running worker has it
     statements = 0
@@ -36,6 +39,8 @@ def main() -> None:
         statements += 1
         return execute(sql, params, many, context)
 
+    # Count on every connection: the sweep's helper threads open their own.
+    connection_created.connect(lambda connection, **_: connection.execute_wrappers.append(count), weak=False)
     timings, results = [], []
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     with connection.execute_wrapper(count):
@@ -43,7 +48,7 @@ def main() -> None:
             now = database_now()
             statements = 0
             started = time.perf_counter()
-            result = sweep(now=now, batch_size=args.batch_size)
+            result = sweep(now=now, batch_size=args.batch_size, threads=args.threads)
             timings.append(time.perf_counter() - started)
             results.append(result.as_dict() | {"batches": result.batches, "statements": statements})
     print(

@@ -35,6 +35,7 @@ from complaints.models import ActorRole, Complaint
 from config import ratelimit
 from escalation import services as escalation_services
 from escalation.models import EscalationLevel
+from escalation.timeline import describe as describe_event
 from evidence import services as evidence_services
 from evidence.forms import EvidenceFormSet, report_upload_outcome
 
@@ -194,6 +195,9 @@ def complaint_detail(request: HttpRequest, reference: str, **bound: Any) -> Http
     events = list(events)
     evidence_by_id = {str(item.public_id): item for item in evidence}
     contacts_by_id = {contact.pk: contact for contact in contacts}
+    # Level names are read (once) only when the case or its timeline has moved on the ladder.
+    on_ladder = complaint.escalation_level or any(event.payload.get("to") is not None for event in events)
+    level_names = {level.rank: level.name for level in EscalationLevel.objects.all()} if on_ladder else {}
     for event in events:
         # Events show their files and the contacts filed with them without further queries.
         event.evidence_items = [
@@ -202,16 +206,13 @@ def complaint_detail(request: HttpRequest, reference: str, **bound: Any) -> Http
         # A filing lists its contacts; a contact added later names its own.
         listed = event.payload.get("contacts") or [event.payload.get("contact_id")]
         event.contact_items = [contacts_by_id[i] for i in listed if i in contacts_by_id]
+        event.summary = describe_event(event, level_names)
     now = timezone.now()
     context = {
         "complaint": complaint,
         "events": events,
         "evidence": evidence,
-        "level": (
-            EscalationLevel.objects.filter(rank=complaint.escalation_level).first()
-            if complaint.escalation_level
-            else None
-        ),
+        "level_name": level_names.get(complaint.escalation_level) if complaint.escalation_level else None,
         "can_upload": complaint.is_open and (owner or is_staff),
         "can_export": owner or (request.user.is_authenticated and request.user.is_manager),
         "evidence_forms": EvidenceFormSet(prefix="evidence"),

@@ -305,6 +305,9 @@ NOTIFICATION_DELIVERY_INTERVAL = env_int("NOTIFICATION_DELIVERY_INTERVAL", 5)
 SLA_SWEEP_INTERVAL = env_int("SLA_SWEEP_INTERVAL", 60)
 # Complaints locked, decided and written per transaction by the sweep.
 SLA_SWEEP_BATCH_SIZE = env_int("SLA_SWEEP_BATCH_SIZE", 500)
+# Threads (each with its own database connection) a sweep with more than one batch due
+# uses: one decides a batch while PostgreSQL writes another's. 1 on SQLite whatever is set.
+SLA_SWEEP_THREADS = env_int("SLA_SWEEP_THREADS", 2)
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "deliver-notifications": {
         "task": "complaints.tasks.deliver_notifications",

@@ -165,7 +165,7 @@ class Escalation(models.Model):
     to_level = models.PositiveSmallIntegerField()
     reason = models.CharField(max_length=32, choices=Reason.choices)
     deadline_at = models.DateTimeField(null=True, blank=True)
-    trigger_key = models.CharField(max_length=120, unique=True)
+    trigger_key = models.CharField(max_length=120)
     by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -180,6 +180,9 @@ class Escalation(models.Model):
     class Meta:
         ordering = ["created_at", "pk"]
         indexes = [models.Index(fields=["complaint", "created_at"], name="escalation_complaint_idx")]
+        # A constraint rather than unique=True: the key is only ever compared whole, so
+        # PostgreSQL needs no second (LIKE) index, which every sweep insert would maintain.
+        constraints = [models.UniqueConstraint(fields=["trigger_key"], name="escalation_trigger_once")]
 
     def __str__(self) -> str:
         return f"{self.complaint_id}: {self.from_level} -> {self.to_level} ({self.reason})"

@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 import logging
 import math
+import threading
 import time as monotonic_time
+from collections import namedtuple
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -74,11 +76,12 @@ def forget_policies() -> None:
     _policy_cache = (-math.inf, {}, [])
 
 
-def policy_for(complaint: Complaint) -> tuple[SlaPolicy | None, sla.Calendar | None]:
+def policy_for(complaint: Any) -> tuple[SlaPolicy | None, sla.Calendar | None]:
     return policies().get((complaint.category_id, complaint.complexity), (None, None))
 
 
-def clock_of(complaint: Complaint) -> sla.Clock:
+def clock_of(complaint: Any) -> sla.Clock:
+    """The SLA clock of a complaint, or of a row the sweep read with the same field names."""
     return sla.Clock(
         started_at=complaint.clock_started_at or complaint.submitted_at,
         first_response_due_at=complaint.first_response_due_at,
@@ -89,8 +92,7 @@ def clock_of(complaint: Complaint) -> sla.Clock:
         resolution_warned_at=complaint.resolution_warned_at,
         resolution_breached_at=complaint.resolution_breached_at,
         paused=complaint.clock_paused_at is not None
-        or not complaint.is_open
-        or complaint.status == Status.RESOLVED,
+        or complaint.status in (Status.CLOSED, Status.WITHDRAWN, Status.RESOLVED),
         level=complaint.escalation_level,
         level_since=complaint.level_since,
     )
@@ -110,17 +112,6 @@ CLOCK_FIELDS = [
     "level_since",
     "next_check_at",
 ]
-
-
-def _store(complaint: Complaint, clock: sla.Clock, next_check_at: datetime | None) -> None:
-    """Copy what the sweep decided back onto the complaint (no save)."""
-    complaint.first_response_warned_at = clock.first_response_warned_at
-    complaint.first_response_breached_at = clock.first_response_breached_at
-    complaint.resolution_warned_at = clock.resolution_warned_at
-    complaint.resolution_breached_at = clock.resolution_breached_at
-    complaint.escalation_level = clock.level
-    complaint.level_since = clock.level_since
-    complaint.next_check_at = next_check_at
 
 
 # Without a policy there are no deadlines to warn about; the ratio only matters for climbs.
@@ -202,6 +193,14 @@ class SweepResult:
     batches: int = 0
     failed: list[int] = field(default_factory=list)
 
+    def add(self, other: SweepResult) -> None:
+        self.warned += other.warned
+        self.breached += other.breached
+        self.escalated += other.escalated
+        self.skipped += other.skipped
+        self.batches += other.batches
+        self.failed.extend(other.failed)
+
     def as_dict(self) -> dict[str, int]:
         return {
             "warned": self.warned,
@@ -234,8 +233,10 @@ def trigger_key(complaint_id: int, checkpoint: sla.Checkpoint, from_level: int) 
     return f"{complaint_id}:{checkpoint.kind}:{from_level}:{checkpoint.deadline_at.isoformat()}"
 
 
-# What the sweep reads of a complaint (the rest of the row stays in the database).
+# What the sweep reads of a complaint: plain tuples, no model instances (the rest of the
+# row stays in the database).
 SWEEP_READS = (
+    "id",
     "reference",
     "category_id",
     "complexity",
@@ -244,13 +245,14 @@ SWEEP_READS = (
     "contact_email",
     "language",
     "complainant_id",
+    "assignee_id",
     "assignee__email",
     "assignee__preferred_language",
-    *CLOCK_FIELDS,
+    *(name for name in CLOCK_FIELDS if name != "next_check_at"),
 )
 
 
-def sweep(*, now: datetime, batch_size: int = 500, dry_run: bool = False) -> SweepResult:
+def sweep(*, now: datetime, batch_size: int = 500, dry_run: bool = False, threads: int = 1) -> SweepResult:
     """Fire every warning, breach and climb due at `now`; return the counts.
 
     Batches of due complaints are locked `FOR UPDATE SKIP LOCKED` in `next_check_at`
@@ -258,66 +260,167 @@ def sweep(*, now: datetime, batch_size: int = 500, dry_run: bool = False) -> Swe
     (complaints, events, escalations, notices) with one commit per batch. Escalation rows
     carry a unique trigger key, so a repeated or concurrent sweep cannot escalate twice.
     A complaint that fails is logged with its id and looked at again later.
+
+    When the first batch comes back full and `threads` > 1, more threads, each on its
+    own connection, take further batches alongside (SKIP LOCKED keeps them apart): one
+    computes while PostgreSQL writes another's batch. Inside a caller's transaction, on
+    SQLite or for a dry run, the sweep stays on the calling thread.
     """
     result = SweepResult()
-    rungs = ladder()
-    staff: dict[int, list] | None = None  # who is told at each level: read once, when needed
-    while True:
-        with transaction.atomic():
-            batch = list(
-                Complaint.objects.select_for_update(skip_locked=True, of=("self",))
-                .select_related("assignee")
-                .only(*SWEEP_READS)
-                .filter(next_check_at__lte=now)
-                .order_by("next_check_at")[:batch_size]
-            )
-            if not batch:
-                break
-            result.batches += 1
-            if staff is None:
-                staff = {
-                    level.rank: [u for u in level.group.user_set.filter(is_active=True) if u.email]
-                    for level in EscalationLevel.objects.select_related("group")
-                }
-            _sweep_batch(batch, now=now, rungs=rungs, staff=staff, result=result)
-            if dry_run:
-                transaction.set_rollback(True)
-        if dry_run or len(batch) < batch_size:
-            break
+    context = _SweepContext(now=now, batch_size=batch_size, rungs=ladder())
+    full = _sweep_one_batch(context, result, dry_run=dry_run)
+    if not full or dry_run:
+        return result
+    parallel = threads > 1 and connection.vendor == "postgresql" and not connection.in_atomic_block
+    if not parallel:
+        while _sweep_one_batch(context, result):
+            pass
+        return result
+    results = [result] + [SweepResult() for _ in range(threads - 1)]
+    errors: list[BaseException] = []
+
+    def work(own: SweepResult) -> None:
+        try:
+            while _sweep_one_batch(context, own):
+                pass
+        except BaseException as error:  # noqa: BLE001 - re-raised on the calling thread
+            errors.append(error)
+        finally:
+            connection.close()  # this thread's own connection
+
+    helpers = [threading.Thread(target=work, args=(own,), name="sla-sweep") for own in results[1:]]
+    for helper in helpers:
+        helper.start()
+    try:
+        while _sweep_one_batch(context, result):
+            pass
+    finally:
+        for helper in helpers:
+            helper.join()
+    if errors:
+        raise errors[0]
+    for other in results[1:]:
+        result.add(other)
     return result
 
 
+@dataclass
+class _SweepContext:
+    now: datetime
+    batch_size: int
+    rungs: list[sla.Rung]
+    staff: dict[int, list] | None = None  # who is told at each level: read once, when needed
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def staff_by_level(self) -> dict[int, list]:
+        with self.lock:
+            if self.staff is None:
+                self.staff = {
+                    level.rank: [u for u in level.group.user_set.filter(is_active=True) if u.email]
+                    for level in EscalationLevel.objects.select_related("group")
+                }
+            return self.staff
+
+
+def _sweep_one_batch(context: _SweepContext, result: SweepResult, *, dry_run: bool = False) -> bool:
+    """Lock, decide and write one batch in its own transaction; True if it was a full one."""
+    with transaction.atomic():
+        batch = _lock_due_batch(context.now, context.batch_size)
+        if not batch:
+            return False
+        result.batches += 1
+        _sweep_batch(
+            batch, now=context.now, rungs=context.rungs, staff=context.staff_by_level(), result=result
+        )
+        if dry_run:
+            transaction.set_rollback(True)
+    return len(batch) == context.batch_size
+
+
+SweepRow = namedtuple("SweepRow", SWEEP_READS)
+
+
+def _lock_due_batch(now: datetime, batch_size: int) -> list[SweepRow]:
+    """Lock and read the next due complaints, `next_check_at` order, skipping locked ones.
+
+    On PostgreSQL the rows are read with psycopg's own (C) timestamp loader: Django's
+    is a Python subclass (to apply its time zone) and was a fifth of the sweep's time
+    at five timestamps a complaint. Django's connections run in its zone, which is the
+    zone psycopg's loader applies, so the values are the same.
+    """
+    queryset = (
+        Complaint.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(next_check_at__lte=now)
+        .order_by("next_check_at")
+        .values_list(*SWEEP_READS)[:batch_size]
+    )
+    if connection.vendor != "postgresql":
+        return [SweepRow(*row) for row in queryset]
+    from psycopg import adapters, postgres
+    from psycopg.pq import Format
+
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        oid = postgres.types["timestamptz"].oid
+        cursor.cursor.adapters.register_loader(oid, adapters.get_loader(oid, Format.TEXT))
+        cursor.execute(sql, params)
+        return [SweepRow(*row) for row in cursor.fetchall()]
+
+
+@dataclass
+class _Swept:
+    """One complaint of a batch: what the sweep read, and what it decided."""
+
+    row: Any
+    clock: sla.Clock
+    next_check_at: datetime | None
+    fired: list[sla.Fired]
+
+
 def _sweep_batch(
-    batch: list[Complaint], *, now: datetime, rungs: list[sla.Rung], staff: dict, result: SweepResult
+    batch: list, *, now: datetime, rungs: list[sla.Rung], staff: dict, result: SweepResult
 ) -> None:
-    events: list[ComplaintEvent] = []
-    escalations: list[Escalation] = []
-    notices: list[Notification] = []
-    fired_by_complaint: list[tuple[Complaint, list[sla.Fired]]] = []
-    for complaint in batch:
+    swept: list[_Swept] = []
+    for row in batch:
         try:
-            policy, calendar = policy_for(complaint)
-            ratio = warning_ratio(policy)
+            policy, calendar = policy_for(row)
             fired, clock, next_check = sla.due(
-                clock_of(complaint), now, ratio=ratio, calendar=calendar, ladder=rungs
+                clock_of(row), now, ratio=warning_ratio(policy), calendar=calendar, ladder=rungs
             )
-            _store(complaint, clock, next_check)
-            fired_by_complaint.append((complaint, fired))
         except Exception:
-            logger.exception("sweep failed on complaint %s; retrying later", complaint.pk)
-            complaint.next_check_at = now + RETRY_BROKEN_AFTER
-            result.failed.append(complaint.pk)
+            logger.exception("sweep failed on complaint %s; retrying later", row.id)
+            swept.append(_Swept(row, clock_of(row), now + RETRY_BROKEN_AFTER, []))
+            result.failed.append(row.id)
+        else:
+            swept.append(_Swept(row, clock, next_check, fired))
     keys = [
-        trigger_key(c.pk, f.checkpoint, f.from_level)
-        for c, fired in fired_by_complaint
-        for f in fired
+        trigger_key(s.row.id, f.checkpoint, f.from_level)
+        for s in swept
+        for f in s.fired
         if f.checkpoint.kind in REASON_OF
     ]
     already = set(Escalation.objects.filter(trigger_key__in=keys).values_list("trigger_key", flat=True))
-    for complaint, fired in fired_by_complaint:
-        for f in fired:
+    events = _Inserts(
+        ComplaintEvent,
+        ("complaint_id", "kind", "public", "payload"),
+        actor_role=ActorRole.SYSTEM,
+        created_at=now,
+    )
+    escalations = _Inserts(
+        Escalation,
+        ("complaint_id", "from_level", "to_level", "reason", "deadline_at", "trigger_key"),
+        created_at=now,
+    )
+    notices = _Inserts(
+        Notification,
+        ("complaint_id", "recipient_id", "email", "template", "language", "context"),
+        created_at=now,
+        next_attempt_at=now,
+    )
+    for s in swept:
+        for f in s.fired:
             _record(
-                complaint,
+                s,
                 f,
                 now=now,
                 staff=staff,
@@ -327,14 +430,84 @@ def _sweep_batch(
                 notices=notices,
                 result=result,
             )
-    _write_swept_clocks(batch)
-    _insert_rows(ComplaintEvent, events)
-    _insert_rows(Escalation, escalations)
-    _insert_rows(Notification, notices)
+    _write_swept_clocks(swept)
+    events.insert()
+    escalations.insert()
+    notices.insert()
     if notices:
         from complaints.notifications import nudge_delivery
 
         transaction.on_commit(nudge_delivery)
+
+
+class _Inserts:
+    """New rows for one table, gathered column by column for one INSERT over UNNEST arrays.
+
+    The sweep writes thousands of events, escalations and notices per run; building a
+    model instance per row and running it through the ORM's insert compiler cost far
+    more than PostgreSQL's work. Values the same on every row go once, as constants;
+    columns never given take the model field's default.
+    """
+
+    def __init__(self, model: type, names: tuple[str, ...], **constants: Any) -> None:
+        self.model = model
+        self.constants = constants
+        self.columns: dict[str, list] = {name: [] for name in names}
+        self.count = 0
+
+    def __len__(self) -> int:
+        return self.count
+
+    def add(self, **values: Any) -> None:
+        """One row: a value for each of the names given at construction, no more, no less."""
+        if len(values) != len(self.columns):
+            raise ValueError(f"a {self.model.__name__} row needs exactly {', '.join(self.columns)}")
+        columns = self.columns
+        for name, value in values.items():
+            columns[name].append(value)
+        self.count += 1
+
+    def insert(self) -> None:
+        if not self.count:
+            return
+        fields = [f for f in self.model._meta.concrete_fields if not f.primary_key]
+        if connection.vendor != "postgresql":  # the embedded SQLite default: plain bulk insert
+            rows = [{} for _ in range(self.count)]
+            for name, values in self.columns.items():
+                for row, value in zip(rows, values, strict=True):
+                    row[name] = value
+            self.model.objects.bulk_create([self.model(**self.constants, **row) for row in rows])
+            return
+        array_mark = _array_placeholder()
+        first = next(iter(self.columns))  # always sent as an array, so UNNEST has one
+        # A column with one value on every row (the same kind, template, level...) goes once.
+        constants = dict(self.constants)
+        for name, values in self.columns.items():
+            if name != first and _all_equal(values):
+                constants[name] = values[0]
+        columns, selects, select_params, arrays, array_columns, array_params = [], [], [], [], [], []
+        for model_field in fields:
+            name, column = model_field.attname, model_field.column
+            db_type = model_field.db_type(connection).split("(")[0]
+            is_json = db_type == "jsonb"
+            columns.append(column)
+            if name in self.columns and name not in constants:
+                values = self.columns[name]
+                selects.append(f"v.{column}::jsonb" if is_json else f"v.{column}")
+                arrays.append(f"{array_mark}::{'text' if is_json else db_type}[]")
+                array_columns.append(column)
+                array_params.append([json.dumps(v) for v in values] if is_json else values)
+            else:
+                value = constants[name] if name in constants else model_field.get_default()
+                selects.append(f"%s::{db_type}")
+                select_params.append(json.dumps(value) if is_json else value)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {self.model._meta.db_table} ({', '.join(columns)}) "  # noqa: S608 - model metadata
+                f"SELECT {', '.join(selects)} "
+                f"FROM UNNEST({', '.join(arrays)}) AS v({', '.join(array_columns)})",
+                [*select_params, *array_params],
+            )
 
 
 # What a sweep changes on a complaint, with the PostgreSQL array type each is sent as.
@@ -349,170 +522,163 @@ SWEPT_FIELDS = {
 }
 
 
+def _swept_values(swept: _Swept) -> dict[str, Any]:
+    clock = swept.clock
+    return {
+        "first_response_warned_at": clock.first_response_warned_at,
+        "first_response_breached_at": clock.first_response_breached_at,
+        "resolution_warned_at": clock.resolution_warned_at,
+        "resolution_breached_at": clock.resolution_breached_at,
+        "escalation_level": clock.level,
+        "level_since": clock.level_since,
+        "next_check_at": swept.next_check_at,
+    }
+
+
 def _array_placeholder() -> str:
     """%b sends an array in psycopg's binary format (dumped in C, much faster than text);
     only server-side binding takes binary parameters."""
     return "%b" if connection.settings_dict.get("OPTIONS", {}).get("server_side_binding") else "%s"
 
 
-def _insert_rows(model: type, objects: list) -> None:
-    """INSERT unsaved model instances in one statement over UNNEST arrays, no ids returned.
-
-    The sweep writes thousands of events, escalations and notices per run; building
-    each row through the ORM's insert compiler cost more than PostgreSQL's work.
-    """
-    if not objects:
-        return
-    if connection.vendor != "postgresql":  # the embedded SQLite default: plain bulk insert
-        model.objects.bulk_create(objects)
-        return
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    columns, arrays, selects, params = [], [], [], []
-    for model_field in fields:
-        db_type = model_field.db_type(connection).split("(")[0]
-        # Plain values (datetimes, numbers, text, None) go to psycopg as they are.
-        values = [getattr(obj, model_field.attname) for obj in objects]
-        if db_type == "jsonb":
-            values = [json.dumps(value) for value in values]
-            arrays.append(f"{_array_placeholder()}::text[]")
-            selects.append(f"v.{model_field.column}::jsonb")
-        else:
-            arrays.append(f"{_array_placeholder()}::{db_type}[]")
-            selects.append(f"v.{model_field.column}")
-        columns.append(model_field.column)
-        params.append(values)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {model._meta.db_table} ({', '.join(columns)}) "  # noqa: S608 - model metadata only
-            f"SELECT {', '.join(selects)} FROM UNNEST({', '.join(arrays)}) AS v({', '.join(columns)})",
-            params,
-        )
-
-
-def _write_swept_clocks(batch: list[Complaint]) -> None:
+def _write_swept_clocks(swept: list[_Swept]) -> None:
     """One UPDATE for the whole batch, joined to arrays of the new values.
 
     `bulk_update` would send a CASE per field with a branch per row, which PostgreSQL
     evaluates row by row; UNNEST keeps the statement small and the update a join.
     """
+    values = [_swept_values(s) for s in swept]
     if connection.vendor != "postgresql":  # the embedded SQLite default
-        Complaint.objects.bulk_update(batch, list(SWEPT_FIELDS))
+        Complaint.objects.bulk_update(
+            [Complaint(pk=s.row.id, **v) for s, v in zip(swept, values, strict=True)], list(SWEPT_FIELDS)
+        )
         return
-    table = Complaint._meta.db_table
-    columns = list(SWEPT_FIELDS)
-    assignments = ", ".join(f"{column} = v.{column}" for column in columns)
     mark = _array_placeholder()
-    arrays = ", ".join([f"{mark}::bigint[]", *(f"{mark}::{kind}[]" for kind in SWEPT_FIELDS.values())])
-    params = [[c.pk for c in batch], *([getattr(c, column) for c in batch] for column in columns)]
+    assignments, set_params, arrays, array_columns, array_params = [], [], [f"{mark}::bigint[]"], ["id"], []
+    array_params.append([s.row.id for s in swept])
+    for column, kind in SWEPT_FIELDS.items():
+        new = [v[column] for v in values]
+        unchanged = column != "next_check_at" and all(  # the row's next check is always moved
+            value == getattr(s.row, column) for s, value in zip(swept, new, strict=True)
+        )
+        if unchanged:
+            continue  # no complaint of the batch changed it
+        if _all_equal(new):  # e.g. every breach of the batch stamped at `now`
+            assignments.append(f"{column} = %s::{kind}")
+            set_params.append(new[0])
+        else:
+            assignments.append(f"{column} = v.{column}")
+            arrays.append(f"{mark}::{kind}[]")
+            array_columns.append(column)
+            array_params.append(new)
+    if not assignments:
+        return
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} AS c SET {assignments} "  # noqa: S608 - names are constants above
-            f"FROM UNNEST({arrays}) AS v(id, {', '.join(columns)}) WHERE c.id = v.id",
-            params,
+            f"UPDATE {Complaint._meta.db_table} AS c SET {', '.join(assignments)} "  # noqa: S608 - constants
+            f"FROM UNNEST({', '.join(arrays)}) AS v({', '.join(array_columns)}) WHERE c.id = v.id",
+            [*set_params, *array_params],
         )
 
 
+def _all_equal(values: list) -> bool:
+    first = values[0]
+    return all(value == first for value in values)
+
+
 def _record(
-    complaint: Complaint,
+    swept: _Swept,
     fired: sla.Fired,
     *,
     now: datetime,
     staff: dict,
     already: set[str],
-    events: list,
-    escalations: list,
-    notices: list,
+    events: _Inserts,
+    escalations: _Inserts,
+    notices: _Inserts,
     result: SweepResult,
 ) -> None:
     """Turn one fired checkpoint into its event, escalation row and notices."""
+    row = swept.row
     checkpoint, before, after = fired.checkpoint, fired.from_level, fired.to_level
     deadline = checkpoint.deadline_at.isoformat()
     if checkpoint.kind in (sla.WARN_FIRST_RESPONSE, sla.WARN_RESOLUTION):
         result.warned += 1
         which = "first_response" if checkpoint.kind == sla.WARN_FIRST_RESPONSE else "resolution"
-        events.append(
-            _event(
-                complaint,
-                EventKind.SLA_WARNING,
-                now,
-                public=False,
-                payload={"deadline": which, "due_at": deadline},
-            )
+        events.add(
+            complaint_id=row.id,
+            kind=EventKind.SLA_WARNING,
+            public=False,
+            payload={"deadline": which, "due_at": deadline},
         )
-        warned = [complaint.assignee] if complaint.assignee_id else staff.get(complaint.escalation_level, [])
-        notices.extend(_staff_notices(complaint, warned, "sla_warning", now))
+        if row.assignee_id is not None:
+            warned = [(row.assignee_id, row.assignee__email, row.assignee__preferred_language)]
+        else:
+            warned = [(u.pk, u.email, u.preferred_language) for u in staff.get(swept.clock.level, [])]
+        _add_staff_notices(notices, row.id, warned, "sla_warning")
         return
-    key = trigger_key(complaint.pk, checkpoint, before)
+    key = trigger_key(row.id, checkpoint, before)
     if key in already:
         result.skipped += 1
         return
     if checkpoint.kind != sla.CLIMB:
         result.breached += 1
-        which = "first_response" if checkpoint.kind == sla.BREACH_FIRST_RESPONSE else "resolution"
-        events.append(
-            _event(
-                complaint,
-                EventKind.SLA_BREACHED,
-                now,
-                public=True,
-                payload={"deadline": which, "due_at": deadline},
-            )
+    which = {sla.BREACH_FIRST_RESPONSE: "first_response", sla.BREACH_RESOLUTION: "resolution"}.get(
+        checkpoint.kind
+    )
+    if after == before:  # already at the top of the ladder: the breach is recorded, nothing moves
+        events.add(
+            complaint_id=row.id,
+            kind=EventKind.SLA_BREACHED,
+            public=True,
+            payload={"deadline": which, "due_at": deadline},
         )
-    if after == before:
-        return  # already at the top of the ladder
+        return
     result.escalated += 1
     reason = REASON_OF[checkpoint.kind]
-    escalations.append(
-        Escalation(
-            complaint=complaint,
-            from_level=before,
-            to_level=after,
-            reason=reason,
-            deadline_at=checkpoint.deadline_at if checkpoint.kind != sla.CLIMB else None,
-            trigger_key=key,
-            created_at=now,
-        )
+    escalations.add(
+        complaint_id=row.id,
+        from_level=before,
+        to_level=after,
+        reason=reason,
+        deadline_at=checkpoint.deadline_at if which else None,
+        trigger_key=key,
     )
-    events.append(
-        _event(
-            complaint,
-            EventKind.ESCALATED,
-            now,
-            public=True,
-            payload={"from": before, "to": after, "reason": reason},
-        )
+    # One timeline entry says both what broke and where the case went.
+    events.add(
+        complaint_id=row.id,
+        kind=EventKind.ESCALATED,
+        public=True,
+        payload={"from": before, "to": after, "reason": reason, "deadline": which, "due_at": deadline},
     )
     logger.info(
-        "escalated %s from level %s to %s (%s, deadline %s)",
-        complaint.reference,
-        before,
-        after,
-        reason,
-        deadline,
+        "escalated %s from level %s to %s (%s, deadline %s)", row.reference, before, after, reason, deadline
     )
-    notices.extend(_staff_notices(complaint, staff.get(after, []), "escalated", now))
-    notices.append(
-        Notification(
-            complaint=complaint,
-            email=complaint.contact_email,
-            template="case_update",
-            language=complaint.language,
-            created_at=now,
-            next_attempt_at=now,
-            context={"kind": "escalated", "with_tracking_link": complaint.complainant_id is None},
-        )
+    _add_staff_notices(
+        notices, row.id, [(u.pk, u.email, u.preferred_language) for u in staff.get(after, [])], "escalated"
+    )
+    notices.add(
+        complaint_id=row.id,
+        recipient_id=None,
+        email=row.contact_email,
+        template="case_update",
+        language=row.language,
+        context={"kind": "escalated", "with_tracking_link": row.complainant_id is None},
     )
 
 
-def _event(complaint: Complaint, kind: str, now: datetime, *, public: bool, payload: dict) -> ComplaintEvent:
-    return ComplaintEvent(
-        complaint=complaint,
-        kind=kind,
-        actor_role=ActorRole.SYSTEM,
-        created_at=now,
-        public=public,
-        payload=payload,
-    )
+def _add_staff_notices(notices: _Inserts, complaint_id: int, recipients: list[tuple], kind: str) -> None:
+    """A staff alert for each (user id, e-mail, language) that has an e-mail address."""
+    for user_id, email, language in recipients:
+        if email:
+            notices.add(
+                complaint_id=complaint_id,
+                recipient_id=user_id,
+                email=email,
+                template="staff_alert",
+                language=language,
+                context={"kind": kind},
+            )
 
 
 def _staff_notices(complaint: Complaint, recipients: list, kind: str, now: datetime) -> list[Notification]:

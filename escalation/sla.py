@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from operator import itemgetter
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 # A calendar with no working time at all would never reach a deadline: give up after this.
@@ -153,58 +155,73 @@ class Rung:
     climb_after: timedelta | None
 
 
-@dataclass(frozen=True)
-class Checkpoint:
+class Checkpoint(NamedTuple):  # a tuple: the sweep makes several per complaint
     kind: str
     at: datetime
     deadline_at: datetime  # the deadline instance the checkpoint belongs to (the trigger's key)
 
 
 def checkpoints(
-    clock: Clock, *, ratio: float, calendar: Calendar | None, ladder: Sequence[Rung]
+    clock: Clock,
+    *,
+    ratio: float,
+    calendar: Calendar | None,
+    ladder: Sequence[Rung],
+    warnings: dict[datetime, datetime] | None = None,
 ) -> list[Checkpoint]:
-    """Every warning, deadline and climb still ahead of this clock, in time order."""
+    """Every warning, deadline and climb still ahead of this clock, in time order.
+
+    `warnings` keeps the warning points already computed for this clock by deadline (a
+    warning point depends only on the clock's start and the deadline).
+    """
     if clock.paused:
         return []
+    known = {} if warnings is None else warnings
     found = []
     if clock.first_response_due_at is not None and clock.first_responded_at is None:
         due = clock.first_response_due_at
         if clock.first_response_breached_at is None:
             if clock.first_response_warned_at is None:
-                found.append(
-                    Checkpoint(
-                        WARN_FIRST_RESPONSE, warning_point(clock.started_at, due, ratio, calendar), due
-                    )
-                )
+                if due not in known:
+                    known[due] = warning_point(clock.started_at, due, ratio, calendar)
+                found.append(Checkpoint(WARN_FIRST_RESPONSE, known[due], due))
             found.append(Checkpoint(BREACH_FIRST_RESPONSE, due, due))
     if clock.resolution_due_at is not None and clock.resolution_breached_at is None:
         due = clock.resolution_due_at
         if clock.resolution_warned_at is None:
-            found.append(
-                Checkpoint(WARN_RESOLUTION, warning_point(clock.started_at, due, ratio, calendar), due)
-            )
+            if due not in known:
+                known[due] = warning_point(clock.started_at, due, ratio, calendar)
+            found.append(Checkpoint(WARN_RESOLUTION, known[due], due))
         found.append(Checkpoint(BREACH_RESOLUTION, due, due))
     climb = _climb_checkpoint(clock, ladder)
     if climb is not None:
         found.append(climb)
-    return sorted(found, key=lambda c: (c.at, c.kind))
+    found.sort(key=_IN_TIME_ORDER)
+    return found
+
+
+_IN_TIME_ORDER = itemgetter(1, 0)  # (at, kind)
 
 
 def _climb_checkpoint(clock: Clock, ladder: Sequence[Rung]) -> Checkpoint | None:
     breached = clock.first_response_breached_at or clock.resolution_breached_at
-    ranks = {rung.rank: rung for rung in ladder}
-    rung = ranks.get(clock.level)
-    if breached is None or rung is None or rung.climb_after is None or clock.level_since is None:
+    if breached is None or clock.level_since is None:
         return None
-    if not any(r > clock.level for r in ranks):
+    rung = None
+    higher = False
+    for candidate in ladder:
+        if candidate.rank == clock.level:
+            rung = candidate
+        elif candidate.rank > clock.level:
+            higher = True
+    if rung is None or rung.climb_after is None or not higher:
         return None
     return Checkpoint(CLIMB, clock.level_since + rung.climb_after, clock.level_since)
 
 
 def next_level(level: int, ladder: Sequence[Rung]) -> int:
     """The rung above `level`, or `level` itself at the top."""
-    above = sorted(rung.rank for rung in ladder if rung.rank > level)
-    return above[0] if above else level
+    return min((rung.rank for rung in ladder if rung.rank > level), default=level)
 
 
 def apply(clock: Clock, checkpoint: Checkpoint, now: datetime, ladder: Sequence[Rung]) -> Clock:
@@ -226,8 +243,7 @@ def apply(clock: Clock, checkpoint: Checkpoint, now: datetime, ladder: Sequence[
     return Clock(**{**clock.__dict__, **changes})
 
 
-@dataclass(frozen=True)
-class Fired:
+class Fired(NamedTuple):
     checkpoint: Checkpoint
     from_level: int
     to_level: int
@@ -241,19 +257,19 @@ def due(
     A warning whose deadline is also due is not sent: the breach says more.
     """
     fired: list[Fired] = []
+    warnings: dict[datetime, datetime] = {}  # firing never moves the start or a deadline
+    ahead = checkpoints(clock, ratio=ratio, calendar=calendar, ladder=ladder, warnings=warnings)
     for _ in range(32):  # a bounded loop: each pass fires at least one checkpoint
-        pending = [
-            c for c in checkpoints(clock, ratio=ratio, calendar=calendar, ladder=ladder) if c.at <= now
-        ]
-        if not pending:
+        if not ahead or ahead[0].at > now:
             break
-        checkpoint = pending[0]
+        checkpoint = ahead[0]
         breach_also_due = checkpoint.kind.startswith("warn_") and any(
-            c.kind.startswith("breach_") and c.deadline_at == checkpoint.deadline_at for c in pending
+            c.at <= now and c.kind.startswith("breach_") and c.deadline_at == checkpoint.deadline_at
+            for c in ahead
         )
         before = clock.level
         clock = apply(clock, checkpoint, now, ladder)
         if not breach_also_due:
             fired.append(Fired(checkpoint, before, clock.level))
-    upcoming = [c.at for c in checkpoints(clock, ratio=ratio, calendar=calendar, ladder=ladder)]
-    return fired, clock, min(upcoming) if upcoming else None
+        ahead = checkpoints(clock, ratio=ratio, calendar=calendar, ladder=ladder, warnings=warnings)
+    return fired, clock, ahead[0].at if ahead else None

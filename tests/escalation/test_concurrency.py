@@ -68,3 +68,50 @@ def test_a_worker_clock_ten_minutes_fast_changes_nothing():
     assert not Escalation.objects.exists()
     # The same sweep at the worker's wrong time would have escalated it.
     assert services.sweep(now=fast, dry_run=True).escalated == 1
+
+
+def test_a_threaded_sweep_shares_the_batches_and_escalates_each_complaint_once(monkeypatch):
+    complaints = [make_complaint() for _ in range(45)]
+    helpers = []
+    real_thread = threading.Thread
+
+    def counting_thread(*args, **kwargs):
+        thread = real_thread(*args, **kwargs)
+        helpers.append(thread)
+        return thread
+
+    monkeypatch.setattr(services.threading, "Thread", counting_thread)
+    result = services.sweep(now=NOW + timedelta(hours=24), batch_size=4, threads=3)
+    assert len(helpers) == 2  # the first batch was full, so two helpers joined in
+    assert (result.breached, result.escalated, result.failed) == (45, 45, [])
+    assert result.batches >= 12  # 45 complaints in batches of 4, whoever took them
+    assert Escalation.objects.count() == len(complaints)
+    assert ComplaintEvent.objects.filter(kind=EventKind.ESCALATED).count() == len(complaints)
+    assert set(Complaint.objects.values_list("escalation_level", flat=True)) == {1}
+    assert services.sweep(now=NOW + timedelta(hours=24), threads=3).escalated == 0
+
+
+def test_a_sweep_with_one_batch_due_starts_no_thread(monkeypatch):
+    make_complaint()
+    monkeypatch.setattr(services.threading, "Thread", None)  # any thread would fail here
+    assert services.sweep(now=NOW + timedelta(hours=24), batch_size=4, threads=3).escalated == 1
+
+
+def test_an_error_in_a_sweep_thread_reaches_the_caller(monkeypatch):
+    for _ in range(12):
+        make_complaint()
+    real = services._sweep_batch
+    calls = []
+
+    def failing_after_the_first(*args, **kwargs):
+        calls.append(1)
+        if len(calls) > 1:
+            raise RuntimeError("database went away")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(services, "_sweep_batch", failing_after_the_first)
+    with pytest.raises(RuntimeError, match="database went away"):
+        services.sweep(now=NOW + timedelta(hours=24), batch_size=4, threads=2)
+    # The first batch committed; the failed ones rolled back and are still due.
+    assert Escalation.objects.count() == 4
+    assert Complaint.objects.filter(next_check_at__lte=NOW + timedelta(hours=24)).count() == 8

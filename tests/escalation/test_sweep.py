@@ -70,8 +70,16 @@ def test_a_first_response_breach_escalates_one_level_exactly_at_the_deadline(sta
         Reason.FIRST_RESPONSE_BREACHED,
     )
     assert escalation.deadline_at == NOW + 24 * HOUR
-    kinds = list(complaint.events.values_list("kind", flat=True))
-    assert kinds[-2:] == [EventKind.SLA_BREACHED, EventKind.ESCALATED]
+    event = complaint.events.latest("pk")
+    assert event.kind == EventKind.ESCALATED and event.public
+    assert event.payload == {
+        "from": 0,
+        "to": 1,
+        "reason": Reason.FIRST_RESPONSE_BREACHED,
+        "deadline": "first_response",
+        "due_at": (NOW + 24 * HOUR).isoformat(),
+    }
+    assert complaint.events.filter(kind=EventKind.SLA_BREACHED).count() == 0
     assert Notification.objects.filter(template="staff_alert", email=staff["lead"].email).exists()
     told = Notification.objects.get(template="case_update", email=complaint.contact_email)
     assert (told.language, told.context["kind"]) == ("vi", "escalated")
@@ -162,7 +170,7 @@ def test_one_broken_complaint_does_not_block_the_rest(staff, monkeypatch, caplog
     real = services.policy_for
 
     def policy_for(complaint):
-        if complaint.pk == broken.pk:
+        if complaint.id == broken.pk:
             raise RuntimeError("corrupt policy")
         return real(complaint)
 
@@ -252,3 +260,28 @@ def test_a_sweep_with_nothing_due_is_one_index_probe(staff):
     selects = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT")]
     assert len(selects) == 1
     assert "next_check_at" in selects[0] and "SKIP LOCKED" in selects[0] and "LIMIT" in selects[0]
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("en", "The first-response deadline ({due}) passed; the case moved up to “Team lead”."),
+        ("vi", "Đã quá hạn phản hồi đầu tiên ({due}); hồ sơ được chuyển lên cấp “Trưởng nhóm”."),
+    ],
+)
+def test_the_timeline_says_which_deadline_broke_and_where_the_case_went(staff, client, language, expected):
+    from django.urls import reverse
+    from django.utils import formats, timezone, translation
+
+    owner = make_user(username=f"owner-{language}")
+    owner.preferred_language = language
+    owner.save(update_fields=["preferred_language"])
+    complaint = make_complaint(by=owner)
+    services.sweep(now=NOW + 24 * HOUR)
+    client.force_login(owner)
+    response = client.get(
+        reverse("complaints:detail", args=[complaint.reference]), HTTP_ACCEPT_LANGUAGE=language
+    )
+    with translation.override(language), timezone.override("Asia/Ho_Chi_Minh"):
+        due = formats.date_format(timezone.localtime(NOW + 24 * HOUR), "DATETIME_FORMAT")
+    assert expected.format(due=due) in response.content.decode()

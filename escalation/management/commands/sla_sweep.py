@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.dateparse import parse_datetime
 
@@ -29,7 +30,12 @@ class Command(BaseCommand):
                 now = now.replace(tzinfo=UTC)
         else:
             now = database_now()
-        result = sweep(now=now, dry_run=dry_run)
+        result = sweep(
+            now=now,
+            dry_run=dry_run,
+            batch_size=settings.SLA_SWEEP_BATCH_SIZE,
+            threads=settings.SLA_SWEEP_THREADS,
+        )
         counts = result.as_dict()
         prefix = "would have: " if dry_run else ""
         self.stdout.write(

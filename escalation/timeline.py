@@ -1,0 +1,53 @@
+"""What the escalation and SLA events on a timeline say, in the viewer's language and time zone."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+
+from complaints.models import ComplaintEvent, EventKind
+from escalation.models import Reason
+
+
+def _when(value: str | None) -> str:
+    if not value:
+        return ""
+    return formats.date_format(timezone.localtime(datetime.fromisoformat(value)), "DATETIME_FORMAT")
+
+
+def describe(event: ComplaintEvent, level_names: dict[int, str]) -> str:
+    """One sentence for a ladder move, a missed deadline or a warning; "" for other events."""
+    payload = event.payload or {}
+    due = _when(payload.get("due_at"))
+    first_response = payload.get("deadline") == "first_response"
+    if event.kind in (EventKind.ESCALATED, EventKind.ESCALATION_REQUESTED, EventKind.DE_ESCALATED):
+        if "to" not in payload:
+            return ""
+        level = level_names.get(payload["to"]) or _("level %(rank)s") % {"rank": payload["to"]}
+        reason = payload.get("reason")
+        if reason == Reason.FIRST_RESPONSE_BREACHED:
+            return _("The first-response deadline (%(due)s) passed; the case moved up to “%(level)s”.") % {
+                "due": due,
+                "level": level,
+            }
+        if reason == Reason.RESOLUTION_BREACHED:
+            return _("The resolution deadline (%(due)s) passed; the case moved up to “%(level)s”.") % {
+                "due": due,
+                "level": level,
+            }
+        if reason == Reason.CLIMB:
+            return _("Still unresolved at its level; the case moved up to “%(level)s”.") % {"level": level}
+        if reason == Reason.DE_ESCALATION:
+            return _("The case moved back to “%(level)s”.") % {"level": level}
+        return _("The case moved up to “%(level)s”.") % {"level": level}
+    if event.kind == EventKind.SLA_BREACHED and due:
+        if first_response:
+            return _("The first-response deadline (%(due)s) passed.") % {"due": due}
+        return _("The resolution deadline (%(due)s) passed.") % {"due": due}
+    if event.kind == EventKind.SLA_WARNING and due:
+        if first_response:
+            return _("The first-response deadline (%(due)s) is near.") % {"due": due}
+        return _("The resolution deadline (%(due)s) is near.") % {"due": due}
+    return ""
