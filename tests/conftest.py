@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -59,6 +60,9 @@ def wait_for(predicate, *, timeout: float, interval: float = 0.1, what: str = "c
 class WorkerProcess:
     """A real `celery worker` subprocess; its output is kept in a log file."""
 
+    ARGS = ("worker", "--loglevel=INFO", "--pool=solo", "--without-gossip", "--without-mingle")
+    READY = b"ready."
+
     def __init__(self, env: dict[str, str], log_path: Path) -> None:
         self.env = env
         self.log_path = log_path
@@ -73,11 +77,7 @@ class WorkerProcess:
                 "celery",
                 "-A",
                 "config",
-                "worker",
-                "--loglevel=INFO",
-                "--pool=solo",
-                "--without-gossip",
-                "--without-mingle",
+                *self.ARGS,
                 *extra,
             ],
             cwd=ROOT,
@@ -86,9 +86,9 @@ class WorkerProcess:
             stderr=subprocess.STDOUT,
         )
         wait_for(
-            lambda: b"ready." in self.log_path.read_bytes() or self.process.poll() is not None,
+            lambda: self.READY in self.log_path.read_bytes() or self.process.poll() is not None,
             timeout=60,
-            what="the Celery worker to be ready",
+            what=f"celery {self.ARGS[0]} to be ready",
         )
         assert self.process.poll() is None, self.output()
         return self
@@ -108,6 +108,13 @@ class WorkerProcess:
             self.log.close()
 
 
+class BeatProcess(WorkerProcess):
+    """A real `celery beat` subprocess (pass `--schedule PATH` to keep its state in a test's folder)."""
+
+    ARGS = ("beat", "--loglevel=INFO")
+    READY = b"beat: Starting"
+
+
 def subprocess_env(**overrides: str) -> dict[str, str]:
     """The environment for a child Django process, pointed at the test settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
@@ -117,14 +124,22 @@ def subprocess_env(**overrides: str) -> dict[str, str]:
     return env
 
 
+def celery_env(broker_url: str, **overrides: str) -> dict[str, str]:
+    """The environment for a Celery worker or beat on `broker_url` and this test's database."""
+    from django.db import connection
+
+    return subprocess_env(
+        CELERY_BROKER_URL=broker_url,
+        DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{connection.settings_dict['NAME']}",
+        **overrides,
+    )
+
+
 @pytest.fixture
 def celery_worker_process(redis_url, tmp_path) -> Iterator[WorkerProcess]:
     """A real Celery worker on the test Redis, using the test database."""
-    from django.db import connection
-
-    env = subprocess_env(
-        CELERY_BROKER_URL=redis_url,
-        DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{connection.settings_dict['NAME']}",
+    env = celery_env(
+        redis_url,
     )
     from config.celery import app
 
@@ -208,3 +223,63 @@ def _fresh_policy_cache() -> None:
     from escalation.services import forget_policies
 
     forget_policies()
+
+
+# A dedicated, real redis-server on a free port, to stop and restart: the shared Redis of
+# the rest of the suite is left alone.
+class RedisServer:
+    def __init__(self, port: int, workdir: Path) -> None:
+        self.port, self.workdir, self.process = port, workdir, None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.workdir),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for(lambda: port_open("127.0.0.1", self.port), timeout=20, what="redis-server to listen")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        wait_for(lambda: not port_open("127.0.0.1", self.port), timeout=20, what="redis-server to stop")
+
+
+def forget_broker_connections() -> None:
+    # Celery caches its connection and producer pools; drop them after switching brokers.
+    from config.celery import app as celery_app
+
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
+@pytest.fixture
+def redis_server(tmp_path, monkeypatch):
+    require(shutil.which("redis-server") is not None or not IN_CI, "redis-server")
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed")
+    server = RedisServer(free_port(), tmp_path)
+    # Celery reads CELERY_BROKER_URL from the environment before its own settings.
+    monkeypatch.setenv("CELERY_BROKER_URL", server.url)
+    forget_broker_connections()
+    yield server
+    server.stop()
+    monkeypatch.undo()
+    forget_broker_connections()

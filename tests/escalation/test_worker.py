@@ -11,24 +11,21 @@ import pytest
 from complaints.models import Complaint
 from escalation import services
 from escalation.models import Escalation
-from tests.conftest import WorkerProcess, subprocess_env, wait_for
+from tests.conftest import WorkerProcess, celery_env, wait_for
 from tests.factories import make_complaint
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_a_worker_killed_mid_sweep_loses_nothing_and_the_next_sweep_finishes_exactly(redis_url, tmp_path):
-    from django.db import connection
-
     from escalation.tasks import sweep_sla
 
     db_now = services.database_now()
     total = 400
     for _ in range(total):
         make_complaint(now=db_now - timedelta(hours=25))  # first response overdue by an hour
-    env = subprocess_env(
-        CELERY_BROKER_URL=redis_url,
-        DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{connection.settings_dict['NAME']}",
+    env = celery_env(
+        redis_url,
         SLA_SWEEP_BATCH_SIZE="5",
     )
     from config.celery import app
