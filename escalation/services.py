@@ -12,9 +12,11 @@ import math
 import threading
 import time as monotonic_time
 from collections import namedtuple
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from operator import attrgetter
+from typing import Any, NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -261,22 +263,18 @@ def sweep(*, now: datetime, batch_size: int = 500, dry_run: bool = False, thread
     carry a unique trigger key, so a repeated or concurrent sweep cannot escalate twice.
     A complaint that fails is logged with its id and looked at again later.
 
-    When the first batch comes back full and `threads` > 1, more threads, each on its
-    own connection, take further batches alongside (SKIP LOCKED keeps them apart): one
+    When the first batch locked is full and `threads` > 1, more threads, each on its own
+    connection, take further batches alongside (SKIP LOCKED keeps them apart): one
     computes while PostgreSQL writes another's batch. Inside a caller's transaction, on
     SQLite or for a dry run, the sweep stays on the calling thread.
     """
     result = SweepResult()
     context = _SweepContext(now=now, batch_size=batch_size, rungs=ladder())
-    full = _sweep_one_batch(context, result, dry_run=dry_run)
-    if not full or dry_run:
-        return result
-    parallel = threads > 1 and connection.vendor == "postgresql" and not connection.in_atomic_block
-    if not parallel:
-        while _sweep_one_batch(context, result):
-            pass
-        return result
-    results = [result] + [SweepResult() for _ in range(threads - 1)]
+    parallel = (
+        threads > 1 and not dry_run and connection.vendor == "postgresql" and not connection.in_atomic_block
+    )
+    helpers: list[threading.Thread] = []
+    results: list[SweepResult] = []
     errors: list[BaseException] = []
 
     def work(own: SweepResult) -> None:
@@ -288,18 +286,26 @@ def sweep(*, now: datetime, batch_size: int = 500, dry_run: bool = False, thread
         finally:
             connection.close()  # this thread's own connection
 
-    helpers = [threading.Thread(target=work, args=(own,), name="sla-sweep") for own in results[1:]]
-    for helper in helpers:
-        helper.start()
+    def start_helpers() -> None:
+        # The first batch locked was full: there is more, and its rows are skipped by others.
+        for _helper in range(threads - 1):
+            own = SweepResult()
+            results.append(own)
+            helpers.append(threading.Thread(target=work, args=(own,), name="sla-sweep"))
+            helpers[-1].start()
+
     try:
-        while _sweep_one_batch(context, result):
-            pass
+        full = _sweep_one_batch(
+            context, result, dry_run=dry_run, when_full=start_helpers if parallel else None
+        )
+        while full and not dry_run:
+            full = _sweep_one_batch(context, result)
     finally:
         for helper in helpers:
             helper.join()
     if errors:
         raise errors[0]
-    for other in results[1:]:
+    for other in results:
         result.add(other)
     return result
 
@@ -322,12 +328,16 @@ class _SweepContext:
             return self.staff
 
 
-def _sweep_one_batch(context: _SweepContext, result: SweepResult, *, dry_run: bool = False) -> bool:
+def _sweep_one_batch(
+    context: _SweepContext, result: SweepResult, *, dry_run: bool = False, when_full: Callable | None = None
+) -> bool:
     """Lock, decide and write one batch in its own transaction; True if it was a full one."""
     with transaction.atomic():
         batch = _lock_due_batch(context.now, context.batch_size)
         if not batch:
             return False
+        if when_full is not None and len(batch) == context.batch_size:
+            when_full()
         result.batches += 1
         _sweep_batch(
             batch, now=context.now, rungs=context.rungs, staff=context.staff_by_level(), result=result
@@ -367,8 +377,7 @@ def _lock_due_batch(now: datetime, batch_size: int) -> list[SweepRow]:
         return [SweepRow(*row) for row in cursor.fetchall()]
 
 
-@dataclass
-class _Swept:
+class _Swept(NamedTuple):
     """One complaint of a batch: what the sweep read, and what it decided."""
 
     row: Any
@@ -393,13 +402,6 @@ def _sweep_batch(
             result.failed.append(row.id)
         else:
             swept.append(_Swept(row, clock, next_check, fired))
-    keys = [
-        trigger_key(s.row.id, f.checkpoint, f.from_level)
-        for s in swept
-        for f in s.fired
-        if f.checkpoint.kind in REASON_OF
-    ]
-    already = set(Escalation.objects.filter(trigger_key__in=keys).values_list("trigger_key", flat=True))
     events = _Inserts(
         ComplaintEvent,
         ("complaint_id", "kind", "public", "payload"),
@@ -417,22 +419,31 @@ def _sweep_batch(
         created_at=now,
         next_attempt_at=now,
     )
+    # The moves first: a trigger key already taken (by an earlier or a concurrent sweep)
+    # is skipped by the database, and only the moves it took get their events and notices.
+    keys = {}
     for s in swept:
         for f in s.fired:
-            _record(
-                s,
-                f,
-                now=now,
-                staff=staff,
-                already=already,
-                events=events,
-                escalations=escalations,
-                notices=notices,
-                result=result,
-            )
+            if f.checkpoint.kind in REASON_OF and f.to_level != f.from_level:
+                key = keys[s.row.id, f] = trigger_key(s.row.id, f.checkpoint, f.from_level)
+                escalations.add(
+                    complaint_id=s.row.id,
+                    from_level=f.from_level,
+                    to_level=f.to_level,
+                    reason=REASON_OF[f.checkpoint.kind],
+                    deadline_at=f.checkpoint.deadline_at if f.checkpoint.kind != sla.CLIMB else None,
+                    trigger_key=key,
+                )
+    taken = escalations.insert(unless_taken="trigger_key")
+    for s in swept:
+        for f in s.fired:
+            key = keys.get((s.row.id, f))
+            if key is not None and key not in taken:
+                result.skipped += 1
+                continue
+            _record(s, f, staff=staff, events=events, notices=notices, result=result)
     _write_swept_clocks(swept)
     events.insert()
-    escalations.insert()
     notices.insert()
     if notices:
         from complaints.notifications import nudge_delivery
@@ -467,17 +478,26 @@ class _Inserts:
             columns[name].append(value)
         self.count += 1
 
-    def insert(self) -> None:
+    def insert(self, *, unless_taken: str | None = None) -> set:
+        """Write the rows. With `unless_taken` (a uniquely constrained column), rows whose
+        value is already taken are skipped; return the values of the rows written."""
         if not self.count:
-            return
+            return set()
         fields = [f for f in self.model._meta.concrete_fields if not f.primary_key]
         if connection.vendor != "postgresql":  # the embedded SQLite default: plain bulk insert
             rows = [{} for _ in range(self.count)]
             for name, values in self.columns.items():
                 for row, value in zip(rows, values, strict=True):
                     row[name] = value
+            if unless_taken:
+                taken = set(
+                    self.model.objects.filter(
+                        **{f"{unless_taken}__in": self.columns[unless_taken]}
+                    ).values_list(unless_taken, flat=True)
+                )
+                rows = [row for row in rows if row[unless_taken] not in taken]
             self.model.objects.bulk_create([self.model(**self.constants, **row) for row in rows])
-            return
+            return {row[unless_taken] for row in rows} if unless_taken else set()
         array_mark = _array_placeholder()
         first = next(iter(self.columns))  # always sent as an array, so UNNEST has one
         # A column with one value on every row (the same kind, template, level...) goes once.
@@ -501,38 +521,31 @@ class _Inserts:
                 value = constants[name] if name in constants else model_field.get_default()
                 selects.append(f"%s::{db_type}")
                 select_params.append(json.dumps(value) if is_json else value)
+        conflict = ""
+        if unless_taken:
+            column = self.model._meta.get_field(unless_taken).column
+            conflict = f" ON CONFLICT ({column}) DO NOTHING RETURNING {column}"
         with connection.cursor() as cursor:
             cursor.execute(
                 f"INSERT INTO {self.model._meta.db_table} ({', '.join(columns)}) "  # noqa: S608 - model metadata
                 f"SELECT {', '.join(selects)} "
-                f"FROM UNNEST({', '.join(arrays)}) AS v({', '.join(array_columns)})",
+                f"FROM UNNEST({', '.join(arrays)}) AS v({', '.join(array_columns)}){conflict}",
                 [*select_params, *array_params],
             )
+            return {value for (value,) in cursor.fetchall()} if unless_taken else set()
 
 
-# What a sweep changes on a complaint, with the PostgreSQL array type each is sent as.
+# What a sweep changes on a complaint: its PostgreSQL type, and where the new value is
+# found on a swept complaint (the old one is on its row under the column's name).
 SWEPT_FIELDS = {
-    "first_response_warned_at": "timestamptz",
-    "first_response_breached_at": "timestamptz",
-    "resolution_warned_at": "timestamptz",
-    "resolution_breached_at": "timestamptz",
-    "escalation_level": "smallint",
-    "level_since": "timestamptz",
-    "next_check_at": "timestamptz",
+    "first_response_warned_at": ("timestamptz", "clock.first_response_warned_at"),
+    "first_response_breached_at": ("timestamptz", "clock.first_response_breached_at"),
+    "resolution_warned_at": ("timestamptz", "clock.resolution_warned_at"),
+    "resolution_breached_at": ("timestamptz", "clock.resolution_breached_at"),
+    "escalation_level": ("smallint", "clock.level"),
+    "level_since": ("timestamptz", "clock.level_since"),
+    "next_check_at": ("timestamptz", "next_check_at"),  # always moved: the row was due
 }
-
-
-def _swept_values(swept: _Swept) -> dict[str, Any]:
-    clock = swept.clock
-    return {
-        "first_response_warned_at": clock.first_response_warned_at,
-        "first_response_breached_at": clock.first_response_breached_at,
-        "resolution_warned_at": clock.resolution_warned_at,
-        "resolution_breached_at": clock.resolution_breached_at,
-        "escalation_level": clock.level,
-        "level_since": clock.level_since,
-        "next_check_at": swept.next_check_at,
-    }
 
 
 def _array_placeholder() -> str:
@@ -547,21 +560,20 @@ def _write_swept_clocks(swept: list[_Swept]) -> None:
     `bulk_update` would send a CASE per field with a branch per row, which PostgreSQL
     evaluates row by row; UNNEST keeps the statement small and the update a join.
     """
-    values = [_swept_values(s) for s in swept]
+    new_values = {column: list(map(attrgetter(path), swept)) for column, (_, path) in SWEPT_FIELDS.items()}
     if connection.vendor != "postgresql":  # the embedded SQLite default
-        Complaint.objects.bulk_update(
-            [Complaint(pk=s.row.id, **v) for s, v in zip(swept, values, strict=True)], list(SWEPT_FIELDS)
-        )
+        complaints = [Complaint(pk=s.row.id) for s in swept]
+        for column, values in new_values.items():
+            for complaint, value in zip(complaints, values, strict=True):
+                setattr(complaint, column, value)
+        Complaint.objects.bulk_update(complaints, list(SWEPT_FIELDS))
         return
     mark = _array_placeholder()
     assignments, set_params, arrays, array_columns, array_params = [], [], [f"{mark}::bigint[]"], ["id"], []
     array_params.append([s.row.id for s in swept])
-    for column, kind in SWEPT_FIELDS.items():
-        new = [v[column] for v in values]
-        unchanged = column != "next_check_at" and all(  # the row's next check is always moved
-            value == getattr(s.row, column) for s, value in zip(swept, new, strict=True)
-        )
-        if unchanged:
+    for column, (kind, _path) in SWEPT_FIELDS.items():
+        new = new_values[column]
+        if column != "next_check_at" and new == list(map(attrgetter(f"row.{column}"), swept)):
             continue  # no complaint of the batch changed it
         if _all_equal(new):  # e.g. every breach of the batch stamped at `now`
             assignments.append(f"{column} = %s::{kind}")
@@ -587,18 +599,9 @@ def _all_equal(values: list) -> bool:
 
 
 def _record(
-    swept: _Swept,
-    fired: sla.Fired,
-    *,
-    now: datetime,
-    staff: dict,
-    already: set[str],
-    events: _Inserts,
-    escalations: _Inserts,
-    notices: _Inserts,
-    result: SweepResult,
+    swept: _Swept, fired: sla.Fired, *, staff: dict, events: _Inserts, notices: _Inserts, result: SweepResult
 ) -> None:
-    """Turn one fired checkpoint into its event, escalation row and notices."""
+    """The event and notices of one fired checkpoint (its escalation row is already written)."""
     row = swept.row
     checkpoint, before, after = fired.checkpoint, fired.from_level, fired.to_level
     deadline = checkpoint.deadline_at.isoformat()
@@ -617,10 +620,6 @@ def _record(
             warned = [(u.pk, u.email, u.preferred_language) for u in staff.get(swept.clock.level, [])]
         _add_staff_notices(notices, row.id, warned, "sla_warning")
         return
-    key = trigger_key(row.id, checkpoint, before)
-    if key in already:
-        result.skipped += 1
-        return
     if checkpoint.kind != sla.CLIMB:
         result.breached += 1
     which = {sla.BREACH_FIRST_RESPONSE: "first_response", sla.BREACH_RESOLUTION: "resolution"}.get(
@@ -636,14 +635,6 @@ def _record(
         return
     result.escalated += 1
     reason = REASON_OF[checkpoint.kind]
-    escalations.add(
-        complaint_id=row.id,
-        from_level=before,
-        to_level=after,
-        reason=reason,
-        deadline_at=checkpoint.deadline_at if which else None,
-        trigger_key=key,
-    )
     # One timeline entry says both what broke and where the case went.
     events.add(
         complaint_id=row.id,

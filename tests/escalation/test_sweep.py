@@ -285,3 +285,26 @@ def test_the_timeline_says_which_deadline_broke_and_where_the_case_went(staff, c
     with translation.override(language), timezone.override("Asia/Ho_Chi_Minh"):
         due = formats.date_format(timezone.localtime(NOW + 24 * HOUR), "DATETIME_FORMAT")
     assert expected.format(due=due) in response.content.decode()
+
+
+def test_a_trigger_already_taken_is_skipped_without_events_or_notices(staff):
+    complaint = make_complaint()
+    due = NOW + 24 * HOUR
+    Escalation.objects.create(
+        complaint=complaint,
+        from_level=0,
+        to_level=1,
+        reason=Reason.FIRST_RESPONSE_BREACHED,
+        trigger_key=f"{complaint.pk}:breach_first_response:0:{due.isoformat()}",
+        created_at=NOW,
+    )
+    events_before = complaint.events.count()
+    notices_before = Notification.objects.count()
+    result = services.sweep(now=due)
+    assert (result.skipped, result.escalated, result.breached) == (1, 0, 0)
+    assert Escalation.objects.count() == 1
+    assert complaint.events.count() == events_before
+    assert Notification.objects.count() == notices_before
+    # The clock still moves on, so the same trigger is not looked at again.
+    assert fresh(complaint).first_response_breached_at == due
+    assert services.sweep(now=due + SECOND).skipped == 0
