@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
-from django.db.models.functions import Least
+from django.db.models import Case, F, Q, Value, When
+from django.db.models.functions import Coalesce, Least
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
@@ -87,6 +87,16 @@ class Status(models.TextChoices):
     CLOSED = "closed", _("Closed")
     WITHDRAWN = "withdrawn", _("Withdrawn")
 
+
+# The cases staff work on: the queues hold these, nearest deadline first.
+QUEUE_STATUSES = (Status.NEW, Status.OPEN, Status.AWAITING_COMPLAINANT)
+# A case's next deadline: the first response until it is given, then the resolution;
+# cases without a policy come last.
+QUEUE_DUE = Coalesce(
+    Case(When(first_responded_at__isnull=True, then=F("first_response_due_at"))),
+    F("resolution_due_at"),
+    Value(datetime(9999, 12, 31, tzinfo=UTC)),
+)
 
 # The only statement of the lifecycle (DESIGN.md): from-status -> the statuses it may move to.
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -229,6 +239,9 @@ class Complaint(models.Model):
     level_since = models.DateTimeField(null=True, blank=True)
     # The earliest next warning, deadline or climb; NULL when nothing is pending.
     next_check_at = models.DateTimeField(null=True, blank=True)
+    # Reference, subject, description and contact e-mail folded (complaints.search): staff
+    # search ignores case and diacritics. Written with the fields it is made of.
+    search_text = models.TextField(default="", db_default="", editable=False)
 
     objects = ComplaintQuerySet.as_manager()
 
@@ -249,6 +262,23 @@ class Complaint(models.Model):
                 name="complaint_next_check_idx",
                 condition=Q(next_check_at__isnull=False),
             ),
+            # The staff queues, nearest deadline first, paged by (deadline, id): the case
+            # being worked, per assignee, and all of them (unassigned, a team's).
+            models.Index(
+                F("assignee"),
+                QUEUE_DUE,
+                F("id"),
+                name="complaint_queue_assignee_idx",
+                condition=Q(status__in=QUEUE_STATUSES),
+            ),
+            models.Index(
+                QUEUE_DUE,
+                F("id"),
+                name="complaint_queue_idx",
+                condition=Q(status__in=QUEUE_STATUSES),
+            ),
+            # The SLA dashboard's window (the last weeks of submissions).
+            models.Index(fields=["submitted_at"], name="complaint_submitted_idx"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -30,6 +30,7 @@ from complaints.models import (
     hash_token,
 )
 from complaints.notifications import queue_notification
+from complaints.search import search_text
 from escalation import services as escalation_services
 
 
@@ -185,6 +186,9 @@ def submit_complaint(
                 complexity=subcategory.default_complexity,
                 submitted_at=now,
                 status_changed_at=now,
+            )
+            complaint.search_text = search_text(
+                complaint.reference, complaint.subject, complaint.description, complaint.contact_email
             )
             escalation_services.start_clock(complaint=complaint, now=now)
             complaint.save(force_insert=True)
