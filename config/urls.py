@@ -11,6 +11,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("", include("evidence.urls")),
     path("complaints/", include("complaints.urls")),
+    path("staff/", include("complaints.staff_urls")),
     path("staff/", include("escalation.urls")),
     path("admin/", admin.site.urls),
     path("healthz", views.healthz, name="healthz"),
