@@ -1,6 +1,14 @@
 from django.contrib import admin
 
-from complaints.models import Category, Complaint, ComplaintEvent, ContactAttempt, Notification, Subcategory
+from complaints.models import (
+    CannedReply,
+    Category,
+    Complaint,
+    ComplaintEvent,
+    ContactAttempt,
+    Notification,
+    Subcategory,
+)
 
 
 class SubcategoryInline(admin.TabularInline):
@@ -66,3 +74,14 @@ class NotificationAdmin(ReadOnlyModelAdmin):
     list_display = ("template", "email", "language", "status", "attempts", "created_at", "sent_at")
     list_filter = ("status", "template")
     readonly_fields = [f.name for f in Notification._meta.fields]
+
+
+@admin.register(CannedReply)
+class CannedReplyAdmin(admin.ModelAdmin):
+    """Prepared answers staff pick on the case page, in Vietnamese and English."""
+
+    list_display = ("title", "active", "ordering")
+    list_editable = ("active", "ordering")
+    list_filter = ("active",)
+    search_fields = ("title", "body_vi", "body_en")
+    fields = ("title", "body_vi", "body_en", "active", "ordering")

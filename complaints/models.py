@@ -89,13 +89,20 @@ class Status(models.TextChoices):
 
 
 # The cases staff work on: the queues hold these, nearest deadline first.
+FAR_FUTURE = datetime(9999, 12, 31, tzinfo=UTC)
 QUEUE_STATUSES = (Status.NEW, Status.OPEN, Status.AWAITING_COMPLAINANT)
 # A case's next deadline: the first response until it is given, then the resolution;
 # cases without a policy come last.
 QUEUE_DUE = Coalesce(
     Case(When(first_responded_at__isnull=True, then=F("first_response_due_at"))),
     F("resolution_due_at"),
-    Value(datetime(9999, 12, 31, tzinfo=UTC)),
+    Value(FAR_FUTURE),
+)
+# When a case first missed a deadline (the far future if it never did): the manager
+# queue's order, oldest breach first. Coalesced, so SQLite orders it as PostgreSQL does.
+BREACHED_AT = Least(
+    Coalesce("first_response_breached_at", Value(FAR_FUTURE)),
+    Coalesce("resolution_breached_at", Value(FAR_FUTURE)),
 )
 
 # The only statement of the lifecycle (DESIGN.md): from-status -> the statuses it may move to.
@@ -142,11 +149,9 @@ class ComplaintQuerySet(models.QuerySet):
     def escalated_to(self, rank: int) -> ComplaintQuerySet:
         """Open complaints at escalation level `rank` or above, oldest breach first."""
         return (
-            self.open()
-            .exclude(status=Status.RESOLVED)
-            .filter(escalation_level__gte=rank)
-            .annotate(breached_at=Least("first_response_breached_at", "resolution_breached_at"))
-            .order_by(F("breached_at").asc(nulls_last=True), "submitted_at")
+            self.filter(status__in=QUEUE_STATUSES, escalation_level__gte=max(rank, 1))
+            .annotate(breached_at=BREACHED_AT)
+            .order_by("breached_at", "submitted_at", "id")
         )
 
     def resolved_before(self, moment: datetime) -> ComplaintQuerySet:
@@ -277,8 +282,32 @@ class Complaint(models.Model):
                 name="complaint_queue_idx",
                 condition=Q(status__in=QUEUE_STATUSES),
             ),
+            # The manager queue, oldest breach first, paged by (breach, submitted, id).
+            models.Index(
+                BREACHED_AT,
+                F("submitted_at"),
+                F("id"),
+                name="complaint_escalated_idx",
+                condition=Q(status__in=QUEUE_STATUSES, escalation_level__gt=0),
+            ),
             # The SLA dashboard's window (the last weeks of submissions).
             models.Index(fields=["submitted_at"], name="complaint_submitted_idx"),
+            # The dashboard's breaches per week and open cases per level, index-only.
+            models.Index(
+                fields=["first_response_breached_at"],
+                name="complaint_fr_breached_idx",
+                condition=Q(first_response_breached_at__isnull=False),
+            ),
+            models.Index(
+                fields=["resolution_breached_at"],
+                name="complaint_res_breached_idx",
+                condition=Q(resolution_breached_at__isnull=False),
+            ),
+            models.Index(
+                fields=["escalation_level"],
+                name="complaint_open_level_idx",
+                condition=Q(status__in=QUEUE_STATUSES),
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -491,3 +520,26 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.template} -> {self.email} ({self.status})"
+
+
+class CannedReply(models.Model):
+    """A prepared answer staff can send as a reply, written in both languages."""
+
+    title = models.CharField(_("title"), max_length=120)
+    body_vi = models.TextField(_("text (Vietnamese)"), max_length=10_000)
+    body_en = models.TextField(_("text (English)"), max_length=10_000)
+    active = models.BooleanField(_("active"), default=True)
+    ordering = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        ordering = ["ordering", "pk"]
+        verbose_name = _("canned reply")
+        verbose_name_plural = _("canned replies")
+
+    def __str__(self) -> str:
+        return self.title
+
+    def body_for(self, language: str) -> str:
+        """The text in `language` (vi or en); the other one if that is empty."""
+        first, second = (self.body_en, self.body_vi) if language == "en" else (self.body_vi, self.body_en)
+        return first or second

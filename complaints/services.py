@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import STAFF_ROLES
 from complaints.models import (
     ActorRole,
     Complaint,
@@ -391,8 +392,172 @@ def rate_handling(*, complaint: Complaint, rating: int, comment: str, by: Any, n
 # --- Staff actions ------------------------------------------------------------------------------
 
 
-class StaleForm(ComplaintActionRefused):
-    """The case changed since the form was opened."""
+class StaleForm(ComplaintActionRefused, escalation_services.EscalationRefused):
+    """The case changed since the form was opened (raised by this module and by escalation's)."""
+
+
+class AssignmentRefused(ComplaintActionRefused):
+    """The case cannot go to that person, or not by this member of staff."""
+
+
+STALE_MESSAGE = _("This case changed while you were editing. Look at it again, then retry.")
+
+
+def _lock_current(complaint: Complaint, version: int) -> Complaint:
+    """Lock the complaint; raise StaleForm unless it is still at `version`."""
+    complaint = _lock(complaint)
+    if complaint.version != version:
+        raise StaleForm(STALE_MESSAGE, code="stale_form")
+    return complaint
+
+
+def _refuse_if_closed(complaint: Complaint) -> None:
+    if not complaint.is_open:
+        raise ComplaintActionRefused(_("This complaint is closed; it can no longer be changed."))
+
+
+def _open_if_new(complaint: Complaint, *, by: Any, now: datetime) -> list[str]:
+    """Triage a new, locked complaint (new -> open) before staff work on it; return fields."""
+    if complaint.status != Status.NEW:
+        return []
+    return _transition(complaint, Status.OPEN, by=by, now=now)
+
+
+def _tell_complainant(complaint: Complaint, *, kind: str, note: str, now: datetime) -> None:
+    """Queue the case-update notice in the complainant's language, with staff's public words."""
+    _notify_complainant(
+        complaint,
+        template="case_update",
+        now=now,
+        kind=kind,
+        note=note,
+        # A guest follows the case through a tracking link, not an account.
+        with_tracking_link=complaint.complainant_id is None,
+    )
+
+
+def reply_as_staff(*, complaint: Complaint, body: str, by: Any, now: datetime, version: int) -> Complaint:
+    """Send the complainant a public message; it satisfies the first-response target.
+
+    A new case is triaged (opened) first. Queues a notice to the complainant in their
+    language. Raises StaleForm if the case changed since `version`, ComplaintActionRefused
+    if it is closed. Locks the complaint; bumps its version.
+    """
+    with transaction.atomic():
+        complaint = _lock_current(complaint, version)
+        _refuse_if_closed(complaint)
+        fields = _open_if_new(complaint, by=by, now=now)
+        record_event(
+            complaint=complaint, kind=EventKind.REPLY, by=by, now=now, body=body, actor_role=ActorRole.STAFF
+        )
+        fields += escalation_services.note_staff_response(complaint=complaint, now=now)
+        _save(complaint, fields)
+        _tell_complainant(complaint, kind="reply", note=body, now=now)
+    return complaint
+
+
+def add_internal_note(*, complaint: Complaint, body: str, by: Any, now: datetime) -> ComplaintEvent:
+    """Add a staff-only note to the timeline and return it.
+
+    Nobody is notified and the case itself does not change (its version stays), so a
+    colleague's open form is not made stale by a note.
+    """
+    return record_event(
+        complaint=complaint,
+        kind=EventKind.INTERNAL_NOTE,
+        by=by,
+        now=now,
+        public=False,
+        body=body,
+        actor_role=ActorRole.STAFF,
+    )
+
+
+def request_information(
+    *, complaint: Complaint, body: str, by: Any, now: datetime, version: int
+) -> Complaint:
+    """Ask the complainant for what is missing: the case waits for them, its SLA clock paused.
+
+    `body` (public) says what is needed; the complainant is notified in their language.
+    A new case is triaged first. Raises StaleForm or TransitionNotAllowed.
+    """
+    with transaction.atomic():
+        complaint = _lock_current(complaint, version)
+        fields = _open_if_new(complaint, by=by, now=now)
+        fields += _transition(complaint, Status.AWAITING_COMPLAINANT, by=by, now=now, body=body)
+        _save(complaint, fields)
+        _tell_complainant(complaint, kind=Status.AWAITING_COMPLAINANT, note=body, now=now)
+    return complaint
+
+
+def resolve_complaint(
+    *, complaint: Complaint, summary: str, by: Any, now: datetime, version: int
+) -> Complaint:
+    """Resolve the case with a summary the complainant sees (it stops the resolution clock).
+
+    A new case is triaged first. Notifies the complainant, who may accept or dispute.
+    Raises StaleForm or TransitionNotAllowed (e.g. while waiting for the complainant).
+    """
+    with transaction.atomic():
+        complaint = _lock_current(complaint, version)
+        fields = _open_if_new(complaint, by=by, now=now)
+        fields += _transition(complaint, Status.RESOLVED, by=by, now=now, body=summary)
+        _save(complaint, fields)
+        _tell_complainant(complaint, kind=Status.RESOLVED, note=summary, now=now)
+    return complaint
+
+
+def assign_complaint(
+    *, complaint: Complaint, assignee: Any, by: Any, now: datetime, version: int
+) -> Complaint:
+    """Give the case to `assignee` (to oneself: a claim), with an internal ASSIGNED event.
+
+    The assignee must be an active member of staff. A team lead or manager may assign
+    to anyone on staff; an agent may only claim a case nobody holds. Notifies the new
+    assignee unless they assigned it themselves. Raises AssignmentRefused, StaleForm or
+    ComplaintActionRefused (closed case). Locks the complaint; bumps its version.
+    """
+    with transaction.atomic():
+        complaint = _lock_current(complaint, version)
+        _refuse_if_closed(complaint)
+        name = assignee.display_name if assignee is not None else ""
+        if assignee is None or not assignee.is_active or not assignee.has_role(*STAFF_ROLES):
+            raise AssignmentRefused(
+                _("A case can only be assigned to an active member of staff; %(name)s is not one."),
+                params={"name": name or "?"},
+                code="not_staff",
+            )
+        if complaint.assignee_id == assignee.pk:
+            if assignee.pk == by.pk:
+                raise AssignmentRefused(_("This case is already yours."), code="unchanged")
+            raise AssignmentRefused(
+                _("This case is already assigned to %(name)s."), params={"name": name}, code="unchanged"
+            )
+        if not by.is_lead:
+            if assignee.pk != by.pk:
+                raise AssignmentRefused(
+                    _("Only a team lead or a manager can give a case to someone else. You can claim it."),
+                    code="not_lead",
+                )
+            if complaint.assignee_id is not None:
+                raise AssignmentRefused(
+                    _("Someone else holds this case. Ask a team lead to reassign it."), code="taken"
+                )
+        previous = complaint.assignee_id
+        complaint.assignee = assignee
+        record_event(
+            complaint=complaint,
+            kind=EventKind.ASSIGNED,
+            by=by,
+            now=now,
+            public=False,
+            actor_role=ActorRole.STAFF,
+            payload={"from": previous, "to": assignee.pk},
+        )
+        _save(complaint, ["assignee"])
+        if assignee.pk != by.pk:
+            _notify_assignee(complaint, kind="assigned", now=now)
+    return complaint
 
 
 def reclassify_complaint(
@@ -403,9 +568,7 @@ def reclassify_complaint(
     Raises StaleForm if the complaint changed since `version` was read.
     """
     with transaction.atomic():
-        complaint = _lock(complaint)
-        if complaint.version != version:
-            raise StaleForm(_("This case changed while you were editing. Look at it again, then retry."))
+        complaint = _lock_current(complaint, version)
         before = {
             "subcategory": complaint.subcategory_id,
             "complexity": complaint.complexity,

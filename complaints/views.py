@@ -32,6 +32,7 @@ from complaints.forms import (
     WithdrawForm,
 )
 from complaints.models import ActorRole, Complaint
+from complaints.workspace_views import workspace_context
 from config import ratelimit
 from escalation import services as escalation_services
 from escalation.models import EscalationLevel
@@ -181,7 +182,8 @@ def complaint_submitted(request: HttpRequest, reference: str) -> HttpResponse:
 
 
 def complaint_detail(request: HttpRequest, reference: str, **bound: Any) -> HttpResponse:
-    """The case page: status, deadlines, the timeline, evidence and (for the complainant) the actions."""
+    """The case page: status, deadlines, the timeline, evidence, and the actions of the complainant
+    or (complaints.workspace_views) of staff. `bound` holds a form posted with errors, by name."""
     complaint = visible_complaint(
         request, reference, Complaint.objects.select_related("category", "subcategory", "assignee")
     )
@@ -230,6 +232,8 @@ def complaint_detail(request: HttpRequest, reference: str, **bound: Any) -> Http
         "withdraw_form": bound.get("withdraw_form") or WithdrawForm(prefix="withdraw"),
         "rating_form": bound.get("rating_form") or RatingForm(prefix="rating"),
     }
+    if is_staff:
+        context.update(workspace_context(request, complaint, events, bound))
     status = 400 if bound else 200
     return render(request, "complaints/complaint_detail.html", context, status=status)
 

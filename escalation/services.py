@@ -860,8 +860,15 @@ def de_escalate(*, complaint: Complaint, by: Any, now: datetime, reason: str, ve
 
 
 def _check_version(complaint: Complaint, version: int) -> None:
+    """Raise StaleForm (an EscalationRefused too) if the locked complaint moved past `version`.
+
+    The same exception as every other staff form's, so the views answer all of them alike (409).
+    """
     if complaint.version != version:
-        raise EscalationRefused(_("This case changed while you were editing. Look at it again, then retry."))
+        # complaints.services imports this module; by the time a form is checked both are loaded.
+        from complaints.services import STALE_MESSAGE, StaleForm
+
+        raise StaleForm(STALE_MESSAGE, code="stale_form")
 
 
 def recompute_deadlines(*, complaint: Complaint, now: datetime) -> list[str]:
