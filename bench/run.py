@@ -345,7 +345,7 @@ COMPLAINT_COLUMNS = """reference, category_id, subcategory_id, subject, descript
     occurred_at, contact_name, contact_email, contact_phone, language, provider_name, provider_username,
     provider_email, provider_account_id, steps_taken, complexity, status, submitted_at, status_changed_at,
     resolution_summary, rating_comment, version, clock_started_at, first_response_due_at,
-    resolution_due_at, escalation_level, next_check_at"""
+    resolution_due_at, escalation_level, next_check_at, search_text"""
 
 
 def seed_complaints(total: int, open_every: int) -> None:
@@ -361,7 +361,8 @@ def seed_complaints(total: int, open_every: int) -> None:
                CASE WHEN g % {open_every} = 0 THEN 'open' ELSE 'closed' END,
                now() - interval '1 day', now() - interval '1 day', '', '', 1, now() - interval '1 day',
                now() + interval '10 days', now() + interval '12 days', 0,
-               CASE WHEN g % {open_every} = 0 THEN now() + interval '10 days' END
+               CASE WHEN g % {open_every} = 0 THEN now() + interval '10 days' END,
+               'kn-' || lpad(to_hex(g), 8, '0') || E'\\nsubject ' || g || E'\\nc' || g || '@example.org'
         FROM generate_series(1, {total}) AS g""",
         DATABASE,
     )
@@ -447,7 +448,53 @@ def bench_sweep() -> None:
         psql("TRUNCATE escalation_escalation, complaints_complaintevent, complaints_notification", DATABASE)
 
 
-BENCHMARKS = {"intake": bench_intake, "upload": bench_upload, "sweep": bench_sweep}
+def page_probe(*args: str) -> dict:
+    output = subprocess.run(
+        [sys.executable, "-m", "bench.page_probe", *args],
+        cwd=ROOT,
+        env=ENV,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def bench_pages() -> None:
+    """The staff pages at a million complaints, 200,000 of them open: half unassigned, the
+    rest spread over 40 agents, deadlines spread over two weeks, one open case in ten
+    escalated to the managers after a missed deadline; submissions over the last three years."""
+    fresh_database()
+    seed_complaints(1_000_000, open_every=5)
+    staff = page_probe("setup")
+    agents = "ARRAY[" + ",".join(str(pk) for pk in staff["agents"]) + "]"
+    psql(
+        f"""UPDATE complaints_complaint SET
+               submitted_at = now() - (id % 1095) * interval '1 day' - (id % 1440) * interval '1 minute',
+               first_response_due_at = now() + (id % 20000 - 2000) * interval '1 minute',
+               resolution_due_at = now() + (id % 20000 + 5000) * interval '1 minute',
+               first_responded_at = CASE WHEN id % 3 = 0 THEN now() - interval '1 hour' END,
+               first_response_breached_at = CASE WHEN id % 7 = 0 OR id % 50 = 0
+                   THEN now() - (id % 1000) * interval '1 minute' END,
+               resolved_at = CASE WHEN status = 'closed' THEN now() - (id % 300) * interval '1 day' END,
+               assignee_id = CASE WHEN status = 'open' AND id % 2 = 1 THEN ({agents})[id / 5 % 40 + 1] END,
+               escalation_level = CASE WHEN status = 'open' AND id % 50 = 0 THEN 2 ELSE 0 END""",
+        DATABASE,
+    )
+    psql("VACUUM ANALYZE complaints_complaint", DATABASE)
+    figures = page_probe("measure", os.environ.get("BENCH_PAGE_REPEAT", "100"))
+    floor = figures.pop("page_floor")
+    emit("page_floor_p95_ms", floor["p95_ms"], "ms", 1_000_000)
+    for name, figure in figures.items():
+        if figure["reads_whole_table"]:
+            raise SystemExit(f"{name} reads the whole complaints table")
+        emit(f"{name}_p50_ms", figure["p50_ms"], "ms", 1_000_000)
+        emit(f"{name}_p95_ms", figure["p95_ms"], "ms", 1_000_000)
+        emit(f"{name}_ratio_to_floor", figure["p95_ms"] / floor["p95_ms"], "ratio", 1_000_000)
+        emit(f"{name}_queries", figure["queries"], "queries", 1_000_000)
+
+
+BENCHMARKS = {"intake": bench_intake, "upload": bench_upload, "sweep": bench_sweep, "pages": bench_pages}
 
 
 def main(argv: list[str]) -> int:

@@ -2,7 +2,7 @@
 
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
 
@@ -25,4 +25,14 @@ def floor_raw(request: HttpRequest) -> HttpResponse:
     return redirect("/")
 
 
-urlpatterns = [path("bench/floor/", floor), path("bench/floor-raw/", floor_raw), *portal_urlpatterns]
+def floor_page(request: HttpRequest) -> HttpResponse:
+    """The staff pages' baseline: the same middleware and session, the bare page layout."""
+    return render(request, "base.html")
+
+
+urlpatterns = [
+    path("bench/floor/", floor),
+    path("bench/floor-raw/", floor_raw),
+    path("bench/floor-page/", floor_page),
+    *portal_urlpatterns,
+]

@@ -16,6 +16,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import F, Q, QuerySet
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan
+from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import STAFF_ROLES
@@ -51,24 +52,32 @@ class QueueFilterForm(forms.Form):
 
 @dataclass(frozen=True)
 class Cursor:
-    """Where a page starts: after this (deadline, id)."""
+    """Where a page starts: after the row whose sort key is (*moments, id)."""
 
-    due: datetime
+    moments: tuple[datetime, ...]
     id: int
 
     def encode(self) -> str:
-        micros = int((self.due - EPOCH) / timedelta(microseconds=1))
-        return base64.urlsafe_b64encode(f"{micros}.{self.id}".encode()).decode().rstrip("=")
+        parts = [str((moment - EPOCH) // timedelta(microseconds=1)) for moment in self.moments]
+        raw = ".".join([*parts, str(self.id)])
+        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
     @classmethod
-    def decode(cls, text: str) -> Cursor | None:
+    def decode(cls, text: str, size: int = 1) -> Cursor | None:
         """The cursor in a link, or None if it is not one (a hand-edited URL starts over)."""
         try:
             raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
-            micros, pk = (int(part) for part in raw.split("."))
-            return cls(EPOCH + timedelta(microseconds=micros), pk)
+            *micros, pk = (int(part) for part in raw.split("."))
+            if len(micros) != size:
+                return None
+            return cls(tuple(EPOCH + timedelta(microseconds=m) for m in micros), pk)
         except (ValueError, OverflowError, UnicodeDecodeError):
             return None
+
+    def after(self, *keys: Any) -> TupleGreaterThan:
+        """The condition "sorts after this cursor", as one row comparison, so the database
+        starts its index scan at the cursor instead of skipping the pages before it."""
+        return TupleGreaterThan(Tuple(*keys, F("id")), (*self.moments, self.id))
 
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -111,19 +120,29 @@ def queue_queryset(user: Any, tab: str, filters: dict[str, Any]) -> QuerySet[Com
 
 def queue_page(user: Any, tab: str, filters: dict[str, Any], after: Cursor | None) -> QueuePage:
     """One page of the tab starting after `after`, with the cursor of the next one."""
-    queryset = queue_queryset(user, tab, filters)
+    queryset = queue_queryset(user, tab, filters).select_related("category", "assignee").defer(*LONG_TEXT)
+    return keyset_page(queryset, {"due": QUEUE_DUE}, after)
+
+
+# What no queue row shows: left out of the page's SELECT.
+LONG_TEXT = ("description", "desired_outcome", "steps_taken", "search_text", "resolution_summary")
+
+
+def keyset_page(
+    queryset: QuerySet[Complaint], keys: dict[str, Any], after: Cursor | None, size: int = PAGE_SIZE
+) -> QueuePage:
+    """The `size` rows of `queryset` (ordered by the `keys` annotations, then id) after `after`.
+
+    One more row than shown is read to know whether a next page exists: nothing is counted.
+    """
     if after is not None:
-        # A row comparison, so PostgreSQL starts the index scan at the cursor.
-        queryset = queryset.filter(TupleGreaterThan(Tuple(QUEUE_DUE, F("id")), (after.due, after.id)))
-    rows = list(
-        queryset.select_related("category", "assignee").defer(
-            "description", "desired_outcome", "steps_taken", "search_text", "resolution_summary"
-        )[: PAGE_SIZE + 1]
-    )
-    has_more = len(rows) > PAGE_SIZE
-    rows = rows[:PAGE_SIZE]
-    next_cursor = Cursor(rows[-1].due, rows[-1].pk).encode() if has_more else None
-    return QueuePage(rows, next_cursor)
+        queryset = queryset.filter(after.after(*keys.values()))
+    rows = list(queryset[: size + 1])
+    if len(rows) <= size:
+        return QueuePage(rows, None)
+    rows = rows[:size]
+    last = rows[-1]
+    return QueuePage(rows, Cursor(tuple(getattr(last, name) for name in keys), last.pk).encode())
 
 
 def sla_state(complaint: Complaint, now: datetime) -> tuple[str, timedelta | None]:
@@ -136,3 +155,15 @@ def sla_state(complaint: Complaint, now: datetime) -> tuple[str, timedelta | Non
     warned = complaint.first_response_warned_at if complaint.first_responded_at is None else None
     warned = warned or complaint.resolution_warned_at
     return ("warning" if warned else "on_track"), (due - now) if due else None
+
+
+def staff_options() -> str:
+    """The <option>s of active staff, by name: whom a case can be assigned to. Built once per
+    page, not once per row."""
+    people = (
+        get_user_model()
+        .objects.filter(is_active=True, groups__name__in=STAFF_ROLES)
+        .distinct()
+        .order_by("first_name", "last_name", "username")
+    )
+    return format_html_join("", '<option value="{}">{}</option>', ((p.pk, p.display_name) for p in people))

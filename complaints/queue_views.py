@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from accounts.decorators import role_required
 from accounts.models import STAFF_ROLES
-from complaints.queue import TABS, Cursor, QueueFilterForm, queue_page, sla_state
+from complaints.queue import TABS, Cursor, QueueFilterForm, queue_page, sla_state, staff_options
 from escalation.models import EscalationLevel
 
 
@@ -28,6 +28,8 @@ def agent_queue(request: HttpRequest, tab: str = "mine") -> HttpResponse:
     for row in page.rows:
         row.sla, row.sla_delta = sla_state(row, now)
         row.level_name = levels.get(row.escalation_level, row.escalation_level)
+    # Team leads and managers hand cases out; agents claim them.
+    options = staff_options() if request.user.is_lead else ""
     next_query = None
     if page.next_cursor:
         query = request.GET.copy()
@@ -44,5 +46,6 @@ def agent_queue(request: HttpRequest, tab: str = "mine") -> HttpResponse:
         "next_query": next_query,
         "first_query": first_query.urlencode(),
         "is_later_page": after is not None,
+        "staff_options": options,
     }
     return render(request, "complaints/staff/queue.html", context)

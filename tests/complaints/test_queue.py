@@ -111,7 +111,7 @@ def test_keyset_pages_cover_the_queue_once_in_order(client, agent):
 def test_a_hand_edited_cursor_starts_over(client, agent):
     complaint = assign(make_complaint(), agent)
     client.force_login(agent)
-    for cursor in ("not-a-cursor", "%%%", Cursor(NOW, 10**9).encode()[:-2] + "!!"):
+    for cursor in ("not-a-cursor", "%%%", Cursor((NOW,), 10**9).encode()[:-2] + "!!"):
         response = client.get(reverse("staff:queue"), {"after": cursor})
         assert response.status_code == 200
         assert references(response) == [complaint.reference]
@@ -174,3 +174,35 @@ def test_a_bad_filter_is_explained_not_a_500(client, agent, query):
     response = client.get(reverse("staff:queue"), query, HTTP_ACCEPT_LANGUAGE="vi")
     assert response.status_code == 400
     assert 'class="invalid-feedback"' in response.content.decode()
+
+
+def test_an_agent_claims_from_the_queue_and_the_case_moves_to_mine(client, agent):
+    complaint = make_complaint()
+    client.force_login(agent)
+    unassigned = reverse("staff:queue_tab", args=["unassigned"])
+    body = client.get(unassigned, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Claim" in body
+    assert 'name="assignee" id="assign-' not in body  # agents claim; they do not hand out
+    response = client.post(
+        reverse("staff:assign", args=[complaint.reference]),
+        {"assignee": "me", "version": complaint.version, "next": unassigned},
+    )
+    assert response.status_code == 302 and response["Location"] == unassigned
+    assert references(client.get(unassigned)) == []
+    assert references(client.get(reverse("staff:queue"))) == [complaint.reference]
+
+
+def test_a_team_lead_assigns_from_the_queue(client):
+    lead = make_user(role=Role.TEAM_LEAD)
+    agent = make_user(role=Role.AGENT, first_name="Bình")
+    complaint = make_complaint()
+    client.force_login(lead)
+    unassigned = reverse("staff:queue_tab", args=["unassigned"])
+    body = client.get(unassigned).content.decode()
+    assert f'<option value="{agent.pk}">Bình</option>' in body
+    client.post(
+        reverse("staff:assign", args=[complaint.reference]),
+        {"assignee": str(agent.pk), "version": complaint.version, "next": unassigned},
+    )
+    complaint.refresh_from_db()
+    assert complaint.assignee == agent
