@@ -13,7 +13,8 @@ from django.utils import timezone
 
 from accounts.models import Role, User
 from complaints import services
-from complaints.models import Subcategory
+from complaints.models import CannedReply, Subcategory
+from escalation.services import sweep
 
 DEMO_USERS: tuple[tuple[str, str, str | None, dict[str, bool]], ...] = (
     ("complainant", "Nguyễn Thị Lan", None, {}),
@@ -47,10 +48,19 @@ class Command(BaseCommand):
                 if role:
                     user.groups.add(Group.objects.get(name=role))
                 self.stdout.write(f"{'created' if created else 'kept'} {username}")
+            self.seed_canned_replies()
             self.seed_complaints()
 
+    def seed_canned_replies(self) -> None:
+        for position, (title, body_vi, body_en) in enumerate(CANNED_REPLIES):
+            CannedReply.objects.get_or_create(
+                title=title, defaults={"body_vi": body_vi, "body_en": body_en, "ordering": position}
+            )
+
     def seed_complaints(self) -> None:
-        """Three complaints of the demo complainant, in three states of their lifecycle."""
+        """Three complaints of the demo complainant, in three states of their lifecycle (the
+        new one assigned to the demo agent), and a guest's complaint left unanswered past its
+        first-response deadline, which the sweep escalates to the managers."""
         complainant = User.objects.get(username="complainant")
         agent = User.objects.get(username="agent")
         if complainant.complaints.exists():
@@ -82,7 +92,55 @@ class Command(BaseCommand):
                     now=now - timedelta(days=days_ago),
                     note=note,
                 )
-        self.stdout.write(f"created {len(DEMO_COMPLAINTS)} demo complaints")
+        newest = complainant.complaints.order_by("-submitted_at").first()
+        services.assign_complaint(complaint=newest, assignee=agent, by=agent, now=now, version=newest.version)
+        services.submit_complaint(
+            data={
+                "subcategory": Subcategory.objects.get(slug="app"),
+                "provider_name": "Ví điện tử MoMoney",
+                "subject": "Ứng dụng bị treo khi chuyển tiền",
+                "description": (
+                    "Ứng dụng treo ở bước xác nhận, tiền đã bị trừ nhưng người nhận chưa nhận được."
+                ),
+                "desired_outcome": "Hoàn tất giao dịch hoặc hoàn tiền.",
+                "occurred_at": now - timedelta(days=6),
+                "contact_name": "Võ Thanh Tùng",
+                "contact_email": "tung@demo.invalid",
+                "language": "vi",
+            },
+            contacts=[],
+            by=None,
+            now=now - timedelta(days=5),
+        )
+        # As beat would have: the missed first response sends it to the team lead, and two
+        # days there without progress to the managers.
+        sweep(now=now - timedelta(days=3))
+        sweep(now=now)
+        self.stdout.write(f"created {len(DEMO_COMPLAINTS) + 1} demo complaints")
+
+
+CANNED_REPLIES = (
+    (
+        "Acknowledged, investigating",
+        "Chúng tôi đã nhận được khiếu nại của bạn và đang kiểm tra với nhà cung cấp dịch vụ. "
+        "Chúng tôi sẽ cập nhật cho bạn sớm nhất có thể.",
+        "We have received your complaint and are checking with the service provider. "
+        "We will update you as soon as we can.",
+    ),
+    (
+        "Need the order or transaction number",
+        "Để kiểm tra, vui lòng cho chúng tôi biết mã đơn hàng hoặc mã giao dịch, "
+        "và ảnh chụp màn hình nếu có.",
+        "To look into this, please send us the order or transaction number, "
+        "and a screenshot if you have one.",
+    ),
+    (
+        "Refund confirmed",
+        "Nhà cung cấp đã xác nhận hoàn tiền. Khoản tiền sẽ về tài khoản của bạn trong 5 đến 7 ngày làm việc.",
+        "The provider has confirmed the refund. "
+        "The money will reach your account within 5 to 7 working days.",
+    ),
+)
 
 
 DEMO_COMPLAINTS = (
