@@ -245,8 +245,10 @@ def test_an_agent_claims_an_unassigned_case(client, staff):
     event = complaint.events.get(kind=EventKind.ASSIGNED)
     assert (event.public, event.payload) == (False, {"from": None, "to": staff["agent"].pk})
     assert not notices(complaint, "staff_alert")  # nobody tells themselves
-    page = client.get(case_url(complaint)).content.decode()
-    assert "An took the case." in page or "took the case" in page
+    page = client.get(case_url(complaint), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "An took the case." in page
+    page = client.get(case_url(complaint), HTTP_ACCEPT_LANGUAGE="vi").content.decode()
+    assert "An đã nhận hồ sơ." in page
 
 
 def test_a_lead_assigns_to_an_agent_who_is_notified(client, staff):
@@ -589,3 +591,30 @@ def test_the_staff_panel_shows_the_actions_that_apply(client, staff):
     client.force_login(staff["lead"])
     page = client.get(case_url(complaint)).content.decode()
     assert f'<option value="{staff["agent2"].pk}"' in page
+
+
+def test_the_reply_and_the_assignment_reach_their_readers_in_their_language(client, staff, mailoutbox):
+    from django.utils import timezone
+
+    from complaints.notifications import deliver_outbox
+
+    complaint = make_complaint()  # filed in Vietnamese
+    post_as(
+        client, staff["agent"], "reply", complaint, body="Chúng tôi đang xử lý.", version=complaint.version
+    )
+    complaint = fresh(complaint)
+    staff["agent2"].preferred_language = "en"
+    staff["agent2"].save()
+    post_as(
+        client,
+        staff["lead"],
+        "assign",
+        complaint,
+        assignee=str(staff["agent2"].pk),
+        version=complaint.version,
+    )
+    deliver_outbox(now=timezone.now())
+    by_address = {message.to[0]: message.body for message in mailoutbox}
+    assert "Bộ phận hỗ trợ đã trả lời khiếu nại của bạn:" in by_address["lan@example.org"]
+    assert "Chúng tôi đang xử lý." in by_address["lan@example.org"]
+    assert "A case was assigned to you." in by_address[staff["agent2"].email]
