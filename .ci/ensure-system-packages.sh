@@ -13,6 +13,8 @@ command -v wrk >/dev/null || missing+=(wrk)  # make bench's load generator
 
 if ((${#missing[@]})); then
   echo "installing from Debian's packages: ${missing[*]}"
-  as_root apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  # Wait for another apt run (a second checkout's `make test`, say) instead of failing.
+  as_root apt-get -o DPkg::Lock::Timeout=600 update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
+    --no-install-recommends "${missing[@]}"
 fi
