@@ -79,14 +79,15 @@ def _r(value: float) -> float:
     return round(value, 1)
 
 
-def _nice_max(value: int) -> int:
-    """The smallest 'round' axis maximum (1, 2, 5 x 10^k) at or above value (at least 4)."""
-    value = max(value, 4)
+def _axis(value: int) -> tuple[int, int]:
+    """(step, intervals): the lowest axis of four or five equal whole 'round' steps (1, 2,
+    2.5 or 5 x 10^k) that reaches `value`, so it reads evenly (0, 2, 4, 6, 8, 10)."""
     magnitude = 1
     while True:
-        for step in (1, 2, 5):
-            if step * magnitude >= value:
-                return step * magnitude
+        for step in dict.fromkeys((magnitude, 2 * magnitude, 5 * magnitude // 2, 5 * magnitude)):
+            for intervals in (4, 5):
+                if step * intervals >= value:
+                    return step, intervals
         magnitude *= 10
 
 
@@ -134,8 +135,9 @@ def share_chart(weeks: list[date], lines: list[tuple[str, list[float | None]]]) 
 
 def grouped_bar_chart(labels: list, groups: list[tuple[str, list[int]]]) -> Chart:
     """Vertical bars: for each label (a week, a level) one bar per (name, values) group."""
-    peak = _nice_max(max((v for _name, values in groups for v in values), default=0))
-    left, top, right, bottom, y_ticks = _frame(peak, [peak * k // 4 for k in range(5)])
+    step, intervals = _axis(max((v for _name, values in groups for v in values), default=0))
+    peak = step * intervals
+    left, top, right, bottom, y_ticks = _frame(peak, [step * k for k in range(intervals + 1)])
     slot = (right - left) / max(len(labels), 1)
     bar_width = slot * 0.8 / max(len(groups), 1)
     bars = []

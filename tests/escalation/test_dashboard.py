@@ -182,11 +182,25 @@ def test_the_share_chart_breaks_its_line_where_nothing_was_decided():
 
 def test_the_bar_chart_scales_to_a_round_maximum():
     chart = charts.grouped_bar_chart([WEEK_A, WEEK_B], [("First", [7, 0]), ("Resolution", [3, 10])])
-    assert chart.y_ticks[-1].label == 10  # the smallest of 1, 2, 5 x 10^k at or above 10
+    assert [tick.label for tick in chart.y_ticks] == [0, 2, 4, 6, 8, 10]  # even, whole steps
     tallest = max(chart.bars, key=lambda bar: bar.value)
     assert tallest.height == pytest.approx(chart.bottom - chart.top)
     assert [bar.height for bar in chart.bars if bar.value == 0] == [0]
     assert len(chart.bars) == 4
+
+
+@pytest.mark.parametrize(
+    ("peak", "ticks"),
+    [
+        (0, [0, 1, 2, 3, 4]),
+        (7, [0, 2, 4, 6, 8]),
+        (99, [0, 20, 40, 60, 80, 100]),
+        (1001, [0, 250, 500, 750, 1000, 1250]),
+    ],
+)
+def test_bar_chart_axes_read_in_even_whole_steps(peak, ticks):
+    chart = charts.grouped_bar_chart([WEEK_A], [("First", [peak])])
+    assert [tick.label for tick in chart.y_ticks] == ticks
 
 
 def manager_client(client, language: str = "en"):
