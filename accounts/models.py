@@ -81,3 +81,12 @@ class User(AbstractUser):
     @property
     def display_name(self) -> str:
         return self.get_full_name() or self.email or self.username
+
+
+def active_staff() -> models.QuerySet[User]:
+    """Active users holding a staff role (or superusers), by name: whom a case can go to."""
+    return (
+        User.objects.filter(Q(groups__name__in=STAFF_ROLES) | Q(is_superuser=True), is_active=True)
+        .distinct()
+        .order_by("first_name", "last_name", "username")
+    )

@@ -19,7 +19,7 @@ from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import STAFF_ROLES
+from accounts.models import STAFF_ROLES, active_staff
 from complaints.models import QUEUE_DUE, QUEUE_STATUSES, Category, Complaint, Complexity, Status
 from complaints.search import fold
 
@@ -160,10 +160,6 @@ def sla_state(complaint: Complaint, now: datetime) -> tuple[str, timedelta | Non
 def staff_options() -> str:
     """The <option>s of active staff, by name: whom a case can be assigned to. Built once per
     page, not once per row."""
-    people = (
-        get_user_model()
-        .objects.filter(is_active=True, groups__name__in=STAFF_ROLES)
-        .distinct()
-        .order_by("first_name", "last_name", "username")
+    return format_html_join(
+        "", '<option value="{}">{}</option>', ((p.pk, p.display_name) for p in active_staff())
     )
-    return format_html_join("", '<option value="{}">{}</option>', ((p.pk, p.display_name) for p in people))

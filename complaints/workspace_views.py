@@ -16,7 +16,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
@@ -27,7 +26,7 @@ from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import role_required
-from accounts.models import STAFF_ROLES, Role
+from accounts.models import STAFF_ROLES, Role, active_staff
 from complaints import services
 from complaints.forms import (
     AssignForm,
@@ -57,16 +56,6 @@ FORMS: dict[str, type] = {
 _AUTO_IDS = {"escalate_form": "id_escalate_%s", "de_escalate_form": "id_deescalate_%s"}
 
 
-def assignable_staff() -> list[Any]:
-    """Active users holding a staff role (or superusers), by name: whom a lead may assign to."""
-    return list(
-        get_user_model()
-        .objects.filter(Q(groups__name__in=STAFF_ROLES) | Q(is_superuser=True), is_active=True)
-        .distinct()
-        .order_by("first_name", "last_name", "username")
-    )
-
-
 def _form(name: str, complaint: Complaint, request: HttpRequest, **kwargs: Any) -> Any:
     if name in _AUTO_IDS:
         kwargs.setdefault("auto_id", _AUTO_IDS[name])
@@ -80,7 +69,7 @@ def workspace_context(
     and for leads the staff to assign to. A constant number of queries, whatever the case."""
     user = request.user
     canned_replies, subcategories = staff_form_choices()
-    staff = assignable_staff() if user.is_lead else None
+    staff = list(active_staff()) if user.is_lead else None
     forms: dict[str, Any] = {}
     for name in FORMS:
         form = bound.get(name) or _form(name, complaint, request)
