@@ -17,6 +17,7 @@ from django.views.i18n import set_language as django_set_language
 
 from accounts import services
 from accounts.forms import LoginForm, ProfileForm, SignUpForm
+from config import ratelimit
 
 
 def _remember_language(response: HttpResponse, language: str) -> HttpResponse:
@@ -33,12 +34,53 @@ def _remember_language(response: HttpResponse, language: str) -> HttpResponse:
     return response
 
 
+def login_limits(request: HttpRequest, username: str) -> list[ratelimit.Limit]:
+    """Sign-in attempts counted per username + address (a stranger elsewhere cannot lock the
+    real user out) and per address across usernames (password spraying)."""
+    ip = ratelimit.ip_key(request)
+    window = settings.LOGIN_LIMIT_WINDOW
+    return [
+        ratelimit.Limit(
+            "login-user-ip", f"{ratelimit.normalise(username)}|{ip}", settings.LOGIN_LIMIT_PER_USER_IP, window
+        ),
+        ratelimit.Limit("login-ip", ip, settings.LOGIN_LIMIT_PER_IP, window),
+    ]
+
+
 class LoginView(auth_views.LoginView):
-    """Django's login, then the user's preferred language for the rest of the visit."""
+    """Django's login, throttled; then the user's preferred language for the rest of the visit.
+
+    Every attempt is counted before the password is checked and a successful one is taken
+    back, so the limits count failures. The throttle fails closed: with its store down,
+    nobody can sign in (503, "try again in a minute") rather than anybody guessing freely.
+    """
 
     form_class = LoginForm
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
+
+    def post(self, request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        limits = login_limits(request, request.POST.get("username", ""))
+        verdict = ratelimit.check(limits, fail_open=False)
+        if not verdict.allowed:
+            return self.refuse(verdict)
+        response = super().post(request, *args, **kwargs)
+        if request.user.is_authenticated:
+            for limit in limits:
+                ratelimit.refund(limit.scope, limit.key, window=limit.window)
+        return response
+
+    def refuse(self, verdict: ratelimit.Verdict) -> HttpResponse:
+        """The sign-in page again, the username kept, saying why and when to retry."""
+        # An unbound form: validating the posted one would check the password after all.
+        form = self.form_class(self.request, initial={"username": self.request.POST.get("username", "")})
+        if verdict.unavailable:
+            refusal, status = _("Sign-in is unavailable right now. Please try again in a minute."), 503
+        else:
+            refusal, status = ratelimit.retry_message(verdict), 429
+        response = self.render_to_response(self.get_context_data(form=form, refusal=refusal), status=status)
+        response["Retry-After"] = str(verdict.retry_after)
+        return response
 
     def form_valid(self, form: LoginForm) -> HttpResponse:
         response = super().form_valid(form)

@@ -96,6 +96,16 @@ def _owned_complaint(request: HttpRequest, reference: str) -> Complaint:
     return get_object_or_404(queryset, reference=reference)
 
 
+def abuse_limits(
+    request: HttpRequest, scope: str, email: str, *, per_ip: int, per_email: int
+) -> list[ratelimit.Limit]:
+    """Hourly limits for one public action: per client address and per (normalised) contact e-mail."""
+    return [
+        ratelimit.Limit(f"{scope}-ip", ratelimit.ip_key(request), per_ip, 3600),
+        ratelimit.Limit(f"{scope}-email", ratelimit.normalise(email), per_email, 3600),
+    ]
+
+
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "complaints/home.html")
 
@@ -137,7 +147,11 @@ def _file_complaint(
 
 @never_cache
 def complaint_create(request: HttpRequest) -> HttpResponse:
-    """The intake page: the dossier, earlier contacts and evidence, filed in one transaction."""
+    """The intake page: the dossier, earlier contacts and evidence, filed in one transaction.
+
+    Rate-limited per address and contact e-mail (failing open: a complaint is never lost to
+    a limiter outage); a refused filing re-renders the form as typed, with status 429.
+    """
     user = request.user if request.user.is_authenticated else None
     initial = {
         "language": get_language() if get_language() in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
@@ -154,6 +168,22 @@ def complaint_create(request: HttpRequest) -> HttpResponse:
         and contacts.is_valid()
         and (files is None or files.is_valid())
     ):
+        limits = abuse_limits(
+            request,
+            "intake",
+            form.cleaned_data["contact_email"],
+            per_ip=settings.INTAKE_LIMIT_PER_IP,
+            per_email=settings.INTAKE_LIMIT_PER_EMAIL,
+        )
+        verdict = ratelimit.check(limits, fail_open=True)
+        if not verdict.allowed:
+            form.add_error(None, ratelimit.retry_message(verdict))
+            return ratelimit.refuse(
+                request,
+                verdict,
+                template="complaints/complaint_form.html",
+                context=_intake_context(request, form, contacts, files),
+            )
         try:
             complaint, result = _file_complaint(request, form, contacts, files)
         except evidence_services.EvidenceStorageError:
@@ -167,13 +197,16 @@ def complaint_create(request: HttpRequest) -> HttpResponse:
             report_upload_outcome(request, result)
             response = redirect("complaints:submitted", complaint.reference)
             return grant_guest_access(request, response, complaint)
-    context = {
+    return render(request, "complaints/complaint_form.html", _intake_context(request, form, contacts, files))
+
+
+def _intake_context(request: HttpRequest, form: ComplaintForm, contacts: Any, files: Any) -> dict[str, Any]:
+    return {
         "form": form,
         "contacts": contacts,
         "files": files or EvidenceFormSet(prefix="evidence"),
         "had_files": bool(request.FILES),
     }
-    return render(request, "complaints/complaint_form.html", context)
 
 
 def complaint_submitted(request: HttpRequest, reference: str) -> HttpResponse:
@@ -288,9 +321,28 @@ complaint_add_contact = _complainant_action(
     _add_contact,
     gettext_noop("The contact was added to your complaint."),
 )
-complaint_remind = _complainant_action(
+_send_reminder = _complainant_action(
     None, "", None, services.send_reminder, gettext_noop("Your reminder was sent to the support team.")
 )
+
+
+@require_POST
+def complaint_remind(request: HttpRequest, reference: str) -> HttpResponse:
+    """Send a reminder, rate-limited per address and contact e-mail (failing open); 429 page if refused."""
+    complaint = _owned_complaint(request, reference)
+    limits = abuse_limits(
+        request,
+        "remind",
+        complaint.contact_email,
+        per_ip=settings.REMINDER_LIMIT_PER_IP,
+        per_email=settings.REMINDER_LIMIT_PER_EMAIL,
+    )
+    verdict = ratelimit.check(limits, fail_open=True)
+    if not verdict.allowed:
+        return ratelimit.refuse(request, verdict, context={"complaint": complaint})
+    return _send_reminder(request, reference)
+
+
 complaint_withdraw = _complainant_action(
     WithdrawForm,
     "withdraw_form",
@@ -340,27 +392,15 @@ def find_complaint(request: HttpRequest) -> HttpResponse:
     form = FindComplaintForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         email = form.cleaned_data["email"].lower()
-        verdicts = [
-            ratelimit.hit(
-                "find-ip",
-                ratelimit.client_ip(request),
-                limit=settings.FIND_COMPLAINT_LIMIT,
-                window=3600,
-                fail_open=True,
-            ),
-            ratelimit.hit(
-                "find-email", email, limit=settings.FIND_COMPLAINT_LIMIT, window=3600, fail_open=True
-            ),
-        ]
-        refused = [v for v in verdicts if not v.allowed]
-        if refused:
-            minutes = max(1, -(-max(v.retry_after for v in refused) // 60))
-            form.add_error(
-                None, _("Too many requests. Please try again in %(minutes)s minutes.") % {"minutes": minutes}
+        limit = settings.FIND_COMPLAINT_LIMIT
+        verdict = ratelimit.check(
+            abuse_limits(request, "find", email, per_ip=limit, per_email=limit), fail_open=True
+        )
+        if not verdict.allowed:
+            form.add_error(None, ratelimit.retry_message(verdict))
+            return ratelimit.refuse(
+                request, verdict, template="complaints/complaint_find.html", context={"form": form}
             )
-            response = render(request, "complaints/complaint_find.html", {"form": form}, status=429)
-            response["Retry-After"] = str(minutes * 60)
-            return response
         services.resend_tracking_link(
             reference=form.cleaned_data["reference"], email=email, now=timezone.now()
         )

@@ -89,6 +89,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy (CONTENT_SECURITY_POLICY below) and Permissions-Policy headers.
+    "csp.middleware.CSPMiddleware",
+    "config.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -191,6 +194,64 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+# Pages load only the portal's own files: no inline script or style, no plugins, no framing.
+# Evidence previews (<img> of the download view) redirect to a signed S3 link in production,
+# so that origin is allowed for images and media too. django-csp 4 format:
+# https://django-csp.readthedocs.io/en/latest/configuration.html
+_evidence_origins: list[str] = []
+if env_str("EVIDENCE_STORAGE", "local") == "s3":
+    from urllib.parse import urlsplit
+
+    _bucket = env_str("AWS_STORAGE_BUCKET_NAME")
+    _endpoint = urlsplit(env_str("AWS_S3_ENDPOINT_URL"))
+    if _endpoint.netloc:
+        # Path-style (endpoint/bucket/key) or virtual-hosted (bucket.endpoint/key) links.
+        _evidence_origins = [
+            f"{_endpoint.scheme}://{_endpoint.netloc}",
+            f"{_endpoint.scheme}://{_bucket}.{_endpoint.netloc}",
+        ]
+    else:
+        _region = env_str("AWS_S3_REGION_NAME")
+        _evidence_origins = [f"https://{_bucket}.s3.amazonaws.com"]
+        if _region:
+            _evidence_origins.append(f"https://{_bucket}.s3.{_region}.amazonaws.com")
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", *_evidence_origins],
+        "media-src": ["'self'", *_evidence_origins],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+# Browser features no page of the portal uses, switched off for every page (config.middleware).
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "publickey-credentials-get",
+        "screen-wake-lock",
+        "serial",
+        "usb",
+        "xr-spatial-tracking",
+    )
+}
 # Behind a TLS-terminating proxy: USE_X_FORWARDED_PROTO=true trusts its X-Forwarded-Proto.
 if env_bool("USE_X_FORWARDED_PROTO", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -345,6 +406,22 @@ if CACHE_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- Abuse limits --------------------------------------------------------------------------
+
+# Fixed windows counted in the cache above (config.ratelimit). Sign-in fails closed when the
+# cache is down; intake and reminders fail open (a complaint is never lost).
+# Failed sign-ins per username (or e-mail) from one address, and from one address across names.
+LOGIN_LIMIT_PER_USER_IP = env_int("LOGIN_LIMIT_PER_USER_IP", 5)
+LOGIN_LIMIT_PER_IP = env_int("LOGIN_LIMIT_PER_IP", 50)
+LOGIN_LIMIT_WINDOW = env_int("LOGIN_LIMIT_WINDOW", 15 * 60)
+# Complaints filed, and reminders sent, per address and per contact e-mail in an hour.
+INTAKE_LIMIT_PER_IP = env_int("INTAKE_LIMIT_PER_IP", 20)
+INTAKE_LIMIT_PER_EMAIL = env_int("INTAKE_LIMIT_PER_EMAIL", 10)
+REMINDER_LIMIT_PER_IP = env_int("REMINDER_LIMIT_PER_IP", 20)
+REMINDER_LIMIT_PER_EMAIL = env_int("REMINDER_LIMIT_PER_EMAIL", 10)
+# Proxies in front of the portal that append to X-Forwarded-For; 0 trusts none (REMOTE_ADDR).
+RATE_LIMIT_TRUSTED_PROXIES = env_int("RATE_LIMIT_TRUSTED_PROXIES", 0)
 
 # --- E-mail ------------------------------------------------------------------------------
 
