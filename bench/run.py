@@ -78,6 +78,8 @@ def gunicorn(port: int, workers: int = 2, timeout: int = 30, *extra: str):
             "warning",
             "--timeout",
             str(timeout),
+            # gunicorn 27's control socket sits at one path per user: two runs would share it.
+            "--no-control-socket",
             *extra,
         ],
         cwd=ROOT,

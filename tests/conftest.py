@@ -318,6 +318,7 @@ class GunicornProcess:
                 "-",
                 "--timeout",
                 "30",
+                "--no-control-socket",  # its default path is shared by every gunicorn of the user
             ],
             cwd=ROOT,
             env=self.env,
