@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
@@ -143,13 +145,39 @@ def set_language(request: HttpRequest) -> HttpResponse:
     return response
 
 
-password_reset = auth_views.PasswordResetView.as_view(
-    template_name="accounts/password_reset_form.html",
-    email_template_name="accounts/emails/password_reset.txt",
-    html_email_template_name="accounts/emails/password_reset.html",
-    subject_template_name="accounts/emails/password_reset_subject.txt",
-    success_url=reverse_lazy("accounts:password_reset_done"),
-)
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's reset, limited per address and per e-mail so it cannot be used to flood
+    someone's inbox. It fails open (a forgotten password is not left without a way back)."""
+
+    template_name = "accounts/password_reset_form.html"
+    email_template_name = "accounts/emails/password_reset.txt"
+    html_email_template_name = "accounts/emails/password_reset.html"
+    subject_template_name = "accounts/emails/password_reset_subject.txt"
+    success_url = reverse_lazy("accounts:password_reset_done")
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        hour = 3600
+        limits = [
+            ratelimit.Limit(
+                "reset-ip", ratelimit.ip_key(self.request), settings.PASSWORD_RESET_LIMIT_PER_IP, hour
+            ),
+            ratelimit.Limit(
+                "reset-email",
+                ratelimit.normalise(form.cleaned_data["email"]),
+                settings.PASSWORD_RESET_LIMIT_PER_EMAIL,
+                hour,
+            ),
+        ]
+        verdict = ratelimit.check(limits, fail_open=True)
+        if not verdict.allowed:
+            form.add_error(None, ratelimit.retry_message(verdict))
+            return ratelimit.refuse(
+                self.request, verdict, template=self.template_name, context={"form": form}
+            )
+        return super().form_valid(form)
+
+
+password_reset = PasswordResetView.as_view()
 password_reset_done = auth_views.PasswordResetDoneView.as_view(
     template_name="accounts/password_reset_done.html"
 )

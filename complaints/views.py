@@ -83,17 +83,28 @@ def is_owner(request: HttpRequest, complaint: Complaint) -> bool:
     )
 
 
+def complaint_or_404(queryset: Any, reference: str) -> Complaint:
+    """The complaint of `queryset` with this reference; otherwise 404.
+
+    A reference typed into the address bar may hold anything: one that no complaint
+    can have (a NUL byte, which PostgreSQL refuses in a query) is a 404 too, not a 500.
+    """
+    if "\x00" in reference or len(reference) > 64:
+        raise Http404
+    return get_object_or_404(queryset, reference=reference)
+
+
 def visible_complaint(request: HttpRequest, reference: str, queryset: Any = None) -> Complaint:
     """The complaint if this visitor may see it (its complainant or staff); otherwise 404."""
     base = Complaint.objects if queryset is None else queryset
     visible = base.visible_to(request.user, guest_ids=guest_ids(request))
-    return get_object_or_404(visible, reference=reference)
+    return complaint_or_404(visible, reference)
 
 
 def _owned_complaint(request: HttpRequest, reference: str) -> Complaint:
     """The complaint if this visitor filed it (or holds its tracking link); otherwise 404."""
     queryset = Complaint.objects.owned_by(request.user, guest_ids=guest_ids(request))
-    return get_object_or_404(queryset, reference=reference)
+    return complaint_or_404(queryset, reference)
 
 
 def abuse_limits(

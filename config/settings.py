@@ -351,7 +351,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
 else:
     # A dead broker must not stall a request that nudges a task: fail fast.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5}
+    # (kombu otherwise retries a failed connection once more after 2 s, on every nudge).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5, "max_retries": 0}
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND") or None
@@ -420,6 +421,9 @@ INTAKE_LIMIT_PER_IP = env_int("INTAKE_LIMIT_PER_IP", 20)
 INTAKE_LIMIT_PER_EMAIL = env_int("INTAKE_LIMIT_PER_EMAIL", 10)
 REMINDER_LIMIT_PER_IP = env_int("REMINDER_LIMIT_PER_IP", 20)
 REMINDER_LIMIT_PER_EMAIL = env_int("REMINDER_LIMIT_PER_EMAIL", 10)
+# Password reset e-mails, per client address and per e-mail address, each per hour (fail open).
+PASSWORD_RESET_LIMIT_PER_IP = env_int("PASSWORD_RESET_LIMIT_PER_IP", 10)
+PASSWORD_RESET_LIMIT_PER_EMAIL = env_int("PASSWORD_RESET_LIMIT_PER_EMAIL", 3)
 # Proxies in front of the portal that append to X-Forwarded-For; 0 trusts none (REMOTE_ADDR).
 RATE_LIMIT_TRUSTED_PROXIES = env_int("RATE_LIMIT_TRUSTED_PROXIES", 0)
 

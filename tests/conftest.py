@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -215,6 +216,16 @@ def _private_file_storage(request, tmp_path_factory) -> None:
             **settings.STORAGES,
             "default": {**settings.STORAGES["default"], "OPTIONS": {"location": location, "base_url": None}},
         }
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> None:
+    """Each test starts with an empty cache: no rate-limit counts left by an earlier one."""
+    from django.core.cache import cache
+
+    # A test about a dead cache starts without one.
+    with contextlib.suppress(Exception):
+        cache.clear()
 
 
 @pytest.fixture(autouse=True)
