@@ -93,7 +93,8 @@ def filtered_complaints(filters: dict) -> QuerySet[Complaint]:
     complaints = Complaint.objects.all()
     if filters.get("submitted_from"):
         complaints = complaints.filter(submitted_at__gte=_start_of(filters["submitted_from"]))
-    if filters.get("submitted_to"):  # inclusive: up to the end of that day
+    # Inclusive: up to the end of that day (the calendar's last day has no next day to add).
+    if filters.get("submitted_to") and filters["submitted_to"] < date.max:
         complaints = complaints.filter(
             submitted_at__lt=_start_of(filters["submitted_to"] + timedelta(days=1))
         )

@@ -7,7 +7,7 @@ import re
 import time
 import unicodedata
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from crispy_forms.helper import FormHelper
@@ -67,9 +67,16 @@ class DateTimeInput(forms.DateTimeInput):
         super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
 
 
+# No online service complaint is older than this; a year-1 date typed by hand would also
+# become a BC timestamp in UTC, which the database stores but cannot give back to Python.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def _not_in_future(value: Any) -> Any:
     if value is not None and value > timezone.now() + CLOCK_SLACK:
         raise forms.ValidationError(_("This date is in the future."))
+    if value is not None and value < EARLIEST:
+        raise forms.ValidationError(_("This date is too far in the past."))
     return value
 
 
@@ -550,7 +557,9 @@ class AssignForm(StaffActionForm):
         value = self.cleaned_data["assignee"].strip()
         if value == "me" and self.user is not None:
             return self.user
-        person = get_user_model().objects.filter(pk=value).first() if value.isdigit() else None
+        # isdigit() alone lets through digits int() refuses ("²") and ids no column holds.
+        number = int(value) if value.isascii() and value.isdigit() and len(value) <= 18 else None
+        person = get_user_model().objects.filter(pk=number).first() if number else None
         if person is None:
             raise forms.ValidationError(_("Choose who should handle the case."), code="invalid")
         return person

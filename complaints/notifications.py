@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
+from django.core.validators import validate_email
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -114,6 +117,15 @@ def deliver_outbox(*, now: datetime, batch_size: int = 50) -> DeliveryResult:
                 # A savepoint, so a database error while rendering leaves the row usable.
                 with transaction.atomic():
                     render_notification(notification, now=now).send()
+            except Undeliverable as exc:  # no retry can fix the address: fail it now, keep the row
+                notification.attempts += 1
+                notification.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+                notification.status = NotificationStatus.FAILED
+                failed += 1
+                logger.error(
+                    "notification %s cannot be delivered: %s", notification.pk, notification.last_error
+                )
+                notification.save(update_fields=["attempts", "last_error", "status"])
             except Exception as exc:  # noqa: BLE001 - any failure is retried later
                 notification.attempts += 1
                 notification.last_error = f"{type(exc).__name__}: {exc}"[:2000]
@@ -136,6 +148,34 @@ def deliver_outbox(*, now: datetime, batch_size: int = 50) -> DeliveryResult:
     return DeliveryResult(sent=sent, retried=retried, failed=failed)
 
 
+class Undeliverable(ValueError):
+    """The notice's address is not one a message can be sent to (e.g. it holds a line break)."""
+
+
+# Line breaks of every kind (CR, LF, NEL, VT, FF, U+2028/9) and other control characters:
+# in a header they would start a new header (an injected Bcc:) or make Django refuse it.
+_HEADER_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+SUBJECT_MAX_LENGTH = 250
+
+
+def header_text(value: str, *, max_length: int = SUBJECT_MAX_LENGTH) -> str:
+    """`value` as one line fit for an e-mail header: controls become spaces, runs of white
+    space one space, and it is cut to `max_length` characters."""
+    return " ".join(_HEADER_UNSAFE.sub(" ", value).split())[:max_length].strip()
+
+
+def checked_address(address: str) -> str:
+    """The recipient address, stripped; raises Undeliverable unless it is one valid address."""
+    address = (address or "").strip()
+    try:
+        if _HEADER_UNSAFE.search(address):
+            raise ValidationError("control character")
+        validate_email(address)
+    except ValidationError as exc:
+        raise Undeliverable(f"invalid recipient address {address[:80]!r}") from exc
+    return address
+
+
 def absolute_url(path: str) -> str:
     return settings.SITE_URL.rstrip("/") + path
 
@@ -156,9 +196,9 @@ def render_notification(notification: Notification, *, now: datetime) -> EmailMu
             context["tracking_days"] = settings.TRACKING_LINK_TTL.days
     base = f"emails/{notification.template}"
     with translation.override(notification.language):
-        subject = " ".join(render_to_string(f"{base}_subject.txt", context).split())
+        subject = header_text(render_to_string(f"{base}_subject.txt", context))
         text = render_to_string(f"{base}.txt", context)
         html = render_to_string(f"{base}.html", context)
-    message = EmailMultiAlternatives(subject=subject, body=text, to=[notification.email])
+    message = EmailMultiAlternatives(subject=subject, body=text, to=[checked_address(notification.email)])
     message.attach_alternative(html, "text/html")
     return message

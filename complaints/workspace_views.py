@@ -17,7 +17,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -140,7 +140,9 @@ def staff_action(
     @role_required(*roles)
     @require_POST
     def view(request: HttpRequest, reference: str) -> HttpResponse:
-        complaint = get_object_or_404(Complaint, reference=reference)
+        from complaints.views import complaint_or_404  # complaints.views imports this module
+
+        complaint = complaint_or_404(Complaint.objects.all(), reference)
         form = _form(form_name, complaint, request, data=request.POST)
         if not form.is_valid():
             return _case_page(request, reference, {form_name: form}, status=400)

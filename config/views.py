@@ -1,4 +1,4 @@
-"""Project-level endpoints that belong to no app: the health check."""
+"""Project-level endpoints that belong to no app: the health check and the 400 page."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -64,3 +65,10 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
         {"status": "ok" if not failing else "down", "checks": results, "failing": failing}, status=status
     )
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """The 400 page, in the visitor's language. Unlike Django's default handler it does not
+    check a CSRF token, which would read the body again: a body that could not be read once
+    (too many fields, too large, an unknown charset) would fail a second time, as a 500."""
+    return render(request, "400.html", status=400)

@@ -35,7 +35,7 @@ def upload(request: HttpRequest, reference: str) -> HttpResponse:
         raise Http404
     formset = EvidenceFormSet(request.POST, request.FILES, prefix="evidence")
     if not formset.is_valid():
-        messages.error(request, _("Some captions are too long (at most 300 characters)."))
+        messages.error(request, _("No file was added: %(problems)s") % {"problems": _problems(formset)})
         return redirect("complaints:detail", complaint.reference)
     try:
         result = services.attach_evidence(
@@ -47,6 +47,16 @@ def upload(request: HttpRequest, reference: str) -> HttpResponse:
     else:
         report_upload_outcome(request, result)
     return redirect("complaints:detail", complaint.reference)
+
+
+def _problems(formset: EvidenceFormSet) -> str:
+    """What is wrong with the posted rows, in the visitor's language (Django's own messages)."""
+    problems = [str(error) for error in formset.non_form_errors()]
+    for form in formset.forms:
+        for name, errors in form.errors.items():
+            label = form.fields[name].label if name in form.fields else ""
+            problems.append(f"{label}: {' '.join(errors)}" if label else " ".join(errors))
+    return " ".join(dict.fromkeys(problems))
 
 
 def _stored_response(key: str, *, filename: str, content_type: str, inline: bool = False) -> HttpResponse:
