@@ -652,11 +652,15 @@ def make_due_during(seconds: int, count: int) -> str:
     return since
 
 
+TRIAL_P95_US = 240_000  # the target (300 ms) less a fifth
+
+
 def bench_load() -> None:
     """A mixed workload on gunicorn at a million complaints (seed_staff_world) for
     BENCH_LOAD_SECONDS (300): complainants file and follow their cases, agents page the
     queues, open cases and reply, while beat sweeps every minute. The rate is the highest of
-    a few concurrency levels whose p95 stays within 300 ms without an error."""
+    a few concurrency levels whose 20-second trial keeps p95 within 240 ms (the 300 ms target
+    less a fifth) without an error."""
     seed_staff_world()
     folder = Path(tempfile.mkdtemp(prefix="portal-load-"))
     subprocess.run(
@@ -669,12 +673,15 @@ def bench_load() -> None:
     with celery_processes(folder), gunicorn(8766, 4, 30, *log_args) as (base, _master):
         floor = run_plan(base, folder, "floor.txt", connections=8, seconds=15)
         offset, chosen = 0, None
-        for connections in (4, 8, 16):
+        for connections in (4, 8, 16, 24, 32):
             trial = run_plan(
                 base, folder, "plan-{id}.txt", connections=connections, seconds=20, offset=offset
             )
             offset += trial["requests"]
-            if trial["errors"] or trial["p95_us"] > 300_000:
+            emit(f"load_trial_c{connections}_rps", trial["rps"], "req/s", trial["requests"])
+            emit(f"load_trial_c{connections}_p95_ms", trial["p95_us"] / 1000, "ms", trial["requests"])
+            # A 20-second trial is noisier than the run: it must keep a fifth in hand.
+            if trial["errors"] or trial["p95_us"] > TRIAL_P95_US:
                 break
             chosen = connections
         if chosen is None:
