@@ -384,14 +384,10 @@ def make_due(count: int) -> None:
     psql("VACUUM ANALYZE complaints_complaint", DATABASE)
 
 
-def probe(*args: str) -> dict:
+def probe(*args: str, module: str = "bench.sweep_probe") -> dict:
+    """Run a probe module in a fresh process; its last line of output is its JSON figures."""
     output = subprocess.run(
-        [sys.executable, "-m", "bench.sweep_probe", *args],
-        cwd=ROOT,
-        env=ENV,
-        check=True,
-        capture_output=True,
-        text=True,
+        [sys.executable, "-m", module, *args], cwd=ROOT, env=ENV, check=True, capture_output=True, text=True
     ).stdout
     return json.loads(output.strip().splitlines()[-1])
 
@@ -452,15 +448,7 @@ def bench_sweep() -> None:
 
 
 def page_probe(*args: str) -> dict:
-    output = subprocess.run(
-        [sys.executable, "-m", "bench.page_probe", *args],
-        cwd=ROOT,
-        env=ENV,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return json.loads(output.strip().splitlines()[-1])
+    return probe(*args, module="bench.page_probe")
 
 
 def seed_staff_world() -> None:
@@ -692,18 +680,7 @@ def bench_load() -> None:
         time.sleep(5)  # the last sweep's writes
     if run["errors"]:
         raise SystemExit(f"the load run saw errors: {run}")
-    detection = json.loads(
-        subprocess.run(
-            [sys.executable, "-m", "bench.load_probe", "detection", since],
-            cwd=ROOT,
-            env=ENV,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        .stdout.strip()
-        .splitlines()[-1]
-    )
+    detection = probe("detection", since, module="bench.load_probe")
     emit("load_connections", chosen, "connections", run["requests"])
     emit("load_floor_rps", floor["rps"], "req/s", floor["requests"])
     emit("load_rps", run["rps"], "req/s", run["requests"])

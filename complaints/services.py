@@ -481,13 +481,9 @@ def request_information(
     `body` (public) says what is needed; the complainant is notified in their language.
     A new case is triaged first. Raises StaleForm or TransitionNotAllowed.
     """
-    with transaction.atomic():
-        complaint = _lock_current(complaint, version)
-        fields = _open_if_new(complaint, by=by, now=now)
-        fields += _transition(complaint, Status.AWAITING_COMPLAINANT, by=by, now=now, body=body)
-        _save(complaint, fields)
-        _tell_complainant(complaint, kind=Status.AWAITING_COMPLAINANT, note=body, now=now)
-    return complaint
+    return _staff_transition(
+        complaint, Status.AWAITING_COMPLAINANT, body=body, by=by, now=now, version=version
+    )
 
 
 def resolve_complaint(
@@ -498,12 +494,20 @@ def resolve_complaint(
     A new case is triaged first. Notifies the complainant, who may accept or dispute.
     Raises StaleForm or TransitionNotAllowed (e.g. while waiting for the complainant).
     """
+    return _staff_transition(complaint, Status.RESOLVED, body=summary, by=by, now=now, version=version)
+
+
+def _staff_transition(
+    complaint: Complaint, to_status: str, *, body: str, by: Any, now: datetime, version: int
+) -> Complaint:
+    """Move a case still at `version` to `to_status` with a public message, triaging a new
+    one first, and tell the complainant."""
     with transaction.atomic():
         complaint = _lock_current(complaint, version)
         fields = _open_if_new(complaint, by=by, now=now)
-        fields += _transition(complaint, Status.RESOLVED, by=by, now=now, body=summary)
+        fields += _transition(complaint, to_status, by=by, now=now, body=body)
         _save(complaint, fields)
-        _tell_complainant(complaint, kind=Status.RESOLVED, note=summary, now=now)
+        _tell_complainant(complaint, kind=to_status, note=body, now=now)
     return complaint
 
 
