@@ -156,23 +156,17 @@ class PasswordResetView(auth_views.PasswordResetView):
     success_url = reverse_lazy("accounts:password_reset_done")
 
     def form_valid(self, form: Any) -> HttpResponse:
-        hour = 3600
-        limits = [
-            ratelimit.Limit(
-                "reset-ip", ratelimit.ip_key(self.request), settings.PASSWORD_RESET_LIMIT_PER_IP, hour
-            ),
-            ratelimit.Limit(
-                "reset-email",
-                ratelimit.normalise(form.cleaned_data["email"]),
-                settings.PASSWORD_RESET_LIMIT_PER_EMAIL,
-                hour,
-            ),
-        ]
+        limits = ratelimit.per_address_and_email(
+            self.request,
+            "reset",
+            form.cleaned_data["email"],
+            per_ip=settings.PASSWORD_RESET_LIMIT_PER_IP,
+            per_email=settings.PASSWORD_RESET_LIMIT_PER_EMAIL,
+        )
         verdict = ratelimit.check(limits, fail_open=True)
         if not verdict.allowed:
-            form.add_error(None, ratelimit.retry_message(verdict))
             return ratelimit.refuse(
-                self.request, verdict, template=self.template_name, context={"form": form}
+                self.request, verdict, template=self.template_name, context={"form": form}, form=form
             )
         return super().form_valid(form)
 

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from django import forms
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
@@ -98,19 +98,7 @@ def filtered_complaints(filters: dict) -> QuerySet[Complaint]:
         complaints = complaints.filter(
             submitted_at__lt=_start_of(filters["submitted_to"] + timedelta(days=1))
         )
-    if filters.get("category"):
-        complaints = complaints.filter(category=filters["category"])
-    if filters.get("status"):
-        complaints = complaints.filter(status=filters["status"])
-    if filters.get("complexity"):
-        complaints = complaints.filter(complexity=filters["complexity"])
-    if filters.get("level") is not None:
-        complaints = complaints.filter(escalation_level=filters["level"])
-    if filters.get("breached"):
-        complaints = complaints.filter(
-            Q(first_response_breached_at__isnull=False) | Q(resolution_breached_at__isnull=False)
-        )
-    return complaints.order_by("submitted_at", "pk")
+    return complaints.matching(filters).order_by("submitted_at", "pk")
 
 
 # (header, the values_list fields the cell is made of)

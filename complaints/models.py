@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -153,6 +154,21 @@ class ComplaintQuerySet(models.QuerySet):
             .annotate(breached_at=BREACHED_AT)
             .order_by("breached_at", "submitted_at", "id")
         )
+
+    def matching(self, filters: dict[str, Any]) -> ComplaintQuerySet:
+        """The complaints matching the staff filters (the queue's and the export's): category,
+        status, complexity, level and breached only, each applied when given."""
+        queryset = self
+        for name in ("category", "status", "complexity"):
+            if filters.get(name):
+                queryset = queryset.filter(**{name: filters[name]})
+        if filters.get("level") is not None:
+            queryset = queryset.filter(escalation_level=filters["level"])
+        if filters.get("breached"):
+            queryset = queryset.filter(
+                Q(first_response_breached_at__isnull=False) | Q(resolution_breached_at__isnull=False)
+            )
+        return queryset
 
     def resolved_before(self, moment: datetime) -> ComplaintQuerySet:
         return self.filter(status=Status.RESOLVED, resolved_at__lte=moment)

@@ -14,7 +14,7 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth import get_user_model
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, QuerySet
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
@@ -101,18 +101,7 @@ def queue_queryset(user: Any, tab: str, filters: dict[str, Any]) -> QuerySet[Com
             groups__in=user.groups.filter(name__in=STAFF_ROLES), is_active=True
         )
         queryset = queryset.filter(assignee__in=teammates.values("pk"))
-    if filters.get("category"):
-        queryset = queryset.filter(category=filters["category"])
-    if filters.get("status"):
-        queryset = queryset.filter(status=filters["status"])
-    if filters.get("complexity"):
-        queryset = queryset.filter(complexity=filters["complexity"])
-    if filters.get("level") is not None:
-        queryset = queryset.filter(escalation_level=filters["level"])
-    if filters.get("breached"):
-        queryset = queryset.filter(
-            Q(first_response_breached_at__isnull=False) | Q(resolution_breached_at__isnull=False)
-        )
+    queryset = queryset.matching(filters)
     if filters.get("q"):
         queryset = queryset.filter(search_text__contains=fold(filters["q"]))
     return queryset.order_by("due", "id")

@@ -107,16 +107,6 @@ def _owned_complaint(request: HttpRequest, reference: str) -> Complaint:
     return complaint_or_404(queryset, reference)
 
 
-def abuse_limits(
-    request: HttpRequest, scope: str, email: str, *, per_ip: int, per_email: int
-) -> list[ratelimit.Limit]:
-    """Hourly limits for one public action: per client address and per (normalised) contact e-mail."""
-    return [
-        ratelimit.Limit(f"{scope}-ip", ratelimit.ip_key(request), per_ip, 3600),
-        ratelimit.Limit(f"{scope}-email", ratelimit.normalise(email), per_email, 3600),
-    ]
-
-
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "complaints/home.html")
 
@@ -179,7 +169,7 @@ def complaint_create(request: HttpRequest) -> HttpResponse:
         and contacts.is_valid()
         and (files is None or files.is_valid())
     ):
-        limits = abuse_limits(
+        limits = ratelimit.per_address_and_email(
             request,
             "intake",
             form.cleaned_data["contact_email"],
@@ -188,12 +178,12 @@ def complaint_create(request: HttpRequest) -> HttpResponse:
         )
         verdict = ratelimit.check(limits, fail_open=True)
         if not verdict.allowed:
-            form.add_error(None, ratelimit.retry_message(verdict))
             return ratelimit.refuse(
                 request,
                 verdict,
                 template="complaints/complaint_form.html",
                 context=_intake_context(request, form, contacts, files),
+                form=form,
             )
         try:
             complaint, result = _file_complaint(request, form, contacts, files)
@@ -288,16 +278,22 @@ def _complainant_action(
     prefix: str | None,
     act: Callable[..., Any],
     success: str,
+    limits: Callable[[HttpRequest, Complaint], list[ratelimit.Limit]] | None = None,
 ) -> Callable[[HttpRequest, str], HttpResponse]:
     """A POST view for one complainant action: validate, call the service, redirect.
 
     Invalid input re-renders the case page with the errors and everything typed; a
-    business rule that refuses the action becomes a message, never a 500.
+    business rule that refuses the action becomes a message, never a 500. With `limits`,
+    the action is rate-limited (failing open) and a refusal is the 429 page.
     """
 
     @require_POST
     def view(request: HttpRequest, reference: str) -> HttpResponse:
         complaint = _owned_complaint(request, reference)
+        if limits is not None:
+            verdict = ratelimit.check(limits(request, complaint), fail_open=True)
+            if not verdict.allowed:
+                return ratelimit.refuse(request, verdict, context={"complaint": complaint})
         by = request.user if request.user.is_authenticated else None
         data: dict[str, Any] = {}
         if form_class is not None:
@@ -332,28 +328,26 @@ complaint_add_contact = _complainant_action(
     _add_contact,
     gettext_noop("The contact was added to your complaint."),
 )
-_send_reminder = _complainant_action(
-    None, "", None, services.send_reminder, gettext_noop("Your reminder was sent to the support team.")
-)
 
 
-@require_POST
-def complaint_remind(request: HttpRequest, reference: str) -> HttpResponse:
-    """Send a reminder, rate-limited per address and contact e-mail (failing open); 429 page if refused."""
-    complaint = _owned_complaint(request, reference)
-    limits = abuse_limits(
+def _reminder_limits(request: HttpRequest, complaint: Complaint) -> list[ratelimit.Limit]:
+    return ratelimit.per_address_and_email(
         request,
         "remind",
         complaint.contact_email,
         per_ip=settings.REMINDER_LIMIT_PER_IP,
         per_email=settings.REMINDER_LIMIT_PER_EMAIL,
     )
-    verdict = ratelimit.check(limits, fail_open=True)
-    if not verdict.allowed:
-        return ratelimit.refuse(request, verdict, context={"complaint": complaint})
-    return _send_reminder(request, reference)
 
 
+complaint_remind = _complainant_action(
+    None,
+    "",
+    None,
+    services.send_reminder,
+    gettext_noop("Your reminder was sent to the support team."),
+    limits=_reminder_limits,
+)
 complaint_withdraw = _complainant_action(
     WithdrawForm,
     "withdraw_form",
@@ -405,12 +399,12 @@ def find_complaint(request: HttpRequest) -> HttpResponse:
         email = form.cleaned_data["email"].lower()
         limit = settings.FIND_COMPLAINT_LIMIT
         verdict = ratelimit.check(
-            abuse_limits(request, "find", email, per_ip=limit, per_email=limit), fail_open=True
+            ratelimit.per_address_and_email(request, "find", email, per_ip=limit, per_email=limit),
+            fail_open=True,
         )
         if not verdict.allowed:
-            form.add_error(None, ratelimit.retry_message(verdict))
             return ratelimit.refuse(
-                request, verdict, template="complaints/complaint_find.html", context={"form": form}
+                request, verdict, template="complaints/complaint_find.html", context={"form": form}, form=form
             )
         services.resend_tracking_link(
             reference=form.cleaned_data["reference"], email=email, now=timezone.now()

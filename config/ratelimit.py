@@ -147,6 +147,16 @@ def check(limits: Iterable[Limit], *, fail_open: bool) -> Verdict:
     return Verdict(allowed=False, retry_after=max(v.retry_after for v in refused))
 
 
+def per_address_and_email(
+    request: HttpRequest, scope: str, email: str, *, per_ip: int, per_email: int, window: int = 3600
+) -> list[Limit]:
+    """Limits for one public action: per client address and per (normalised) e-mail address."""
+    return [
+        Limit(f"{scope}-ip", ip_key(request), per_ip, window),
+        Limit(f"{scope}-email", normalise(email), per_email, window),
+    ]
+
+
 def retry_message(verdict: Verdict) -> str:
     """'Too many requests. Please try again in N minutes.', in the active language.
 
@@ -165,8 +175,12 @@ def refuse(
     *,
     template: str = "429.html",
     context: dict[str, Any] | None = None,
+    form: Any = None,
 ) -> HttpResponse:
-    """A 429 response with Retry-After: the 429 page, or `template` re-rendered (the form as typed)."""
+    """A 429 response with Retry-After: the 429 page, or `template` re-rendered (the form as
+    typed, with `form` carrying the retry sentence as its error)."""
+    if form is not None:
+        form.add_error(None, retry_message(verdict))
     page_context = {"minutes": verdict.minutes, "retry_message": retry_message(verdict), **(context or {})}
     response = render(request, template, page_context, status=429)
     response["Retry-After"] = str(verdict.retry_after)

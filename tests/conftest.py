@@ -69,23 +69,15 @@ class WorkerProcess:
         self.log_path = log_path
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self, *extra: str) -> WorkerProcess:
+    def launch(self, command: list[str]) -> None:
+        """Start `command` with its output (stdout and stderr) appended to the log file."""
         self.log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                *self.ARGS,
-                *extra,
-            ],
-            cwd=ROOT,
-            env=self.env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
+            command, cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT
         )
+
+    def start(self, *extra: str) -> WorkerProcess:
+        self.launch([sys.executable, "-m", "celery", "-A", "config", *self.ARGS, *extra])
         wait_for(
             lambda: self.READY in self.log_path.read_bytes() or self.process.poll() is not None,
             timeout=60,
@@ -97,11 +89,11 @@ class WorkerProcess:
     def output(self) -> str:
         return self.log_path.read_text(errors="replace")
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 20) -> None:
         if self.process and self.process.poll() is None:
             self.process.terminate()
             try:
-                self.process.wait(timeout=20)
+                self.process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
@@ -296,13 +288,13 @@ def redis_server(tmp_path, monkeypatch):
     forget_broker_connections()
 
 
-class GunicornProcess:
+class GunicornProcess(WorkerProcess):
     """gunicorn serving `config.wsgi` on a free port, access and error log in one file."""
 
     def __init__(self, env: dict[str, str], log_path: Path, *, workers: int = 2) -> None:
-        self.env, self.log_path, self.workers = env, log_path, workers
+        super().__init__(env, log_path)
+        self.workers = workers
         self.port = free_port()
-        self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
@@ -312,8 +304,7 @@ class GunicornProcess:
         import urllib.error
         import urllib.request
 
-        self.log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
+        self.launch(
             [
                 sys.executable,
                 "-m",
@@ -330,11 +321,7 @@ class GunicornProcess:
                 "--timeout",
                 "30",
                 "--no-control-socket",  # its default path is shared by every gunicorn of the user
-            ],
-            cwd=ROOT,
-            env=self.env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
+            ]
         )
 
         def answers() -> bool:
@@ -352,19 +339,8 @@ class GunicornProcess:
         assert self.process.poll() is None, self.output()
         return self
 
-    def output(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        if self.process:
-            self.log.close()
+    def stop(self, timeout: float = 30) -> None:
+        super().stop(timeout)
 
 
 class SmtpSink:
