@@ -19,7 +19,7 @@ from django.views.i18n import set_language as django_set_language
 
 from accounts import services
 from accounts.forms import LoginForm, ProfileForm, SignUpForm
-from config import ratelimit
+from common import ratelimit
 
 
 def _remember_language(response: HttpResponse, language: str) -> HttpResponse:

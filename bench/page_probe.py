@@ -102,8 +102,8 @@ def measure(repeat: int) -> None:
         "queue_team": (as_agent, reverse("staff:queue_tab", args=["team"])),
         "queue_deep": (as_agent, deep_url(as_agent, unassigned, 200)),
         "queue_search": (as_agent, unassigned + "?q=subject+4242"),
-        "manager_queue": (as_manager, reverse("escalation:manager_queue")),
-        "dashboard": (as_manager, reverse("escalation:dashboard")),
+        "manager_queue": (as_manager, reverse("staff:manager_queue")),
+        "dashboard": (as_manager, reverse("staff:dashboard")),
     }
     print(json.dumps({name: timed(client, url, repeat) for name, (client, url) in pages.items()}))
 

@@ -22,7 +22,9 @@ from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.db.backends.signals import connection_created  # noqa: E402
 
-from escalation.services import database_now, ladder, sweep  # noqa: E402
+from escalation.clock import database_now  # noqa: E402
+from escalation.policies import ladder  # noqa: E402
+from escalation.sweep import sweep  # noqa: E402
 
 
 def main() -> None:

@@ -1,10 +1,9 @@
-"""Intake, complainant-action and staff-action forms: validation and layout only."""
+"""The complainant's forms (intake, case actions, finding a complaint) and the fields and
+cleaning both audiences' forms share: validation and layout only."""
 
 from __future__ import annotations
 
-import math
 import re
-import time
 import unicodedata
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -13,22 +12,16 @@ from typing import Any
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Fieldset, Layout
 from django import forms
-from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.db.models import CharField, IntegerField, Value
-from django.forms.models import ModelChoiceIteratorValue
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
-from complaints.models import (
-    CannedReply,
-    Category,
-    Complaint,
-    Complexity,
-    ContactChannel,
-    Language,
-    Subcategory,
+from complaints.models import ContactChannel, Language, Subcategory
+from complaints.selectors import (
+    active_subcategories,
+    cached_active_subcategories,
+    forget_subcategories,
+    grouped_subcategory_choices,
 )
 
 # C0 controls other than tab and newlines (and DEL) have no business in a complaint.
@@ -80,27 +73,6 @@ def _not_in_future(value: Any) -> Any:
     return value
 
 
-def active_subcategories():
-    return Subcategory.objects.filter(is_active=True, category__is_active=True).select_related("category")
-
-
-_SUBCATEGORY_CACHE_SECONDS = 60
-_subcategory_cache: tuple[float, dict[str, Subcategory]] = (-math.inf, {})
-
-
-def cached_active_subcategories() -> dict[str, Subcategory]:
-    """Active subcategories by primary key, kept for a minute in this process.
-
-    Intake validates one on every submission; an admin's edit shows within a minute.
-    """
-    global _subcategory_cache
-    loaded_at, by_pk = _subcategory_cache
-    if time.monotonic() - loaded_at > _SUBCATEGORY_CACHE_SECONDS:
-        by_pk = {str(sub.pk): sub for sub in active_subcategories()}
-        _subcategory_cache = (time.monotonic(), by_pk)
-    return by_pk
-
-
 class SubcategoryField(forms.ModelChoiceField):
     def to_python(self, value: Any) -> Subcategory | None:
         if value in self.empty_values:
@@ -108,22 +80,11 @@ class SubcategoryField(forms.ModelChoiceField):
         subcategory = cached_active_subcategories().get(str(value))
         if subcategory is None:
             # Perhaps added since the cache was filled: look once more, in the database.
-            global _subcategory_cache
-            _subcategory_cache = (-math.inf, {})
+            forget_subcategories()
             subcategory = cached_active_subcategories().get(str(value))
         if subcategory is None:
             raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
         return subcategory
-
-
-def grouped_subcategory_choices() -> list[tuple[Any, Any]]:
-    """Subcategories grouped under their category names, for one <select> with <optgroup>s."""
-    groups: dict[Category, list[tuple[Any, str]]] = {}
-    for sub in active_subcategories():
-        groups.setdefault(sub.category, []).append((sub.pk, sub.name))
-    return [("", _("Choose what the problem is about"))] + [
-        (category.name, choices) for category, choices in groups.items()
-    ]
 
 
 class ComplaintForm(CleanTextMixin, forms.Form):
@@ -319,267 +280,3 @@ class FindComplaintForm(CleanTextMixin, forms.Form):
         help_text=_("It looks like KN-7F3K-Q9XM and is in the acknowledgement e-mail."),
     )
     email = forms.EmailField(label=_("The e-mail address you gave"), max_length=254)
-
-
-# --- Staff actions on the case page ----------------------------------------------------------------
-
-
-class StaffActionForm(CleanTextMixin, forms.Form):
-    """A staff form on the case page: carries the version of the case it was read at.
-
-    Fields keep plain names (the POST contract); `auto_id` keeps their HTML ids unique
-    among the page's forms.
-    """
-
-    version = forms.IntegerField(
-        widget=forms.HiddenInput,
-        min_value=1,
-        error_messages={
-            "required": _("This form is incomplete. Reload the page, then retry."),
-            "invalid": _("This form is incomplete. Reload the page, then retry."),
-        },
-    )
-
-    def __init__(
-        self, *args: Any, complaint: Complaint | None = None, user: Any = None, **kwargs: Any
-    ) -> None:
-        kwargs.setdefault("auto_id", f"id_{type(self).__name__.lower()}_%s")
-        super().__init__(*args, **kwargs)
-        self.complaint, self.user = complaint, user
-        if complaint is not None and "version" not in self.initial:
-            self.initial["version"] = complaint.version
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
-        # The hidden field's error would not be shown next to it: show it on the form.
-        for error in self.errors.get("version", []):
-            self.add_error(None, error)
-        return cleaned
-
-
-class CannedReplySelect(forms.Select):
-    """A select of canned replies whose options carry their text in the complaint's language.
-
-    static/js/canned.js copies that text into the message box; without JavaScript the
-    server uses the same text when the box is left empty.
-    """
-
-    language = settings.LANGUAGE_CODE
-
-    def create_option(self, name: str, value: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        option = super().create_option(name, value, *args, **kwargs)
-        instance = getattr(value, "instance", None)
-        if instance is not None:
-            option["attrs"]["data-canned-text"] = instance.body_for(self.language)
-        return option
-
-
-class StaffReplyForm(StaffActionForm):
-    canned = forms.ModelChoiceField(
-        queryset=CannedReply.objects.filter(active=True),
-        required=False,
-        label=_("Prepared reply"),
-        empty_label=_("— none, I write my own —"),
-        widget=CannedReplySelect(
-            attrs={
-                "data-canned-source": "",
-                "data-canned-confirm": _("Replace what you wrote with the prepared reply?"),
-            }
-        ),
-        help_text=_("Fills in the message in the complainant's language; you can edit it before sending."),
-    )
-    body = forms.CharField(
-        label=_("Message to the complainant"),
-        max_length=10_000,
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 5, "data-canned-target": ""}),
-        help_text=_("The complainant sees this and is notified by e-mail."),
-    )
-
-    def __init__(self, *args: Any, canned_replies: list[CannedReply] | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        field = self.fields["canned"]
-        field.widget.language = self.complaint.language if self.complaint else settings.LANGUAGE_CODE
-        if canned_replies is not None:
-            self.show_canned_replies(canned_replies)
-
-    def show_canned_replies(self, canned_replies: list[CannedReply]) -> None:
-        """Render the select from replies the page already read, instead of a second query."""
-        field = self.fields["canned"]
-        if not canned_replies:
-            field.widget = forms.HiddenInput()
-            return
-        field.widget.choices = [
-            ("", field.empty_label),
-            *((ModelChoiceIteratorValue(reply.pk, reply), reply.title) for reply in canned_replies),
-        ]
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
-        canned = cleaned.get("canned")
-        if not cleaned.get("body") and canned is not None and self.complaint is not None:
-            cleaned["body"] = clean_text(canned.body_for(self.complaint.language))
-        if not cleaned.get("body") and not self.has_error("body"):
-            self.add_error("body", _("Write a message or choose a prepared reply."))
-        return cleaned
-
-
-class InternalNoteForm(CleanTextMixin, forms.Form):
-    body = forms.CharField(
-        label=_("Internal note"),
-        max_length=10_000,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_("Only staff see this. Nobody is notified."),
-        error_messages={"required": _("Write the note first.")},
-    )
-
-    def __init__(self, *args: Any, complaint: Complaint | None = None, user: Any = None, **kwargs: Any):
-        kwargs.setdefault("auto_id", "id_note_%s")
-        super().__init__(*args, **kwargs)
-
-
-class RequestInfoForm(StaffActionForm):
-    body = forms.CharField(
-        label=_("What do you need from the complainant?"),
-        max_length=10_000,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_("They see this message. The SLA clock pauses until they answer."),
-        error_messages={"required": _("Say what information you need.")},
-    )
-
-
-def staff_form_choices() -> tuple[list[CannedReply], list[Subcategory]]:
-    """The active canned replies and the active subcategories (with their categories) that the
-    staff forms offer, read in one query (UNION ALL), so the staff case page stays within the
-    query budget of tests/complaints/test_case_page.py.
-    """
-    text, number = CharField(), IntegerField()
-    canned = (
-        CannedReply.objects.filter(active=True)
-        .order_by()
-        .values_list(
-            Value("canned", output_field=text),
-            "pk",
-            "title",
-            "body_vi",
-            "body_en",
-            Value("", output_field=text),
-            "ordering",
-            Value(0, output_field=number),
-            Value(0, output_field=number),
-        )
-    )
-    subcategories = (
-        Subcategory.objects.filter(is_active=True, category__is_active=True)
-        .order_by()
-        .values_list(
-            Value("subcategory", output_field=text),
-            "pk",
-            "name_vi",
-            "name_en",
-            "category__name_vi",
-            "category__name_en",
-            "position",
-            "category_id",
-            "category__position",
-        )
-    )
-    replies: list[CannedReply] = []
-    subs: list[Subcategory] = []
-    categories: dict[int, Category] = {}
-    for kind, pk, first, second, third, fourth, position, category_id, category_position in canned.union(
-        subcategories, all=True
-    ):
-        if kind == "canned":
-            replies.append(
-                CannedReply(pk=pk, title=first, body_vi=second, body_en=third, ordering=position, active=True)
-            )
-            continue
-        category = categories.setdefault(
-            category_id,
-            Category(pk=category_id, name_vi=third, name_en=fourth, position=category_position),
-        )
-        subs.append(Subcategory(pk=pk, name_vi=first, name_en=second, position=position, category=category))
-    replies.sort(key=lambda reply: (reply.ordering, reply.pk))
-    subs.sort(key=lambda sub: (sub.category.position, sub.category.pk, sub.position, sub.pk))
-    return replies, subs
-
-
-class ReclassifyForm(StaffActionForm):
-    subcategory = SubcategoryField(queryset=active_subcategories(), label=_("Category and subcategory"))
-    complexity = forms.ChoiceField(
-        label=_("Complexity"),
-        choices=Complexity.choices,
-        help_text=_("Deadlines are recomputed from the policy of the new category and complexity."),
-    )
-
-    def __init__(self, *args: Any, subcategories: list[Subcategory] | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        # Built when rendered (a POST never needs it); the case page hands over what it read.
-        self.fields["subcategory"].widget.choices = grouped_subcategory_choices
-        if subcategories is not None:
-            self.show_subcategories(subcategories)
-        if self.complaint is not None:
-            self.initial.setdefault("subcategory", self.complaint.subcategory_id)
-            self.initial.setdefault("complexity", self.complaint.complexity)
-
-    def show_subcategories(self, subcategories: list[Subcategory]) -> None:
-        """Offer these subcategories, grouped under their categories' names."""
-        groups: dict[int, tuple[str, list[tuple[Any, str]]]] = {}
-        for sub in subcategories:
-            groups.setdefault(sub.category.pk, (sub.category.name, []))[1].append((sub.pk, sub.name))
-        self.fields["subcategory"].widget.choices = list(groups.values())
-
-
-class AssignForm(StaffActionForm):
-    """`assignee` is a user's pk, or `me` (a claim)."""
-
-    assignee = forms.CharField(
-        label=_("Assign to"),
-        max_length=20,
-        widget=forms.Select,
-        error_messages={"required": _("Choose who should handle the case.")},
-    )
-
-    def __init__(self, *args: Any, staff: list[Any] | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if staff is not None:
-            self.show_staff(staff)
-
-    def show_staff(self, staff: list[Any]) -> None:
-        """Offer these people in the select (a lead's or manager's form)."""
-        self.fields["assignee"].widget.choices = [
-            ("", "—"),
-            *((str(person.pk), person.display_name) for person in staff),
-        ]
-
-    def clean_assignee(self) -> Any:
-        value = self.cleaned_data["assignee"].strip()
-        if value == "me" and self.user is not None:
-            return self.user
-        # isdigit() alone lets through digits int() refuses ("²") and ids no column holds.
-        number = int(value) if value.isascii() and value.isdigit() and len(value) <= 18 else None
-        person = get_user_model().objects.filter(pk=number).first() if number else None
-        if person is None:
-            raise forms.ValidationError(_("Choose who should handle the case."), code="invalid")
-        return person
-
-
-class StaffReasonForm(StaffActionForm):
-    reason = forms.CharField(
-        label=_("Reason"),
-        max_length=5_000,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        help_text=_("Recorded on the case's internal timeline."),
-        error_messages={"required": _("Give a reason.")},
-    )
-
-
-class ResolveForm(StaffActionForm):
-    summary = forms.CharField(
-        label=_("Resolution summary"),
-        max_length=10_000,
-        widget=forms.Textarea(attrs={"rows": 4}),
-        help_text=_("What was done. The complainant sees this and may accept or dispute it."),
-        error_messages={"required": _("Summarise the resolution.")},
-    )

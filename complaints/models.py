@@ -33,6 +33,12 @@ def localized(vi: str, en: str) -> str:
     return en if translation.get_language() == "en" else vi
 
 
+def in_language(language: str, vi: str, en: str) -> str:
+    """A text stored in both languages, in `language` (vi or en); the other one if that is empty."""
+    first, second = (en, vi) if language == "en" else (vi, en)
+    return first or second
+
+
 class Complexity(models.TextChoices):
     SIMPLE = "simple", _("Simple")
     COMPLEX = "complex", _("Complex")
@@ -557,5 +563,4 @@ class CannedReply(models.Model):
 
     def body_for(self, language: str) -> str:
         """The text in `language` (vi or en); the other one if that is empty."""
-        first, second = (self.body_en, self.body_vi) if language == "en" else (self.body_vi, self.body_en)
-        return first or second
+        return in_language(language, self.body_vi, self.body_en)

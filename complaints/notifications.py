@@ -1,17 +1,16 @@
-"""The notification outbox: queue a notice with the change it reports; deliver it later, once.
+"""Delivering the outbox: render each notice in its recipient's language and send it, once.
 
-`queue_notification` writes a `Notification` row inside the caller's transaction and,
-after commit, nudges the delivery task. The nudge swallows broker errors (with a short
-connect timeout), so a request never fails or stalls because Redis is down: beat runs
-the same delivery every few seconds and catches up once the broker is back.
+Notices are written by `complaints.records` in the transaction of the change they
+report, and the delivery task is nudged after commit. The nudge swallows broker errors
+(with a short connect timeout), so a request never fails or stalls because Redis is
+down: beat runs the same delivery every few seconds and catches up once the broker is
+back.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import re
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,7 +24,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 
-from complaints.models import Complaint, Notification, NotificationStatus
+from complaints.models import Notification, NotificationStatus
+from complaints.tracking import issue_tracking_token
 
 logger = logging.getLogger(__name__)
 
@@ -35,54 +35,6 @@ class DeliveryResult:
     sent: int = 0
     retried: int = 0
     failed: int = 0
-
-
-def queue_notification(
-    *,
-    template: str,
-    email: str,
-    language: str,
-    now: datetime,
-    complaint: Complaint | None = None,
-    recipient: Any = None,
-    context: dict[str, Any] | None = None,
-) -> Notification:
-    """Write one notice to the outbox (caller's transaction) and nudge delivery after commit."""
-    notification = Notification.objects.create(
-        complaint=complaint,
-        recipient=recipient,
-        email=email,
-        template=template,
-        language=language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE,
-        context=context or {},
-        created_at=now,
-        next_attempt_at=now,
-    )
-    transaction.on_commit(nudge_delivery)
-    return notification
-
-
-_last_nudge = -math.inf
-
-
-def nudge_delivery() -> None:
-    """Ask a worker to drain the outbox now. A broker error is logged, never raised.
-
-    Each process nudges at most once per NOTIFICATION_NUDGE_INTERVAL seconds: one
-    delivery run drains every notice that is due, so a burst of submissions costs one
-    task, not one each, and beat picks up whatever a skipped nudge left behind.
-    """
-    global _last_nudge
-    from complaints.tasks import deliver_notifications
-
-    now = time.monotonic()
-    if now - _last_nudge < settings.NOTIFICATION_NUDGE_INTERVAL:
-        return
-    _last_nudge = now
-    try:
-        deliver_notifications.apply_async(retry=False)
-    except Exception:
-        logger.warning("could not nudge notification delivery; beat will deliver later", exc_info=True)
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -186,10 +138,10 @@ def render_notification(notification: Notification, *, now: datetime) -> EmailMu
     complaint = notification.complaint
     if complaint is not None:
         context["complaint"] = complaint
-        context["case_url"] = absolute_url(reverse("complaints:detail", args=[complaint.reference]))
+        # Staff are sent to their own case page; the complainant to theirs.
+        page = "staff:case" if notification.recipient_id is not None else "complaints:detail"
+        context["case_url"] = absolute_url(reverse(page, args=[complaint.reference]))
         if notification.context.get("with_tracking_link"):
-            from complaints.services import issue_tracking_token
-
             # Minted at sending time: the raw token lives only in the e-mail, never in a row.
             token = issue_tracking_token(complaint=complaint, now=now)
             context["tracking_url"] = absolute_url(reverse("complaints:track", args=[token]))

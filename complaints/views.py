@@ -9,18 +9,20 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import DatabaseError
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import get_language, gettext_noop
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from common import ratelimit
 from complaints import services
+from complaints.access import grant_guest_access, guest_ids, is_staff, owned_complaint, visible_complaint
+from complaints.case_page import case_context
 from complaints.forms import (
     ComplaintForm,
     ContactForm,
@@ -32,79 +34,13 @@ from complaints.forms import (
     WithdrawForm,
 )
 from complaints.models import ActorRole, Complaint
-from complaints.workspace_views import workspace_context
-from config import ratelimit
-from escalation import services as escalation_services
-from escalation.models import EscalationLevel
-from escalation.timeline import describe as describe_event
+from complaints.refusals import ActionRefused
+from complaints.tracking import redeem_tracking_token
+from escalation import moves
 from evidence import services as evidence_services
 from evidence.forms import EvidenceFormSet, report_upload_outcome
 
-# Guest access lives in a signed, HTTP-only cookie: the complaints this browser filed or
-# opened with a tracking link. Signed with SECRET_KEY, so it cannot be forged or edited,
-# and it costs no database row per anonymous visitor.
 logger = logging.getLogger(__name__)
-
-GUEST_COOKIE = "kn_guest"
-GUEST_COOKIE_SALT = "complaints.guest-access"
-GUEST_COOKIE_MAX_IDS = 50
-
-
-def guest_ids(request: HttpRequest) -> frozenset[int]:
-    raw = request.get_signed_cookie(
-        GUEST_COOKIE,
-        default="",
-        salt=GUEST_COOKIE_SALT,
-        max_age=settings.TRACKING_LINK_TTL.total_seconds(),
-    )
-    return frozenset(int(part) for part in raw.split(",") if part.isdigit())
-
-
-def grant_guest_access(request: HttpRequest, response: HttpResponse, complaint: Complaint) -> HttpResponse:
-    """Let this browser act as the complaint's complainant (no account needed); return `response`."""
-    ids = [pk for pk in sorted(guest_ids(request)) if pk != complaint.pk][-(GUEST_COOKIE_MAX_IDS - 1) :]
-    response.set_signed_cookie(
-        GUEST_COOKIE,
-        ",".join(str(pk) for pk in [*ids, complaint.pk]),
-        salt=GUEST_COOKIE_SALT,
-        max_age=int(settings.TRACKING_LINK_TTL.total_seconds()),
-        secure=settings.SESSION_COOKIE_SECURE,
-        httponly=True,
-        samesite="Lax",
-    )
-    return response
-
-
-def is_owner(request: HttpRequest, complaint: Complaint) -> bool:
-    """Whether this visitor filed the complaint (signed in) or holds its tracking access."""
-    user = request.user
-    return complaint.pk in guest_ids(request) or (
-        user.is_authenticated and complaint.complainant_id == user.pk
-    )
-
-
-def complaint_or_404(queryset: Any, reference: str) -> Complaint:
-    """The complaint of `queryset` with this reference; otherwise 404.
-
-    A reference typed into the address bar may hold anything: one that no complaint
-    can have (a NUL byte, which PostgreSQL refuses in a query) is a 404 too, not a 500.
-    """
-    if "\x00" in reference or len(reference) > 64:
-        raise Http404
-    return get_object_or_404(queryset, reference=reference)
-
-
-def visible_complaint(request: HttpRequest, reference: str, queryset: Any = None) -> Complaint:
-    """The complaint if this visitor may see it (its complainant or staff); otherwise 404."""
-    base = Complaint.objects if queryset is None else queryset
-    visible = base.visible_to(request.user, guest_ids=guest_ids(request))
-    return complaint_or_404(visible, reference)
-
-
-def _owned_complaint(request: HttpRequest, reference: str) -> Complaint:
-    """The complaint if this visitor filed it (or holds its tracking link); otherwise 404."""
-    queryset = Complaint.objects.owned_by(request.user, guest_ids=guest_ids(request))
-    return complaint_or_404(queryset, reference)
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -211,64 +147,26 @@ def _intake_context(request: HttpRequest, form: ComplaintForm, contacts: Any, fi
 
 
 def complaint_submitted(request: HttpRequest, reference: str) -> HttpResponse:
-    complaint = _owned_complaint(request, reference)
+    complaint = owned_complaint(request, reference)
     return render(request, "complaints/complaint_submitted.html", {"complaint": complaint})
 
 
-def complaint_detail(request: HttpRequest, reference: str, **bound: Any) -> HttpResponse:
-    """The case page: status, deadlines, the timeline, evidence, and the actions of the complainant
-    or (complaints.workspace_views) of staff. `bound` holds a form posted with errors, by name."""
+def complaint_detail(request: HttpRequest, reference: str) -> HttpResponse:
+    """The complainant's case page: status, deadlines, the timeline, evidence, and their actions.
+
+    Staff work a case on their own page (`staff:case`); they are sent there.
+    """
+    if is_staff(request):
+        return redirect("staff:case", reference)
+    return _case_page(request, reference, bound={}, status=200)
+
+
+def _case_page(request: HttpRequest, reference: str, *, bound: dict[str, Any], status: int) -> HttpResponse:
+    """Render the complainant's case page, with a form posted with errors kept as it was typed."""
     complaint = visible_complaint(
         request, reference, Complaint.objects.select_related("category", "subcategory", "assignee")
     )
-    is_staff = request.user.is_authenticated and request.user.is_agent
-    owner = is_owner(request, complaint)
-    events = complaint.events.select_related("actor")
-    if not is_staff:
-        events = events.filter(public=True)
-    evidence = list(complaint.evidence.all())
-    contacts = list(complaint.contacts.all())
-    events = list(events)
-    evidence_by_id = {str(item.public_id): item for item in evidence}
-    contacts_by_id = {contact.pk: contact for contact in contacts}
-    # Level names are read (once) only when the case or its timeline has moved on the ladder.
-    on_ladder = complaint.escalation_level or any(event.payload.get("to") is not None for event in events)
-    level_names = {level.rank: level.name for level in EscalationLevel.objects.all()} if on_ladder else {}
-    for event in events:
-        # Events show their files and the contacts filed with them without further queries.
-        event.evidence_items = [
-            evidence_by_id[i] for i in event.payload.get("evidence", []) if i in evidence_by_id
-        ]
-        # A filing lists its contacts; a contact added later names its own.
-        listed = event.payload.get("contacts") or [event.payload.get("contact_id")]
-        event.contact_items = [contacts_by_id[i] for i in listed if i in contacts_by_id]
-        event.summary = describe_event(event, level_names)
-    now = timezone.now()
-    context = {
-        "complaint": complaint,
-        "events": events,
-        "evidence": evidence,
-        "level_name": level_names.get(complaint.escalation_level) if complaint.escalation_level else None,
-        "can_upload": complaint.is_open and (owner or is_staff),
-        "can_export": owner or (request.user.is_authenticated and request.user.is_manager),
-        "evidence_forms": EvidenceFormSet(prefix="evidence"),
-        "contacts": contacts,
-        "is_owner": owner,
-        "is_staff": is_staff,
-        "now": now,
-        "can_remind": complaint.can_remind(now),
-        "can_dispute": complaint.can_dispute(now),
-        "can_request_escalation": owner and escalation_services.can_request_escalation(complaint, now),
-        "escalation_form": bound.get("escalation_form") or ReasonForm(prefix="escalation"),
-        "reply_form": bound.get("reply_form") or ReplyForm(),
-        "contact_form": bound.get("contact_form") or ContactForm(prefix="contact"),
-        "dispute_form": bound.get("dispute_form") or ReasonForm(prefix="dispute"),
-        "withdraw_form": bound.get("withdraw_form") or WithdrawForm(prefix="withdraw"),
-        "rating_form": bound.get("rating_form") or RatingForm(prefix="rating"),
-    }
-    if is_staff:
-        context.update(workspace_context(request, complaint, events, bound))
-    status = 400 if bound else 200
+    context = case_context(request, complaint, staff=False, now=timezone.now(), bound=bound)
     return render(request, "complaints/complaint_detail.html", context, status=status)
 
 
@@ -289,7 +187,7 @@ def _complainant_action(
 
     @require_POST
     def view(request: HttpRequest, reference: str) -> HttpResponse:
-        complaint = _owned_complaint(request, reference)
+        complaint = owned_complaint(request, reference)
         if limits is not None:
             verdict = ratelimit.check(limits(request, complaint), fail_open=True)
             if not verdict.allowed:
@@ -299,13 +197,11 @@ def _complainant_action(
         if form_class is not None:
             form = form_class(request.POST, prefix=prefix)
             if not form.is_valid():
-                return complaint_detail(request, reference, **{form_name: form})
+                return _case_page(request, reference, bound={form_name: form}, status=400)
             data = form.cleaned_data
         try:
             act(complaint=complaint, by=by, now=timezone.now(), **data)
-        except (
-            ValidationError
-        ) as exc:  # a business rule refused it (ComplaintActionRefused, EscalationRefused)
+        except ActionRefused as exc:  # a business rule refused it; the message says why
             messages.error(request, " ".join(exc.messages))
         else:
             messages.success(request, _(success))  # the literals are marked with gettext_noop below
@@ -369,7 +265,7 @@ complaint_request_escalation = _complainant_action(
     ReasonForm,
     "escalation_form",
     "escalation",
-    escalation_services.request_escalation,
+    moves.request_escalation,
     gettext_noop("Your request was sent: your complaint now goes to someone with more authority."),
 )
 complaint_rate = _complainant_action(
@@ -384,7 +280,7 @@ complaint_rate = _complainant_action(
 @never_cache
 def track(request: HttpRequest, token: str) -> HttpResponse:
     """Exchange a tracking link's token for this browser's access, then go to the token-free URL."""
-    complaint = services.redeem_tracking_token(token=token, now=timezone.now())
+    complaint = redeem_tracking_token(token=token, now=timezone.now())
     if complaint is None:
         raise Http404
     response = redirect("complaints:detail", complaint.reference)

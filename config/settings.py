@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "complaints",
     "escalation",
     "evidence",
+    "staff",
 ]
 
 MIDDLEWARE = [
@@ -410,7 +411,7 @@ else:
 
 # --- Abuse limits --------------------------------------------------------------------------
 
-# Fixed windows counted in the cache above (config.ratelimit). Sign-in fails closed when the
+# Fixed windows counted in the cache above (common.ratelimit). Sign-in fails closed when the
 # cache is down; intake and reminders fail open (a complaint is never lost).
 # Failed sign-ins per username (or e-mail) from one address, and from one address across names.
 LOGIN_LIMIT_PER_USER_IP = env_int("LOGIN_LIMIT_PER_USER_IP", 5)

@@ -1,4 +1,4 @@
-"""Root URLconf: each app's URLs under its own namespace."""
+"""Root URLconf: each app's URLs under its own namespace. The only importer of `staff`."""
 
 from django.contrib import admin
 from django.urls import include, path
@@ -11,8 +11,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("", include("evidence.urls")),
     path("complaints/", include("complaints.urls")),
-    path("staff/", include("complaints.staff_urls")),
-    path("staff/", include("escalation.urls")),
+    path("staff/", include("staff.urls")),
     path("admin/", admin.site.urls),
     path("healthz", views.healthz, name="healthz"),
 ]

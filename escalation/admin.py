@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from complaints.admin import ReadOnlyModelAdmin
 from escalation.models import BusinessCalendar, Escalation, EscalationLevel, Holiday, SlaPolicy, WorkingPeriod
-from escalation.services import forget_policies
+from escalation.policies import forget_policies
 
 
 class WorkingPeriodInline(admin.TabularInline):

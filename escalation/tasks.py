@@ -7,7 +7,8 @@ import logging
 from celery import shared_task
 from django.conf import settings
 
-from escalation.services import database_now, sweep
+from escalation.clock import database_now
+from escalation.sweep import sweep
 
 logger = logging.getLogger(__name__)
 

@@ -25,7 +25,6 @@ from datetime import datetime, timedelta
 from typing import IO, Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 from django.db import transaction
@@ -37,7 +36,8 @@ from django.utils.translation import gettext_lazy as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from complaints.models import Complaint, EventKind
-from complaints.services import actor_role_of, record_event
+from complaints.records import actor_role_of, record_event
+from complaints.refusals import EvidenceRejected
 from evidence.models import ACCEPTED_TYPES, Evidence, Kind, size_limit_for
 from evidence.uploadhandler import SealedUpload
 
@@ -48,10 +48,6 @@ THUMBNAIL_SIZE = (320, 320)
 # Bidirectional overrides and isolates would let "gpj.exe" read as "exe.jpg".
 _BIDI_CONTROLS = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f"))
 _UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f]")
-
-
-class EvidenceRejected(ValidationError):
-    """One file is refused; the message says why, in the user's language."""
 
 
 class EvidenceStorageError(Exception):

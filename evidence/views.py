@@ -16,7 +16,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from complaints.views import is_owner, visible_complaint
+from complaints.access import is_owner, is_staff, visible_complaint
 from evidence import services
 from evidence.forms import EvidenceFormSet, report_upload_outcome
 from evidence.models import Evidence
@@ -30,13 +30,14 @@ DOWNLOAD_CSP = "default-src 'none'; img-src 'self'; media-src 'self'; sandbox"
 @require_POST
 def upload(request: HttpRequest, reference: str) -> HttpResponse:
     complaint = visible_complaint(request, reference)
-    staff = request.user.is_authenticated and request.user.is_agent
+    staff = is_staff(request)
     if not (staff or is_owner(request, complaint)) or not complaint.is_open:
         raise Http404
+    case_page = "staff:case" if staff else "complaints:detail"
     formset = EvidenceFormSet(request.POST, request.FILES, prefix="evidence")
     if not formset.is_valid():
         messages.error(request, _("No file was added: %(problems)s") % {"problems": _problems(formset)})
-        return redirect("complaints:detail", complaint.reference)
+        return redirect(case_page, complaint.reference)
     try:
         result = services.attach_evidence(
             complaint=complaint, uploads=formset.uploads, by=request.user, now=timezone.now()
@@ -46,7 +47,7 @@ def upload(request: HttpRequest, reference: str) -> HttpResponse:
         messages.error(request, _("We could not store your files. Nothing was saved; please try again."))
     else:
         report_upload_outcome(request, result)
-    return redirect("complaints:detail", complaint.reference)
+    return redirect(case_page, complaint.reference)
 
 
 def _problems(formset: EvidenceFormSet) -> str:
@@ -97,7 +98,7 @@ def download(request: HttpRequest, public_id: str, variant: str) -> HttpResponse
     complaint = evidence.complaint
     owner = is_owner(request, complaint)
     user = request.user
-    staff = user.is_authenticated and user.is_agent
+    staff = is_staff(request)
     if not (owner or staff):
         raise Http404
     stem = evidence.original_name.rsplit(".", 1)[0]

@@ -223,7 +223,7 @@ def _empty_cache() -> None:
 @pytest.fixture(autouse=True)
 def _fresh_policy_cache() -> None:
     """SLA policies are cached per process; each test reads the ones in its database."""
-    from escalation.services import forget_policies
+    from escalation.policies import forget_policies
 
     forget_policies()
 

@@ -27,9 +27,9 @@ from django.utils.http import urlsafe_base64_encode
 from playwright.sync_api import BrowserContext, Page, expect
 
 from accounts.models import Role
-from complaints import services
+from complaints import services, tracking
 from complaints.models import CannedReply, Complaint, Status
-from escalation.services import sweep
+from escalation.sweep import sweep
 from evidence.services import attach_evidence, write_dossier
 from evidence.uploadhandler import EvidenceUploadHandler
 from tests.evidence.conftest import png, text
@@ -148,7 +148,7 @@ def build_world(language: str) -> World:
     )
 
     guest_case = make_complaint(now=now, language=language, subject="Locked out as a guest")
-    token = services.issue_tracking_token(complaint=guest_case, now=now)
+    token = tracking.issue_tracking_token(complaint=guest_case, now=now)
     uid = urlsafe_base64_encode(force_bytes(complainant.pk))
     reset_path = f"/accounts/password/reset/{uid}/{default_token_generator.make_token(complainant)}/"
 

@@ -388,10 +388,10 @@ def test_odd_content_types_are_answered_without_a_server_error(site, name, conte
 PAGES = [
     ("staff:queue", "agent", ["q", "category", "status", "complexity", "level", "breached", "after"]),
     ("staff:queue_tab", "manager", ["q", "category", "status", "complexity", "level", "breached", "after"]),
-    ("escalation:manager_queue", "manager", ["after"]),
-    ("escalation:dashboard", "manager", ["weeks"]),
+    ("staff:manager_queue", "manager", ["after"]),
+    ("staff:dashboard", "manager", ["weeks"]),
     (
-        "escalation:export",
+        "staff:export",
         "manager",
         ["submitted_from", "submitted_to", "category", "status", "complexity", "level", "breached"],
     ),
@@ -460,7 +460,7 @@ CURSORS = [
     moments=st.lists(st.integers(-(10**20), 10**20), min_size=0, max_size=3),
     pk=st.one_of(st.integers(-(10**30), 10**30), st.sampled_from([2**63, 2**63 - 1, 2**31, -(2**63) - 1])),
     raw=st.sampled_from(CURSORS),
-    which=st.sampled_from(["staff:queue", "escalation:manager_queue"]),
+    which=st.sampled_from(["staff:queue", "staff:manager_queue"]),
 )
 def test_a_forged_paging_cursor_starts_over_or_pages_never_a_server_error(site, moments, pk, raw, which):
     import base64
@@ -553,10 +553,8 @@ def test_each_known_troublemaker_in_each_field_of_each_form(site, form):
                     assert row_counts() == before, (name, value[:50])
                 elif row_counts() != before:
                     # What was accepted shows on the case page, to its complainant and to staff.
-                    for who in ("owner", "manager"):
-                        page = site["clients"][who].get(
-                            reverse("complaints:detail", args=[complaint.reference])
-                        )
+                    for who, case_page in (("owner", "complaints:detail"), ("manager", "staff:case")):
+                        page = site["clients"][who].get(reverse(case_page, args=[complaint.reference]))
                         assert page.status_code == 200, (name, value[:50], who)
 
 

@@ -22,7 +22,7 @@ from accounts.models import Role
 from complaints import services
 from complaints.models import CannedReply, Complaint, Notification, NotificationStatus
 from complaints.notifications import deliver_outbox, header_text
-from escalation import services as escalation_services
+from escalation import moves
 from evidence import services as evidence_services
 from evidence.uploadhandler import EvidenceUploadHandler
 from tests.complaints.conftest import intake_post
@@ -85,7 +85,7 @@ def hostile_case(now):
     services.add_internal_note(complaint=complaint, body=PAYLOAD, by=agent, now=later)
     for by in (agent, lead):
         complaint.refresh_from_db()
-        escalation_services.escalate_manually(
+        moves.escalate_manually(
             complaint=complaint, by=by, now=later, reason=PAYLOAD, version=complaint.version
         )
     upload = _sealed_png(f"{SHORT}.png")
@@ -116,8 +116,9 @@ def case():
 
 
 def test_the_case_page_shows_every_field_as_text_to_the_complainant_and_to_staff(case):
-    url = reverse("complaints:detail", args=[case["complaint"].reference])
+    reference = case["complaint"].reference
     for who in ("owner", "agent", "manager"):
+        url = reverse("complaints:detail" if who == "owner" else "staff:case", args=[reference])
         response = signed_in(case[who]).get(url)
         assert response.status_code == 200
         assert_escaped(response.content.decode(), f"the case page seen by {who}")
@@ -127,7 +128,7 @@ def test_the_queues_show_subjects_and_names_as_text(case):
     pages = [
         ("agent", reverse("staff:queue_tab", args=["mine"])),
         ("agent", reverse("staff:queue_tab", args=["team"])),
-        ("manager", reverse("escalation:manager_queue")),
+        ("manager", reverse("staff:manager_queue")),
     ]
     for who, url in pages:
         response = signed_in(case[who]).get(url)
@@ -261,7 +262,7 @@ def test_header_text_is_one_clean_line(text, expected):
 
 
 def test_the_csv_export_holds_the_payload_as_plain_text_in_its_cell(case):
-    response = signed_in(case["manager"]).get(reverse("escalation:export"))
+    response = signed_in(case["manager"]).get(reverse("staff:export"))
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     assert response["X-Content-Type-Options"] == "nosniff"
@@ -273,7 +274,7 @@ def test_the_csv_export_holds_the_payload_as_plain_text_in_its_cell(case):
 
 def test_a_formula_in_the_subject_is_not_a_formula_in_the_csv(case):
     Complaint.objects.filter(pk=case["complaint"].pk).update(subject='=HYPERLINK("http://x","y")')
-    response = signed_in(case["manager"]).get(reverse("escalation:export"))
+    response = signed_in(case["manager"]).get(reverse("staff:export"))
     text = b"".join(response.streaming_content).decode("utf-8-sig")
     [row] = [row for row in csv.reader(io.StringIO(text)) if row[0] == case["complaint"].reference]
     assert '\'=HYPERLINK("http://x","y")' in row
@@ -304,11 +305,11 @@ def test_no_payload_runs_in_a_real_browser(browser, live_server):
     pages = [
         ("owner", reverse("complaints:detail", args=[reference])),
         ("owner", reverse("complaints:mine")),
-        ("agent", reverse("complaints:detail", args=[reference])),
+        ("agent", reverse("staff:case", args=[reference])),
         ("agent", reverse("staff:queue_tab", args=["mine"])),
         ("agent", reverse("staff:queue") + "?q=%3Cscript%3Ealert(1)%3C%2Fscript%3E"),
-        ("manager", reverse("complaints:detail", args=[reference])),
-        ("manager", reverse("escalation:manager_queue")),
+        ("manager", reverse("staff:case", args=[reference])),
+        ("manager", reverse("staff:manager_queue")),
     ]
     mail.outbox.clear()
     deliver_outbox(now=timezone.now())

@@ -158,13 +158,13 @@ def test_an_agent_claims_asks_for_information_and_resolves_after_the_answer(brow
 
         # The case page: the staff panel shows who handles it; ask for information.
         row.get_by_role("link", name=reference).click()
-        page.wait_for_url(f"{base}/complaints/{reference}/")
+        page.wait_for_url(f"{base}/staff/cases/{reference}/")
         panel = page.get_by_role("region", name=tr(language, "Work on this case"))
         expect(panel.get_by_test_id("assignee")).to_contain_text(f"{tr(language, 'Handled by:')} Minh Trần")
         open_action(panel, tr(language, "Ask the complainant for information"))
         panel.get_by_label(tr(language, "What do you need from the complainant?")).fill(question)
         panel.get_by_role("button", name=tr(language, "Ask and pause the clock")).click()
-        page.wait_for_url(f"{base}/complaints/{reference}/")
+        page.wait_for_url(f"{base}/staff/cases/{reference}/")
         expect_message(
             page,
             language,
@@ -212,7 +212,7 @@ def test_an_agent_claims_asks_for_information_and_resolves_after_the_answer(brow
         open_action(panel, tr(language, "Resolve"))
         panel.get_by_label(tr(language, "Resolution summary")).fill(summary)
         panel.get_by_role("button", name=tr(language, "Resolve the case")).click()
-        page.wait_for_url(f"{base}/complaints/{reference}/")
+        page.wait_for_url(f"{base}/staff/cases/{reference}/")
         expect_message(page, language, "The case was resolved; the complainant was told.")
         expect_status(page, language, Status.RESOLVED)
         expect(page.get_by_role("region", name=tr(language, "Resolution"), exact=True)).to_contain_text(

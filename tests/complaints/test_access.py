@@ -7,7 +7,7 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import Role
-from complaints.views import grant_guest_access
+from complaints.access import grant_guest_access
 from tests.factories import make_complaint, make_user
 
 pytestmark = pytest.mark.django_db
@@ -67,6 +67,16 @@ def client_for(who: str, world) -> Client:
 
 
 VISITORS = ["alice", "bob", "guest", "agent", "manager", "stranger"]
+STAFF = ("agent", "manager")
+
+
+def page_url(page: str, visitor: str, reference: str) -> str:
+    """Staff read a case on their own page, and are sent there from the complainant's."""
+    if page == "detail" and visitor in STAFF:
+        return reverse("staff:case", args=[reference])
+    return reverse(f"complaints:{page}", args=[reference])
+
+
 CASES = [("alices", "alice"), ("guests", "guest")]
 
 
@@ -75,7 +85,7 @@ CASES = [("alices", "alice"), ("guests", "guest")]
 @pytest.mark.parametrize("page", PAGES)
 def test_pages_are_visible_only_to_those_entitled(world, visitor, case, owner, page):
     complaint = world[case]
-    response = client_for(visitor, world).get(reverse(f"complaints:{page}", args=[complaint.reference]))
+    response = client_for(visitor, world).get(page_url(page, visitor, complaint.reference))
     role = "owner" if visitor == owner else visitor
     expected = 200 if role in PAGE_ACCESS[page] else 404
     assert response.status_code == expected
@@ -99,16 +109,13 @@ def test_actions_are_open_only_to_the_complainant(world, visitor, case, owner, a
 
 def test_an_unknown_reference_is_404_for_everyone(world):
     for visitor in VISITORS:
-        assert (
-            client_for(visitor, world).get(reverse("complaints:detail", args=["KN-0000-0000"])).status_code
-            == 404
-        )
+        assert client_for(visitor, world).get(page_url("detail", visitor, "KN-0000-0000")).status_code == 404
 
 
 def test_staff_see_internal_events_and_complainants_do_not(world):
     from django.utils import timezone
 
-    from complaints.services import record_event
+    from complaints.records import record_event
 
     record_event(
         complaint=world["alices"],
@@ -118,6 +125,16 @@ def test_staff_see_internal_events_and_complainants_do_not(world):
         public=False,
         body="Nội bộ: khách hàng VIP",
     )
-    url = reverse("complaints:detail", args=[world["alices"].reference])
-    assert "Nội bộ: khách hàng VIP" in client_for("agent", world).get(url).content.decode()
-    assert "Nội bộ: khách hàng VIP" not in client_for("alice", world).get(url).content.decode()
+    reference = world["alices"].reference
+    staff_page = client_for("agent", world).get(page_url("detail", "agent", reference))
+    assert "Nội bộ: khách hàng VIP" in staff_page.content.decode()
+    own_page = client_for("alice", world).get(page_url("detail", "alice", reference))
+    assert "Nội bộ: khách hàng VIP" not in own_page.content.decode()
+
+
+@pytest.mark.parametrize("visitor", STAFF)
+def test_staff_opening_the_complainants_case_page_are_sent_to_their_own(world, visitor):
+    reference = world["guests"].reference
+    response = client_for(visitor, world).get(reverse("complaints:detail", args=[reference]))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("staff:case", args=[reference])

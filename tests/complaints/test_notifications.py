@@ -9,10 +9,10 @@ from unittest import mock
 import pytest
 from django.core import mail
 
-from complaints import notifications
+from complaints import notifications, records
 from complaints.models import Notification, NotificationStatus, TrackingToken, hash_token
 from complaints.notifications import deliver_outbox, retry_delay
-from complaints.services import redeem_tracking_token
+from complaints.tracking import redeem_tracking_token
 from tests.factories import NOW, make_complaint
 
 pytestmark = pytest.mark.django_db
@@ -96,10 +96,8 @@ def test_a_notice_locked_by_another_worker_is_skipped():
 
 
 def test_the_nudge_swallows_a_dead_broker(caplog):
-    with mock.patch(
-        "complaints.tasks.deliver_notifications.apply_async", side_effect=ConnectionError("down")
-    ):
-        notifications.nudge_delivery()
+    with mock.patch("config.celery.app.send_task", side_effect=ConnectionError("down")):
+        records.nudge_delivery()
     assert "beat will deliver later" in caplog.text
 
 
@@ -112,8 +110,8 @@ def test_the_delivery_task_delegates_to_the_outbox(settings):
 
 def test_a_burst_of_changes_nudges_the_worker_once_per_interval(settings, monkeypatch):
     settings.NOTIFICATION_NUDGE_INTERVAL = 60
-    monkeypatch.setattr(notifications, "_last_nudge", float("-inf"))
-    with mock.patch("complaints.tasks.deliver_notifications.apply_async") as apply_async:
+    monkeypatch.setattr(records, "_last_nudge", float("-inf"))
+    with mock.patch("config.celery.app.send_task") as apply_async:
         for _ in range(5):
-            notifications.nudge_delivery()
+            records.nudge_delivery()
     assert apply_async.call_count == 1

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from accounts.models import Role
-from complaints import services
+from complaints import refusals, services, tracking
 from complaints.models import (
     DISPUTE_WINDOW,
     Complaint,
@@ -103,7 +103,7 @@ def test_a_reply_notifies_the_assignee_in_their_language(agent):
 def test_a_reminder_can_be_sent_once_per_24_hours():
     complaint = make_complaint()
     services.send_reminder(complaint=complaint, by=None, now=NOW)
-    with pytest.raises(services.ComplaintActionRefused):
+    with pytest.raises(refusals.ActionRefused):
         services.send_reminder(
             complaint=complaint, by=None, now=NOW + timedelta(hours=24) - timedelta(seconds=1)
         )
@@ -116,7 +116,7 @@ def test_a_complaint_can_be_withdrawn_any_time_before_it_is_closed(agent):
     complaint = resolve(make_complaint(), by=agent)
     complaint = services.withdraw_complaint(complaint=complaint, by=None, now=NOW, reason="Đã tự giải quyết")
     assert complaint.status == Status.WITHDRAWN
-    with pytest.raises(services.TransitionNotAllowed):
+    with pytest.raises(refusals.TransitionNotAllowed):
         services.withdraw_complaint(complaint=complaint, by=None, now=NOW)
 
 
@@ -124,9 +124,9 @@ def test_a_closed_complaint_cannot_be_withdrawn_or_replied_to(agent):
     complaint = resolve(make_complaint(), by=agent)
     complaint = services.accept_resolution(complaint=complaint, by=None, now=NOW)
     assert complaint.status == Status.CLOSED
-    with pytest.raises(services.TransitionNotAllowed):
+    with pytest.raises(refusals.TransitionNotAllowed):
         services.withdraw_complaint(complaint=complaint, by=None, now=NOW)
-    with pytest.raises(services.ComplaintActionRefused):
+    with pytest.raises(refusals.ActionRefused):
         services.reply_as_complainant(complaint=complaint, body="?", by=None, now=NOW)
 
 
@@ -134,7 +134,7 @@ def test_a_forbidden_transition_says_so_in_the_users_language():
     from django.utils import translation
 
     complaint = make_complaint()
-    with translation.override("vi"), pytest.raises(services.TransitionNotAllowed) as caught:
+    with translation.override("vi"), pytest.raises(refusals.TransitionNotAllowed) as caught:
         services.transition_complaint(complaint=complaint, to_status="closed", by=None, now=NOW)
     assert "không thể" in caught.value.messages[0]
     assert Complaint.objects.get().status == Status.NEW
@@ -153,7 +153,7 @@ def test_a_dispute_within_14_days_reopens_the_case(agent):
 @pytest.mark.parametrize("after", [timedelta(0), timedelta(seconds=1)])
 def test_a_dispute_at_or_after_14_days_is_refused(agent, after):
     complaint = resolve(make_complaint(), by=agent)
-    with pytest.raises(services.ComplaintActionRefused):
+    with pytest.raises(refusals.ActionRefused):
         services.dispute_resolution(
             complaint=complaint, by=None, now=NOW + DISPUTE_WINDOW + after, reason="x"
         )
@@ -177,12 +177,12 @@ def test_resolved_complaints_close_themselves_when_the_dispute_window_ends(agent
 
 def test_handling_is_rated_once_after_resolution(agent):
     complaint = make_complaint()
-    with pytest.raises(services.ComplaintActionRefused):
+    with pytest.raises(refusals.ActionRefused):
         services.rate_handling(complaint=complaint, rating=5, comment="", by=None, now=NOW)
     complaint = resolve(complaint, by=agent)
     complaint = services.rate_handling(complaint=complaint, rating=4, comment="Nhanh", by=None, now=NOW)
     assert (complaint.rating, complaint.rating_comment) == (4, "Nhanh")
-    with pytest.raises(services.ComplaintActionRefused):
+    with pytest.raises(refusals.ActionRefused):
         services.rate_handling(complaint=complaint, rating=1, comment="", by=None, now=NOW)
 
 
@@ -197,15 +197,15 @@ def test_every_change_bumps_the_version():
 
 def test_a_tracking_token_works_until_it_expires(settings):
     complaint = make_complaint()
-    token = services.issue_tracking_token(complaint=complaint, now=NOW)
+    token = tracking.issue_tracking_token(complaint=complaint, now=NOW)
     assert len(token) >= 43  # 256 bits, URL-safe base64
     assert TrackingToken.objects.get().token_hash == hash_token(token)
     assert not TrackingToken.objects.filter(token_hash=token).exists()
     expiry = NOW + settings.TRACKING_LINK_TTL
-    assert services.redeem_tracking_token(token=token, now=expiry - timedelta(seconds=1)) == complaint
-    assert services.redeem_tracking_token(token=token, now=expiry) is None
-    assert services.redeem_tracking_token(token=token, now=expiry + timedelta(seconds=1)) is None
-    assert services.redeem_tracking_token(token="not-a-token", now=NOW) is None
+    assert tracking.redeem_tracking_token(token=token, now=expiry - timedelta(seconds=1)) == complaint
+    assert tracking.redeem_tracking_token(token=token, now=expiry) is None
+    assert tracking.redeem_tracking_token(token=token, now=expiry + timedelta(seconds=1)) is None
+    assert tracking.redeem_tracking_token(token="not-a-token", now=NOW) is None
 
 
 def test_resending_the_link_only_writes_when_reference_and_email_match():

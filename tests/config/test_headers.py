@@ -27,10 +27,10 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from accounts.models import Role
-from complaints import services
+from complaints import tracking
 from complaints.models import Complaint
-from complaints.queue import TABS
 from evidence.models import Evidence
+from staff.selectors import TABS
 from tests.complaints.conftest import intake_post
 from tests.conftest import ROOT, subprocess_env
 from tests.evidence.conftest import evidence_post, png
@@ -95,7 +95,7 @@ def kwargs_for(route: Route, world: dict) -> list[dict[str, str]]:
         "uidb64": [urlsafe_base64_encode(force_bytes(user.pk))],
     }
     if route.name == "complaints:track":
-        values["token"] = [services.issue_tracking_token(complaint=complaint, now=timezone.now())]
+        values["token"] = [tracking.issue_tracking_token(complaint=complaint, now=timezone.now())]
     elif route.name == "accounts:password_reset_confirm":
         values["token"] = [default_token_generator.make_token(user)]
     missing = [name for name in route.kwargs if name not in values]
@@ -228,7 +228,7 @@ def test_every_url_answers_every_visitor_with_the_security_headers_and_no_inline
     # The walk reached real pages, not just redirects and 404s.
     assert statuses[reverse("complaints:detail", args=[world["complaint"].reference])] >= {200}
     assert 200 in statuses[reverse("admin:complaints_complaint_changelist")]
-    assert 200 in statuses[reverse("escalation:dashboard")]
+    assert 200 in statuses[reverse("staff:dashboard")]
 
 
 @pytest.mark.django_db

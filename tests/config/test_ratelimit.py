@@ -20,8 +20,8 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import ngettext
 
+from common import ratelimit
 from complaints.models import Complaint, ComplaintEvent, EventKind, Notification
-from config import ratelimit
 from tests.complaints.conftest import intake_post
 from tests.conftest import port_open
 from tests.evidence.conftest import evidence_post, png

@@ -12,7 +12,8 @@ from datetime import timedelta
 import pytest
 
 from complaints.models import Complaint
-from escalation import services
+from escalation import clock
+from escalation import sweep as sweeping
 from escalation.models import Escalation, Reason
 from tests.conftest import BeatProcess, WorkerProcess, celery_env, wait_for
 from tests.factories import make_complaint
@@ -39,7 +40,7 @@ def test_no_sweep_runs_while_redis_is_down_and_the_first_after_catches_every_due
     try:
         wait_for(lambda: sweeps_run(worker) >= 1, timeout=60, what="beat's first sweep to run")
 
-        db_now = services.database_now()
+        db_now = clock.database_now()
         # First-response deadlines that pass while Redis is down, in 5 to 6 seconds.
         complaints = [
             make_complaint(now=db_now - timedelta(hours=24) + timedelta(seconds=5, milliseconds=50 * i))
@@ -49,7 +50,7 @@ def test_no_sweep_runs_while_redis_is_down_and_the_first_after_catches_every_due
         time.sleep(1.5)  # let a sweep received just before the stop finish
         ran_before = sweeps_run(worker)
         time.sleep(6)  # six beat intervals without a broker; the deadlines pass meanwhile
-        assert services.database_now() > db_now + timedelta(seconds=6)  # all due now
+        assert clock.database_now() > db_now + timedelta(seconds=6)  # all due now
         assert sweeps_run(worker) == ran_before, "no sweep may run while the broker is down"
         assert not Escalation.objects.exists()
         assert beat.process.poll() is None and worker.process.poll() is None  # both rode it out
@@ -69,6 +70,6 @@ def test_no_sweep_runs_while_redis_is_down_and_the_first_after_catches_every_due
     breached = Escalation.objects.filter(reason=Reason.FIRST_RESPONSE_BREACHED)
     assert Escalation.objects.count() == breached.count() == len(complaints)
     assert breached.values("complaint").distinct().count() == len(complaints)
-    assert services.sweep(now=services.database_now()).escalated == 0  # nothing was left behind
+    assert sweeping.sweep(now=clock.database_now()).escalated == 0  # nothing was left behind
     assert Complaint.objects.filter(first_response_breached_at__isnull=True).count() == 0
     assert set(Complaint.objects.values_list("escalation_level", flat=True)) == {1}

@@ -10,9 +10,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Role
+from complaints import refusals
 from complaints import services as complaint_services
 from complaints.models import Complaint, ComplaintEvent, EventKind, Notification
-from escalation import services
+from escalation import clock, policies
+from escalation import sweep as sweeping
 from escalation.models import Escalation, Reason
 from tests.factories import NOW, make_complaint, make_user
 
@@ -44,9 +46,9 @@ def test_intake_sets_the_deadlines_of_the_policy():
 
 def test_the_warning_fires_once_at_the_warning_point(staff):
     complaint = make_complaint()
-    assert services.sweep(now=NOW + 18 * HOUR - SECOND).warned == 0
-    assert services.sweep(now=NOW + 18 * HOUR).warned == 1
-    assert services.sweep(now=NOW + 18 * HOUR + SECOND).warned == 0
+    assert sweeping.sweep(now=NOW + 18 * HOUR - SECOND).warned == 0
+    assert sweeping.sweep(now=NOW + 18 * HOUR).warned == 1
+    assert sweeping.sweep(now=NOW + 18 * HOUR + SECOND).warned == 0
     event = ComplaintEvent.objects.get(kind=EventKind.SLA_WARNING)
     assert not event.public
     notice = Notification.objects.get(template="staff_alert")
@@ -56,9 +58,9 @@ def test_the_warning_fires_once_at_the_warning_point(staff):
 
 def test_a_first_response_breach_escalates_one_level_exactly_at_the_deadline(staff):
     complaint = make_complaint()
-    services.sweep(now=NOW + 18 * HOUR)
-    assert services.sweep(now=NOW + 24 * HOUR - SECOND).breached == 0
-    result = services.sweep(now=NOW + 24 * HOUR)
+    sweeping.sweep(now=NOW + 18 * HOUR)
+    assert sweeping.sweep(now=NOW + 24 * HOUR - SECOND).breached == 0
+    result = sweeping.sweep(now=NOW + 24 * HOUR)
     assert (result.breached, result.escalated) == (1, 1)
     complaint = fresh(complaint)
     assert complaint.escalation_level == 1
@@ -83,24 +85,24 @@ def test_a_first_response_breach_escalates_one_level_exactly_at_the_deadline(sta
     assert Notification.objects.filter(template="staff_alert", email=staff["lead"].email).exists()
     told = Notification.objects.get(template="case_update", email=complaint.contact_email)
     assert (told.language, told.context["kind"]) == ("vi", "escalated")
-    assert services.sweep(now=NOW + 24 * HOUR + SECOND).escalated == 0
+    assert sweeping.sweep(now=NOW + 24 * HOUR + SECOND).escalated == 0
 
 
 def test_two_sweeps_at_the_same_moment_escalate_once(staff):
     make_complaint()
-    services.sweep(now=NOW + 24 * HOUR)
-    services.sweep(now=NOW + 24 * HOUR)
+    sweeping.sweep(now=NOW + 24 * HOUR)
+    sweeping.sweep(now=NOW + 24 * HOUR)
     assert Escalation.objects.count() == 1
 
 
 def test_an_unresolved_case_climbs_after_climb_after_and_stops_at_the_top(staff):
     complaint = make_complaint()
-    services.sweep(now=NOW + 24 * HOUR)  # -> Team lead, climbs after 48 h there
-    assert services.sweep(now=NOW + 72 * HOUR - SECOND).escalated == 0
-    result = services.sweep(now=NOW + 72 * HOUR)  # the resolution deadline too: one bump, to Manager
+    sweeping.sweep(now=NOW + 24 * HOUR)  # -> Team lead, climbs after 48 h there
+    assert sweeping.sweep(now=NOW + 72 * HOUR - SECOND).escalated == 0
+    result = sweeping.sweep(now=NOW + 72 * HOUR)  # the resolution deadline too: one bump, to Manager
     assert fresh(complaint).escalation_level == 2
     assert result.escalated == 1
-    assert services.sweep(now=NOW + timedelta(days=30)).escalated == 0
+    assert sweeping.sweep(now=NOW + timedelta(days=30)).escalated == 0
     assert list(Escalation.objects.values_list("to_level", flat=True)) == [1, 2]
     assert fresh(complaint).next_check_at is None
 
@@ -110,7 +112,7 @@ def test_a_resolved_complaint_is_never_escalated(staff):
 
     complaint = resolve(make_complaint(), by=staff["agent"], now=NOW + HOUR)
     assert complaint.next_check_at is None
-    assert services.sweep(now=NOW + timedelta(days=30)).escalated == 0
+    assert sweeping.sweep(now=NOW + timedelta(days=30)).escalated == 0
     assert not Escalation.objects.exists()
 
 
@@ -138,7 +140,7 @@ def test_waiting_for_the_complainant_pauses_the_clock_and_resuming_moves_the_dea
         complaint=complaint, to_status="awaiting_complainant", by=staff["agent"], now=NOW + 2 * HOUR, note="?"
     )
     assert fresh(complaint).next_check_at is None
-    assert services.sweep(now=NOW + timedelta(days=10)).escalated == 0
+    assert sweeping.sweep(now=NOW + timedelta(days=10)).escalated == 0
     complaint = complaint_services.reply_as_complainant(
         complaint=complaint, body="Đây", by=None, now=NOW + 12 * HOUR
     )
@@ -159,7 +161,7 @@ def test_a_dispute_restarts_the_resolution_clock(staff):
 
 def test_a_dry_run_changes_nothing(staff):
     complaint = make_complaint()
-    result = services.sweep(now=NOW + 24 * HOUR, dry_run=True)
+    result = sweeping.sweep(now=NOW + 24 * HOUR, dry_run=True)
     assert result.escalated == 1
     assert fresh(complaint).escalation_level == 0
     assert not Escalation.objects.exists()
@@ -167,18 +169,18 @@ def test_a_dry_run_changes_nothing(staff):
 
 def test_one_broken_complaint_does_not_block_the_rest(staff, monkeypatch, caplog):
     broken, fine = make_complaint(), make_complaint()
-    real = services.policy_for
+    real = policies.policy_for
 
     def policy_for(complaint):
         if complaint.id == broken.pk:
             raise RuntimeError("corrupt policy")
         return real(complaint)
 
-    monkeypatch.setattr(services, "policy_for", policy_for)
-    result = services.sweep(now=NOW + 24 * HOUR)
+    monkeypatch.setattr(sweeping, "policy_for", policy_for)
+    result = sweeping.sweep(now=NOW + 24 * HOUR)
     assert result.escalated == 1 and result.failed == [broken.pk]
     assert fresh(fine).escalation_level == 1
-    assert fresh(broken).next_check_at == NOW + 24 * HOUR + services.RETRY_BROKEN_AFTER
+    assert fresh(broken).next_check_at == NOW + 24 * HOUR + sweeping.RETRY_BROKEN_AFTER
     assert f"sweep failed on complaint {broken.pk}" in caplog.text
 
 
@@ -186,7 +188,7 @@ def test_the_statements_grow_with_batches_not_with_complaints(staff):
     for _ in range(30):
         make_complaint()
     with CaptureQueriesContext(connection) as queries:
-        result = services.sweep(now=NOW + 24 * HOUR, batch_size=10)
+        result = sweeping.sweep(now=NOW + 24 * HOUR, batch_size=10)
     assert result.escalated == 30 and result.batches == 3
     per_batch = len(queries.captured_queries) / 3
     assert per_batch <= 12
@@ -204,14 +206,14 @@ def test_the_sla_sweep_command_runs_the_same_sweep(staff, capsys):
 def test_the_sweep_task_reads_the_database_clock(staff):
     from escalation.tasks import sweep_sla
 
-    assert services.database_now().tzinfo is not None
+    assert clock.database_now().tzinfo is not None
     assert sweep_sla.apply().get() == {"warned": 0, "breached": 0, "escalated": 0, "skipped": 0, "failed": 0}
 
 
 def test_the_case_page_shows_the_deadlines_in_the_viewers_language_and_time_zone(client, staff):
     user = make_user()
     complaint = make_complaint(by=user)
-    services.sweep(now=NOW + 24 * HOUR)
+    sweeping.sweep(now=NOW + 24 * HOUR)
     client.force_login(user)
     body = client.get(f"/complaints/{complaint.reference}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "First response" in body and "missed" in body
@@ -241,7 +243,7 @@ def test_reclassifying_recomputes_the_deadlines_with_an_event(staff):
     event = complaint.events.last()
     assert (event.kind, event.public) == (EventKind.TRIAGED, False)
     assert event.payload["to"]["resolution_due_at"] == (NOW + timedelta(days=10)).isoformat()
-    with pytest.raises(complaint_services.StaleForm):
+    with pytest.raises(refusals.StaleForm):
         complaint_services.reclassify_complaint(
             complaint=complaint,
             subcategory=complex_sub,
@@ -254,9 +256,9 @@ def test_reclassifying_recomputes_the_deadlines_with_an_event(staff):
 
 def test_a_sweep_with_nothing_due_is_one_index_probe(staff):
     make_complaint()
-    services.ladder()  # the ladder is cached per process
+    policies.ladder()  # the ladder is cached per process
     with CaptureQueriesContext(connection) as queries:
-        assert services.sweep(now=NOW + HOUR).as_dict()["warned"] == 0
+        assert sweeping.sweep(now=NOW + HOUR).as_dict()["warned"] == 0
     selects = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT")]
     assert len(selects) == 1
     assert "next_check_at" in selects[0] and "SKIP LOCKED" in selects[0] and "LIMIT" in selects[0]
@@ -277,7 +279,7 @@ def test_the_timeline_says_which_deadline_broke_and_where_the_case_went(staff, c
     owner.preferred_language = language
     owner.save(update_fields=["preferred_language"])
     complaint = make_complaint(by=owner)
-    services.sweep(now=NOW + 24 * HOUR)
+    sweeping.sweep(now=NOW + 24 * HOUR)
     client.force_login(owner)
     response = client.get(
         reverse("complaints:detail", args=[complaint.reference]), HTTP_ACCEPT_LANGUAGE=language
@@ -300,11 +302,11 @@ def test_a_trigger_already_taken_is_skipped_without_events_or_notices(staff):
     )
     events_before = complaint.events.count()
     notices_before = Notification.objects.count()
-    result = services.sweep(now=due)
+    result = sweeping.sweep(now=due)
     assert (result.skipped, result.escalated, result.breached) == (1, 0, 0)
     assert Escalation.objects.count() == 1
     assert complaint.events.count() == events_before
     assert Notification.objects.count() == notices_before
     # The clock still moves on, so the same trigger is not looked at again.
     assert fresh(complaint).first_response_breached_at == due
-    assert services.sweep(now=due + SECOND).skipped == 0
+    assert sweeping.sweep(now=due + SECOND).skipped == 0

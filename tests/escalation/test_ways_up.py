@@ -11,9 +11,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import Role
+from complaints import refusals
 from complaints import services as complaint_services
 from complaints.models import Complaint, EventKind
-from escalation import services
+from escalation import moves, rules
+from escalation import sweep as sweeping
 from escalation.models import Escalation, Reason
 from tests.factories import NOW, make_complaint, make_user
 
@@ -33,13 +35,11 @@ def staff():
 
 def test_a_complainant_may_ask_only_once_a_deadline_has_passed(staff):
     complaint = make_complaint()
-    assert not services.can_request_escalation(complaint, NOW + 24 * HOUR - timedelta(seconds=1))
-    with pytest.raises(services.EscalationRefused):
-        services.request_escalation(complaint=complaint, by=None, now=NOW + HOUR, reason="chậm")
-    assert services.can_request_escalation(complaint, NOW + 24 * HOUR)
-    escalation = services.request_escalation(
-        complaint=complaint, by=None, now=NOW + 24 * HOUR, reason="Quá hạn"
-    )
+    assert not rules.can_request_escalation(complaint, NOW + 24 * HOUR - timedelta(seconds=1))
+    with pytest.raises(refusals.EscalationRefused):
+        moves.request_escalation(complaint=complaint, by=None, now=NOW + HOUR, reason="chậm")
+    assert rules.can_request_escalation(complaint, NOW + 24 * HOUR)
+    escalation = moves.request_escalation(complaint=complaint, by=None, now=NOW + 24 * HOUR, reason="Quá hạn")
     assert (escalation.reason, escalation.from_level, escalation.to_level) == (
         Reason.COMPLAINANT_REQUEST,
         0,
@@ -47,8 +47,8 @@ def test_a_complainant_may_ask_only_once_a_deadline_has_passed(staff):
     )
     event = Complaint.objects.get(pk=complaint.pk).events.last()
     assert (event.kind, event.body, event.public) == (EventKind.ESCALATION_REQUESTED, "Quá hạn", True)
-    with pytest.raises(services.EscalationRefused):
-        services.request_escalation(complaint=complaint, by=None, now=NOW + 25 * HOUR, reason="again")
+    with pytest.raises(refusals.EscalationRefused):
+        moves.request_escalation(complaint=complaint, by=None, now=NOW + 25 * HOUR, reason="again")
 
 
 def test_an_unanswered_reminder_allows_a_request_after_24_hours(staff):
@@ -58,8 +58,8 @@ def test_an_unanswered_reminder_allows_a_request_after_24_hours(staff):
     complaint.first_response_due_at = complaint.resolution_due_at = (
         NOW + 100 * HOUR
     )  # deadlines out of the way
-    assert not services.can_request_escalation(complaint, NOW + 25 * HOUR - timedelta(seconds=1))
-    assert services.can_request_escalation(complaint, NOW + 25 * HOUR)
+    assert not rules.can_request_escalation(complaint, NOW + 25 * HOUR - timedelta(seconds=1))
+    assert rules.can_request_escalation(complaint, NOW + 25 * HOUR)
 
 
 def test_a_reminder_answered_by_staff_does_not(staff):
@@ -74,12 +74,12 @@ def test_a_reminder_answered_by_staff_does_not(staff):
     )
     complaint.refresh_from_db()
     complaint.first_response_due_at = NOW + 100 * HOUR  # keep the deadline out of the way
-    assert not services.can_request_escalation(complaint, NOW + 26 * HOUR)
+    assert not rules.can_request_escalation(complaint, NOW + 26 * HOUR)
 
 
 def test_staff_escalate_manually_and_a_stale_form_is_refused(staff):
     complaint = make_complaint()
-    services.escalate_manually(
+    moves.escalate_manually(
         complaint=complaint, by=staff["agent"], now=NOW, reason="VIP", version=complaint.version
     )
     assert Complaint.objects.get(pk=complaint.pk).escalation_level == 1
@@ -87,18 +87,18 @@ def test_staff_escalate_manually_and_a_stale_form_is_refused(staff):
 
     with (
         translation.override("en"),
-        pytest.raises(services.EscalationRefused, match="changed while you were editing"),
+        pytest.raises(refusals.StaleForm, match="changed while you were editing"),
     ):
-        services.escalate_manually(
+        moves.escalate_manually(
             complaint=complaint, by=staff["agent"], now=NOW, reason="x", version=complaint.version
         )
 
 
 def test_a_manager_de_escalates_with_a_reason(staff):
     complaint = make_complaint()
-    services.sweep(now=NOW + 24 * HOUR)
+    sweeping.sweep(now=NOW + 24 * HOUR)
     complaint.refresh_from_db()
-    services.de_escalate(
+    moves.de_escalate(
         complaint=complaint,
         by=staff["manager"],
         now=NOW + 25 * HOUR,
@@ -130,17 +130,17 @@ def test_the_complainant_asks_from_the_case_page(client, staff):
 def test_the_manager_queue_lists_escalated_cases_oldest_breach_first(client, staff):
     older = make_complaint(subject="older breach")
     newer = make_complaint(subject="newer breach", now=NOW + HOUR)
-    services.sweep(now=NOW + 73 * HOUR)  # both breached, both climbed to Manager
+    sweeping.sweep(now=NOW + 73 * HOUR)  # both breached, both climbed to Manager
     assert set(Complaint.objects.values_list("escalation_level", flat=True)) == {2}
     client.force_login(staff["manager"])
-    url = reverse("escalation:manager_queue")
+    url = reverse("staff:manager_queue")
     with CaptureQueriesContext(connection) as few:
         body = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert body.index(older.reference) < body.index(newer.reference)
     assert "deadline missed" in body
     for _ in range(5):
         make_complaint()
-    services.sweep(now=NOW + 200 * HOUR)
+    sweeping.sweep(now=NOW + 200 * HOUR)
     with CaptureQueriesContext(connection) as more:
         client.get(url)
     assert len(few.captured_queries) == len(more.captured_queries)
@@ -151,4 +151,4 @@ def test_the_manager_queue_lists_escalated_cases_oldest_breach_first(client, sta
 )
 def test_only_managers_open_the_manager_queue(client, role, status):
     client.force_login(make_user(role=role))
-    assert client.get(reverse("escalation:manager_queue")).status_code == status
+    assert client.get(reverse("staff:manager_queue")).status_code == status

@@ -9,7 +9,8 @@ from datetime import timedelta
 import pytest
 
 from complaints.models import Complaint
-from escalation import services
+from escalation import clock
+from escalation import sweep as sweeping
 from escalation.models import Escalation
 from tests.conftest import WorkerProcess, celery_env, wait_for
 from tests.factories import make_complaint
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def test_a_worker_killed_mid_sweep_loses_nothing_and_the_next_sweep_finishes_exactly(redis_url, tmp_path):
     from escalation.tasks import sweep_sla
 
-    db_now = services.database_now()
+    db_now = clock.database_now()
     total = 400
     for _ in range(total):
         make_complaint(now=db_now - timedelta(hours=25))  # first response overdue by an hour
@@ -44,7 +45,7 @@ def test_a_worker_killed_mid_sweep_loses_nothing_and_the_next_sweep_finishes_exa
     done_when_killed = Escalation.objects.count()
     assert 0 < done_when_killed < total, "the worker should have died mid-sweep"
     time.sleep(0.2)
-    result = services.sweep(now=services.database_now())
+    result = sweeping.sweep(now=clock.database_now())
     assert result.escalated == total - done_when_killed
     assert Escalation.objects.count() == total
     assert Escalation.objects.values("complaint").distinct().count() == total
@@ -52,11 +53,11 @@ def test_a_worker_killed_mid_sweep_loses_nothing_and_the_next_sweep_finishes_exa
 
 
 def test_after_an_outage_the_first_sweep_catches_everything_that_fell_due():
-    db_now = services.database_now()
+    db_now = clock.database_now()
     # Deadlines that passed at different moments while no sweep ran (broker down).
     for hours_late in (1, 5, 30, 70):
         make_complaint(now=db_now - timedelta(hours=24 + hours_late))
-    result = services.sweep(now=db_now)
+    result = sweeping.sweep(now=db_now)
     assert result.breached >= 4
     assert set(Complaint.objects.values_list("escalation_level", flat=True)) >= {1}
     assert Complaint.objects.filter(first_response_breached_at__isnull=True).count() == 0

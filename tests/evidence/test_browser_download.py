@@ -6,7 +6,7 @@ import pytest
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
-from complaints.views import GUEST_COOKIE, grant_guest_access
+from complaints.access import GUEST_COOKIE, grant_guest_access
 from evidence.services import attach_evidence
 from evidence.uploadhandler import EvidenceUploadHandler
 from tests.evidence.conftest import html, png

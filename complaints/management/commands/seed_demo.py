@@ -14,7 +14,7 @@ from django.utils import timezone
 from accounts.models import Role, User
 from complaints import services
 from complaints.models import CannedReply, Subcategory
-from escalation.services import sweep
+from escalation.sweep import sweep
 
 DEMO_USERS: tuple[tuple[str, str, str | None, dict[str, bool]], ...] = (
     ("complainant", "Nguyễn Thị Lan", None, {}),

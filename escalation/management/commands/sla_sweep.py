@@ -9,7 +9,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.dateparse import parse_datetime
 
-from escalation.services import database_now, sweep
+from escalation.clock import database_now
+from escalation.sweep import sweep
 
 
 class Command(BaseCommand):

@@ -1,0 +1,107 @@
+"""Set-wise writes for PostgreSQL: many rows in one statement, joined to UNNEST arrays.
+
+The sweep writes thousands of events, escalations and notices per run; building a
+model instance per row and running it through the ORM's insert compiler cost far more
+than PostgreSQL's own work. On SQLite (the embedded default) the same calls fall back
+to the ORM's bulk operations.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.db import connection
+
+
+def array_placeholder() -> str:
+    """%b sends an array in psycopg's binary format (dumped in C, much faster than text);
+    only server-side binding takes binary parameters."""
+    return "%b" if connection.settings_dict.get("OPTIONS", {}).get("server_side_binding") else "%s"
+
+
+def all_equal(values: list) -> bool:
+    first = values[0]
+    return all(value == first for value in values)
+
+
+class BulkInsert:
+    """New rows for one table, gathered column by column for one INSERT over UNNEST arrays.
+
+    Values the same on every row go once, as constants; columns never given take the
+    model field's default.
+    """
+
+    def __init__(self, model: type, names: tuple[str, ...], **constants: Any) -> None:
+        self.model = model
+        self.constants = constants
+        self.columns: dict[str, list] = {name: [] for name in names}
+        self.count = 0
+
+    def __len__(self) -> int:
+        return self.count
+
+    def add(self, **values: Any) -> None:
+        """One row: a value for each of the names given at construction, no more, no less."""
+        if len(values) != len(self.columns):
+            raise ValueError(f"a {self.model.__name__} row needs exactly {', '.join(self.columns)}")
+        columns = self.columns
+        for name, value in values.items():
+            columns[name].append(value)
+        self.count += 1
+
+    def insert(self, *, unless_taken: str | None = None) -> set:
+        """Write the rows. With `unless_taken` (a uniquely constrained column), rows whose
+        value is already taken are skipped; return the values of the rows written."""
+        if not self.count:
+            return set()
+        fields = [f for f in self.model._meta.concrete_fields if not f.primary_key]
+        if connection.vendor != "postgresql":  # the embedded SQLite default: plain bulk insert
+            rows = [{} for _ in range(self.count)]
+            for name, values in self.columns.items():
+                for row, value in zip(rows, values, strict=True):
+                    row[name] = value
+            if unless_taken:
+                taken = set(
+                    self.model.objects.filter(
+                        **{f"{unless_taken}__in": self.columns[unless_taken]}
+                    ).values_list(unless_taken, flat=True)
+                )
+                rows = [row for row in rows if row[unless_taken] not in taken]
+            self.model.objects.bulk_create([self.model(**self.constants, **row) for row in rows])
+            return {row[unless_taken] for row in rows} if unless_taken else set()
+        array_mark = array_placeholder()
+        first = next(iter(self.columns))  # always sent as an array, so UNNEST has one
+        # A column with one value on every row (the same kind, template, level...) goes once.
+        constants = dict(self.constants)
+        for name, values in self.columns.items():
+            if name != first and all_equal(values):
+                constants[name] = values[0]
+        columns, selects, select_params, arrays, array_columns, array_params = [], [], [], [], [], []
+        for model_field in fields:
+            name, column = model_field.attname, model_field.column
+            db_type = model_field.db_type(connection).split("(")[0]
+            is_json = db_type == "jsonb"
+            columns.append(column)
+            if name in self.columns and name not in constants:
+                values = self.columns[name]
+                selects.append(f"v.{column}::jsonb" if is_json else f"v.{column}")
+                arrays.append(f"{array_mark}::{'text' if is_json else db_type}[]")
+                array_columns.append(column)
+                array_params.append([json.dumps(v) for v in values] if is_json else values)
+            else:
+                value = constants[name] if name in constants else model_field.get_default()
+                selects.append(f"%s::{db_type}")
+                select_params.append(json.dumps(value) if is_json else value)
+        conflict = ""
+        if unless_taken:
+            column = self.model._meta.get_field(unless_taken).column
+            conflict = f" ON CONFLICT ({column}) DO NOTHING RETURNING {column}"
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {self.model._meta.db_table} ({', '.join(columns)}) "  # noqa: S608 - model metadata
+                f"SELECT {', '.join(selects)} "
+                f"FROM UNNEST({', '.join(arrays)}) AS v({', '.join(array_columns)}){conflict}",
+                [*select_params, *array_params],
+            )
+            return {value for (value,) in cursor.fetchall()} if unless_taken else set()

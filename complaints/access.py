@@ -1,0 +1,84 @@
+"""Who may see or act on a complaint, from the request: accounts, staff, and guests' signed cookie.
+
+Guest access lives in a signed, HTTP-only cookie: the complaints this browser filed or
+opened with a tracking link. Signed with SECRET_KEY, so it cannot be forged or edited,
+and it costs no database row per anonymous visitor. Anything a visitor may not see is
+a 404, never a hint.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+
+from complaints.models import Complaint
+
+GUEST_COOKIE = "kn_guest"
+GUEST_COOKIE_SALT = "complaints.guest-access"
+GUEST_COOKIE_MAX_IDS = 50
+
+
+def guest_ids(request: HttpRequest) -> frozenset[int]:
+    """The complaints this browser holds guest access to."""
+    raw = request.get_signed_cookie(
+        GUEST_COOKIE,
+        default="",
+        salt=GUEST_COOKIE_SALT,
+        max_age=settings.TRACKING_LINK_TTL.total_seconds(),
+    )
+    return frozenset(int(part) for part in raw.split(",") if part.isdigit())
+
+
+def grant_guest_access(request: HttpRequest, response: HttpResponse, complaint: Complaint) -> HttpResponse:
+    """Let this browser act as the complaint's complainant (no account needed); return `response`."""
+    ids = [pk for pk in sorted(guest_ids(request)) if pk != complaint.pk][-(GUEST_COOKIE_MAX_IDS - 1) :]
+    response.set_signed_cookie(
+        GUEST_COOKIE,
+        ",".join(str(pk) for pk in [*ids, complaint.pk]),
+        salt=GUEST_COOKIE_SALT,
+        max_age=int(settings.TRACKING_LINK_TTL.total_seconds()),
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
+
+
+def is_staff(request: HttpRequest) -> bool:
+    """Whether the visitor holds a staff role."""
+    return request.user.is_authenticated and request.user.is_agent
+
+
+def is_owner(request: HttpRequest, complaint: Complaint) -> bool:
+    """Whether this visitor filed the complaint (signed in) or holds its tracking access."""
+    user = request.user
+    return complaint.pk in guest_ids(request) or (
+        user.is_authenticated and complaint.complainant_id == user.pk
+    )
+
+
+def complaint_or_404(queryset: Any, reference: str) -> Complaint:
+    """The complaint of `queryset` with this reference; otherwise 404.
+
+    A reference typed into the address bar may hold anything: one that no complaint
+    can have (a NUL byte, which PostgreSQL refuses in a query) is a 404 too, not a 500.
+    """
+    if "\x00" in reference or len(reference) > 64:
+        raise Http404
+    return get_object_or_404(queryset, reference=reference)
+
+
+def visible_complaint(request: HttpRequest, reference: str, queryset: Any = None) -> Complaint:
+    """The complaint if this visitor may see it (its complainant or staff); otherwise 404."""
+    base = Complaint.objects if queryset is None else queryset
+    visible = base.visible_to(request.user, guest_ids=guest_ids(request))
+    return complaint_or_404(visible, reference)
+
+
+def owned_complaint(request: HttpRequest, reference: str) -> Complaint:
+    """The complaint if this visitor filed it (or holds its tracking link); otherwise 404."""
+    queryset = Complaint.objects.owned_by(request.user, guest_ids=guest_ids(request))
+    return complaint_or_404(queryset, reference)

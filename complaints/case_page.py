@@ -1,0 +1,110 @@
+"""The case page's context, built once for both audiences.
+
+The complainant's page (`complaints.views.complaint_detail`) and staff's
+(`staff.views.case.case`) each call `case_context` and add their own panel: one
+function reads the timeline, evidence and contacts and says what the visitor may do,
+so neither view calls the other.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+
+from complaints.access import is_owner
+from complaints.forms import ContactForm, RatingForm, ReasonForm, ReplyForm, WithdrawForm
+from complaints.models import Complaint, ComplaintEvent, EventKind
+from complaints.refusals import permitted
+from complaints.rules import check_reminder
+from escalation.models import EscalationLevel
+from escalation.rules import check_request_escalation
+from escalation.timeline import describe
+from evidence.forms import EvidenceFormSet
+
+# The complainant's forms on the case page: the context name of each, its class and prefix.
+COMPLAINANT_FORMS: dict[str, tuple[type, str | None]] = {
+    "escalation_form": (ReasonForm, "escalation"),
+    "reply_form": (ReplyForm, None),
+    "contact_form": (ContactForm, "contact"),
+    "dispute_form": (ReasonForm, "dispute"),
+    "withdraw_form": (WithdrawForm, "withdraw"),
+    "rating_form": (RatingForm, "rating"),
+}
+
+
+def case_context(
+    request: HttpRequest, complaint: Complaint, *, staff: bool, now: datetime, bound: dict[str, Any]
+) -> dict[str, Any]:
+    """What both case pages show: status, timeline (staff see internal events too), evidence,
+    contacts, the ladder level, and the complainant's actions with their forms (`bound`
+    holds a form posted with errors, by context name).
+
+    A constant number of queries, whatever the case.
+    """
+    owner = is_owner(request, complaint)
+    events_query = complaint.events.select_related("actor")
+    if not staff:
+        events_query = events_query.filter(public=True)
+    evidence = list(complaint.evidence.all())
+    contacts = list(complaint.contacts.all())
+    events = list(events_query)
+    # Level names are read (once) only when the case or its timeline has moved on the ladder.
+    on_ladder = complaint.escalation_level or any(event.payload.get("to") is not None for event in events)
+    level_names = {level.rank: level.name for level in EscalationLevel.objects.all()} if on_ladder else {}
+    _annotate_events(events, evidence=evidence, contacts=contacts, level_names=level_names)
+    user = request.user
+    context = {
+        "complaint": complaint,
+        "events": events,
+        "evidence": evidence,
+        "contacts": contacts,
+        "level_name": level_names.get(complaint.escalation_level) if complaint.escalation_level else None,
+        "can_upload": complaint.is_open and (owner or staff),
+        "can_export": owner or (user.is_authenticated and user.is_manager),
+        "evidence_forms": EvidenceFormSet(prefix="evidence"),
+        "is_owner": owner,
+        "is_staff": staff,
+        "now": now,
+        "can_remind": permitted(check_reminder, complaint, now=now),
+        "can_dispute": complaint.can_dispute(now),
+        "can_request_escalation": owner and permitted(check_request_escalation, complaint, now=now),
+    }
+    for name, (form_class, prefix) in COMPLAINANT_FORMS.items():
+        context[name] = bound.get(name) or form_class(prefix=prefix)
+    return context
+
+
+def _annotate_events(
+    events: list[ComplaintEvent],
+    *,
+    evidence: list[Any],
+    contacts: list[Any],
+    level_names: dict[int, str],
+) -> None:
+    """Give each event its files, its contacts and the sentence that says what it did, without
+    further queries but one for the names of people a case was assigned to (if any)."""
+    evidence_by_id = {str(item.public_id): item for item in evidence}
+    contacts_by_id = {contact.pk: contact for contact in contacts}
+    for event in events:
+        event.evidence_items = [
+            evidence_by_id[i] for i in event.payload.get("evidence", []) if i in evidence_by_id
+        ]
+        # A filing lists its contacts; a contact added later names its own.
+        listed = event.payload.get("contacts") or [event.payload.get("contact_id")]
+        event.contact_items = [contacts_by_id[i] for i in listed if i in contacts_by_id]
+        event.summary = describe(event, level_names)
+    assigned = [event for event in events if event.kind == EventKind.ASSIGNED]
+    ids = {event.payload.get("to") for event in assigned} - {None}
+    if not ids:
+        return
+    names = {person.pk: person.display_name for person in get_user_model().objects.filter(pk__in=ids)}
+    for event in assigned:
+        name = names.get(event.payload.get("to"), "?")
+        if event.payload.get("to") == event.actor_id:
+            event.summary = _("%(name)s took the case.") % {"name": name}
+        else:
+            event.summary = _("The case was assigned to %(name)s.") % {"name": name}

@@ -1,0 +1,87 @@
+"""Who may do what to a complaint, and when: each rule once, for the page and the service.
+
+A page offers an action only where `complaints.refusals.permitted(rule, ...)` says so;
+the service that performs it calls the same rule inside its transaction, on the locked
+row, and lets its refusal reach the person. The ladder's rules are in `escalation.rules`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import STAFF_ROLES
+from complaints.models import Complaint, Status
+from complaints.refusals import CLOSED_MESSAGE, ActionRefused, AssignmentRefused, LimitReached, NotAllowed
+
+
+def check_open(complaint: Complaint) -> None:
+    """Raise ActionRefused if the complaint is closed or withdrawn."""
+    if not complaint.is_open:
+        raise ActionRefused(CLOSED_MESSAGE, code="closed")
+
+
+def check_claim(complaint: Complaint, *, by: Any) -> None:
+    """A member of staff may take an open case nobody holds; a team lead or manager may take
+    over one someone else holds. Raises ActionRefused or AssignmentRefused."""
+    check_open(complaint)
+    if complaint.assignee_id == by.pk:
+        raise AssignmentRefused(_("This case is already yours."), code="unchanged")
+    if complaint.assignee_id is not None and not by.is_lead:
+        raise AssignmentRefused(
+            _("Someone else holds this case. Ask a team lead to reassign it."), code="taken"
+        )
+
+
+def check_reassign(complaint: Complaint, *, by: Any) -> None:
+    """Only a team lead or manager gives an open case to someone else. Raises ActionRefused or
+    AssignmentRefused."""
+    check_open(complaint)
+    if not by.is_lead:
+        raise AssignmentRefused(
+            _("Only a team lead or a manager can give a case to someone else. You can claim it."),
+            code="not_lead",
+        )
+
+
+def check_assignment(complaint: Complaint, *, by: Any, assignee: Any) -> None:
+    """`by` may give the case to `assignee`: an active member of staff who does not hold it
+    yet, through a claim (to oneself) or a reassignment. Raises ActionRefused or
+    AssignmentRefused."""
+    check_open(complaint)
+    if assignee is None or not assignee.is_active or not assignee.has_role(*STAFF_ROLES):
+        raise AssignmentRefused(
+            _("A case can only be assigned to an active member of staff; %(name)s is not one."),
+            params={"name": (assignee.display_name if assignee is not None else "") or "?"},
+            code="not_staff",
+        )
+    if assignee.pk == by.pk:
+        check_claim(complaint, by=by)
+        return
+    check_reassign(complaint, by=by)
+    if complaint.assignee_id == assignee.pk:
+        raise AssignmentRefused(
+            _("This case is already assigned to %(name)s."),
+            params={"name": assignee.display_name},
+            code="unchanged",
+        )
+
+
+def check_reminder(complaint: Complaint, *, now: datetime) -> None:
+    """The complainant may remind the team of a case being handled, once per 24 hours.
+
+    Raises NotAllowed (not being handled) or LimitReached (too soon).
+    """
+    if complaint.can_remind(now):
+        return
+    if complaint.status not in (Status.NEW, Status.OPEN):
+        raise NotAllowed(
+            _("A reminder can only be sent while the case is being handled."), code="not_handled"
+        )
+    raise LimitReached(
+        _("You already sent a reminder in the last 24 hours. You can send another after %(time)s."),
+        params={"time": complaint.next_reminder_at()},
+        code="reminder_too_soon",
+    )

@@ -1,0 +1,52 @@
+"""The complaint workflows, grouped by who acts.
+
+- `intake`: a complaint filed with its dossier and contacts;
+- `complainant`: what the complainant does to their case;
+- `staff`: what staff do to a case (ladder moves are `escalation.moves`);
+- `lifecycle`: what every workflow shares (locks, versions, transitions) and the
+  automatic closing of resolved cases.
+
+Pages and tasks call these to change things; they read through selectors. The names
+below are the workflows' public face.
+"""
+
+from complaints.services.complainant import (
+    accept_resolution,
+    add_contact,
+    dispute_resolution,
+    rate_handling,
+    reply_as_complainant,
+    resend_tracking_link,
+    send_reminder,
+    withdraw_complaint,
+)
+from complaints.services.intake import submit_complaint
+from complaints.services.lifecycle import close_expired_resolutions, transition_complaint
+from complaints.services.staff import (
+    add_internal_note,
+    assign_complaint,
+    reclassify_complaint,
+    reply_as_staff,
+    request_information,
+    resolve_complaint,
+)
+
+__all__ = [
+    "accept_resolution",
+    "add_contact",
+    "add_internal_note",
+    "assign_complaint",
+    "close_expired_resolutions",
+    "dispute_resolution",
+    "rate_handling",
+    "reclassify_complaint",
+    "reply_as_complainant",
+    "reply_as_staff",
+    "request_information",
+    "resend_tracking_link",
+    "resolve_complaint",
+    "send_reminder",
+    "submit_complaint",
+    "transition_complaint",
+    "withdraw_complaint",
+]

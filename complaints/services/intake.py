@@ -1,0 +1,102 @@
+"""Intake: a complaint filed with its dossier, its earlier contacts and (through a hook) its evidence."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from complaints.models import ActorRole, Complaint, ContactAttempt, EventKind, Subcategory
+from complaints.records import notify_complainant, record_event
+from complaints.search import search_text
+from escalation import clock
+
+
+def submit_complaint(
+    *,
+    data: dict[str, Any],
+    contacts: list[dict[str, Any]],
+    by: Any,
+    now: datetime,
+    submission_key: uuid.UUID | None = None,
+    on_filed: Callable[[Complaint], object] | None = None,
+) -> tuple[Complaint, bool]:
+    """File a complaint with its contact history; return (complaint, created).
+
+    A `submission_key` already used returns that complaint with created=False, so a
+    reload or a double click files one complaint (the unique key decides, even when
+    two submits race). Starts the SLA clock and queues the acknowledgement e-mail, with a
+    tracking link, in the outbox. Writes one statement per table: the complaint, its
+    contacts, one SUBMITTED event (listing the contacts) and the notice.
+    `on_filed(complaint)` runs inside the same transaction (the intake page attaches the
+    evidence there), so everything is filed, or nothing.
+    """
+    subcategory: Subcategory = data["subcategory"]
+    account = by if by is not None and getattr(by, "is_authenticated", False) else None
+    try:
+        with transaction.atomic():
+            complaint = Complaint(
+                submission_key=submission_key,
+                complainant=account,
+                category=subcategory.category,
+                subcategory=subcategory,
+                subject=data["subject"],
+                description=data["description"],
+                desired_outcome=data["desired_outcome"],
+                occurred_at=data["occurred_at"],
+                first_reported_at=data.get("first_reported_at"),
+                contact_name=data["contact_name"],
+                contact_email=data["contact_email"],
+                contact_phone=data.get("contact_phone", ""),
+                language=data["language"],
+                provider_name=data["provider_name"],
+                provider_username=data.get("provider_username", ""),
+                provider_email=data.get("provider_email", ""),
+                provider_account_id=data.get("provider_account_id", ""),
+                steps_taken=data.get("steps_taken", ""),
+                complexity=subcategory.default_complexity,
+                submitted_at=now,
+                status_changed_at=now,
+            )
+            complaint.search_text = search_text(
+                complaint.reference, complaint.subject, complaint.description, complaint.contact_email
+            )
+            clock.start_clock(complaint=complaint, now=now)
+            complaint.save(force_insert=True)
+            saved_contacts = ContactAttempt.objects.bulk_create(
+                [contact_attempt(complaint=complaint, data=contact, now=now) for contact in contacts]
+            )
+            # One event for the filing: the contacts given with it are part of it.
+            record_event(
+                complaint=complaint,
+                kind=EventKind.SUBMITTED,
+                by=by,
+                now=now,
+                actor_role=ActorRole.COMPLAINANT,
+                payload={"contacts": [contact.pk for contact in saved_contacts]},
+            )
+            notify_complainant(complaint, template="complaint_received", now=now, with_tracking_link=True)
+            if on_filed is not None:
+                on_filed(complaint)
+    except IntegrityError:
+        existing = Complaint.objects.filter(submission_key=submission_key).first() if submission_key else None
+        if existing is None:
+            raise
+        return existing, False
+    return complaint, True
+
+
+def contact_attempt(*, complaint: Complaint, data: dict[str, Any], now: datetime) -> ContactAttempt:
+    """An unsaved earlier contact with the provider, from a contact form's cleaned data."""
+    return ContactAttempt(
+        complaint=complaint,
+        channel=data["channel"],
+        contacted_at=data["contacted_at"],
+        with_whom=data.get("with_whom", ""),
+        their_reference=data.get("their_reference", ""),
+        summary=data["summary"],
+        created_at=now,
+    )

@@ -1,0 +1,165 @@
+"""What staff do to a case: reply, note, ask for information, resolve, assign or claim, reclassify.
+
+Every action but the internal note carries the version of the case its form was read
+at and is refused (StaleForm) if the case changed since, so a stale form never undoes
+a change made meanwhile (an escalation by the sweep, a colleague's reply). A new case
+is triaged (opened) by the first action that works on it. Ladder moves are in
+`escalation.moves`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+
+from complaints.models import ActorRole, Complaint, ComplaintEvent, EventKind, Status, Subcategory
+from complaints.records import notify_assignee, record_event, tell_complainant
+from complaints.rules import check_assignment, check_open
+from complaints.services.lifecycle import lock_current, open_if_new, save, transition
+from escalation import clock
+
+
+def reply_as_staff(*, complaint: Complaint, body: str, by: Any, now: datetime, version: int) -> Complaint:
+    """Send the complainant a public message; it satisfies the first-response target.
+
+    Queues a notice to the complainant in their language. Raises StaleForm if the case
+    changed since `version`, ActionRefused if it is closed. Locks the complaint; bumps
+    its version.
+    """
+    with transaction.atomic():
+        complaint = lock_current(complaint, version)
+        check_open(complaint)
+        fields = open_if_new(complaint, by=by, now=now)
+        record_event(
+            complaint=complaint, kind=EventKind.REPLY, by=by, now=now, body=body, actor_role=ActorRole.STAFF
+        )
+        fields += clock.note_staff_response(complaint=complaint, now=now)
+        save(complaint, fields)
+        tell_complainant(complaint, kind="reply", note=body, now=now)
+    return complaint
+
+
+def add_internal_note(*, complaint: Complaint, body: str, by: Any, now: datetime) -> ComplaintEvent:
+    """Add a staff-only note to the timeline and return it.
+
+    Nobody is notified and the case itself does not change (its version stays), so a
+    colleague's open form is not made stale by a note.
+    """
+    return record_event(
+        complaint=complaint,
+        kind=EventKind.INTERNAL_NOTE,
+        by=by,
+        now=now,
+        public=False,
+        body=body,
+        actor_role=ActorRole.STAFF,
+    )
+
+
+def request_information(
+    *, complaint: Complaint, body: str, by: Any, now: datetime, version: int
+) -> Complaint:
+    """Ask the complainant for what is missing: the case waits for them, its SLA clock paused.
+
+    `body` (public) says what is needed; the complainant is notified in their language.
+    Raises StaleForm or TransitionNotAllowed.
+    """
+    return _move(complaint, Status.AWAITING_COMPLAINANT, body=body, by=by, now=now, version=version)
+
+
+def resolve_complaint(
+    *, complaint: Complaint, summary: str, by: Any, now: datetime, version: int
+) -> Complaint:
+    """Resolve the case with a summary the complainant sees (it stops the resolution clock).
+
+    Notifies the complainant, who may accept or dispute. Raises StaleForm or
+    TransitionNotAllowed (e.g. while waiting for the complainant).
+    """
+    return _move(complaint, Status.RESOLVED, body=summary, by=by, now=now, version=version)
+
+
+def _move(
+    complaint: Complaint, to_status: str, *, body: str, by: Any, now: datetime, version: int
+) -> Complaint:
+    """Move a case still at `version` to `to_status` with a public message, and tell the complainant."""
+    with transaction.atomic():
+        complaint = lock_current(complaint, version)
+        fields = open_if_new(complaint, by=by, now=now)
+        fields += transition(complaint, to_status, by=by, now=now, body=body)
+        save(complaint, fields)
+        tell_complainant(complaint, kind=to_status, note=body, now=now)
+    return complaint
+
+
+def assign_complaint(
+    *, complaint: Complaint, assignee: Any, by: Any, now: datetime, version: int
+) -> Complaint:
+    """Give the case to `assignee` (to oneself: a claim), with an internal ASSIGNED event.
+
+    Who may give a case to whom is `complaints.rules.check_assignment`. Notifies the new
+    assignee unless they assigned it themselves. Raises AssignmentRefused, StaleForm or
+    ActionRefused (closed case). Locks the complaint; bumps its version.
+    """
+    with transaction.atomic():
+        complaint = lock_current(complaint, version)
+        check_assignment(complaint, by=by, assignee=assignee)
+        previous = complaint.assignee_id
+        complaint.assignee = assignee
+        record_event(
+            complaint=complaint,
+            kind=EventKind.ASSIGNED,
+            by=by,
+            now=now,
+            public=False,
+            actor_role=ActorRole.STAFF,
+            payload={"from": previous, "to": assignee.pk},
+        )
+        save(complaint, ["assignee"])
+        if assignee.pk != by.pk:
+            notify_assignee(complaint, kind="assigned", now=now)
+    return complaint
+
+
+def reclassify_complaint(
+    *, complaint: Complaint, subcategory: Subcategory, complexity: str, by: Any, now: datetime, version: int
+) -> Complaint:
+    """Change category/subcategory and complexity; deadlines are recomputed, with an event.
+
+    Raises StaleForm if the complaint changed since `version` was read.
+    """
+    with transaction.atomic():
+        complaint = lock_current(complaint, version)
+        before = {
+            "subcategory": complaint.subcategory_id,
+            "complexity": complaint.complexity,
+            "first_response_due_at": _iso(complaint.first_response_due_at),
+            "resolution_due_at": _iso(complaint.resolution_due_at),
+        }
+        complaint.category_id, complaint.subcategory_id = subcategory.category_id, subcategory.pk
+        complaint.complexity = complexity
+        fields = ["category", "subcategory", "complexity"]
+        fields += clock.recompute_deadlines(complaint=complaint, now=now)
+        record_event(
+            complaint=complaint,
+            kind=EventKind.TRIAGED,
+            by=by,
+            now=now,
+            public=False,
+            payload={
+                "from": before,
+                "to": {
+                    "subcategory": subcategory.pk,
+                    "complexity": complexity,
+                    "first_response_due_at": _iso(complaint.first_response_due_at),
+                    "resolution_due_at": _iso(complaint.resolution_due_at),
+                },
+            },
+        )
+        save(complaint, fields)
+    return complaint
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None

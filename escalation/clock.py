@@ -1,0 +1,143 @@
+"""The SLA clock of one complaint: start, pause, resume, stop, restart, recompute.
+
+Only `escalation` writes a complaint's deadlines, escalation level and `next_check_at`;
+these functions set them on the instance (no save) and return the fields they set, so
+the workflow that called them saves everything in one UPDATE. Every function takes
+`now`; the sweep's task reads it from the database clock (`database_now`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from django.db import connection
+
+from complaints.models import Complaint, Status
+from escalation import sla
+from escalation.policies import ladder, policy_for, warning_ratio
+
+
+def clock_of(complaint: Any) -> sla.Clock:
+    """The SLA clock of a complaint, or of a row the sweep read with the same field names."""
+    return sla.Clock(
+        started_at=complaint.clock_started_at or complaint.submitted_at,
+        first_response_due_at=complaint.first_response_due_at,
+        resolution_due_at=complaint.resolution_due_at,
+        first_responded_at=complaint.first_responded_at,
+        first_response_warned_at=complaint.first_response_warned_at,
+        first_response_breached_at=complaint.first_response_breached_at,
+        resolution_warned_at=complaint.resolution_warned_at,
+        resolution_breached_at=complaint.resolution_breached_at,
+        paused=complaint.clock_paused_at is not None
+        or complaint.status in (Status.CLOSED, Status.WITHDRAWN, Status.RESOLVED),
+        level=complaint.escalation_level,
+        level_since=complaint.level_since,
+    )
+
+
+CLOCK_FIELDS = [
+    "clock_started_at",
+    "clock_paused_at",
+    "first_response_due_at",
+    "first_responded_at",
+    "first_response_warned_at",
+    "first_response_breached_at",
+    "resolution_due_at",
+    "resolution_warned_at",
+    "resolution_breached_at",
+    "escalation_level",
+    "level_since",
+    "next_check_at",
+]
+
+
+def reschedule(complaint: Complaint) -> None:
+    """Set `next_check_at` to the earliest warning, deadline or climb still ahead (or None)."""
+    policy, calendar = policy_for(complaint)
+    upcoming = sla.checkpoints(
+        clock_of(complaint), ratio=warning_ratio(policy), calendar=calendar, ladder=ladder()
+    )
+    complaint.next_check_at = upcoming[0].at if upcoming else None
+
+
+def start_clock(*, complaint: Complaint, now: datetime) -> list[str]:
+    """Set a new complaint's deadlines from its SLA policy (no save); return the fields set.
+
+    Without a policy for its category and complexity the complaint has no deadlines.
+    """
+    policy, calendar = policy_for(complaint)
+    complaint.clock_started_at = now
+    if policy is None:
+        complaint.next_check_at = None
+        return ["clock_started_at", "next_check_at"]
+    complaint.first_response_due_at = sla.add_business_time(now, policy.first_response_target, calendar)
+    complaint.resolution_due_at = sla.add_business_time(now, policy.resolution_target, calendar)
+    reschedule(complaint)
+    return CLOCK_FIELDS
+
+
+def on_status_change(*, complaint: Complaint, from_status: str, to_status: str, now: datetime) -> list[str]:
+    """Pause, resume, stop or restart the clock for a status change (no save); return fields."""
+    policy, calendar = policy_for(complaint)
+    if to_status == Status.AWAITING_COMPLAINANT:
+        complaint.clock_paused_at = now
+    elif to_status in (Status.RESOLVED, Status.CLOSED, Status.WITHDRAWN):
+        complaint.clock_paused_at = None  # resolution stops the clock: nothing is checked any more
+    elif (
+        to_status == Status.OPEN and from_status == Status.AWAITING_COMPLAINANT and complaint.clock_paused_at
+    ):
+        paused_at = complaint.clock_paused_at
+        for name in ("first_response_due_at", "resolution_due_at"):
+            due = getattr(complaint, name)
+            if due is not None:
+                setattr(complaint, name, sla.resume_deadline(due, paused_at, now, calendar))
+        complaint.clock_paused_at = None
+    elif to_status == Status.OPEN and from_status == Status.RESOLVED and policy is not None:
+        # A dispute restarts the resolution clock: a new deadline instance, a new trigger.
+        complaint.clock_started_at = now
+        complaint.resolution_due_at = sla.add_business_time(now, policy.resolution_target, calendar)
+        complaint.resolution_warned_at = complaint.resolution_breached_at = None
+    reschedule(complaint)
+    return CLOCK_FIELDS
+
+
+def note_staff_response(*, complaint: Complaint, now: datetime) -> list[str]:
+    """A public message from staff satisfies the first-response target (no save)."""
+    if complaint.first_responded_at is not None:
+        return []
+    complaint.first_responded_at = now
+    reschedule(complaint)
+    return ["first_responded_at", "next_check_at"]
+
+
+def recompute_deadlines(*, complaint: Complaint, now: datetime) -> list[str]:
+    """New deadlines after a change of category or complexity (no save); return fields.
+
+    The clock keeps its start: the new targets count from when it started, and a
+    deadline already met or missed stays as it was recorded.
+    """
+    policy, calendar = policy_for(complaint)
+    if policy is None:
+        complaint.next_check_at = None
+        return CLOCK_FIELDS
+    start = complaint.clock_started_at or complaint.submitted_at
+    if complaint.first_responded_at is None and complaint.first_response_breached_at is None:
+        complaint.first_response_due_at = sla.add_business_time(start, policy.first_response_target, calendar)
+        complaint.first_response_warned_at = None
+    if complaint.resolution_breached_at is None:
+        complaint.resolution_due_at = sla.add_business_time(start, policy.resolution_target, calendar)
+        complaint.resolution_warned_at = None
+    # Still paused, nothing is checked: the pause moves the new deadlines too, on resume.
+    reschedule(complaint)
+    return CLOCK_FIELDS
+
+
+def database_now() -> datetime:
+    """The database's clock: every worker agrees on what is due, whatever its own clock says."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT CURRENT_TIMESTAMP")
+        value = cursor.fetchone()[0]
+    if isinstance(value, str):  # SQLite (the embedded default) answers in text, in UTC
+        value = datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return value

@@ -1,0 +1,263 @@
+"""The managers' SLA dashboard: a few aggregate queries (the charts are drawn in escalation.charts).
+
+Every figure is computed by PostgreSQL (GROUP BY week and category, conditional counts),
+in a fixed number of queries whatever the size of the table, each on an index:
+
+1. targets met per category and week of submission: a range of `complaint_submitted_idx`
+   (the window's weeks only, never the whole table);
+2. breaches per week: `complaint_fr_breached_idx` and `complaint_res_breached_idx`, two
+   small partial indexes scanned index-only, in one UNION ALL;
+3. open complaints per level: `complaint_open_level_idx`, a partial index on the open
+   statuses scanned index-only;
+4. and 5. the ladder and the categories (a handful of rows each), for their names.
+
+Weeks are ISO weeks (Monday to Sunday) in settings.TIME_ZONE, the portal's working time
+zone, whatever the viewer's language.
+
+A target is *decided* once it was met or missed: for the first response, the complaint was
+answered or the answer's deadline was flagged as missed; for the resolution, it was resolved
+or its deadline was flagged as missed. It was *met* when it was decided without a breach and
+in time (answered or resolved at or before the stored deadline, which pauses moved). The share
+shown is met / decided among the complaints submitted that week; complaints without a target
+(no SLA policy) and those still undecided are left out, and `n` (decided) is shown beside it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import Count, DateField, F, Q, Value
+from django.db.models.functions import TruncWeek
+
+from complaints.models import QUEUE_STATUSES, Category, Complaint
+from escalation.models import EscalationLevel
+
+WEEK_CHOICES = (4, 12, 26)
+DEFAULT_WEEKS = 12
+
+FIRST_RESPONSE = "first_response"
+RESOLUTION = "resolution"
+
+# The conditions of the definitions above, as SQL filters of conditional counts.
+FIRST_RESPONSE_DECIDED = Q(first_response_due_at__isnull=False) & (
+    Q(first_responded_at__isnull=False) | Q(first_response_breached_at__isnull=False)
+)
+FIRST_RESPONSE_MET = Q(
+    first_response_breached_at__isnull=True, first_responded_at__lte=F("first_response_due_at")
+)
+RESOLUTION_DECIDED = Q(resolution_due_at__isnull=False) & (
+    Q(resolved_at__isnull=False) | Q(resolution_breached_at__isnull=False)
+)
+RESOLUTION_MET = Q(resolution_breached_at__isnull=True, resolved_at__lte=F("resolution_due_at"))
+
+
+def portal_time_zone() -> ZoneInfo:
+    return ZoneInfo(settings.TIME_ZONE)
+
+
+def week_starts(*, now: datetime, weeks: int) -> list[date]:
+    """The Mondays (in the portal's time zone) of the last `weeks` ISO weeks, oldest first,
+    the current (partial) week last."""
+    today = now.astimezone(portal_time_zone()).date()
+    monday = today - timedelta(days=today.weekday())
+    return [monday - timedelta(weeks=back) for back in range(weeks - 1, -1, -1)]
+
+
+def start_of(day: date) -> datetime:
+    """Midnight at the start of `day` in the portal's time zone (aware)."""
+    return datetime.combine(day, time.min, tzinfo=portal_time_zone())
+
+
+# --- Figures --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Share:
+    """Met out of decided; `percent` is None when nothing was decided."""
+
+    met: int
+    decided: int
+
+    @property
+    def percent(self) -> float | None:
+        return None if not self.decided else 100 * self.met / self.decided
+
+    @property
+    def missed(self) -> int:
+        return self.decided - self.met
+
+
+@dataclass
+class WeekFigures:
+    week: date
+    submitted: int = 0
+    first_response: Share = Share(0, 0)
+    resolution: Share = Share(0, 0)
+
+
+@dataclass
+class CategoryRow:
+    category_id: int
+    name: str
+    weeks: list[WeekFigures]
+
+
+@dataclass(frozen=True)
+class LevelCount:
+    rank: int
+    name: str
+    open: int
+
+
+@dataclass(frozen=True)
+class BreachWeek:
+    week: date
+    first_response: int
+    resolution: int
+
+
+@dataclass(frozen=True)
+class WeekRow:
+    """One week across the categories (the tables under the charts), newest first."""
+
+    week: date
+    cells: list[WeekFigures]
+    total: WeekFigures
+
+
+@dataclass
+class Dashboard:
+    weeks: list[date]
+    start: datetime
+    categories: list[CategoryRow]
+    levels: list[LevelCount]
+    breaches: list[BreachWeek]
+    totals: list[WeekFigures] = field(default_factory=list)
+
+    def week_rows(self) -> list[WeekRow]:
+        return [
+            WeekRow(week=week, cells=[row.weeks[i] for row in self.categories], total=self.totals[i])
+            for i, week in reversed(list(enumerate(self.weeks)))
+        ]
+
+    @property
+    def open_total(self) -> int:
+        return sum(level.open for level in self.levels)
+
+
+def _week(field_name: str) -> TruncWeek:
+    # A date (the Monday) in the portal's time zone, not the viewer's.
+    return TruncWeek(field_name, tzinfo=portal_time_zone(), output_field=DateField())
+
+
+def weekly_targets(*, start: datetime) -> list[dict]:
+    """Per (category, week of submission) since `start`: submitted, and met/decided counts of
+    both targets. One query on a range of complaint_submitted_idx."""
+    return list(
+        Complaint.objects.filter(submitted_at__gte=start)
+        .annotate(week=_week("submitted_at"))
+        .values("category_id", "week")
+        .annotate(
+            submitted=Count("*"),
+            fr_decided=Count("pk", filter=FIRST_RESPONSE_DECIDED),
+            fr_met=Count("pk", filter=FIRST_RESPONSE_DECIDED & FIRST_RESPONSE_MET),
+            res_decided=Count("pk", filter=RESOLUTION_DECIDED),
+            res_met=Count("pk", filter=RESOLUTION_DECIDED & RESOLUTION_MET),
+        )
+        .order_by()
+    )
+
+
+def weekly_breaches(*, start: datetime) -> list[dict]:
+    """Per week of the breach since `start`: how many first-response and resolution deadlines
+    were flagged as missed. One query (UNION ALL), each half index-only on its partial index."""
+    halves = [
+        Complaint.objects.filter(**{f"{column}__gte": start})
+        .annotate(week=_week(column), kind=Value(kind))
+        .values("kind", "week")
+        .annotate(n=Count("*"))
+        .order_by()
+        for kind, column in (
+            (FIRST_RESPONSE, "first_response_breached_at"),
+            (RESOLUTION, "resolution_breached_at"),
+        )
+    ]
+    return list(halves[0].union(halves[1], all=True))
+
+
+def open_per_level() -> dict[int, int]:
+    """Open complaints (the queue statuses) per escalation level: one index-only scan of
+    complaint_open_level_idx, never a count of the whole table."""
+    return dict(
+        Complaint.objects.filter(status__in=QUEUE_STATUSES)
+        .values("escalation_level")
+        .annotate(n=Count("*"))
+        .order_by()
+        .values_list("escalation_level", "n")
+    )
+
+
+def build_dashboard(*, now: datetime, weeks: int = DEFAULT_WEEKS) -> Dashboard:
+    """All the dashboard's figures for the last `weeks` ISO weeks up to `now` (five queries)."""
+    mondays = week_starts(now=now, weeks=weeks)
+    start = start_of(mondays[0])
+
+    targets: dict[tuple[int, date], WeekFigures] = {}
+    for row in weekly_targets(start=start):
+        targets[row["category_id"], row["week"]] = WeekFigures(
+            week=row["week"],
+            submitted=row["submitted"],
+            first_response=Share(row["fr_met"], row["fr_decided"]),
+            resolution=Share(row["res_met"], row["res_decided"]),
+        )
+    breach_counts: dict[tuple[str, date], int] = {
+        (row["kind"], row["week"]): row["n"] for row in weekly_breaches(start=start)
+    }
+    open_counts = open_per_level()
+    ladder = list(EscalationLevel.objects.order_by("rank"))
+    seen_categories = {category_id for category_id, _week in targets}
+    categories = [
+        CategoryRow(
+            category_id=category.pk,
+            name=category.name,
+            weeks=[targets.get((category.pk, monday), WeekFigures(week=monday)) for monday in mondays],
+        )
+        for category in Category.objects.order_by("position", "pk")
+        if category.is_active or category.pk in seen_categories
+    ]
+    totals = [
+        WeekFigures(
+            week=monday,
+            submitted=sum(row.weeks[i].submitted for row in categories),
+            first_response=_sum_shares(row.weeks[i].first_response for row in categories),
+            resolution=_sum_shares(row.weeks[i].resolution for row in categories),
+        )
+        for i, monday in enumerate(mondays)
+    ]
+    names = {level.rank: level.name for level in ladder}
+    levels = [
+        LevelCount(rank=rank, name=names.get(rank, str(rank)), open=open_counts.get(rank, 0))
+        for rank in sorted(set(names) | set(open_counts))
+    ]
+    breaches = [
+        BreachWeek(
+            week=monday,
+            first_response=breach_counts.get((FIRST_RESPONSE, monday), 0),
+            resolution=breach_counts.get((RESOLUTION, monday), 0),
+        )
+        for monday in mondays
+    ]
+    return Dashboard(
+        weeks=mondays, start=start, categories=categories, levels=levels, breaches=breaches, totals=totals
+    )
+
+
+def _sum_shares(shares) -> Share:
+    met = decided = 0
+    for share in shares:
+        met += share.met
+        decided += share.decided
+    return Share(met, decided)

@@ -1,0 +1,301 @@
+"""The staff pages' forms: the actions on a case, the queue's filters, the dashboard's period and
+the export's filters. Validation and layout only: the choices they offer are read by
+`staff.selectors`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.forms.models import ModelChoiceIteratorValue
+from django.utils.translation import gettext_lazy as _
+
+from complaints.forms import CleanTextMixin, SubcategoryField, clean_text
+from complaints.models import (
+    QUEUE_STATUSES,
+    CannedReply,
+    Category,
+    Complaint,
+    Complexity,
+    Status,
+)
+from complaints.selectors import active_subcategories, grouped_subcategory_choices
+from staff.dashboard import DEFAULT_WEEKS, WEEK_CHOICES
+from staff.selectors import CannedChoice, SubcategoryChoice
+
+# --- Actions on a case ---------------------------------------------------------------------------
+
+
+class StaffActionForm(CleanTextMixin, forms.Form):
+    """A staff form on the case page: carries the version of the case it was read at.
+
+    Fields keep plain names (the POST contract); `auto_id` keeps their HTML ids unique
+    among the page's forms.
+    """
+
+    version = forms.IntegerField(
+        widget=forms.HiddenInput,
+        min_value=1,
+        error_messages={
+            "required": _("This form is incomplete. Reload the page, then retry."),
+            "invalid": _("This form is incomplete. Reload the page, then retry."),
+        },
+    )
+
+    def __init__(
+        self, *args: Any, complaint: Complaint | None = None, user: Any = None, **kwargs: Any
+    ) -> None:
+        kwargs.setdefault("auto_id", f"id_{type(self).__name__.lower()}_%s")
+        super().__init__(*args, **kwargs)
+        self.complaint, self.user = complaint, user
+        if complaint is not None and "version" not in self.initial:
+            self.initial["version"] = complaint.version
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        # The hidden field's error would not be shown next to it: show it on the form.
+        for error in self.errors.get("version", []):
+            self.add_error(None, error)
+        return cleaned
+
+
+class CannedReplySelect(forms.Select):
+    """A select of canned replies whose options carry their text in the complaint's language.
+
+    static/js/canned.js copies that text into the message box; without JavaScript the
+    server uses the same text when the box is left empty.
+    """
+
+    language = settings.LANGUAGE_CODE
+
+    def create_option(self, name: str, value: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        option = super().create_option(name, value, *args, **kwargs)
+        instance = getattr(value, "instance", None)
+        if isinstance(instance, CannedChoice):  # read by the case page, already in its language
+            option["attrs"]["data-canned-text"] = instance.text
+        elif instance is not None:
+            option["attrs"]["data-canned-text"] = instance.body_for(self.language)
+        return option
+
+
+class StaffReplyForm(StaffActionForm):
+    canned = forms.ModelChoiceField(
+        queryset=CannedReply.objects.filter(active=True),
+        required=False,
+        label=_("Prepared reply"),
+        empty_label=_("— none, I write my own —"),
+        widget=CannedReplySelect(
+            attrs={
+                "data-canned-source": "",
+                "data-canned-confirm": _("Replace what you wrote with the prepared reply?"),
+            }
+        ),
+        help_text=_("Fills in the message in the complainant's language; you can edit it before sending."),
+    )
+    body = forms.CharField(
+        label=_("Message to the complainant"),
+        max_length=10_000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 5, "data-canned-target": ""}),
+        help_text=_("The complainant sees this and is notified by e-mail."),
+    )
+
+    def __init__(self, *args: Any, canned_replies: list[CannedChoice] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["canned"]
+        field.widget.language = self.complaint.language if self.complaint else settings.LANGUAGE_CODE
+        if canned_replies is not None:
+            self.show_canned_replies(canned_replies)
+
+    def show_canned_replies(self, canned_replies: list[CannedChoice]) -> None:
+        """Render the select from replies the page already read, instead of a second query."""
+        field = self.fields["canned"]
+        if not canned_replies:
+            field.widget = forms.HiddenInput()
+            return
+        field.widget.choices = [
+            ("", field.empty_label),
+            *((ModelChoiceIteratorValue(reply.id, reply), reply.title) for reply in canned_replies),
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        canned = cleaned.get("canned")
+        if not cleaned.get("body") and canned is not None and self.complaint is not None:
+            cleaned["body"] = clean_text(canned.body_for(self.complaint.language))
+        if not cleaned.get("body") and not self.has_error("body"):
+            self.add_error("body", _("Write a message or choose a prepared reply."))
+        return cleaned
+
+
+class InternalNoteForm(CleanTextMixin, forms.Form):
+    body = forms.CharField(
+        label=_("Internal note"),
+        max_length=10_000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Only staff see this. Nobody is notified."),
+        error_messages={"required": _("Write the note first.")},
+    )
+
+    def __init__(self, *args: Any, complaint: Complaint | None = None, user: Any = None, **kwargs: Any):
+        kwargs.setdefault("auto_id", "id_note_%s")
+        super().__init__(*args, **kwargs)
+
+
+class RequestInfoForm(StaffActionForm):
+    body = forms.CharField(
+        label=_("What do you need from the complainant?"),
+        max_length=10_000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("They see this message. The SLA clock pauses until they answer."),
+        error_messages={"required": _("Say what information you need.")},
+    )
+
+
+class ReclassifyForm(StaffActionForm):
+    subcategory = SubcategoryField(queryset=active_subcategories(), label=_("Category and subcategory"))
+    complexity = forms.ChoiceField(
+        label=_("Complexity"),
+        choices=Complexity.choices,
+        help_text=_("Deadlines are recomputed from the policy of the new category and complexity."),
+    )
+
+    def __init__(
+        self, *args: Any, subcategories: list[SubcategoryChoice] | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        # Built when rendered (a POST never needs it); the case page hands over what it read.
+        self.fields["subcategory"].widget.choices = grouped_subcategory_choices
+        if subcategories is not None:
+            self.show_subcategories(subcategories)
+        if self.complaint is not None:
+            self.initial.setdefault("subcategory", self.complaint.subcategory_id)
+            self.initial.setdefault("complexity", self.complaint.complexity)
+
+    def show_subcategories(self, subcategories: list[SubcategoryChoice]) -> None:
+        """Offer these subcategories, grouped under their categories' names."""
+        groups: dict[int, tuple[str, list[tuple[Any, str]]]] = {}
+        for sub in subcategories:
+            groups.setdefault(sub.category_id, (sub.category_name, []))[1].append((sub.id, sub.name))
+        self.fields["subcategory"].widget.choices = list(groups.values())
+
+
+class AssignForm(StaffActionForm):
+    """`assignee` is a user's pk, or `me` (a claim)."""
+
+    assignee = forms.CharField(
+        label=_("Assign to"),
+        max_length=20,
+        widget=forms.Select,
+        error_messages={"required": _("Choose who should handle the case.")},
+    )
+
+    def __init__(self, *args: Any, staff: list[Any] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if staff is not None:
+            self.show_staff(staff)
+
+    def show_staff(self, staff: list[Any]) -> None:
+        """Offer these people in the select (a lead's or manager's form)."""
+        self.fields["assignee"].widget.choices = [
+            ("", "—"),
+            *((str(person.pk), person.display_name) for person in staff),
+        ]
+
+    def clean_assignee(self) -> Any:
+        value = self.cleaned_data["assignee"].strip()
+        if value == "me" and self.user is not None:
+            return self.user
+        # isdigit() alone lets through digits int() refuses ("²") and ids no column holds.
+        number = int(value) if value.isascii() and value.isdigit() and len(value) <= 18 else None
+        person = get_user_model().objects.filter(pk=number).first() if number else None
+        if person is None:
+            raise forms.ValidationError(_("Choose who should handle the case."), code="invalid")
+        return person
+
+
+class StaffReasonForm(StaffActionForm):
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=5_000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Recorded on the case's internal timeline."),
+        error_messages={"required": _("Give a reason.")},
+    )
+
+
+class ResolveForm(StaffActionForm):
+    summary = forms.CharField(
+        label=_("Resolution summary"),
+        max_length=10_000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("What was done. The complainant sees this and may accept or dispute it."),
+        error_messages={"required": _("Summarise the resolution.")},
+    )
+
+
+# --- Lists and reports ------------------------------------------------------------------------
+
+
+class QueueFilterForm(forms.Form):
+    """Filters of the queue; every field optional, every value checked."""
+
+    q = forms.CharField(label=_("Search"), required=False, max_length=200, strip=True)
+    category = forms.ModelChoiceField(
+        label=_("Category"), queryset=Category.objects.all(), required=False, empty_label=_("Any")
+    )
+    status = forms.ChoiceField(
+        label=_("Status"),
+        required=False,
+        choices=[("", _("Any"))] + [(s.value, s.label) for s in Status if s in QUEUE_STATUSES],
+    )
+    complexity = forms.ChoiceField(
+        label=_("Complexity"), required=False, choices=[("", _("Any")), *Complexity.choices]
+    )
+    level = forms.IntegerField(label=_("Level"), required=False, min_value=0, max_value=100)
+    breached = forms.BooleanField(label=_("Breached only"), required=False)
+
+
+class DashboardForm(forms.Form):
+    """The dashboard's only parameter: how many recent weeks it covers."""
+
+    weeks = forms.TypedChoiceField(
+        label=_("Period"),
+        choices=[(n, _("Last %(n)s weeks") % {"n": n}) for n in WEEK_CHOICES],
+        coerce=int,
+        required=False,
+        empty_value=DEFAULT_WEEKS,
+        error_messages={
+            "invalid_choice": _("Choose a period of 4, 12 or 26 weeks."),
+        },
+    )
+
+
+class ExportFilterForm(forms.Form):
+    """Which complaints to export; every field optional, every value checked."""
+
+    submitted_from = forms.DateField(label=_("Submitted from"), required=False)
+    submitted_to = forms.DateField(label=_("Submitted until"), required=False)
+    category = forms.ModelChoiceField(
+        label=_("Category"),
+        queryset=Category.objects.all(),
+        to_field_name="slug",
+        required=False,
+        empty_label=_("Any"),
+    )
+    status = forms.ChoiceField(label=_("Status"), required=False, choices=[("", _("Any")), *Status.choices])
+    complexity = forms.ChoiceField(
+        label=_("Complexity"), required=False, choices=[("", _("Any")), *Complexity.choices]
+    )
+    level = forms.IntegerField(label=_("Level"), required=False, min_value=0, max_value=100)
+    breached = forms.BooleanField(label=_("Breached only"), required=False)
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        start, end = cleaned.get("submitted_from"), cleaned.get("submitted_to")
+        if start and end and start > end:
+            raise forms.ValidationError(_("The start date must not be after the end date."))
+        return cleaned

@@ -1,0 +1,235 @@
+"""What the staff pages read: the queues, the choices of the case page's forms, the export's rows.
+
+The queues are keyset pages (`common.paging`): the agents' queue nearest deadline first,
+paged by (deadline, id), the managers' oldest breach first, each on an index in that
+order (Complaint.Meta.indexes), so a page 200 deep costs what the first does and
+nothing counts the whole queue.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+from datetime import date, datetime, time, timedelta
+from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db.models import CharField, F, IntegerField, OuterRef, QuerySet, Subquery, Value
+from django.utils.html import format_html_join
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import STAFF_ROLES, active_staff
+from common.paging import Cursor, Page, keyset_page
+from complaints.models import (
+    BREACHED_AT,
+    QUEUE_DUE,
+    QUEUE_STATUSES,
+    CannedReply,
+    Complaint,
+    Status,
+    Subcategory,
+    in_language,
+    localized,
+)
+from complaints.search import fold
+from escalation.models import Escalation
+
+TABS = {
+    "mine": _("Mine"),
+    "unassigned": _("Unassigned"),
+    "team": _("My team's"),
+}
+
+
+# --- The agents' queue --------------------------------------------------------------------------
+
+
+def queue_queryset(user: Any, tab: str, filters: dict[str, Any]) -> QuerySet[Complaint]:
+    """The cases of a tab with the filters applied, nearest deadline first."""
+    queryset = Complaint.objects.filter(status__in=QUEUE_STATUSES).annotate(due=QUEUE_DUE)
+    if tab == "mine":
+        queryset = queryset.filter(assignee=user)
+    elif tab == "unassigned":
+        queryset = queryset.filter(assignee__isnull=True)
+    else:  # the team: cases assigned to anyone sharing one of my staff groups
+        teammates = get_user_model().objects.filter(
+            groups__in=user.groups.filter(name__in=STAFF_ROLES), is_active=True
+        )
+        queryset = queryset.filter(assignee__in=teammates.values("pk"))
+    queryset = queryset.matching(filters)
+    if filters.get("q"):
+        queryset = queryset.filter(search_text__contains=fold(filters["q"]))
+    return queryset.order_by("due", "id")
+
+
+def queue_page(user: Any, tab: str, filters: dict[str, Any], after: Cursor | None) -> Page:
+    """One page of the tab starting after `after`, with the cursor of the next one."""
+    queryset = queue_queryset(user, tab, filters).select_related("category", "assignee").defer(*LONG_TEXT)
+    return keyset_page(queryset, {"due": QUEUE_DUE}, after)
+
+
+# What no queue row shows: left out of the page's SELECT.
+LONG_TEXT = ("description", "desired_outcome", "steps_taken", "search_text", "resolution_summary")
+
+
+def sla_state(complaint: Complaint, now: datetime) -> tuple[str, timedelta | None]:
+    """("breached", time over) / ("warning", time left) / ("on_track", time left) / ("paused", None)."""
+    if complaint.status == Status.AWAITING_COMPLAINANT:
+        return "paused", None
+    due = complaint.due if complaint.due.year < 9999 else None
+    if complaint.first_response_breached_at or complaint.resolution_breached_at or (due and due <= now):
+        return "breached", (now - due) if due else None
+    warned = complaint.first_response_warned_at if complaint.first_responded_at is None else None
+    warned = warned or complaint.resolution_warned_at
+    return ("warning" if warned else "on_track"), (due - now) if due else None
+
+
+def staff_options() -> str:
+    """The <option>s of active staff, by name: whom a case can be assigned to. Built once per
+    page, not once per row."""
+    return format_html_join(
+        "", '<option value="{}">{}</option>', ((p.pk, p.display_name) for p in active_staff())
+    )
+
+
+# --- The managers' queue ------------------------------------------------------------------------
+
+# Without a manager-facing level nothing is shown: a rank beyond any ladder.
+NO_MANAGER_LEVEL = 10**4
+
+
+def manager_queue_queryset(first_rank: int) -> QuerySet[Complaint]:
+    """Escalated open cases from `first_rank` up, oldest breach first, with the latest move up:
+    its reason, when it happened and the deadline it was for."""
+    latest = Escalation.objects.filter(complaint=OuterRef("pk"), to_level__gt=F("from_level")).order_by(
+        "-created_at", "-pk"
+    )
+    return (
+        Complaint.objects.escalated_to(first_rank)
+        .select_related("category", "subcategory", "assignee")
+        .defer(*LONG_TEXT)
+        .annotate(
+            escalation_reason=Subquery(latest.values("reason")[:1]),
+            escalation_deadline=Subquery(latest.values("deadline_at")[:1]),
+            escalated_at=Subquery(latest.values("created_at")[:1]),
+        )
+    )
+
+
+def manager_queue_page(first_rank: int, after: Cursor | None) -> Page:
+    """One page of the managers' queue, oldest breach first, starting after `after`."""
+    return keyset_page(
+        manager_queue_queryset(first_rank),
+        {"breached_at": BREACHED_AT, "submitted_at": F("submitted_at")},
+        after,
+    )
+
+
+# --- The case page's forms ------------------------------------------------------------------------
+
+
+class CannedChoice(NamedTuple):
+    """A canned reply as the reply form offers it: its title, and its text in one language."""
+
+    id: int
+    title: str
+    text: str
+
+
+class SubcategoryChoice(NamedTuple):
+    """A subcategory as the reclassify form offers it, under its category's name."""
+
+    id: int
+    name: str
+    category_id: int
+    category_name: str
+
+
+# The columns both sides of the choices' UNION give, in this order (SQL pairs them by
+# position): a canned reply's title and texts, or a subcategory's names and its category's.
+_ChoiceRow = namedtuple(
+    "_ChoiceRow", "kind id name_vi name_en detail_vi detail_en position parent_id parent_position"
+)
+
+
+def case_form_choices(*, language: str) -> tuple[list[CannedChoice], list[SubcategoryChoice]]:
+    """The active canned replies (their text in `language`) and the active subcategories that
+    the staff forms of a case page offer, in their order.
+
+    Read in one query (UNION ALL), so the staff case page stays within the query budget of
+    tests/complaints/test_case_page.py.
+    """
+    text, number = CharField(), IntegerField()
+    canned = (
+        CannedReply.objects.filter(active=True)
+        .order_by()
+        .values_list(
+            Value("canned", output_field=text),
+            "pk",
+            "title",
+            "title",
+            "body_vi",
+            "body_en",
+            "ordering",
+            Value(0, output_field=number),
+            Value(0, output_field=number),
+        )
+    )
+    subcategories = (
+        Subcategory.objects.filter(is_active=True, category__is_active=True)
+        .order_by()
+        .values_list(
+            Value("subcategory", output_field=text),
+            "pk",
+            "name_vi",
+            "name_en",
+            "category__name_vi",
+            "category__name_en",
+            "position",
+            "category_id",
+            "category__position",
+        )
+    )
+    rows = [_ChoiceRow._make(row) for row in canned.union(subcategories, all=True)]
+    replies = sorted((row for row in rows if row.kind == "canned"), key=lambda row: (row.position, row.id))
+    subs = sorted(
+        (row for row in rows if row.kind == "subcategory"),
+        key=lambda row: (row.parent_position, row.parent_id, row.position, row.id),
+    )
+    return (
+        [
+            CannedChoice(row.id, row.name_vi, in_language(language, row.detail_vi, row.detail_en))
+            for row in replies
+        ],
+        [
+            SubcategoryChoice(
+                row.id,
+                localized(row.name_vi, row.name_en),
+                row.parent_id,
+                localized(row.detail_vi, row.detail_en),
+            )
+            for row in subs
+        ],
+    )
+
+
+# --- The export ---------------------------------------------------------------------------------
+
+
+def _start_of(day: date) -> datetime:
+    # Dates are days in the portal's time zone, as staff see them on every page.
+    return datetime.combine(day, time.min, tzinfo=ZoneInfo(settings.TIME_ZONE))
+
+
+def filtered_complaints(filters: dict) -> QuerySet[Complaint]:
+    """The complaints matching the cleaned export filters, oldest submission first."""
+    complaints = Complaint.objects.all()
+    if filters.get("submitted_from"):
+        complaints = complaints.filter(submitted_at__gte=_start_of(filters["submitted_from"]))
+    # Inclusive: up to the end of that day (the calendar's last day has no next day to add).
+    if filters.get("submitted_to") and filters["submitted_to"] < date.max:
+        complaints = complaints.filter(
+            submitted_at__lt=_start_of(filters["submitted_to"] + timedelta(days=1))
+        )
+    return complaints.matching(filters).order_by("submitted_at", "pk")

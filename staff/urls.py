@@ -1,0 +1,25 @@
+"""The staff pages, all under /staff/ and the `staff:` namespace."""
+
+from django.urls import path
+
+from staff.views import case, queues, reports
+
+app_name = "staff"
+
+urlpatterns = [
+    path("queue/", queues.agent_queue, name="queue"),
+    path("queue/<slug:tab>/", queues.agent_queue, name="queue_tab"),
+    path("escalated/", queues.manager_queue, name="manager_queue"),
+    path("cases/<str:reference>/", case.case, name="case"),
+    # The actions on a case, all POST.
+    path("cases/<str:reference>/reply/", case.reply, name="reply"),
+    path("cases/<str:reference>/note/", case.note, name="note"),
+    path("cases/<str:reference>/request_info/", case.request_info, name="request_info"),
+    path("cases/<str:reference>/reclassify/", case.reclassify, name="reclassify"),
+    path("cases/<str:reference>/assign/", case.assign, name="assign"),
+    path("cases/<str:reference>/escalate/", case.escalate, name="escalate"),
+    path("cases/<str:reference>/de_escalate/", case.de_escalate, name="de_escalate"),
+    path("cases/<str:reference>/resolve/", case.resolve, name="resolve"),
+    path("dashboard/", reports.sla_dashboard, name="dashboard"),
+    path("export.csv", reports.export_complaints, name="export"),
+]

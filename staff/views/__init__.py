@@ -1,0 +1,1 @@
+"""The staff pages: queues (`queues`), the case page and its actions (`case`), reports (`reports`)."""

@@ -1,0 +1,79 @@
+"""The agents' queue and the managers' queue of escalated cases."""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from accounts.decorators import role_required
+from accounts.models import STAFF_ROLES, Role
+from common.paging import Cursor
+from complaints.models import FAR_FUTURE
+from escalation.models import Escalation, EscalationLevel
+from staff.forms import QueueFilterForm
+from staff.selectors import NO_MANAGER_LEVEL, TABS, manager_queue_page, queue_page, sla_state, staff_options
+
+
+@role_required(*STAFF_ROLES)
+def agent_queue(request: HttpRequest, tab: str = "mine") -> HttpResponse:
+    """Open cases nearest deadline first: mine, unassigned, or my team's; filters and search."""
+    if tab not in TABS:
+        raise Http404
+    filters = {key: value for key, value in request.GET.items() if key != "after"}
+    form = QueueFilterForm(filters or None)
+    if form.is_bound and not form.is_valid():
+        context = {"form": form, "tab": tab, "tabs": TABS, "rows": [], "next_query": None}
+        return render(request, "staff/queue.html", context, status=400)
+    after = Cursor.decode(request.GET["after"]) if request.GET.get("after") else None
+    page = queue_page(request.user, tab, form.cleaned_data if form.is_bound else {}, after)
+    now = timezone.now()
+    levels = {level.rank: level.name for level in EscalationLevel.objects.all()}
+    for row in page.rows:
+        row.sla, row.sla_delta = sla_state(row, now)
+        row.level_name = levels.get(row.escalation_level, row.escalation_level)
+    # Team leads and managers hand cases out; agents claim them.
+    options = staff_options() if request.user.is_lead else ""
+    next_query = None
+    if page.next_cursor:
+        query = request.GET.copy()
+        query["after"] = page.next_cursor
+        next_query = query.urlencode()
+    first_query = request.GET.copy()
+    first_query.pop("after", None)
+    context = {
+        "form": form,
+        "tab": tab,
+        "tabs": TABS,
+        "rows": page.rows,
+        "now": now,
+        "next_query": next_query,
+        "first_query": first_query.urlencode(),
+        "is_later_page": after is not None,
+        "staff_options": options,
+    }
+    return render(request, "staff/queue.html", context)
+
+
+@role_required(Role.MANAGER)
+def manager_queue(request: HttpRequest) -> HttpResponse:
+    """Escalated open cases, oldest breach first: why and when each went up, and how late it is."""
+    levels = {level.rank: level for level in EscalationLevel.objects.all()}
+    manager_ranks = [rank for rank, level in levels.items() if level.is_manager_facing]
+    first_rank = min(manager_ranks) if manager_ranks else NO_MANAGER_LEVEL
+    after = Cursor.decode(request.GET.get("after", ""), size=2) if request.GET.get("after") else None
+    page = manager_queue_page(first_rank, after)
+    reasons = dict(Escalation._meta.get_field("reason").choices)
+    for complaint in page.rows:
+        complaint.level_obj = levels.get(complaint.escalation_level)
+        complaint.reason_label = reasons.get(complaint.escalation_reason, "")
+        if complaint.breached_at == FAR_FUTURE:  # moved up by a person, no deadline missed
+            complaint.breached_at = None
+    context = {
+        "rows": page.rows,
+        "next_query": f"after={page.next_cursor}" if page.next_cursor else None,
+        "is_later_page": after is not None,
+        "staff_options": staff_options(),
+        "now": timezone.now(),
+    }
+    return render(request, "staff/manager_queue.html", context)

@@ -1,0 +1,70 @@
+"""The managers' SLA dashboard and the CSV export of complaints."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+
+from accounts.decorators import role_required
+from accounts.models import Role
+from escalation.models import EscalationLevel
+from staff import dashboard
+from staff.charts import charts_for
+from staff.export import csv_lines, export_rows, header
+from staff.forms import DashboardForm, ExportFilterForm
+from staff.selectors import filtered_complaints
+
+
+@role_required(Role.MANAGER)
+def sla_dashboard(request: HttpRequest) -> HttpResponse:
+    form = DashboardForm(request.GET or None)
+    if form.is_bound and not form.is_valid():
+        return render(request, "staff/dashboard.html", {"form": form}, status=400)
+    weeks = form.cleaned_data["weeks"] if form.is_bound else dashboard.DEFAULT_WEEKS
+    now = timezone.now()
+    figures = dashboard.build_dashboard(now=now, weeks=weeks)
+    export_query = urlencode(
+        {"submitted_from": figures.weeks[0].isoformat(), "submitted_to": timezone.localdate(now).isoformat()}
+    )
+    context = {
+        "form": form,
+        "weeks": weeks,
+        "week_choices": dashboard.WEEK_CHOICES,
+        "figures": figures,
+        "charts": charts_for(figures),
+        "export_url": f"{reverse('staff:export')}?{export_query}",
+        "export_form": ExportFilterForm(
+            initial={"submitted_from": figures.weeks[0], "submitted_to": timezone.localdate(now)}
+        ),
+    }
+    return render(request, "staff/dashboard.html", context)
+
+
+@role_required(Role.MANAGER)
+def export_complaints(request: HttpRequest) -> HttpResponse:
+    form = ExportFilterForm(request.GET)
+    if not form.is_valid():
+        problems = [
+            f"{form.fields[name].label if name in form.fields else _('Filters')}: {' '.join(errors)}"
+            for name, errors in form.errors.items()
+        ]
+        message = _("The export was refused because of its filters.") + "\n" + "\n".join(problems) + "\n"
+        return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
+    level_names = {level.rank: level.name for level in EscalationLevel.objects.all()}
+    rows = export_rows(
+        filtered_complaints(form.cleaned_data),
+        language=translation.get_language(),
+        level_names=level_names,
+    )
+    response = StreamingHttpResponse(
+        (chunk.encode("utf-8") for chunk in csv_lines(header(), rows)),
+        content_type="text/csv; charset=utf-8",
+    )
+    filename = f"complaints-{timezone.localdate():%Y%m%d}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

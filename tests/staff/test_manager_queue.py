@@ -1,0 +1,115 @@
+"""The managers' queue: escalated open cases, why and when, the deadline that broke, oldest
+breach first, keyset pages; taking ownership and reassigning from the row."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from accounts.models import Role
+from common.paging import PAGE_SIZE
+from complaints.models import Complaint, EventKind
+from escalation import moves
+from escalation import sweep as sweeping
+from tests.factories import NOW, make_complaint, make_user
+
+pytestmark = pytest.mark.django_db
+
+HOUR = timedelta(hours=1)
+
+
+@pytest.fixture
+def manager():
+    return make_user(username="manager", role=Role.MANAGER)
+
+
+def references(response) -> list[str]:
+    return re.findall(r'<tr data-reference="([^"]+)"', response.content.decode())
+
+
+def breached(count: int, start=NOW) -> list[Complaint]:
+    """`count` complaints, each filed an hour after the last, all escalated to the managers."""
+    complaints = [make_complaint(now=start + i * HOUR) for i in range(count)]
+    sweeping.sweep(now=start + count * HOUR + 73 * HOUR)
+    return complaints
+
+
+def test_rows_say_why_when_and_how_far_past_the_deadline(client, manager):
+    (complaint,) = breached(1)
+    client.force_login(manager)
+    response = client.get(reverse("staff:manager_queue"), HTTP_ACCEPT_LANGUAGE="en")
+    row = re.search(
+        rf'<tr data-reference="{complaint.reference}">(.*?)</tr>', response.content.decode(), re.S
+    )
+    assert row is not None
+    text = row.group(1)
+    assert "deadline missed" in text  # the reason of the latest move up
+    assert "over" in text  # how far past the deadline
+    assert "Take ownership" in text and "Reassign" in text
+
+
+def test_a_case_moved_up_by_hand_without_a_breach_comes_after_the_breaches(client, manager):
+    (late,) = breached(1)
+    lead = make_user(role=Role.TEAM_LEAD)
+    by_hand = make_complaint(now=NOW + 100 * HOUR)
+    for _ in range(2):  # Frontline -> Team lead -> Manager
+        by_hand.refresh_from_db()
+        moves.escalate_manually(
+            complaint=by_hand, by=lead, now=NOW + 101 * HOUR, reason="VIP", version=by_hand.version
+        )
+    client.force_login(manager)
+    assert references(client.get(reverse("staff:manager_queue"))) == [late.reference, by_hand.reference]
+
+
+def test_keyset_pages_hold_every_case_once_oldest_breach_first(client, manager):
+    complaints = breached(PAGE_SIZE + 4)
+    client.force_login(manager)
+    url = reverse("staff:manager_queue")
+    first = client.get(url)
+    next_query = re.search(r'href="\?([^"]+)" rel="next"', first.content.decode()).group(1)
+    second = client.get(url + "?" + next_query.replace("&amp;", "&"))
+    assert references(first) + references(second) == [c.reference for c in complaints]
+    assert client.get(url, {"after": "garbage"}).status_code == 200
+
+
+def test_the_query_count_does_not_grow_with_the_rows(client, manager):
+    breached(1)
+    client.force_login(manager)
+    url = reverse("staff:manager_queue")
+    client.get(url)
+    with CaptureQueriesContext(connection) as few:
+        client.get(url)
+    breached(PAGE_SIZE + 2, start=NOW + 500 * HOUR)
+    with CaptureQueriesContext(connection) as many:
+        client.get(url)
+    assert len(many.captured_queries) == len(few.captured_queries)
+    assert not [q for q in many.captured_queries if "COUNT(" in q["sql"].upper()]
+
+
+def test_take_ownership_and_reassign_from_the_row(client, manager):
+    (complaint,) = breached(1)
+    agent = make_user(role=Role.AGENT, first_name="Bình")
+    client.force_login(manager)
+    url = reverse("staff:manager_queue")
+    complaint.refresh_from_db()
+    response = client.post(
+        reverse("staff:assign", args=[complaint.reference]),
+        {"assignee": "me", "version": complaint.version, "next": url},
+    )
+    assert response.status_code == 302 and response["Location"] == url
+    complaint.refresh_from_db()
+    assert complaint.assignee == manager
+    response = client.post(
+        reverse("staff:assign", args=[complaint.reference]),
+        {"assignee": str(agent.pk), "version": complaint.version, "next": url},
+    )
+    assert response.status_code == 302
+    complaint.refresh_from_db()
+    assert complaint.assignee == agent
+    assert complaint.events.filter(kind=EventKind.ASSIGNED).count() == 2
+    assert complaint.reference in references(client.get(url))  # still escalated, now Bình's

@@ -1,0 +1,208 @@
+"""The agents' queue: who sees which tab, nearest deadline first, keyset pages, filters, search."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import Role
+from common.paging import PAGE_SIZE, Cursor
+from complaints.models import Complaint, Status
+from escalation import sweep as sweeping
+from tests.factories import NOW, make_complaint, make_user
+
+pytestmark = pytest.mark.django_db
+
+HOUR = timedelta(hours=1)
+
+
+@pytest.fixture
+def agent():
+    return make_user(username="agent", role=Role.AGENT)
+
+
+def references(response) -> list[str]:
+    return re.findall(r'<tr data-reference="([^"]+)"', response.content.decode())
+
+
+def assign(complaint: Complaint, user) -> Complaint:
+    Complaint.objects.filter(pk=complaint.pk).update(assignee=user)
+    complaint.refresh_from_db()
+    return complaint
+
+
+@pytest.mark.parametrize(
+    ("role", "status"),
+    [(None, 404), (Role.AGENT, 200), (Role.TEAM_LEAD, 200), (Role.MANAGER, 200)],
+)
+def test_only_staff_open_the_queue(client, role, status):
+    client.force_login(make_user(role=role))
+    assert client.get(reverse("staff:queue")).status_code == status
+
+
+def test_a_visitor_is_sent_to_sign_in(client):
+    response = client.get(reverse("staff:queue"))
+    assert response.status_code == 302
+    assert reverse("accounts:login") in response["Location"]
+
+
+def test_an_unknown_tab_is_not_found(client, agent):
+    client.force_login(agent)
+    assert client.get(reverse("staff:queue_tab", args=["everything"])).status_code == 404
+
+
+def test_each_tab_holds_its_own_cases(client, agent):
+    teammate = make_user(role=Role.AGENT)
+    stranger = make_user(role=Role.MANAGER)
+    mine = assign(make_complaint(), agent)
+    theirs = assign(make_complaint(), teammate)
+    strangers = assign(make_complaint(), stranger)
+    nobodys = make_complaint()
+    closed = assign(make_complaint(), agent)
+    Complaint.objects.filter(pk=closed.pk).update(status=Status.CLOSED)
+    client.force_login(agent)
+
+    def tab(name):
+        return set(references(client.get(reverse("staff:queue_tab", args=[name]))))
+
+    assert tab("mine") == {mine.reference}
+    assert set(references(client.get(reverse("staff:queue")))) == {mine.reference}
+    assert tab("unassigned") == {nobodys.reference}
+    assert tab("team") == {mine.reference, theirs.reference}
+    assert strangers.reference not in tab("team")
+
+
+def test_nearest_deadline_first_with_the_badge_of_each(client, agent):
+    later = make_complaint(subject="later", now=timezone.now())  # due tomorrow at the earliest
+    sooner = make_complaint(subject="sooner", now=NOW - 20 * HOUR)  # first response due in 4 h
+    breached = make_complaint(subject="breached", now=NOW - 30 * HOUR)
+    sweeping.sweep(now=NOW)  # flags the breach (and warns the near one)
+    client.force_login(agent)
+    response = client.get(reverse("staff:queue_tab", args=["unassigned"]), HTTP_ACCEPT_LANGUAGE="en")
+    assert references(response) == [breached.reference, sooner.reference, later.reference]
+    body = response.content.decode()
+    assert "Breached" in body and "over" in body
+    rows = dict(re.findall(r'<tr data-reference="([^"]+)">(.*?)</tr>', body, re.S))
+    assert "On track" in rows[later.reference]
+    assert "Breached" in rows[breached.reference] and "over" in rows[breached.reference]
+
+
+def test_keyset_pages_cover_the_queue_once_in_order(client, agent):
+    created = [make_complaint(now=NOW + i * HOUR) for i in range(PAGE_SIZE + 7)]
+    for complaint in created:
+        assign(complaint, agent)
+    client.force_login(agent)
+    first = client.get(reverse("staff:queue"))
+    page_one = references(first)
+    assert len(page_one) == PAGE_SIZE
+    next_link = re.search(r'href="\?([^"]+)" rel="next"', first.content.decode()).group(1)
+    second = client.get(reverse("staff:queue") + "?" + next_link.replace("&amp;", "&"))
+    page_two = references(second)
+    assert page_one + page_two == [c.reference for c in created]
+    assert 'rel="next"' not in second.content.decode()
+
+
+def test_a_hand_edited_cursor_starts_over(client, agent):
+    complaint = assign(make_complaint(), agent)
+    client.force_login(agent)
+    for cursor in ("not-a-cursor", "%%%", Cursor((NOW,), 10**9).encode()[:-2] + "!!"):
+        response = client.get(reverse("staff:queue"), {"after": cursor})
+        assert response.status_code == 200
+        assert references(response) == [complaint.reference]
+
+
+def test_the_query_count_does_not_grow_with_the_rows(client, agent):
+    assign(make_complaint(), agent)
+    client.force_login(agent)
+    url = reverse("staff:queue")
+    client.get(url)  # warm the per-process caches (ladder, categories)
+    with CaptureQueriesContext(connection) as few:
+        client.get(url)
+    for i in range(PAGE_SIZE + 3):
+        assign(make_complaint(now=NOW + i * HOUR), make_user(role=Role.AGENT) if i % 2 else agent)
+    for tab in ("mine", "team", "unassigned"):
+        with CaptureQueriesContext(connection) as many:
+            response = client.get(reverse("staff:queue_tab", args=[tab]))
+        assert response.status_code == 200
+        assert len(many.captured_queries) <= len(few.captured_queries), tab
+    counts = [q["sql"] for q in many.captured_queries if "COUNT(" in q["sql"].upper()]
+    assert not [sql for sql in counts if "complaints_complaint" in sql]
+
+
+def test_search_ignores_case_and_vietnamese_diacritics(client, agent):
+    found = make_complaint(subject="Khiếu nại về đơn hàng Đà Nẵng", contact_email="Minh@Example.org")
+    other = make_complaint(subject="Hoàn tiền chậm")
+    client.force_login(agent)
+    url = reverse("staff:queue_tab", args=["unassigned"])
+    assert references(client.get(url, {"q": "khieu nai"})) == [found.reference]
+    assert references(client.get(url, {"q": "DA NANG"})) == [found.reference]
+    assert references(client.get(url, {"q": "minh@example.org"})) == [found.reference]
+    assert references(client.get(url, {"q": other.reference.lower()})) == [other.reference]
+    assert references(client.get(url, {"q": "nothing like this"})) == []
+
+
+def test_filters_narrow_the_queue(client, agent):
+    simple = make_complaint()
+    complex_ = make_complaint()
+    Complaint.objects.filter(pk=complex_.pk).update(complexity="complex")
+    waiting = make_complaint()
+    Complaint.objects.filter(pk=waiting.pk).update(status=Status.AWAITING_COMPLAINANT)
+    breached = make_complaint(now=NOW - 30 * HOUR)
+    sweeping.sweep(now=NOW)
+    client.force_login(agent)
+    url = reverse("staff:queue_tab", args=["unassigned"])
+    assert references(client.get(url, {"complexity": "complex"})) == [complex_.reference]
+    assert references(client.get(url, {"status": Status.AWAITING_COMPLAINANT})) == [waiting.reference]
+    assert references(client.get(url, {"breached": "on"})) == [breached.reference]
+    assert breached.reference in references(client.get(url, {"level": "1"}))
+    assert simple.reference not in references(client.get(url, {"level": "1"}))
+    everything = references(client.get(url, {"category": str(simple.category_id)}))
+    assert {simple.reference, complex_.reference} <= set(everything)
+
+
+@pytest.mark.parametrize(
+    "query", [{"level": "high"}, {"status": "closed"}, {"category": "999999"}, {"q": "x" * 201}]
+)
+def test_a_bad_filter_is_explained_not_a_500(client, agent, query):
+    client.force_login(agent)
+    response = client.get(reverse("staff:queue"), query, HTTP_ACCEPT_LANGUAGE="vi")
+    assert response.status_code == 400
+    assert 'class="invalid-feedback"' in response.content.decode()
+
+
+def test_an_agent_claims_from_the_queue_and_the_case_moves_to_mine(client, agent):
+    complaint = make_complaint()
+    client.force_login(agent)
+    unassigned = reverse("staff:queue_tab", args=["unassigned"])
+    body = client.get(unassigned, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Claim" in body
+    assert 'name="assignee" id="assign-' not in body  # agents claim; they do not hand out
+    response = client.post(
+        reverse("staff:assign", args=[complaint.reference]),
+        {"assignee": "me", "version": complaint.version, "next": unassigned},
+    )
+    assert response.status_code == 302 and response["Location"] == unassigned
+    assert references(client.get(unassigned)) == []
+    assert references(client.get(reverse("staff:queue"))) == [complaint.reference]
+
+
+def test_a_team_lead_assigns_from_the_queue(client):
+    lead = make_user(role=Role.TEAM_LEAD)
+    agent = make_user(role=Role.AGENT, first_name="Bình")
+    complaint = make_complaint()
+    client.force_login(lead)
+    unassigned = reverse("staff:queue_tab", args=["unassigned"])
+    body = client.get(unassigned).content.decode()
+    assert f'<option value="{agent.pk}">Bình</option>' in body
+    client.post(
+        reverse("staff:assign", args=[complaint.reference]),
+        {"assignee": str(agent.pk), "version": complaint.version, "next": unassigned},
+    )
+    complaint.refresh_from_db()
+    assert complaint.assignee == agent
