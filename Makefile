@@ -36,16 +36,19 @@ services:
 system-packages:
 	bash .ci/ensure-system-packages.sh
 
-test: install system-packages services messages
+# Lint first: CI refuses what lint refuses.
+test: lint system-packages services messages
 	$(VENV)/bin/pytest
 
 # Benchmarks (never part of CI): PostgreSQL, Redis, gunicorn and wrk; see bench/README.md.
 bench: install system-packages services messages
 	$(PY) -m bench.run
 
+# ruff, and the import contracts of pyproject.toml (import-linter): imports point one way.
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 format: install
 	$(VENV)/bin/ruff check --fix .
