@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.management import call_command
@@ -201,11 +201,78 @@ def test_the_sla_sweep_command_runs_the_same_sweep(staff, capsys):
     assert Escalation.objects.count() == 1
 
 
-def test_the_sweep_task_reads_the_database_clock(staff):
+def python_clock_at(patch: pytest.MonkeyPatch, moment: datetime) -> None:
+    """Make every Python clock the sweep task could read say `moment`.
+
+    Django's `timezone.now`, `datetime.now`/`utcnow`/`today` through the `datetime` name
+    of the escalation modules, and `time.time`. (Not the `datetime` module's own class:
+    Django's `isinstance(value, datetime.datetime)` checks would then misread every real
+    datetime as a date.)
+    """
+
+    class PythonClock(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return moment.astimezone(tz) if tz is not None else moment.astimezone().replace(tzinfo=None)
+
+        @classmethod
+        def utcnow(cls):
+            return moment.astimezone(UTC).replace(tzinfo=None)
+
+        @classmethod
+        def today(cls):
+            return cls.now()
+
+    patch.setattr("django.utils.timezone.now", lambda: moment)
+    patch.setattr("escalation.services.datetime", PythonClock)
+    patch.setattr("escalation.tasks.datetime", PythonClock, raising=False)
+    patch.setattr("time.time", moment.timestamp)
+
+
+def test_the_sweep_task_reads_the_database_clock(staff, monkeypatch):
+    import time
+
+    from django.utils import timezone
+
     from escalation.tasks import sweep_sla
 
-    assert services.database_now().tzinfo is not None
-    assert sweep_sla.apply().get() == {"warned": 0, "breached": 0, "escalated": 0, "skipped": 0, "failed": 0}
+    # Inside the test's transaction PostgreSQL's CURRENT_TIMESTAMP stays at the
+    # transaction's start: the task reads this very moment.
+    db_now = services.database_now()
+    assert db_now.tzinfo is not None
+    # First response due exactly at the database's now: the task must escalate it.
+    due = make_complaint(now=db_now - 24 * HOUR)
+    # By the database's clock a second short of its warning point (its deadline is 6 h
+    # later); by the Python clock, three days ahead, past both of its deadlines.
+    not_yet = make_complaint(now=db_now - 18 * HOUR + SECOND)
+    not_yet_check = fresh(not_yet).next_check_at
+    assert not_yet_check == db_now + SECOND
+    python_now = db_now + timedelta(days=3)
+
+    with monkeypatch.context() as patch:
+        python_clock_at(patch, python_now)
+        # The Python clock disagrees with the database's.
+        assert timezone.now() == python_now
+        assert services.datetime.now(UTC) == python_now
+        assert time.time() == python_now.timestamp()
+        assert services.database_now() == db_now
+        result = sweep_sla.apply().get()
+
+    assert result == {"warned": 0, "breached": 1, "escalated": 1, "skipped": 0, "failed": 0}
+    due = fresh(due)
+    assert (due.escalation_level, due.first_response_breached_at, due.level_since) == (1, db_now, db_now)
+    escalation = Escalation.objects.get()
+    assert (escalation.complaint_id, escalation.created_at) == (due.pk, db_now)
+    # Nothing was done to the complaint that is only due by the Python clock.
+    not_yet = fresh(not_yet)
+    assert (not_yet.escalation_level, not_yet.first_response_warned_at, not_yet.next_check_at) == (
+        0,
+        None,
+        not_yet_check,
+    )
+    # At the Python clock's time the sweep would have breached both: the first one's resolution
+    # deadline and both of the second's.
+    assert services.sweep(now=python_now, dry_run=True).breached == 3
 
 
 def test_the_case_page_shows_the_deadlines_in_the_viewers_language_and_time_zone(client, staff):
