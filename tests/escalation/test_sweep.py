@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
+from django.db import OperationalError, connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Role
@@ -327,6 +329,71 @@ def test_a_sweep_with_nothing_due_is_one_index_probe(staff):
     selects = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT")]
     assert len(selects) == 1
     assert "next_check_at" in selects[0] and "SKIP LOCKED" in selects[0] and "LIMIT" in selects[0]
+
+
+@contextlib.contextmanager
+def row_locked_by_another_connection(model, pk: int) -> Iterator[None]:
+    """Hold `SELECT ... FOR UPDATE` on one row from a second connection, as another sweep
+    does while it works on that complaint; the lock is released on leaving."""
+    import psycopg
+    from psycopg import sql
+
+    database = connection.settings_dict
+    with psycopg.connect(
+        dbname=database["NAME"],
+        user=database["USER"] or None,
+        password=database["PASSWORD"] or None,
+        host=database["HOST"] or None,
+        port=database["PORT"] or None,
+    ) as other:
+        table = sql.Identifier(model._meta.db_table)
+        query = sql.SQL("SELECT id FROM {} WHERE id = %s FOR UPDATE").format(table)
+        locked = other.execute(query, [pk]).fetchall()
+        assert locked == [(pk,)]
+        try:
+            yield
+        finally:
+            other.rollback()
+
+
+@contextlib.contextmanager
+def lock_timeout(duration: str) -> Iterator[None]:
+    """On this test's connection, give up waiting for a row lock after `duration`."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('lock_timeout', %s, false)", [duration])
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET lock_timeout")
+
+
+@pytest.mark.django_db(transaction=True)  # committed rows, visible to the other connection
+def test_a_complaint_locked_by_another_sweep_is_left_alone_and_the_rest_are_swept(staff, monkeypatch):
+    monkeypatch.setattr("complaints.notifications.nudge_delivery", lambda: None)  # no task in the broker
+    locked = make_complaint(now=NOW - HOUR)  # the first due: waiting for it would hold up the rest
+    others = [make_complaint(), make_complaint()]
+    locked_check = fresh(locked).next_check_at
+    at = NOW + 24 * HOUR
+
+    with row_locked_by_another_connection(Complaint, locked.pk), lock_timeout("2s"):
+        try:
+            result = services.sweep(now=at)
+        except OperationalError as error:  # lock_timeout: it waited for the other sweep's row
+            pytest.fail(f"the sweep waited for the locked complaint: {error}")
+
+    assert (result.breached, result.escalated, result.failed) == (2, 2, [])
+    assert [fresh(other).escalation_level for other in others] == [1, 1]
+    untouched = fresh(locked)
+    assert (untouched.escalation_level, untouched.first_response_warned_at, untouched.next_check_at) == (
+        0,
+        None,
+        locked_check,
+    )
+    assert not Escalation.objects.filter(complaint=locked).exists()
+    # Left for the sweep that holds it (or the next one), not lost.
+    assert services.sweep(now=at).escalated == 1
+    assert fresh(locked).escalation_level == 1
 
 
 @pytest.mark.parametrize(
