@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import Iterator
 from datetime import timedelta
 from unittest import mock
 
 import pytest
 from django.core import mail
+from django.db import OperationalError, connection
 
 from complaints import notifications, records
 from complaints.models import Notification, NotificationStatus, TrackingToken, hash_token
@@ -85,14 +88,65 @@ def test_the_back_off_doubles_and_is_capped_at_an_hour():
     assert retry_delay(30) == timedelta(hours=1)
 
 
-def test_a_notice_locked_by_another_worker_is_skipped():
-    from django.db import connections
-    from django.test.utils import CaptureQueriesContext
+@contextlib.contextmanager
+def row_locked_by_another_connection(model, pk: int) -> Iterator[None]:
+    """Hold `SELECT ... FOR UPDATE` on one row from a second connection, as another worker
+    does while it sends that notice; the lock is released on leaving."""
+    import psycopg
+    from psycopg import sql
 
-    make_complaint()
-    with CaptureQueriesContext(connections["default"]) as queries:
-        deliver_outbox(now=NOW)
-    assert any("SKIP LOCKED" in q["sql"] for q in queries.captured_queries)
+    database = connection.settings_dict
+    with psycopg.connect(
+        dbname=database["NAME"],
+        user=database["USER"] or None,
+        password=database["PASSWORD"] or None,
+        host=database["HOST"] or None,
+        port=database["PORT"] or None,
+    ) as other:
+        table = sql.Identifier(model._meta.db_table)
+        query = sql.SQL("SELECT id FROM {} WHERE id = %s FOR UPDATE").format(table)
+        locked = other.execute(query, [pk]).fetchall()
+        assert locked == [(pk,)]
+        try:
+            yield
+        finally:
+            other.rollback()
+
+
+@contextlib.contextmanager
+def lock_timeout(duration: str) -> Iterator[None]:
+    """On this test's connection, give up waiting for a row lock after `duration`."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('lock_timeout', %s, false)", [duration])
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET lock_timeout")
+
+
+@pytest.mark.django_db(transaction=True)  # committed rows, visible to the other connection
+def test_a_notice_locked_by_another_worker_is_skipped(monkeypatch):
+    monkeypatch.setattr(records, "nudge_delivery", lambda: None)  # no task left in the broker
+    for address in ("first@example.org", "second@example.org", "third@example.org"):
+        make_complaint(contact_email=address)
+    notices = list(Notification.objects.order_by("next_attempt_at", "pk"))
+    assert [n.email for n in notices] == ["first@example.org", "second@example.org", "third@example.org"]
+    locked = notices[0]  # the first in delivery order: waiting for it would hold up the rest
+
+    with row_locked_by_another_connection(Notification, locked.pk), lock_timeout("2s"):
+        try:
+            result = deliver_outbox(now=NOW)
+        except OperationalError as error:  # lock_timeout: it waited for the other worker's row
+            pytest.fail(f"deliver_outbox waited for the locked notice: {error}")
+
+    assert result == notifications.DeliveryResult(sent=2)
+    assert sorted(message.to[0] for message in mail.outbox) == ["second@example.org", "third@example.org"]
+    locked.refresh_from_db()
+    assert (locked.status, locked.attempts, locked.sent_at) == (NotificationStatus.PENDING, 0, None)
+    # Skipped, not lost: once the other worker lets go it is delivered.
+    assert deliver_outbox(now=NOW) == notifications.DeliveryResult(sent=1)
+    assert mail.outbox[-1].to == ["first@example.org"]
 
 
 def test_the_nudge_swallows_a_dead_broker(caplog):

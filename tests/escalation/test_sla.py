@@ -100,6 +100,23 @@ def test_the_warning_point_is_a_share_of_working_time():
     assert warning_point(start, due, 0.75, VIETNAM) == add_business_time(start, timedelta(hours=18), VIETNAM)
 
 
+def test_the_warning_point_on_wall_clock_time_and_its_ratio_bounds():
+    start = local(2026, 3, 9, 8, 0)
+    due = start + timedelta(hours=24)
+    assert warning_point(start, due, 0.75, None) == start + timedelta(hours=18)
+    assert warning_point(start, due, 1, None) == due  # a ratio of 1 warns at the deadline
+    for ratio in (0, -0.5, 1.000001):
+        with pytest.raises(ValueError, match="ratio"):
+            warning_point(start, due, ratio, None)
+
+
+def test_a_pause_on_wall_clock_time_moves_the_deadline_by_its_length():
+    due = local(2026, 3, 10, 10, 0)
+    paused_at = local(2026, 3, 7, 9, 0)
+    assert resume_deadline(due, paused_at, paused_at + timedelta(hours=30), None) == due + timedelta(hours=30)
+    assert resume_deadline(due, paused_at, paused_at, None) == due  # resumed at once
+
+
 def test_daylight_saving_changes_do_not_move_working_hours():
     # Berlin clocks go forward on 29 March 2026: still 8 working hours that Sunday.
     start = datetime(2026, 3, 29, 9, 0, tzinfo=ZoneInfo("Europe/Berlin"))

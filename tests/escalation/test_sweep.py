@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import contextlib
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
+from django.db import OperationalError, connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Role
@@ -203,11 +205,78 @@ def test_the_sla_sweep_command_runs_the_same_sweep(staff, capsys):
     assert Escalation.objects.count() == 1
 
 
-def test_the_sweep_task_reads_the_database_clock(staff):
+def python_clock_at(patch: pytest.MonkeyPatch, moment: datetime) -> None:
+    """Make every Python clock the sweep task could read say `moment`.
+
+    Django's `timezone.now`, `datetime.now`/`utcnow`/`today` through the `datetime` name
+    of the escalation modules, and `time.time`. (Not the `datetime` module's own class:
+    Django's `isinstance(value, datetime.datetime)` checks would then misread every real
+    datetime as a date.)
+    """
+
+    class PythonClock(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return moment.astimezone(tz) if tz is not None else moment.astimezone().replace(tzinfo=None)
+
+        @classmethod
+        def utcnow(cls):
+            return moment.astimezone(UTC).replace(tzinfo=None)
+
+        @classmethod
+        def today(cls):
+            return cls.now()
+
+    patch.setattr("django.utils.timezone.now", lambda: moment)
+    for module in ("escalation.clock", "escalation.sweep", "escalation.moves", "escalation.tasks"):
+        patch.setattr(f"{module}.datetime", PythonClock, raising=False)
+    patch.setattr("time.time", moment.timestamp)
+
+
+def test_the_sweep_task_reads_the_database_clock(staff, monkeypatch):
+    import time
+
+    from django.utils import timezone
+
     from escalation.tasks import sweep_sla
 
-    assert clock.database_now().tzinfo is not None
-    assert sweep_sla.apply().get() == {"warned": 0, "breached": 0, "escalated": 0, "skipped": 0, "failed": 0}
+    # Inside the test's transaction PostgreSQL's CURRENT_TIMESTAMP stays at the
+    # transaction's start: the task reads this very moment.
+    db_now = clock.database_now()
+    assert db_now.tzinfo is not None
+    # First response due exactly at the database's now: the task must escalate it.
+    due = make_complaint(now=db_now - 24 * HOUR)
+    # By the database's clock a second short of its warning point (its deadline is 6 h
+    # later); by the Python clock, three days ahead, past both of its deadlines.
+    not_yet = make_complaint(now=db_now - 18 * HOUR + SECOND)
+    not_yet_check = fresh(not_yet).next_check_at
+    assert not_yet_check == db_now + SECOND
+    python_now = db_now + timedelta(days=3)
+
+    with monkeypatch.context() as patch:
+        python_clock_at(patch, python_now)
+        # The Python clock disagrees with the database's.
+        assert timezone.now() == python_now
+        assert sweeping.datetime.now(UTC) == python_now
+        assert time.time() == python_now.timestamp()
+        assert clock.database_now() == db_now
+        result = sweep_sla.apply().get()
+
+    assert result == {"warned": 0, "breached": 1, "escalated": 1, "skipped": 0, "failed": 0}
+    due = fresh(due)
+    assert (due.escalation_level, due.first_response_breached_at, due.level_since) == (1, db_now, db_now)
+    escalation = Escalation.objects.get()
+    assert (escalation.complaint_id, escalation.created_at) == (due.pk, db_now)
+    # Nothing was done to the complaint that is only due by the Python clock.
+    not_yet = fresh(not_yet)
+    assert (not_yet.escalation_level, not_yet.first_response_warned_at, not_yet.next_check_at) == (
+        0,
+        None,
+        not_yet_check,
+    )
+    # At the Python clock's time the sweep would have breached both: the first one's resolution
+    # deadline and both of the second's.
+    assert sweeping.sweep(now=python_now, dry_run=True).breached == 3
 
 
 def test_the_case_page_shows_the_deadlines_in_the_viewers_language_and_time_zone(client, staff):
@@ -262,6 +331,71 @@ def test_a_sweep_with_nothing_due_is_one_index_probe(staff):
     selects = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT")]
     assert len(selects) == 1
     assert "next_check_at" in selects[0] and "SKIP LOCKED" in selects[0] and "LIMIT" in selects[0]
+
+
+@contextlib.contextmanager
+def row_locked_by_another_connection(model, pk: int) -> Iterator[None]:
+    """Hold `SELECT ... FOR UPDATE` on one row from a second connection, as another sweep
+    does while it works on that complaint; the lock is released on leaving."""
+    import psycopg
+    from psycopg import sql
+
+    database = connection.settings_dict
+    with psycopg.connect(
+        dbname=database["NAME"],
+        user=database["USER"] or None,
+        password=database["PASSWORD"] or None,
+        host=database["HOST"] or None,
+        port=database["PORT"] or None,
+    ) as other:
+        table = sql.Identifier(model._meta.db_table)
+        query = sql.SQL("SELECT id FROM {} WHERE id = %s FOR UPDATE").format(table)
+        locked = other.execute(query, [pk]).fetchall()
+        assert locked == [(pk,)]
+        try:
+            yield
+        finally:
+            other.rollback()
+
+
+@contextlib.contextmanager
+def lock_timeout(duration: str) -> Iterator[None]:
+    """On this test's connection, give up waiting for a row lock after `duration`."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('lock_timeout', %s, false)", [duration])
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET lock_timeout")
+
+
+@pytest.mark.django_db(transaction=True)  # committed rows, visible to the other connection
+def test_a_complaint_locked_by_another_sweep_is_left_alone_and_the_rest_are_swept(staff, monkeypatch):
+    monkeypatch.setattr("complaints.records.nudge_delivery", lambda: None)  # no task in the broker
+    locked = make_complaint(now=NOW - HOUR)  # the first due: waiting for it would hold up the rest
+    others = [make_complaint(), make_complaint()]
+    locked_check = fresh(locked).next_check_at
+    at = NOW + 24 * HOUR
+
+    with row_locked_by_another_connection(Complaint, locked.pk), lock_timeout("2s"):
+        try:
+            result = sweeping.sweep(now=at)
+        except OperationalError as error:  # lock_timeout: it waited for the other sweep's row
+            pytest.fail(f"the sweep waited for the locked complaint: {error}")
+
+    assert (result.breached, result.escalated, result.failed) == (2, 2, [])
+    assert [fresh(other).escalation_level for other in others] == [1, 1]
+    untouched = fresh(locked)
+    assert (untouched.escalation_level, untouched.first_response_warned_at, untouched.next_check_at) == (
+        0,
+        None,
+        locked_check,
+    )
+    assert not Escalation.objects.filter(complaint=locked).exists()
+    # Left for the sweep that holds it (or the next one), not lost.
+    assert sweeping.sweep(now=at).escalated == 1
+    assert fresh(locked).escalation_level == 1
 
 
 @pytest.mark.parametrize(
