@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import contextlib
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 from unittest import mock
 
 import pytest
 from django.core import mail
-from django.db import OperationalError, connection
+from django.db import OperationalError
 
 from complaints import notifications, records
 from complaints.models import Notification, NotificationStatus, TrackingToken, hash_token
 from complaints.notifications import deliver_outbox, retry_delay
 from complaints.tracking import redeem_tracking_token
 from tests.factories import NOW, make_complaint
+from tests.locks import lock_timeout, row_locked_by_another_connection
 
 pytestmark = pytest.mark.django_db
 
@@ -86,43 +85,6 @@ def test_a_failed_send_is_retried_with_back_off_then_given_up(settings):
 def test_the_back_off_doubles_and_is_capped_at_an_hour():
     assert [retry_delay(n).total_seconds() for n in (1, 2, 3, 4)] == [30, 60, 120, 240]
     assert retry_delay(30) == timedelta(hours=1)
-
-
-@contextlib.contextmanager
-def row_locked_by_another_connection(model, pk: int) -> Iterator[None]:
-    """Hold `SELECT ... FOR UPDATE` on one row from a second connection, as another worker
-    does while it sends that notice; the lock is released on leaving."""
-    import psycopg
-    from psycopg import sql
-
-    database = connection.settings_dict
-    with psycopg.connect(
-        dbname=database["NAME"],
-        user=database["USER"] or None,
-        password=database["PASSWORD"] or None,
-        host=database["HOST"] or None,
-        port=database["PORT"] or None,
-    ) as other:
-        table = sql.Identifier(model._meta.db_table)
-        query = sql.SQL("SELECT id FROM {} WHERE id = %s FOR UPDATE").format(table)
-        locked = other.execute(query, [pk]).fetchall()
-        assert locked == [(pk,)]
-        try:
-            yield
-        finally:
-            other.rollback()
-
-
-@contextlib.contextmanager
-def lock_timeout(duration: str) -> Iterator[None]:
-    """On this test's connection, give up waiting for a row lock after `duration`."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('lock_timeout', %s, false)", [duration])
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("RESET lock_timeout")
 
 
 @pytest.mark.django_db(transaction=True)  # committed rows, visible to the other connection

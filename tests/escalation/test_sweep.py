@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -19,6 +17,7 @@ from escalation import clock, policies
 from escalation import sweep as sweeping
 from escalation.models import Escalation, Reason
 from tests.factories import NOW, make_complaint, make_user
+from tests.locks import lock_timeout, row_locked_by_another_connection
 
 pytestmark = pytest.mark.django_db
 
@@ -323,7 +322,8 @@ def test_reclassifying_recomputes_the_deadlines_with_an_event(staff):
         )
 
 
-def test_a_sweep_with_nothing_due_is_one_index_probe(staff):
+def test_a_sweep_with_nothing_due_is_one_locking_select_in_next_check_order(staff):
+    # The plan at scale (an index probe of complaint_next_check_idx) is checked by `make bench`.
     make_complaint()
     policies.ladder()  # the ladder is cached per process
     with CaptureQueriesContext(connection) as queries:
@@ -331,43 +331,6 @@ def test_a_sweep_with_nothing_due_is_one_index_probe(staff):
     selects = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT")]
     assert len(selects) == 1
     assert "next_check_at" in selects[0] and "SKIP LOCKED" in selects[0] and "LIMIT" in selects[0]
-
-
-@contextlib.contextmanager
-def row_locked_by_another_connection(model, pk: int) -> Iterator[None]:
-    """Hold `SELECT ... FOR UPDATE` on one row from a second connection, as another sweep
-    does while it works on that complaint; the lock is released on leaving."""
-    import psycopg
-    from psycopg import sql
-
-    database = connection.settings_dict
-    with psycopg.connect(
-        dbname=database["NAME"],
-        user=database["USER"] or None,
-        password=database["PASSWORD"] or None,
-        host=database["HOST"] or None,
-        port=database["PORT"] or None,
-    ) as other:
-        table = sql.Identifier(model._meta.db_table)
-        query = sql.SQL("SELECT id FROM {} WHERE id = %s FOR UPDATE").format(table)
-        locked = other.execute(query, [pk]).fetchall()
-        assert locked == [(pk,)]
-        try:
-            yield
-        finally:
-            other.rollback()
-
-
-@contextlib.contextmanager
-def lock_timeout(duration: str) -> Iterator[None]:
-    """On this test's connection, give up waiting for a row lock after `duration`."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('lock_timeout', %s, false)", [duration])
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("RESET lock_timeout")
 
 
 @pytest.mark.django_db(transaction=True)  # committed rows, visible to the other connection
