@@ -250,7 +250,7 @@ class Complaint(models.Model):
     # Bumped by every service that changes the complaint: a stale staff form is refused.
     version = models.PositiveIntegerField(default=1)
 
-    # The SLA clock: stored, not recomputed per query, and written only by escalation.services.
+    # The SLA clock: stored, not recomputed per query, and written only by the escalation app (clock, sweep, moves).
     clock_started_at = models.DateTimeField(_("clock started"), null=True, blank=True)
     clock_paused_at = models.DateTimeField(_("clock paused"), null=True, blank=True)
     first_response_due_at = models.DateTimeField(_("first response due"), null=True, blank=True)
@@ -282,7 +282,7 @@ class Complaint(models.Model):
                 name="complaint_mine_idx",
                 condition=Q(complainant__isnull=False),  # guests have no list to show
             ),
-            # escalation.services.sweep: what is due is one probe of this small index,
+            # escalation.sweep.sweep: what is due is one probe of this small index,
             # whatever the size of the table.
             models.Index(
                 fields=["next_check_at"],

@@ -100,6 +100,7 @@ def record_event(
     return event
 
 
+# The columns `event_values` fills, for the set-wise form.
 EVENT_COLUMNS = tuple(event_values(complaint_id=0, kind="", now=datetime.min))
 
 
@@ -243,13 +244,15 @@ def notify_assignee(complaint: Complaint, *, kind: str, now: datetime) -> None:
         notify_staff(complaint, [complaint.assignee], kind=kind, now=now)
 
 
+# The columns `notice_values` fills, for the set-wise form.
+NOTICE_COLUMNS = tuple(notice_values(email="", template="", language="", now=datetime.min))
+
+
 class NoticeRows:
     """Notices gathered for one set-wise INSERT; delivery is nudged after the commit."""
 
     def __init__(self) -> None:
-        self._rows = BulkInsert(
-            Notification, tuple(notice_values(email="", template="", language="", now=datetime.min))
-        )
+        self._rows = BulkInsert(Notification, NOTICE_COLUMNS)
 
     def __len__(self) -> int:
         return len(self._rows)

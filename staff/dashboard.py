@@ -1,4 +1,4 @@
-"""The managers' SLA dashboard: a few aggregate queries (the charts are drawn in escalation.charts).
+"""The managers' SLA dashboard: a few aggregate queries (the charts are drawn in staff.charts).
 
 Every figure is computed by PostgreSQL (GROUP BY week and category, conditional counts),
 in a fixed number of queries whatever the size of the table, each on an index:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -19,7 +20,8 @@ def test_home_page_follows_the_browser_then_the_switcher_and_remembers_it(browse
 
         page.get_by_role("button", name="Mở menu").click()
         page.get_by_test_id("language-en").click()
-        page.wait_for_load_state()
+        # The switch posts and reloads: wait for the new page, not the old one's load state.
+        expect(page.locator("html")).to_have_attribute("lang", "en")
         assert page.locator("html").get_attribute("lang") == "en"
         assert page.get_by_role("heading", level=1).inner_text() == "Let down by an online service?"
 
@@ -28,7 +30,7 @@ def test_home_page_follows_the_browser_then_the_switcher_and_remembers_it(browse
 
         page.get_by_role("button", name="Open the menu").click()
         page.get_by_test_id("language-vi").click()
-        page.wait_for_load_state()
+        expect(page.locator("html")).to_have_attribute("lang", "vi")
         assert page.locator("html").get_attribute("lang") == "vi"
     finally:
         context.close()
