@@ -306,6 +306,8 @@ def bench_upload() -> None:
     """A 200 MB video through gunicorn: the worker's RSS growth and MB/s beside a plain copy."""
     fresh_database()
     size = 200 * 1000 * 1000
+    # On the repository's disk (var/, git-ignored), which a fresh clone does not have yet.
+    (ROOT / "var").mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="bench-upload-", dir=ROOT / "var"))
     files_dir = work / "files"
     os.environ["MEDIA_ROOT"] = ENV["MEDIA_ROOT"] = str(files_dir)
