@@ -1,6 +1,9 @@
-"""The benchmarks' harness: figures, the bench database, gunicorn and Celery, wrk, /proc.
+"""The benchmarks' harness: figures, the bench database, the probes, gunicorn and Celery,
+wrk, percentiles and memory from /proc.
 
 Every figure is printed as one JSON line and appended to bench/results/latest.jsonl.
+gunicorn, the Celery worker and beat are started and stopped as the tests start them
+(tests.processes), with their output in bench/results/*.log.
 """
 
 from __future__ import annotations
@@ -11,30 +14,33 @@ import re
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
 from contextlib import contextmanager
 from http.cookiejar import CookieJar
 from pathlib import Path
+
+from tests.processes import BeatProcess, GunicornProcess, WorkerProcess, subprocess_env
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "latest.jsonl"
 DATABASE = "portal_bench"
 PSQL_URL = "postgres://postgres@127.0.0.1:5432"
-ENV = {
-    **os.environ,
-    "DJANGO_SETTINGS_MODULE": "bench.settings",
-    "DATABASE_URL": f"{PSQL_URL}/{DATABASE}",
-    "PYTHONPATH": str(ROOT),
-}
+DATABASE_URL = f"{PSQL_URL}/{DATABASE}"
 LOAD_SECONDS = int(os.environ.get("BENCH_SECONDS", "20"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "8"))
+
+
+def bench_env(**overrides: str) -> dict[str, str]:
+    """The environment of every process a benchmark starts: the bench settings and database."""
+    return subprocess_env(DJANGO_SETTINGS_MODULE="bench.settings", DATABASE_URL=DATABASE_URL, **overrides)
 
 
 def emit(name: str, value: float, unit: str, n: int) -> None:
     line = json.dumps({"name": name, "value": round(value, 3), "unit": unit, "n": n})
     print(line, flush=True)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
     with RESULTS.open("a") as handle:
         handle.write(line + "\n")
 
@@ -49,7 +55,7 @@ def fresh_database() -> None:
     psql(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
     psql(f"CREATE DATABASE {DATABASE}")
     subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=ENV, check=True
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=bench_env(), check=True
     )
     psql("CREATE TABLE bench_floor (id bigserial PRIMARY KEY, body text NOT NULL)", DATABASE)
 
@@ -57,72 +63,77 @@ def fresh_database() -> None:
 def probe(module: str, *args: str) -> dict:
     """Run a probe module in a fresh process; its last line of output is its JSON figures."""
     output = subprocess.run(
-        [sys.executable, "-m", module, *args], cwd=ROOT, env=ENV, check=True, capture_output=True, text=True
+        [sys.executable, "-m", module, *args],
+        cwd=ROOT,
+        env=bench_env(),
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     return json.loads(output.strip().splitlines()[-1])
 
 
+def process_log(name: str) -> Path:
+    """A fresh log file for one process a benchmark starts, beside the results (git-ignored)."""
+    path = RESULTS.parent / f"{name}.log"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    return path
+
+
 @contextmanager
-def gunicorn(port: int, workers: int = 2, timeout: int = 30, *extra: str):
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "config.wsgi",
-            "--workers",
-            str(workers),
-            "--worker-class",
-            "sync",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-            "--timeout",
-            str(timeout),
-            # gunicorn 27's control socket sits at one path per user: two runs would share it.
-            "--no-control-socket",
-            *extra,
-        ],
-        cwd=ROOT,
-        env=ENV,
+def running(
+    process: WorkerProcess, *extra: str, stop_timeout: float | None = None
+) -> Iterator[WorkerProcess]:
+    """Start one of the test suite's processes (tests.processes) and stop it afterwards."""
+    try:
+        yield process.start(*extra)
+    finally:
+        if stop_timeout is None:
+            process.stop()
+        else:
+            process.stop(stop_timeout)
+
+
+@contextmanager
+def gunicorn(
+    name: str,
+    *,
+    workers: int = 2,
+    timeout: int = 30,
+    env: dict[str, str] | None = None,
+    access_log: Path | None = None,
+    access_log_format: str | None = None,
+) -> Iterator[GunicornProcess]:
+    """gunicorn (sync workers) serving the portal on a free port, until the block ends; ready
+    once the home page answers. Its error log (warnings) goes to bench/results/NAME.log."""
+    server = GunicornProcess(
+        env or bench_env(),
+        process_log(name),
+        workers=workers,
+        timeout=timeout,
+        access_log=access_log,
+        ready_path="/",
     )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).read()
-                break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("gunicorn did not start") from None
-                time.sleep(0.3)
-        yield f"http://127.0.0.1:{port}", process.pid
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    options = ["--worker-class", "sync", "--log-level", "warning"]
+    if access_log_format is not None:
+        options += ["--access-logformat", access_log_format]
+    with running(server, *options):
+        yield server
 
 
 @contextmanager
-def celery_processes(folder: Path):
-    """A worker and beat as production runs them, the sweep every minute."""
-    env = {**ENV, "SLA_SWEEP_INTERVAL": "60"}
-    common = [sys.executable, "-m", "celery", "-A", "config"]
-    processes = [
-        subprocess.Popen([*common, "worker", "--loglevel=WARNING", "--concurrency=1"], cwd=ROOT, env=env),
-        subprocess.Popen(
-            [*common, "beat", "--loglevel=WARNING", "--schedule", str(folder / "beat-schedule")],
-            cwd=ROOT,
-            env=env,
-        ),
-    ]
-    try:
+def celery(name: str, folder: Path, **env: str) -> Iterator[None]:
+    """A Celery worker (one prefork child) and beat, as production runs them, until the block
+    ends; their logs go to bench/results/NAME-worker.log and NAME-beat.log."""
+    environment = bench_env(**env)
+    worker = WorkerProcess(environment, process_log(f"{name}-worker"))
+    beat = BeatProcess(environment, process_log(f"{name}-beat"))
+    with (
+        running(worker, "--pool=prefork", "--concurrency=1", stop_timeout=60),
+        running(beat, "--schedule", str(folder / "beat-schedule"), stop_timeout=60),
+    ):
         yield
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(timeout=60)
 
 
 def csrf_session(base: str) -> tuple[str, str]:

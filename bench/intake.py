@@ -13,7 +13,8 @@ def run() -> None:
     (intake_floor_rps); the same with a raw INSERT is reported for reference.
     """
     fresh_database()
-    with gunicorn(port=8765) as (base, _master):
+    with gunicorn("intake-gunicorn") as server:
+        base = server.url
         cookie, token = csrf_session(base)
         fields = intake_fields(token)
         floor = run_wrk(base, "/bench/floor/", {"csrfmiddlewaretoken": token, "subject": "x"}, cookie)

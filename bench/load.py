@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.harness import DATABASE, ENV, ROOT, celery_processes, emit, gunicorn, percentile, probe, psql
+from bench.harness import DATABASE, ROOT, bench_env, celery, emit, gunicorn, percentile, probe, psql
 from bench.seed import make_due_during, seed_staff_world
 
 LOAD_SCRIPT = r"""
@@ -127,13 +127,21 @@ def run() -> None:
     seed_staff_world()
     folder = Path(tempfile.mkdtemp(prefix="portal-load-"))
     subprocess.run(
-        [sys.executable, "-m", "bench.load_probe", "prepare", str(folder)], cwd=ROOT, env=ENV, check=True
+        [sys.executable, "-m", "bench.load_probe", "prepare", str(folder)],
+        cwd=ROOT,
+        env=bench_env(),
+        check=True,
     )
     psql("VACUUM ANALYZE", DATABASE)
     access_log = folder / "access.log"
     seconds = int(os.environ.get("BENCH_LOAD_SECONDS", "300"))
-    log_args = ("--access-logfile", str(access_log), "--access-logformat", "%(m)s %(U)s %(s)s %(D)s")
-    with celery_processes(folder), gunicorn(8766, 4, 30, *log_args) as (base, _master):
+    with (
+        celery("load", folder, SLA_SWEEP_INTERVAL="60"),
+        gunicorn(
+            "load-gunicorn", workers=4, access_log=access_log, access_log_format="%(m)s %(U)s %(s)s %(D)s"
+        ) as server,
+    ):
+        base = server.url
         floor = run_plan(base, folder, "floor.txt", connections=8, seconds=15)
         offset, chosen = 0, None
         for connections in (4, 8, 16, 24, 32):

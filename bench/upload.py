@@ -14,8 +14,8 @@ from pathlib import Path
 
 from bench.harness import (
     DATABASE,
-    ENV,
     ROOT,
+    bench_env,
     csrf_session,
     emit,
     fresh_database,
@@ -84,9 +84,7 @@ def run() -> None:
     # On the repository's disk (var/, git-ignored), which a fresh clone does not have yet.
     (ROOT / "var").mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="bench-upload-", dir=ROOT / "var"))
-    files_dir = work / "files"
-    os.environ["MEDIA_ROOT"] = ENV["MEDIA_ROOT"] = str(files_dir)
-    ENV["FILE_UPLOAD_TEMP_DIR"] = str(work)
+    env = bench_env(MEDIA_ROOT=str(work / "files"), FILE_UPLOAD_TEMP_DIR=str(work))
     try:
         video = work / "screen-recording.mp4"
         make_video(video, size)
@@ -97,12 +95,13 @@ def run() -> None:
         copy_seconds = time.perf_counter() - started
         (work / "copy.mp4").unlink()
 
-        with gunicorn(port=8766, workers=1, timeout=600) as (base, master):
+        with gunicorn("upload-gunicorn", workers=1, timeout=600, env=env) as server:
+            base = server.url
             cookie, token = csrf_session(base)
             fields = {k: v for k, v in intake_fields(token).items() if not k.startswith("contacts-0-")}
             fields["contacts-TOTAL_FORMS"] = "0"
             fields["submission_key"] = str(uuid.uuid4())
-            (worker,) = worker_pids(master)
+            (worker,) = worker_pids(server.process.pid)
             before = memory_kb(worker, "VmRSS")
             started = time.perf_counter()
             status = multipart_upload(base, video, fields, cookie)
@@ -117,5 +116,3 @@ def run() -> None:
         emit("upload_ratio_to_copy", copy_seconds / upload_seconds, "ratio", 1)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-        ENV.pop("MEDIA_ROOT", None)
-        ENV.pop("FILE_UPLOAD_TEMP_DIR", None)

@@ -113,7 +113,8 @@ class GunicornProcess(WorkerProcess):
     """gunicorn serving `config.wsgi` on a free port, access and error log in one file.
 
     `access_log` names another file for the access log, or is None for none at all;
-    `start(*extra)` appends gunicorn options (an access-log format, a log level...).
+    `start(*extra)` appends gunicorn options (an access-log format, a log level...) and
+    waits until `ready_path` answers.
     """
 
     def __init__(
@@ -124,11 +125,13 @@ class GunicornProcess(WorkerProcess):
         workers: int = 2,
         timeout: int = 30,
         access_log: str | Path | None = "-",
+        ready_path: str = "/healthz",
     ) -> None:
         super().__init__(env, log_path)
         self.workers = workers
         self.timeout = timeout
         self.access_log = access_log
+        self.ready_path = ready_path
         self.port = free_port()
 
     @property
@@ -164,7 +167,7 @@ class GunicornProcess(WorkerProcess):
             if self.process.poll() is not None:
                 return True
             try:
-                urllib.request.urlopen(f"{self.url}/healthz", timeout=5).close()  # noqa: S310 - http only
+                urllib.request.urlopen(f"{self.url}{self.ready_path}", timeout=5).close()  # noqa: S310 - http only
             except urllib.error.HTTPError:
                 return True  # it answers, even if a service behind it does not
             except OSError:
