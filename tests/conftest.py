@@ -5,16 +5,24 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+# The process helpers live in tests.processes (bench uses them too); the tests may import
+# them from here as well.
+from tests.processes import ROOT as ROOT
+from tests.processes import BeatProcess as BeatProcess
+from tests.processes import GunicornProcess as GunicornProcess
+from tests.processes import WorkerProcess as WorkerProcess
+from tests.processes import celery_env as celery_env
+from tests.processes import free_port as free_port
+from tests.processes import port_open as port_open
+from tests.processes import subprocess_env as subprocess_env
+from tests.processes import wait_for as wait_for
+
 IN_CI = os.environ.get("CI", "").lower() == "true"
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 
@@ -28,104 +36,11 @@ def require(condition: bool, what: str) -> None:
     pytest.skip(f"{what} is not available")
 
 
-def port_open(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def redis_url(settings) -> str:
     url = settings.CELERY_BROKER_URL
     require(url.startswith("redis://") and port_open("127.0.0.1", 6379), "Redis on 127.0.0.1:6379")
     return url
-
-
-def wait_for(predicate, *, timeout: float, interval: float = 0.1, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-
-
-class WorkerProcess:
-    """A real `celery worker` subprocess; its output is kept in a log file."""
-
-    ARGS = ("worker", "--loglevel=INFO", "--pool=solo", "--without-gossip", "--without-mingle")
-    READY = b"ready."
-
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
-        self.env = env
-        self.log_path = log_path
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def launch(self, command: list[str]) -> None:
-        """Start `command` with its output (stdout and stderr) appended to the log file."""
-        self.log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            command, cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT
-        )
-
-    def start(self, *extra: str) -> WorkerProcess:
-        self.launch([sys.executable, "-m", "celery", "-A", "config", *self.ARGS, *extra])
-        wait_for(
-            lambda: self.READY in self.log_path.read_bytes() or self.process.poll() is not None,
-            timeout=60,
-            what=f"celery {self.ARGS[0]} to be ready",
-        )
-        assert self.process.poll() is None, self.output()
-        return self
-
-    def output(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def stop(self, timeout: float = 20) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        if self.process:
-            self.log.close()
-
-
-class BeatProcess(WorkerProcess):
-    """A real `celery beat` subprocess (pass `--schedule PATH` to keep its state in a test's folder)."""
-
-    ARGS = ("beat", "--loglevel=INFO")
-    READY = b"beat: Starting"
-
-
-def subprocess_env(**overrides: str) -> dict[str, str]:
-    """The environment for a child Django process, pointed at the test settings."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
-    env["DJANGO_SETTINGS_MODULE"] = "config.test_settings"
-    env["PYTHONPATH"] = str(ROOT)
-    env.update(overrides)
-    return env
-
-
-def celery_env(broker_url: str, **overrides: str) -> dict[str, str]:
-    """The environment for a Celery worker or beat on `broker_url` and this test's database."""
-    from django.db import connection
-
-    return subprocess_env(
-        CELERY_BROKER_URL=broker_url,
-        DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{connection.settings_dict['NAME']}",
-        **overrides,
-    )
 
 
 @pytest.fixture
@@ -286,61 +201,6 @@ def redis_server(tmp_path, monkeypatch):
     server.stop()
     monkeypatch.undo()
     forget_broker_connections()
-
-
-class GunicornProcess(WorkerProcess):
-    """gunicorn serving `config.wsgi` on a free port, access and error log in one file."""
-
-    def __init__(self, env: dict[str, str], log_path: Path, *, workers: int = 2) -> None:
-        super().__init__(env, log_path)
-        self.workers = workers
-        self.port = free_port()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> GunicornProcess:
-        import urllib.error
-        import urllib.request
-
-        self.launch(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "config.wsgi",
-                "--workers",
-                str(self.workers),
-                "--bind",
-                f"127.0.0.1:{self.port}",
-                "--access-logfile",
-                "-",
-                "--error-logfile",
-                "-",
-                "--timeout",
-                "30",
-                "--no-control-socket",  # its default path is shared by every gunicorn of the user
-            ]
-        )
-
-        def answers() -> bool:
-            if self.process.poll() is not None:
-                return True
-            try:
-                urllib.request.urlopen(f"{self.url}/healthz", timeout=5).close()  # noqa: S310 - http only
-            except urllib.error.HTTPError:
-                return True  # it answers, even if a service behind it does not
-            except OSError:
-                return False
-            return True
-
-        wait_for(answers, timeout=60, what="gunicorn to answer")
-        assert self.process.poll() is None, self.output()
-        return self
-
-    def stop(self, timeout: float = 30) -> None:
-        super().stop(timeout)
 
 
 class SmtpSink:

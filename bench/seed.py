@@ -1,0 +1,127 @@
+"""Data for the benchmarks: complaints seeded by SQL, deadlines falling due, the staff's
+world of a million complaints, the intake form's fields."""
+
+from __future__ import annotations
+
+from bench.harness import DATABASE, fresh_database, probe, psql
+
+COMPLAINT_COLUMNS = """reference, category_id, subcategory_id, subject, description, desired_outcome,
+    occurred_at, contact_name, contact_email, contact_phone, language, provider_name, provider_username,
+    provider_email, provider_account_id, steps_taken, complexity, status, submitted_at, status_changed_at,
+    resolution_summary, rating_comment, version, clock_started_at, first_response_due_at,
+    resolution_due_at, escalation_level, next_check_at, search_text"""
+
+
+def seed_complaints(total: int, open_every: int) -> None:
+    """`total` complaints in one statement; every `open_every`-th is open with a check in 10 days."""
+    category, subcategory = psql(
+        "SELECT category_id, id FROM complaints_subcategory WHERE slug = 'cannot-log-in'", DATABASE
+    ).split("|")
+    psql(
+        f"""INSERT INTO complaints_complaint ({COMPLAINT_COLUMNS})
+        SELECT 'KN-' || lpad(to_hex(g), 8, '0'), {category}, {subcategory}, 'Subject ' || g,
+               'Description of complaint ' || g, 'Outcome', now() - interval '2 days', 'Name',
+               'c' || g || '@example.org', '', 'vi', 'Shop', '', '', '', '', 'simple',
+               CASE WHEN g % {open_every} = 0 THEN 'open' ELSE 'closed' END,
+               now() - interval '1 day', now() - interval '1 day', '', '', 1, now() - interval '1 day',
+               now() + interval '10 days', now() + interval '12 days', 0,
+               CASE WHEN g % {open_every} = 0 THEN now() + interval '10 days' END,
+               'kn-' || lpad(to_hex(g), 8, '0') || E'\\nsubject ' || g || E'\\nc' || g || '@example.org'
+        FROM generate_series(1, {total}) AS g""",
+        DATABASE,
+    )
+    psql("VACUUM ANALYZE complaints_complaint", DATABASE)
+
+
+def make_due(count: int) -> None:
+    """`count` open complaints whose first response was due an hour ago (already warned)."""
+    psql(
+        f"""UPDATE complaints_complaint SET first_response_due_at = now() - interval '1 hour',
+               first_response_warned_at = now() - interval '2 hours',
+               next_check_at = now() - interval '1 hour'
+        WHERE id IN (SELECT id FROM complaints_complaint WHERE status = 'open' ORDER BY id LIMIT {count})""",
+        DATABASE,
+    )
+    psql("VACUUM ANALYZE complaints_complaint", DATABASE)
+
+
+def make_due_during(seconds: int, count: int) -> str:
+    """`count` open cases at the team lead's level whose first response falls due, one after
+    another, over the next `seconds`: each breach sends one to the managers' queue. Returns
+    the moment they were set, as ISO 8601 (the database's clock)."""
+    since = psql("SELECT now()", DATABASE)
+    step = f"interval '{seconds / count} seconds'"
+    psql(
+        f"""WITH due AS (
+               SELECT id, row_number() OVER (ORDER BY id) AS n FROM complaints_complaint
+               WHERE status = 'open' AND assignee_id IS NOT NULL AND escalation_level = 0
+                     AND complainant_id IS NULL ORDER BY id LIMIT {count})
+           UPDATE complaints_complaint c SET escalation_level = 1, level_since = now(),
+               first_responded_at = NULL, first_response_breached_at = NULL,
+               first_response_warned_at = now(),
+               first_response_due_at = now() + interval '5 seconds' + due.n * {step},
+               next_check_at = now() + interval '5 seconds' + due.n * {step}
+           FROM due WHERE c.id = due.id""",
+        DATABASE,
+    )
+    return since
+
+
+def seed_staff_world() -> None:
+    """A million complaints, 200,000 of them open: half unassigned, the rest spread over 40
+    agents, deadlines spread over two weeks, one open case in ten escalated to the managers
+    after a missed deadline; submissions over the last three years."""
+    fresh_database()
+    seed_complaints(1_000_000, open_every=5)
+    staff = probe("bench.page_probe", "setup")
+    agents = "ARRAY[" + ",".join(str(pk) for pk in staff["agents"]) + "]"
+    psql(
+        f"""UPDATE complaints_complaint SET
+               submitted_at = now() - (id % 1095) * interval '1 day' - (id % 1440) * interval '1 minute',
+               first_response_due_at = now() + (id % 20000 - 2000) * interval '1 minute',
+               resolution_due_at = now() + (id % 20000 + 5000) * interval '1 minute',
+               first_responded_at = CASE WHEN id % 3 = 0 THEN now() - interval '1 hour' END,
+               first_response_breached_at = CASE WHEN id % 7 = 0 OR id % 50 = 0
+                   THEN now() - (id % 1000) * interval '1 minute' END,
+               resolved_at = CASE WHEN status = 'closed' THEN now() - (id % 300) * interval '1 day' END,
+               assignee_id = CASE WHEN status = 'open' AND id % 2 = 1 THEN ({agents})[id / 5 % 40 + 1] END,
+               escalation_level = CASE WHEN status = 'open' AND id % 50 = 0 THEN 2 ELSE 0 END""",
+        DATABASE,
+    )
+    psql("VACUUM ANALYZE complaints_complaint", DATABASE)
+
+
+def intake_fields(token: str) -> dict[str, str]:
+    subcategory = psql("SELECT id FROM complaints_subcategory WHERE slug = 'cannot-log-in'", DATABASE)
+    return {
+        "csrfmiddlewaretoken": token,
+        "subcategory": subcategory,
+        "provider_name": "Ví điện tử MoMoney",
+        "subject": "Không nhận được mã OTP khi đăng nhập",
+        "description": "Từ hôm qua tôi không nhận được mã OTP khi đăng nhập vào ứng dụng. " * 5,
+        "desired_outcome": "Khôi phục quyền truy cập tài khoản của tôi.",
+        "occurred_at": "2026-01-10T09:30",
+        "first_reported_at": "2026-01-11T08:00",
+        "provider_username": "lan.nguyen",
+        "provider_email": "",
+        "provider_account_id": "ACC-123456",
+        "steps_taken": "Đã gửi e-mail cho bộ phận hỗ trợ hai lần.",
+        "contact_name": "Nguyễn Thị Lan",
+        "contact_email": "lan@example.org",
+        "contact_phone": "0901234567",
+        "language": "vi",
+        "submission_key": "KEYPLACEHOLDER",
+        "contacts-TOTAL_FORMS": "1",
+        "contacts-INITIAL_FORMS": "0",
+        "contacts-MIN_NUM_FORMS": "0",
+        "contacts-MAX_NUM_FORMS": "20",
+        "contacts-0-channel": "chat",
+        "contacts-0-contacted_at": "2026-01-11T08:00",
+        "contacts-0-with_whom": "CSKH",
+        "contacts-0-their_reference": "T-991",
+        "contacts-0-summary": "Nhân viên hứa sẽ gọi lại.",
+        "evidence-TOTAL_FORMS": "3",
+        "evidence-INITIAL_FORMS": "0",
+        "evidence-MIN_NUM_FORMS": "0",
+        "evidence-MAX_NUM_FORMS": "20",
+    }

@@ -1,0 +1,64 @@
+"""The SLA sweep benchmark at a million complaints, beside one hand-written UPDATE."""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+from bench.harness import DATABASE, PSQL_URL, emit, fresh_database, probe, psql
+from bench.seed import make_due, seed_complaints
+
+
+def sweep_floor() -> float:
+    """The same flagging as one hand-written UPDATE: the median of three runs, each rolled
+    back and vacuumed away (a single run varied by a third from one to the next)."""
+    import psycopg
+
+    timings = []
+    for _ in range(3):
+        with psycopg.connect(f"{PSQL_URL}/{DATABASE}") as conn:
+            started = time.perf_counter()
+            conn.execute(
+                """UPDATE complaints_complaint SET first_response_breached_at = now(),
+                       escalation_level = escalation_level + 1, level_since = now(), next_check_at = NULL
+                WHERE next_check_at <= now()"""
+            )
+            timings.append(time.perf_counter() - started)
+            conn.rollback()
+        psql("VACUUM ANALYZE complaints_complaint", DATABASE)
+    return statistics.median(timings)
+
+
+def run() -> None:
+    """The SLA sweep at a million complaints: nothing due, then 10,000 and 100,000 due."""
+    fresh_database()
+    seed_complaints(1_000_000, open_every=5)  # 20 % open, nothing due
+    noop = probe("bench.sweep_probe", "--repeat", "50")
+    emit("sweep_noop_ms", noop["seconds_median"] * 1000, "ms", 1_000_000)
+    emit("sweep_noop_statements", noop["result"]["statements"], "statements", 1_000_000)
+
+    psql(
+        "UPDATE complaints_complaint SET status = 'open', next_check_at = now() + interval '10 days'",
+        DATABASE,
+    )
+    psql("VACUUM ANALYZE complaints_complaint", DATABASE)
+    for due_count in (10_000, 100_000):
+        make_due(due_count)
+        floor_seconds = sweep_floor()
+        sweep = probe("bench.sweep_probe")
+        if sweep["result"]["escalated"] != due_count:
+            raise SystemExit(f"sweep escalated {sweep['result']['escalated']} of {due_count}")
+        suffix = "" if due_count == 10_000 else "_100k"
+        emit(f"sweep_due_s{suffix}", sweep["seconds_median"], "s", due_count)
+        emit(f"sweep_floor_s{suffix}", floor_seconds, "s", due_count)
+        emit(f"sweep_ratio_to_floor{suffix}", sweep["seconds_median"] / floor_seconds, "ratio", due_count)
+        emit(f"sweep_statements{suffix}", sweep["result"]["statements"], "statements", due_count)
+        emit(f"sweep_batches{suffix}", sweep["result"]["batches"], "batches", due_count)
+        emit(f"sweep_peak_rss_mb{suffix}", sweep["peak_rss_mb"], "MB", due_count)
+        # Reset the escalated ones for the next, larger round.
+        psql(
+            "UPDATE complaints_complaint SET escalation_level = 0, first_response_breached_at = NULL, "
+            "level_since = NULL, next_check_at = now() + interval '10 days' WHERE escalation_level > 0",
+            DATABASE,
+        )
+        psql("TRUNCATE escalation_escalation, complaints_complaintevent, complaints_notification", DATABASE)

@@ -1,0 +1,182 @@
+"""Start and stop the portal's processes (a Celery worker and beat, gunicorn) and wait on them.
+
+Plain helpers, no pytest: the tests use them through their fixtures (tests/conftest.py)
+and `make bench` (bench/harness.py) starts its gunicorn, worker and beat with them too.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(predicate, *, timeout: float, interval: float = 0.1, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+class WorkerProcess:
+    """A real `celery worker` subprocess; its output is kept in a log file."""
+
+    ARGS = ("worker", "--loglevel=INFO", "--pool=solo", "--without-gossip", "--without-mingle")
+    READY = b"ready."
+
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.env = env
+        self.log_path = log_path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def launch(self, command: list[str]) -> None:
+        """Start `command` with its output (stdout and stderr) appended to the log file."""
+        self.log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            command, cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT
+        )
+
+    def start(self, *extra: str) -> WorkerProcess:
+        self.launch([sys.executable, "-m", "celery", "-A", "config", *self.ARGS, *extra])
+        wait_for(
+            lambda: self.READY in self.log_path.read_bytes() or self.process.poll() is not None,
+            timeout=60,
+            what=f"celery {self.ARGS[0]} to be ready",
+        )
+        assert self.process.poll() is None, self.output()
+        return self
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, timeout: float = 20) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.process:
+            self.log.close()
+
+
+class BeatProcess(WorkerProcess):
+    """A real `celery beat` subprocess (pass `--schedule PATH` to keep its state in a test's folder)."""
+
+    ARGS = ("beat", "--loglevel=INFO")
+    READY = b"beat: Starting"
+
+
+def subprocess_env(**overrides: str) -> dict[str, str]:
+    """The environment for a child Django process, pointed at the test settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    env["DJANGO_SETTINGS_MODULE"] = "config.test_settings"
+    env["PYTHONPATH"] = str(ROOT)
+    env.update(overrides)
+    return env
+
+
+def celery_env(broker_url: str, **overrides: str) -> dict[str, str]:
+    """The environment for a Celery worker or beat on `broker_url` and this test's database."""
+    from django.db import connection
+
+    return subprocess_env(
+        CELERY_BROKER_URL=broker_url,
+        DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{connection.settings_dict['NAME']}",
+        **overrides,
+    )
+
+
+class GunicornProcess(WorkerProcess):
+    """gunicorn serving `config.wsgi` on a free port, access and error log in one file.
+
+    `access_log` names another file for the access log, or is None for none at all;
+    `start(*extra)` appends gunicorn options (an access-log format, a log level...) and
+    waits until `ready_path` answers.
+    """
+
+    def __init__(
+        self,
+        env: dict[str, str],
+        log_path: Path,
+        *,
+        workers: int = 2,
+        timeout: int = 30,
+        access_log: str | Path | None = "-",
+        ready_path: str = "/healthz",
+    ) -> None:
+        super().__init__(env, log_path)
+        self.workers = workers
+        self.timeout = timeout
+        self.access_log = access_log
+        self.ready_path = ready_path
+        self.port = free_port()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, *extra: str) -> GunicornProcess:
+        import urllib.error
+        import urllib.request
+
+        access_log = () if self.access_log is None else ("--access-logfile", str(self.access_log))
+        self.launch(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "config.wsgi",
+                "--workers",
+                str(self.workers),
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                *access_log,
+                "--error-logfile",
+                "-",
+                "--timeout",
+                str(self.timeout),
+                "--no-control-socket",  # its default path is shared by every gunicorn of the user
+                *extra,
+            ]
+        )
+
+        def answers() -> bool:
+            if self.process.poll() is not None:
+                return True
+            try:
+                urllib.request.urlopen(f"{self.url}{self.ready_path}", timeout=5).close()  # noqa: S310 - http only
+            except urllib.error.HTTPError:
+                return True  # it answers, even if a service behind it does not
+            except OSError:
+                return False
+            return True
+
+        wait_for(answers, timeout=60, what="gunicorn to answer")
+        assert self.process.poll() is None, self.output()
+        return self
+
+    def stop(self, timeout: float = 30) -> None:
+        super().stop(timeout)
