@@ -66,7 +66,7 @@ end
 # The pages of the mix, named by what a person does, for the per-page figures.
 LOAD_PAGES = [
     ("file", re.compile(r"^POST /complaints/new/$")),
-    ("follow_case", re.compile(r"^GET /complaints/KN-[^/]+/$")),
+    ("follow_case", re.compile(r"^GET /(complaints|staff/cases)/KN-[^/]+/$")),  # complainants and agents
     ("queue", re.compile(r"^GET /staff/queue/")),
     ("reply", re.compile(r"^POST /staff/cases/[^/]+/reply/$")),
     ("floor", re.compile(r"^GET /bench/floor-page/$")),

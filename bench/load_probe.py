@@ -143,7 +143,7 @@ def prepare(out: str) -> None:
             for _ in range(2):
                 reference = targets[r * THREADS + t]
                 r += 1
-                plan.append(("GET", f"/complaints/{reference}/", agent, 0))
+                plan.append(("GET", f"/staff/cases/{reference}/", agent, 0))
                 plan.append(("POST", f"/staff/cases/{reference}/reply/", agent, 2))
         (folder / f"plan-{t}.txt").write_text("".join("\t".join(map(str, step)) + "\n" for step in plan))
     (folder / "cookies.txt").write_text("\n".join(cookies) + "\n")

@@ -250,7 +250,7 @@ class Complaint(models.Model):
     # Bumped by every service that changes the complaint: a stale staff form is refused.
     version = models.PositiveIntegerField(default=1)
 
-    # The SLA clock: stored, not recomputed per query, and written only by the escalation app (clock, sweep, moves).
+    # The SLA clock: stored, not recomputed per query, written only by escalation (clock, sweep, moves).
     clock_started_at = models.DateTimeField(_("clock started"), null=True, blank=True)
     clock_paused_at = models.DateTimeField(_("clock paused"), null=True, blank=True)
     first_response_due_at = models.DateTimeField(_("first response due"), null=True, blank=True)
