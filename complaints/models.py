@@ -14,6 +14,8 @@ from django.db.models.functions import Coalesce, Least
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
+from complaints.refusals import stale_form
+
 # Crockford's base 32 without the letters people confuse (I, L, O, U).
 REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
@@ -178,6 +180,17 @@ class ComplaintQuerySet(models.QuerySet):
 
     def resolved_before(self, moment: datetime) -> ComplaintQuerySet:
         return self.filter(status=Status.RESOLVED, resolved_at__lte=moment)
+
+    def locked(self, complaint: Complaint, *, version: int | None = None) -> Complaint:
+        """Re-read `complaint` under a row lock (the caller's copy may be stale).
+
+        With `version`, raise StaleForm unless the complaint is still at that version: a
+        form read before someone else's change must not undo it. Call inside a transaction.
+        """
+        locked = self.select_for_update().get(pk=complaint.pk)
+        if version is not None and locked.version != version:
+            raise stale_form()
+        return locked
 
 
 class Language(models.TextChoices):

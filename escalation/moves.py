@@ -17,21 +17,13 @@ from django.utils.translation import gettext as _
 
 from complaints.models import ActorRole, Complaint, EventKind
 from complaints.records import notify_staff, record_event
-from complaints.refusals import EscalationRefused, stale_form
+from complaints.refusals import EscalationRefused
 from escalation.clock import CLOCK_FIELDS, reschedule
 from escalation.models import Escalation, EscalationLevel, Reason
 from escalation.policies import next_rank_above
 from escalation.rules import check_de_escalate, check_escalate, check_request_escalation
 
 logger = logging.getLogger(__name__)
-
-
-def _lock(complaint: Complaint, version: int | None = None) -> Complaint:
-    """Re-read the complaint under a row lock; raise StaleForm if it moved past `version`."""
-    locked = Complaint.objects.select_for_update().get(pk=complaint.pk)
-    if version is not None and locked.version != version:
-        raise stale_form()
-    return locked
 
 
 def _bump(
@@ -96,7 +88,7 @@ def request_escalation(*, complaint: Complaint, by: Any, now: datetime, reason: 
     EscalationRefused otherwise. Locks the complaint.
     """
     with transaction.atomic():
-        complaint = _lock(complaint)
+        complaint = Complaint.objects.locked(complaint)
         key = check_request_escalation(complaint, now=now)
         return _bump(
             complaint=complaint,
@@ -118,7 +110,7 @@ def escalate_manually(
     `escalation.rules.check_escalate` refuses. Locks the complaint.
     """
     with transaction.atomic():
-        complaint = _lock(complaint, version)
+        complaint = Complaint.objects.locked(complaint, version=version)
         above = check_escalate(complaint, by=by)
         return _bump(
             complaint=complaint,
@@ -139,7 +131,7 @@ def de_escalate(*, complaint: Complaint, by: Any, now: datetime, reason: str, ve
     `escalation.rules.check_de_escalate` refuses. Locks the complaint.
     """
     with transaction.atomic():
-        complaint = _lock(complaint, version)
+        complaint = Complaint.objects.locked(complaint, version=version)
         below = check_de_escalate(complaint, by=by)
         return _bump(
             complaint=complaint,

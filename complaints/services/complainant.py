@@ -19,7 +19,7 @@ from complaints.records import notify_assignee, notify_complainant, record_event
 from complaints.refusals import ActionRefused, TransitionNotAllowed
 from complaints.rules import check_open, check_reminder
 from complaints.services.intake import contact_attempt
-from complaints.services.lifecycle import lock, save, transition
+from complaints.services.lifecycle import save, transition
 
 
 def add_contact(*, complaint: Complaint, data: dict[str, Any], by: Any, now: datetime) -> ContactAttempt:
@@ -28,7 +28,7 @@ def add_contact(*, complaint: Complaint, data: dict[str, Any], by: Any, now: dat
     Raises ActionRefused if the complaint is closed. Locks the complaint; bumps its version.
     """
     with transaction.atomic():
-        complaint = lock(complaint)
+        complaint = Complaint.objects.locked(complaint)
         check_open(complaint)
         contact = contact_attempt(complaint=complaint, data=data, now=now)
         contact.save()
@@ -57,7 +57,7 @@ def reply_as_complainant(*, complaint: Complaint, body: str, by: Any, now: datet
     Notifies the assignee. Raises ActionRefused if the complaint is closed.
     """
     with transaction.atomic():
-        complaint = lock(complaint)
+        complaint = Complaint.objects.locked(complaint)
         check_open(complaint)
         record_event(
             complaint=complaint,
@@ -81,7 +81,7 @@ def send_reminder(*, complaint: Complaint, by: Any, now: datetime) -> Complaint:
     Raises NotAllowed or LimitReached (`complaints.rules.check_reminder`).
     """
     with transaction.atomic():
-        complaint = lock(complaint)
+        complaint = Complaint.objects.locked(complaint)
         check_reminder(complaint, now=now)
         complaint.last_reminder_at = now
         record_event(
@@ -95,7 +95,7 @@ def send_reminder(*, complaint: Complaint, by: Any, now: datetime) -> Complaint:
 def withdraw_complaint(*, complaint: Complaint, by: Any, now: datetime, reason: str = "") -> Complaint:
     """Withdraw the complaint (any time before it is closed). Notifies the assignee."""
     with transaction.atomic():
-        complaint = lock(complaint)
+        complaint = Complaint.objects.locked(complaint)
         fields = transition(
             complaint,
             Status.WITHDRAWN,
@@ -113,7 +113,7 @@ def withdraw_complaint(*, complaint: Complaint, by: Any, now: datetime, reason: 
 def accept_resolution(*, complaint: Complaint, by: Any, now: datetime) -> Complaint:
     """The complainant accepts the outcome: the case closes. Raises TransitionNotAllowed."""
     with transaction.atomic():
-        complaint = lock(complaint)
+        complaint = Complaint.objects.locked(complaint)
         if complaint.status != Status.RESOLVED:
             raise TransitionNotAllowed(_("Only a resolved complaint can be accepted."))
         fields = transition(
@@ -133,7 +133,7 @@ def dispute_resolution(*, complaint: Complaint, by: Any, now: datetime, reason: 
     """The complainant disputes the outcome within 14 days: the case reopens, its resolution
     clock restarts. Raises TransitionNotAllowed or ActionRefused (too late)."""
     with transaction.atomic():
-        complaint = lock(complaint)
+        complaint = Complaint.objects.locked(complaint)
         if complaint.status != Status.RESOLVED:
             raise TransitionNotAllowed(_("Only a resolved complaint can be disputed."))
         if not complaint.can_dispute(now):
@@ -157,7 +157,7 @@ def dispute_resolution(*, complaint: Complaint, by: Any, now: datetime, reason: 
 def rate_handling(*, complaint: Complaint, rating: int, comment: str, by: Any, now: datetime) -> Complaint:
     """Record the complainant's 1-5 rating of how the case was handled (once). Raises ActionRefused."""
     with transaction.atomic():
-        complaint = lock(complaint)
+        complaint = Complaint.objects.locked(complaint)
         if not complaint.can_rate:
             raise ActionRefused(_("This complaint cannot be rated now."))
         complaint.rating = rating

@@ -1,8 +1,9 @@
-"""The lifecycle every workflow shares: lock, version, status transitions, automatic closing.
+"""The lifecycle every workflow shares: versions, status transitions, automatic closing.
 
-A workflow locks the complaint it changes (`lock`, or `lock_current` for a staff form
-read at a version), applies its changes on the instance, records what happened through
-`complaints.records`, and saves the changed fields once with the version bumped (`save`).
+A workflow locks the complaint it changes (`Complaint.objects.locked`, given the version a
+staff form was read at), applies its changes on the instance, records what happened
+through `complaints.records`, and saves the changed fields once with the version bumped
+(`save`).
 """
 
 from __future__ import annotations
@@ -16,21 +17,8 @@ from django.utils.translation import gettext_lazy as _
 
 from complaints.models import DISPUTE_WINDOW, ActorRole, Complaint, EventKind, Status
 from complaints.records import actor_role_of, record_event, tell_complainant
-from complaints.refusals import TransitionNotAllowed, stale_form
+from complaints.refusals import TransitionNotAllowed
 from escalation import clock
-
-
-def lock(complaint: Complaint) -> Complaint:
-    """Re-read the complaint under a row lock; the caller's copy may be stale."""
-    return Complaint.objects.select_for_update().get(pk=complaint.pk)
-
-
-def lock_current(complaint: Complaint, version: int) -> Complaint:
-    """Lock the complaint; raise StaleForm unless it is still at `version`."""
-    complaint = lock(complaint)
-    if complaint.version != version:
-        raise stale_form()
-    return complaint
 
 
 def save(complaint: Complaint, fields: list[str]) -> None:
@@ -118,7 +106,7 @@ def transition_complaint(
     Tells the complainant of the statuses in COMPLAINANT_NOTICES. Locks the complaint.
     """
     with transaction.atomic():
-        complaint = lock(complaint)
+        complaint = Complaint.objects.locked(complaint)
         fields = transition(complaint, to_status, by=by, now=now, body=note, public=public)
         save(complaint, fields)
         if to_status in COMPLAINANT_NOTICES:

@@ -17,7 +17,7 @@ from django.db import transaction
 from complaints.models import ActorRole, Complaint, ComplaintEvent, EventKind, Status, Subcategory
 from complaints.records import notify_assignee, record_event, tell_complainant
 from complaints.rules import check_assignment, check_open
-from complaints.services.lifecycle import lock_current, open_if_new, save, transition
+from complaints.services.lifecycle import open_if_new, save, transition
 from escalation import clock
 
 
@@ -29,7 +29,7 @@ def reply_as_staff(*, complaint: Complaint, body: str, by: Any, now: datetime, v
     its version.
     """
     with transaction.atomic():
-        complaint = lock_current(complaint, version)
+        complaint = Complaint.objects.locked(complaint, version=version)
         check_open(complaint)
         fields = open_if_new(complaint, by=by, now=now)
         record_event(
@@ -85,7 +85,7 @@ def _move(
 ) -> Complaint:
     """Move a case still at `version` to `to_status` with a public message, and tell the complainant."""
     with transaction.atomic():
-        complaint = lock_current(complaint, version)
+        complaint = Complaint.objects.locked(complaint, version=version)
         fields = open_if_new(complaint, by=by, now=now)
         fields += transition(complaint, to_status, by=by, now=now, body=body)
         save(complaint, fields)
@@ -103,7 +103,7 @@ def assign_complaint(
     ActionRefused (closed case). Locks the complaint; bumps its version.
     """
     with transaction.atomic():
-        complaint = lock_current(complaint, version)
+        complaint = Complaint.objects.locked(complaint, version=version)
         check_assignment(complaint, by=by, assignee=assignee)
         previous = complaint.assignee_id
         complaint.assignee = assignee
@@ -130,7 +130,7 @@ def reclassify_complaint(
     Raises StaleForm if the complaint changed since `version` was read.
     """
     with transaction.atomic():
-        complaint = lock_current(complaint, version)
+        complaint = Complaint.objects.locked(complaint, version=version)
         before = {
             "subcategory": complaint.subcategory_id,
             "complexity": complaint.complexity,
