@@ -47,10 +47,21 @@ def _check_storage() -> None:
 CHECKS = {"database": _check_database, "broker": _check_broker, "storage": _check_storage}
 
 
+# Without the database nothing works; without the others the portal still takes complaints
+# (notices wait in the outbox, files can be added later), so they only degrade it.
+ESSENTIAL = frozenset({"database"})
+
+
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    """JSON state of the database, broker and storage: 200 if all answer, else 503."""
+    """JSON state of the database, broker and storage.
+
+    By default 200 while the portal can take complaints (the database answers), naming
+    the parts that do not in `degraded`; 503 only without the database. That is what a
+    load balancer should follow: a node is worth sending visitors to while Redis alone
+    is down. With `?strict=1`, 503 unless every part answers, for monitoring.
+    """
     results: dict[str, str] = {}
     for name, check in CHECKS.items():
         try:
@@ -61,9 +72,15 @@ def healthz(request: HttpRequest) -> JsonResponse:
         else:
             results[name] = "ok"
     failing = sorted(name for name, state in results.items() if state != "ok")
-    status = 503 if failing else 200
+    degraded = [name for name in failing if name not in ESSENTIAL]
+    if request.GET.get("strict") in ("1", "true"):
+        down = bool(failing)
+    else:
+        down = any(name in ESSENTIAL for name in failing)
+    state = "down" if down else ("degraded" if failing else "ok")
     return JsonResponse(
-        {"status": "ok" if not failing else "down", "checks": results, "failing": failing}, status=status
+        {"status": state, "checks": results, "failing": failing, "degraded": degraded},
+        status=503 if down else 200,
     )
 
 

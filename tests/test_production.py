@@ -46,9 +46,10 @@ FIRST_RESPONSE = timedelta(seconds=4)
 LEAD_EMAIL = "lead@portal.example"
 
 
-def healthz(base: str) -> tuple[int, dict]:
+def healthz(base: str, *, strict: bool = False) -> tuple[int, dict]:
     try:
-        with urllib.request.urlopen(f"{base}/healthz", timeout=10) as response:  # noqa: S310 - http only
+        url = f"{base}/healthz" + ("?strict=1" if strict else "")
+        with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - http only
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read())
@@ -172,7 +173,12 @@ def test_gunicorn_celery_and_beat_file_escalate_and_notify_and_lose_nothing_when
         beat = BeatProcess(env, tmp_path / "beat.log").start("--schedule", str(tmp_path / "beat-schedule"))
         assert healthz(gunicorn.url) == (
             200,
-            {"status": "ok", "checks": {"database": "ok", "broker": "ok", "storage": "ok"}, "failing": []},
+            {
+                "status": "ok",
+                "checks": {"database": "ok", "broker": "ok", "storage": "ok"},
+                "failing": [],
+                "degraded": [],
+            },
         )
         # Static files come from collectstatic's hashed names through WhiteNoise.
         home = urllib.request.urlopen(f"{gunicorn.url}/", timeout=10).read().decode()  # noqa: S310
@@ -219,7 +225,10 @@ def test_gunicorn_celery_and_beat_file_escalate_and_notify_and_lose_nothing_when
 
         # --- Second wave: Redis goes away, a worker is killed, complaints keep coming.
         redis_server.stop()
+        # The load balancer's check keeps the node in (it still takes complaints); monitoring's fails.
         status, body = healthz(gunicorn.url)
+        assert (status, body["status"], body["degraded"]) == (200, "degraded", ["broker"])
+        status, body = healthz(gunicorn.url, strict=True)
         assert (status, body["failing"]) == (503, ["broker"])
         second = file_complaint(
             browser,

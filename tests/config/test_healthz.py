@@ -1,4 +1,8 @@
-"""/healthz reports the database, the broker and the storage: 200 when all answer, 503 naming the rest."""
+"""/healthz reports the database, the broker and the storage.
+
+By default it answers 200 while the portal can take complaints (the database answers) and
+names the degraded parts; `?strict=1` answers 503 unless every part answers.
+"""
 
 from __future__ import annotations
 
@@ -18,11 +22,13 @@ def test_healthz_is_200_when_everything_answers(client, redis_url):
         "status": "ok",
         "checks": {"database": "ok", "broker": "ok", "storage": "ok"},
         "failing": [],
+        "degraded": [],
     }
+    assert client.get("/healthz?strict=1").status_code == 200
     assert "no-cache" in response["Cache-Control"]
 
 
-def test_healthz_is_503_naming_an_unreachable_broker(client, monkeypatch):
+def test_without_the_broker_healthz_is_200_and_degraded_and_strict_is_503(client, monkeypatch):
     from tests.conftest import free_port
 
     # Celery reads CELERY_BROKER_URL from the environment before its own settings.
@@ -30,12 +36,17 @@ def test_healthz_is_503_naming_an_unreachable_broker(client, monkeypatch):
     monkeypatch.setenv("CELERY_BROKER_URL", dead)
     monkeypatch.setitem(celery_app.conf, "broker_url", dead)
     response = client.get("/healthz")
-    assert response.status_code == 503
-    assert response.json()["failing"] == ["broker"]
+    # Intake still works without Redis: a load balancer must keep sending visitors.
+    assert response.status_code == 200
+    assert response.json()["status"] == "degraded"
+    assert response.json()["degraded"] == ["broker"]
     assert response.json()["checks"]["broker"] == "down"
+    strict = client.get("/healthz?strict=1")
+    assert strict.status_code == 503
+    assert strict.json()["failing"] == ["broker"]
 
 
-def test_healthz_is_503_naming_an_unwritable_storage(client, settings, tmp_path):
+def test_an_unwritable_storage_degrades_healthz_and_fails_it_when_strict(client, settings, tmp_path):
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the storage folder should be")
     settings.STORAGES = {
@@ -46,8 +57,11 @@ def test_healthz_is_503_naming_an_unwritable_storage(client, settings, tmp_path)
         },
     }
     response = client.get("/healthz")
-    assert response.status_code == 503
-    assert "storage" in response.json()["failing"]
+    assert response.status_code == 200
+    assert "storage" in response.json()["degraded"]
+    strict = client.get("/healthz?strict=1")
+    assert strict.status_code == 503
+    assert "storage" in strict.json()["failing"]
 
 
 def test_healthz_is_503_naming_a_failing_database(client, monkeypatch):
@@ -57,7 +71,9 @@ def test_healthz_is_503_naming_a_failing_database(client, monkeypatch):
     monkeypatch.setitem(views.CHECKS, "database", broken)
     response = client.get("/healthz")
     assert response.status_code == 503
+    assert response.json()["status"] == "down"
     assert "database" in response.json()["failing"]
+    assert "database" not in response.json()["degraded"]
 
 
 def test_healthz_answers_only_get(client):
