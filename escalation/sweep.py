@@ -104,9 +104,19 @@ def sweep(*, now: datetime, batch_size: int = 500, dry_run: bool = False, thread
     connection, take further batches alongside (SKIP LOCKED keeps them apart): one
     computes while PostgreSQL writes another's batch. Inside a caller's transaction, on
     SQLite or for a dry run, the sweep stays on the calling thread.
+
+    A dry run goes through every batch in one transaction that is rolled back at the end,
+    so it counts (and logs, in the conditional) all that is due and changes nothing.
     """
     result = SweepResult()
-    context = _SweepContext(now=now, batch_size=batch_size, rungs=ladder())
+    context = _SweepContext(now=now, batch_size=batch_size, rungs=ladder(), dry_run=dry_run)
+    if dry_run:
+        with transaction.atomic():
+            # Each batch moves its rows' next_check_at on, so the next one finds the rest.
+            while _sweep_one_batch(context, result):
+                pass
+            transaction.set_rollback(True)
+        return result
     parallel = (
         threads > 1 and not dry_run and connection.vendor == "postgresql" and not connection.in_atomic_block
     )
@@ -132,10 +142,8 @@ def sweep(*, now: datetime, batch_size: int = 500, dry_run: bool = False, thread
             helpers[-1].start()
 
     try:
-        full = _sweep_one_batch(
-            context, result, dry_run=dry_run, when_full=start_helpers if parallel else None
-        )
-        while full and not dry_run:
+        full = _sweep_one_batch(context, result, when_full=start_helpers if parallel else None)
+        while full:
             full = _sweep_one_batch(context, result)
     finally:
         for helper in helpers:
@@ -152,6 +160,7 @@ class _SweepContext:
     now: datetime
     batch_size: int
     rungs: list[sla.Rung]
+    dry_run: bool = False
     staff: dict[int, list] | None = None  # who is told at each level: read once, when needed
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -166,9 +175,10 @@ class _SweepContext:
 
 
 def _sweep_one_batch(
-    context: _SweepContext, result: SweepResult, *, dry_run: bool = False, when_full: Callable | None = None
+    context: _SweepContext, result: SweepResult, *, when_full: Callable | None = None
 ) -> bool:
-    """Lock, decide and write one batch in its own transaction; True if it was a full one."""
+    """Lock, decide and write one batch in its own transaction (a savepoint in a dry run's);
+    True if it was a full one."""
     with transaction.atomic():
         batch = _lock_due_batch(context.now, context.batch_size)
         if not batch:
@@ -177,10 +187,13 @@ def _sweep_one_batch(
             when_full()
         result.batches += 1
         _sweep_batch(
-            batch, now=context.now, rungs=context.rungs, staff=context.staff_by_level(), result=result
+            batch,
+            now=context.now,
+            rungs=context.rungs,
+            staff=context.staff_by_level(),
+            result=result,
+            dry_run=context.dry_run,
         )
-        if dry_run:
-            transaction.set_rollback(True)
     return len(batch) == context.batch_size
 
 
@@ -224,7 +237,13 @@ class _Swept(NamedTuple):
 
 
 def _sweep_batch(
-    batch: list, *, now: datetime, rungs: list[sla.Rung], staff: dict, result: SweepResult
+    batch: list,
+    *,
+    now: datetime,
+    rungs: list[sla.Rung],
+    staff: dict,
+    result: SweepResult,
+    dry_run: bool = False,
 ) -> None:
     swept: list[_Swept] = []
     for row in batch:
@@ -267,7 +286,9 @@ def _sweep_batch(
             if key is not None and key not in taken:
                 result.skipped += 1
                 continue
-            _record(s, f, now=now, staff=staff, events=events, notices=notices, result=result)
+            _record(
+                s, f, now=now, staff=staff, events=events, notices=notices, result=result, dry_run=dry_run
+            )
     _write_swept_clocks(swept)
     events.insert()
     notices.insert()  # and nudges delivery after the commit
@@ -334,6 +355,7 @@ def _record(
     events: EventRows,
     notices: NoticeRows,
     result: SweepResult,
+    dry_run: bool = False,
 ) -> None:
     """The event and notices of one fired checkpoint (its escalation row is already written)."""
     row = swept.row
@@ -381,7 +403,13 @@ def _record(
         payload={"from": before, "to": after, "reason": reason, "deadline": which, "due_at": deadline},
     )
     logger.info(
-        "escalated %s from level %s to %s (%s, deadline %s)", row.reference, before, after, reason, deadline
+        "%s %s from level %s to %s (%s, deadline %s)",
+        "would escalate" if dry_run else "escalated",
+        row.reference,
+        before,
+        after,
+        reason,
+        deadline,
     )
     for values in staff_notices(
         staff_people(staff.get(after, [])), complaint_id=row.id, kind="escalated", now=now

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -202,6 +203,34 @@ def test_the_sla_sweep_command_runs_the_same_sweep(staff, capsys):
     call_command("sla_sweep", "--at", (NOW + 24 * HOUR).isoformat())
     assert "warned 0, breached 1, escalated 1" in capsys.readouterr().out
     assert Escalation.objects.count() == 1
+
+
+def test_a_dry_run_reports_every_batch_in_the_conditional_and_changes_nothing(
+    staff, settings, capsys, caplog
+):
+    settings.SLA_SWEEP_BATCH_SIZE = 2  # five due complaints: three batches
+    for _ in range(5):
+        make_complaint()
+    at = NOW + 24 * HOUR
+
+    def everything() -> list[list[dict]]:
+        return [
+            list(model.objects.order_by("pk").values())
+            for model in (Complaint, ComplaintEvent, Escalation, Notification)
+        ]
+
+    before = everything()
+    with caplog.at_level(logging.INFO, logger="escalation.sweep"):
+        call_command("sla_sweep", "--at", at.isoformat(), "--dry-run")
+    out = capsys.readouterr().out
+    assert "would have: warned 0, breached 5, escalated 5" in out
+    assert "nothing was changed" in out
+    said = [record.getMessage() for record in caplog.records if record.name == "escalation.sweep"]
+    assert len([line for line in said if line.startswith("would escalate KN-")]) == 5
+    assert not [line for line in said if line.startswith("escalated")]
+    assert everything() == before
+    # The sweep itself then does what the dry run said.
+    assert sweeping.sweep(now=at, batch_size=2).escalated == 5
 
 
 def python_clock_at(patch: pytest.MonkeyPatch, moment: datetime) -> None:

@@ -42,5 +42,5 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{prefix}warned {counts['warned']}, breached {counts['breached']}, "
             f"escalated {counts['escalated']}, skipped {counts['skipped']}, failed {counts['failed']} "
-            f"(at {now.isoformat()})"
+            f"(at {now.isoformat()})" + ("; nothing was changed" if dry_run else "")
         )
