@@ -60,6 +60,18 @@ def is_owner(request: HttpRequest, complaint: Complaint) -> bool:
     )
 
 
+def may_add_evidence(request: HttpRequest, complaint: Complaint) -> bool:
+    """Files go onto an open case, from its complainant or from staff (the case page offers the
+    upload form, and the upload view accepts it, only then)."""
+    return complaint.is_open and (is_staff(request) or is_owner(request, complaint))
+
+
+def may_take_dossier(request: HttpRequest, complaint: Complaint) -> bool:
+    """The dossier ZIP is for the complainant and for managers."""
+    user = request.user
+    return is_owner(request, complaint) or (user.is_authenticated and user.is_manager)
+
+
 def complaint_or_404(queryset: Any, reference: str) -> Complaint:
     """The complaint of `queryset` with this reference; otherwise 404.
 

@@ -15,13 +15,13 @@ from django.contrib.auth import get_user_model
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
-from complaints.access import is_owner
+from complaints.access import is_owner, may_add_evidence, may_take_dossier
 from complaints.forms import ContactForm, RatingForm, ReasonForm, ReplyForm, WithdrawForm
 from complaints.models import Complaint, ComplaintEvent, EventKind
 from complaints.refusals import permitted
 from complaints.rules import check_reminder
 from escalation.models import EscalationLevel
-from escalation.rules import check_request_escalation
+from escalation.rules import can_request_escalation
 from escalation.timeline import describe
 from evidence.forms import EvidenceFormSet
 
@@ -56,22 +56,21 @@ def case_context(
     on_ladder = complaint.escalation_level or any(event.payload.get("to") is not None for event in events)
     level_names = {level.rank: level.name for level in EscalationLevel.objects.all()} if on_ladder else {}
     _annotate_events(events, evidence=evidence, contacts=contacts, level_names=level_names)
-    user = request.user
     context = {
         "complaint": complaint,
         "events": events,
         "evidence": evidence,
         "contacts": contacts,
         "level_name": level_names.get(complaint.escalation_level) if complaint.escalation_level else None,
-        "can_upload": complaint.is_open and (owner or staff),
-        "can_export": owner or (user.is_authenticated and user.is_manager),
+        "can_upload": may_add_evidence(request, complaint),
+        "can_export": may_take_dossier(request, complaint),
         "evidence_forms": EvidenceFormSet(prefix="evidence"),
         "is_owner": owner,
         "is_staff": staff,
         "now": now,
         "can_remind": permitted(check_reminder, complaint, now=now),
         "can_dispute": complaint.can_dispute(now),
-        "can_request_escalation": owner and permitted(check_request_escalation, complaint, now=now),
+        "can_request_escalation": owner and can_request_escalation(complaint, now),
     }
     for name, (form_class, prefix) in COMPLAINANT_FORMS.items():
         context[name] = bound.get(name) or form_class(prefix=prefix)

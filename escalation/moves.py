@@ -9,6 +9,7 @@ timeline event and, going up, an alert to the new level's staff, written through
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -109,19 +110,9 @@ def escalate_manually(
     Raises StaleForm if the case changed since `version`, EscalationRefused where
     `escalation.rules.check_escalate` refuses. Locks the complaint.
     """
-    with transaction.atomic():
-        complaint = Complaint.objects.locked(complaint, version=version)
-        above = check_escalate(complaint, by=by)
-        return _bump(
-            complaint=complaint,
-            to_level=above,
-            reason=Reason.MANUAL,
-            by=by,
-            now=now,
-            note=reason,
-            key=f"{complaint.pk}:manual:{complaint.escalation_level}:{complaint.version}",
-            public_note=False,
-        )
+    return _move_by_staff(
+        complaint, check_escalate, Reason.MANUAL, by=by, now=now, reason=reason, version=version
+    )
 
 
 def de_escalate(*, complaint: Complaint, by: Any, now: datetime, reason: str, version: int) -> Escalation:
@@ -130,16 +121,35 @@ def de_escalate(*, complaint: Complaint, by: Any, now: datetime, reason: str, ve
     Raises StaleForm if the case changed since `version`, EscalationRefused where
     `escalation.rules.check_de_escalate` refuses. Locks the complaint.
     """
+    return _move_by_staff(
+        complaint, check_de_escalate, Reason.DE_ESCALATION, by=by, now=now, reason=reason, version=version
+    )
+
+
+def _move_by_staff(
+    complaint: Complaint,
+    rule: Callable[..., int],
+    why: str,
+    *,
+    by: Any,
+    now: datetime,
+    reason: str,
+    version: int,
+) -> Escalation:
+    """Lock the case at `version`, ask `rule` for the level it may go to, and move it there.
+
+    The trigger key names the level and version it moved from: one move per state of the case.
+    """
     with transaction.atomic():
         complaint = Complaint.objects.locked(complaint, version=version)
-        below = check_de_escalate(complaint, by=by)
+        to_level = rule(complaint, by=by)
         return _bump(
             complaint=complaint,
-            to_level=below,
-            reason=Reason.DE_ESCALATION,
+            to_level=to_level,
+            reason=why,
             by=by,
             now=now,
             note=reason,
-            key=f"{complaint.pk}:de_escalation:{complaint.escalation_level}:{complaint.version}",
+            key=f"{complaint.pk}:{why}:{complaint.escalation_level}:{complaint.version}",
             public_note=False,
         )

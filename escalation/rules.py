@@ -13,7 +13,7 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 
 from complaints.models import ActorRole, Complaint, Status
-from complaints.refusals import CLOSED_MESSAGE, EscalationRefused
+from complaints.refusals import CLOSED_MESSAGE, EscalationRefused, permitted
 from escalation.models import Escalation
 from escalation.policies import next_rank_above, rank_below
 
@@ -100,5 +100,5 @@ def check_request_escalation(complaint: Complaint, *, now: datetime) -> str:
 
 
 def can_request_escalation(complaint: Complaint, now: datetime) -> bool:
-    """Whether the complainant may ask for escalation now (the page offers it only then)."""
-    return escalation_request_trigger(complaint, now) is not None
+    """Whether the complainant may ask for escalation now: the page offers it only then."""
+    return permitted(check_request_escalation, complaint, now=now)

@@ -161,14 +161,15 @@ class _SweepContext:
     batch_size: int
     rungs: list[sla.Rung]
     dry_run: bool = False
-    staff: dict[int, list] | None = None  # who is told at each level: read once, when needed
+    # Who is told at each level, as (id, e-mail, language): read once, when first needed.
+    staff: dict[int, list[tuple[int, str, str]]] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def staff_by_level(self) -> dict[int, list]:
+    def staff_by_level(self) -> dict[int, list[tuple[int, str, str]]]:
         with self.lock:
             if self.staff is None:
                 self.staff = {
-                    level.rank: [u for u in level.group.user_set.filter(is_active=True) if u.email]
+                    level.rank: staff_people(level.group.user_set.filter(is_active=True))
                     for level in EscalationLevel.objects.select_related("group")
                 }
             return self.staff
@@ -374,7 +375,7 @@ def _record(
         if row.assignee_id is not None:
             warned = [(row.assignee_id, row.assignee__email, row.assignee__preferred_language)]
         else:
-            warned = staff_people(staff.get(swept.clock.level, []))
+            warned = staff.get(swept.clock.level, [])
         for values in staff_notices(warned, complaint_id=row.id, kind="sla_warning", now=now):
             notices.add(values)
         return
@@ -411,9 +412,7 @@ def _record(
         reason,
         deadline,
     )
-    for values in staff_notices(
-        staff_people(staff.get(after, [])), complaint_id=row.id, kind="escalated", now=now
-    ):
+    for values in staff_notices(staff.get(after, []), complaint_id=row.id, kind="escalated", now=now):
         notices.add(values)
     notices.add(
         notice_values(

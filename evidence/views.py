@@ -16,7 +16,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from complaints.access import is_owner, is_staff, visible_complaint
+from complaints.access import is_owner, is_staff, may_add_evidence, may_take_dossier, visible_complaint
 from evidence import services
 from evidence.forms import EvidenceFormSet, report_upload_outcome
 from evidence.models import Evidence
@@ -30,10 +30,9 @@ DOWNLOAD_CSP = "default-src 'none'; img-src 'self'; media-src 'self'; sandbox"
 @require_POST
 def upload(request: HttpRequest, reference: str) -> HttpResponse:
     complaint = visible_complaint(request, reference)
-    staff = is_staff(request)
-    if not (staff or is_owner(request, complaint)) or not complaint.is_open:
+    if not may_add_evidence(request, complaint):
         raise Http404
-    case_page = "staff:case" if staff else "complaints:detail"
+    case_page = "staff:case" if is_staff(request) else "complaints:detail"
     formset = EvidenceFormSet(request.POST, request.FILES, prefix="evidence")
     if not formset.is_valid():
         messages.error(request, _("No file was added: %(problems)s") % {"problems": _problems(formset)})
@@ -129,7 +128,7 @@ def download(request: HttpRequest, public_id: str, variant: str) -> HttpResponse
 def dossier(request: HttpRequest, reference: str) -> HttpResponse:
     """The complaint as a ZIP for a regulator: its complainant and managers only."""
     complaint = visible_complaint(request, reference)
-    if not (is_owner(request, complaint) or (request.user.is_authenticated and request.user.is_manager)):
+    if not may_take_dossier(request, complaint):
         raise Http404
     archive = services.write_dossier(complaint=complaint, language=get_language())
     response = FileResponse(
