@@ -23,6 +23,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
+from django.utils.dateparse import parse_datetime
 
 from complaints.models import Notification, NotificationStatus
 from complaints.tracking import issue_tracking_token
@@ -135,6 +136,8 @@ def absolute_url(path: str) -> str:
 def render_notification(notification: Notification, *, now: datetime) -> EmailMultiAlternatives:
     """Render the notice's e-mail (text and HTML) in the recipient's language."""
     context: dict[str, Any] = {**notification.context, "site_url": settings.SITE_URL}
+    if "moves" in context:  # the SLA engine's summary: times are stored as ISO text
+        context["moves"] = [{**move, "due_at": parse_datetime(move["due_at"])} for move in context["moves"]]
     complaint = notification.complaint
     if complaint is not None:
         context["complaint"] = complaint

@@ -158,7 +158,12 @@ def case_update(*, kind: str, guest: bool, note: str = "") -> dict[str, Any]:
 
 
 def staff_notices(
-    people: Iterable[tuple[int, str, str]], *, complaint_id: int, kind: str, now: datetime
+    people: Iterable[tuple[int, str, str]],
+    *,
+    complaint_id: int,
+    kind: str,
+    now: datetime,
+    context: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """A `staff_alert` notice for each (user id, e-mail, language) that has an e-mail address."""
     return [
@@ -168,7 +173,7 @@ def staff_notices(
             email=email,
             template="staff_alert",
             language=language,
-            context={"kind": kind},
+            context={"kind": kind, **(context or {})},
             now=now,
         )
         for user_id, email, language in people

@@ -9,12 +9,14 @@ the workflow that called them saves everything in one UPDATE. Every function tak
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 from django.db import connection
 
 from complaints.models import Complaint, Status
 from escalation import sla
+from escalation.firing import Levels, Settled, SweepResult, record
 from escalation.policies import ladder, policy_for, warning_ratio
 
 
@@ -36,7 +38,7 @@ def clock_of(complaint: Any) -> sla.Clock:
     )
 
 
-CLOCK_FIELDS = [
+CLOCK_FIELDS = (
     "clock_started_at",
     "clock_paused_at",
     "first_response_due_at",
@@ -49,7 +51,7 @@ CLOCK_FIELDS = [
     "escalation_level",
     "level_since",
     "next_check_at",
-]
+)
 
 
 def reschedule(complaint: Complaint) -> None:
@@ -59,6 +61,45 @@ def reschedule(complaint: Complaint) -> None:
         clock_of(complaint), ratio=warning_ratio(policy), calendar=calendar, ladder=ladder()
     )
     complaint.next_check_at = upcoming[0].at if upcoming else None
+
+
+def settle(*, complaint: Complaint, now: datetime) -> list[str]:
+    """Fire what fell due on a locked complaint by `now`, before a workflow changes its clock.
+
+    A reply, a pause, a resume, a reclassification or a move by a person changes what is
+    checked next; whatever fell due before it happened must fire first, as a sweep every
+    minute would have made it, even when no sweep ran since (beat down, workers behind).
+    The moves, events and notices are written as the sweep writes them; the clock fields
+    are set on the instance (no save) and returned, for the workflow to save.
+    """
+    policy, calendar = policy_for(complaint)
+    rungs = ladder()
+    before = clock_of(complaint)
+    fired, after, next_check = sla.due(
+        before, now, ratio=warning_ratio(policy), calendar=calendar, ladder=rungs
+    )
+    if after == before:
+        return []
+    assignee = complaint.assignee if complaint.assignee_id is not None else None
+    row = SimpleNamespace(
+        id=complaint.pk,
+        reference=complaint.reference,
+        contact_email=complaint.contact_email,
+        language=complaint.language,
+        complainant_id=complaint.complainant_id,
+        assignee_id=complaint.assignee_id,
+        assignee__email=assignee.email if assignee else "",
+        assignee__preferred_language=assignee.preferred_language if assignee else "",
+    )
+    record([Settled(row, after, next_check, fired)], now=now, levels=Levels.read(), result=SweepResult())
+    complaint.first_response_warned_at = after.first_response_warned_at
+    complaint.first_response_breached_at = after.first_response_breached_at
+    complaint.resolution_warned_at = after.resolution_warned_at
+    complaint.resolution_breached_at = after.resolution_breached_at
+    complaint.escalation_level = after.level
+    complaint.level_since = after.level_since
+    complaint.next_check_at = next_check
+    return list(CLOCK_FIELDS)
 
 
 def start_clock(*, complaint: Complaint, now: datetime) -> list[str]:
@@ -74,7 +115,7 @@ def start_clock(*, complaint: Complaint, now: datetime) -> list[str]:
     complaint.first_response_due_at = sla.add_business_time(now, policy.first_response_target, calendar)
     complaint.resolution_due_at = sla.add_business_time(now, policy.resolution_target, calendar)
     reschedule(complaint)
-    return CLOCK_FIELDS
+    return list(CLOCK_FIELDS)
 
 
 def on_status_change(*, complaint: Complaint, from_status: str, to_status: str, now: datetime) -> list[str]:
@@ -99,7 +140,7 @@ def on_status_change(*, complaint: Complaint, from_status: str, to_status: str, 
         complaint.resolution_due_at = sla.add_business_time(now, policy.resolution_target, calendar)
         complaint.resolution_warned_at = complaint.resolution_breached_at = None
     reschedule(complaint)
-    return CLOCK_FIELDS
+    return list(CLOCK_FIELDS)
 
 
 def note_staff_response(*, complaint: Complaint, now: datetime) -> list[str]:
@@ -120,7 +161,7 @@ def recompute_deadlines(*, complaint: Complaint, now: datetime) -> list[str]:
     policy, calendar = policy_for(complaint)
     if policy is None:
         complaint.next_check_at = None
-        return CLOCK_FIELDS
+        return list(CLOCK_FIELDS)
     start = complaint.clock_started_at or complaint.submitted_at
     if complaint.first_responded_at is None and complaint.first_response_breached_at is None:
         complaint.first_response_due_at = sla.add_business_time(start, policy.first_response_target, calendar)
@@ -130,7 +171,7 @@ def recompute_deadlines(*, complaint: Complaint, now: datetime) -> list[str]:
         complaint.resolution_warned_at = None
     # Still paused, nothing is checked: the pause moves the new deadlines too, on resume.
     reschedule(complaint)
-    return CLOCK_FIELDS
+    return list(CLOCK_FIELDS)
 
 
 def database_now() -> datetime:

@@ -175,6 +175,10 @@ class Escalation(models.Model):
         db_index=False,
     )
     note = models.TextField(blank=True, max_length=5_000)
+    # When the move fell due (a deadline, or a rung's time limit running out), kept apart
+    # from when it was carried out: a sweep after a gap stamps the first, and later climbs
+    # count from it. A move asked for by a person falls due when it is asked for.
+    due_at = models.DateTimeField()
     created_at = models.DateTimeField()
 
     class Meta:

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from complaints.models import ActorRole, Complaint, EventKind
 from complaints.records import notify_staff, record_event
 from complaints.refusals import EscalationRefused
-from escalation.clock import CLOCK_FIELDS, reschedule
+from escalation.clock import CLOCK_FIELDS, reschedule, settle
 from escalation.models import Escalation, EscalationLevel, Reason
 from escalation.policies import next_rank_above
 from escalation.rules import check_de_escalate, check_escalate, check_request_escalation
@@ -38,7 +38,7 @@ def _bump(
     key: str,
     public_note: bool = True,
 ) -> Escalation:
-    """Move a locked complaint to `to_level`, once per `key`; record, notify, reschedule."""
+    """Move a locked (and settled) complaint to `to_level`, once per `key`; record, notify, reschedule."""
     if Escalation.objects.filter(trigger_key=key).exists():
         raise EscalationRefused(_("This case was already moved for that reason."))
     from_level = complaint.escalation_level
@@ -56,6 +56,7 @@ def _bump(
         trigger_key=key,
         by=account,
         note=note,
+        due_at=now,
         created_at=now,
     )
     if to_level < from_level:
@@ -90,6 +91,7 @@ def request_escalation(*, complaint: Complaint, by: Any, now: datetime, reason: 
     """
     with transaction.atomic():
         complaint = Complaint.objects.locked(complaint)
+        settle(complaint=complaint, now=now)  # saved with the move
         key = check_request_escalation(complaint, now=now)
         return _bump(
             complaint=complaint,
@@ -142,6 +144,7 @@ def _move_by_staff(
     """
     with transaction.atomic():
         complaint = Complaint.objects.locked(complaint, version=version)
+        settle(complaint=complaint, now=now)  # saved with the move
         to_level = rule(complaint, by=by)
         return _bump(
             complaint=complaint,

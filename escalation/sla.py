@@ -223,8 +223,15 @@ def next_level(level: int, ladder: Sequence[Rung]) -> int:
     return min((rung.rank for rung in ladder if rung.rank > level), default=level)
 
 
-def apply(clock: Clock, checkpoint: Checkpoint, now: datetime, ladder: Sequence[Rung]) -> Clock:
-    """The clock after a due checkpoint fired at `now`. Breaches and climbs go up one rung."""
+def apply(clock: Clock, checkpoint: Checkpoint, ladder: Sequence[Rung]) -> Clock:
+    """The clock after a due checkpoint fired. Breaches and climbs go up one rung.
+
+    Everything is stamped with the moment the checkpoint fell due (`checkpoint.at`), not
+    the moment a sweep got to it: a sweep after a gap leaves the clock as a sweep every
+    minute would have, and the next climb counts from when the case should have reached
+    its rung.
+    """
+    now = checkpoint.at
     changes: dict = {}
     if checkpoint.kind == WARN_FIRST_RESPONSE:
         changes["first_response_warned_at"] = now
@@ -251,9 +258,11 @@ class Fired(NamedTuple):
 def due(
     clock: Clock, now: datetime, *, ratio: float, calendar: Calendar | None, ladder: Sequence[Rung]
 ) -> tuple[list[Fired], Clock, datetime | None]:
-    """Fire everything due at `now`: (what fired, in order; the new clock; the next check).
+    """Fire everything due by `now`: (what fired, in order; the new clock; the next check).
 
-    A warning whose deadline is also due is not sent: the breach says more.
+    However long ago the first of them fell due, each fires as of its own time, so what
+    it sets in motion (a climb after a breach) fires too if it is due by `now`. A
+    warning whose deadline is also due is not sent: the breach says more.
     """
     fired: list[Fired] = []
     warnings: dict[datetime, datetime] = {}  # firing never moves the start or a deadline
@@ -267,7 +276,7 @@ def due(
             for c in ahead
         )
         before = clock.level
-        clock = apply(clock, checkpoint, now, ladder)
+        clock = apply(clock, checkpoint, ladder)
         if not breach_also_due:
             fired.append(Fired(checkpoint, before, clock.level))
         ahead = checkpoints(clock, ratio=ratio, calendar=calendar, ladder=ladder, warnings=warnings)

@@ -15,61 +15,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from operator import attrgetter
-from typing import Any, NamedTuple
 
 from django.db import connection, transaction
 
-from common.bulk import BulkInsert, all_equal, array_placeholder
-from complaints.models import Complaint, EventKind
-from complaints.records import EventRows, NoticeRows, case_update, notice_values, staff_notices, staff_people
+from common.bulk import all_equal, array_placeholder
+from complaints.models import Complaint
 from escalation import sla
 from escalation.clock import CLOCK_FIELDS, clock_of
-from escalation.models import Escalation, EscalationLevel, Reason
+from escalation.firing import Levels, Settled, SweepResult, record
 from escalation.policies import ladder, policy_for, warning_ratio
 
 logger = logging.getLogger(__name__)
 
 # A complaint the sweep fails on is looked at again this much later (and logged).
 RETRY_BROKEN_AFTER = timedelta(minutes=5)
-
-
-@dataclass
-class SweepResult:
-    warned: int = 0
-    breached: int = 0
-    escalated: int = 0
-    skipped: int = 0
-    batches: int = 0
-    failed: list[int] = field(default_factory=list)
-
-    def add(self, other: SweepResult) -> None:
-        self.warned += other.warned
-        self.breached += other.breached
-        self.escalated += other.escalated
-        self.skipped += other.skipped
-        self.batches += other.batches
-        self.failed.extend(other.failed)
-
-    def as_dict(self) -> dict[str, int]:
-        return {
-            "warned": self.warned,
-            "breached": self.breached,
-            "escalated": self.escalated,
-            "skipped": self.skipped,
-            "failed": len(self.failed),
-        }
-
-
-REASON_OF = {
-    sla.BREACH_FIRST_RESPONSE: Reason.FIRST_RESPONSE_BREACHED,
-    sla.BREACH_RESOLUTION: Reason.RESOLUTION_BREACHED,
-    sla.CLIMB: Reason.CLIMB,
-}
-
-
-def trigger_key(complaint_id: int, checkpoint: sla.Checkpoint, from_level: int) -> str:
-    """What makes a trigger unique: the complaint, what fired, and the deadline instance."""
-    return f"{complaint_id}:{checkpoint.kind}:{from_level}:{checkpoint.deadline_at.isoformat()}"
 
 
 # What the sweep reads of a complaint: plain tuples, no model instances (the rest of the
@@ -161,18 +120,15 @@ class _SweepContext:
     batch_size: int
     rungs: list[sla.Rung]
     dry_run: bool = False
-    # Who is told at each level, as (id, e-mail, language): read once, when first needed.
-    staff: dict[int, list[tuple[int, str, str]]] | None = None
+    # The ladder's people and names: read once, when first needed.
+    levels: Levels | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def staff_by_level(self) -> dict[int, list[tuple[int, str, str]]]:
+    def ladder_levels(self) -> Levels:
         with self.lock:
-            if self.staff is None:
-                self.staff = {
-                    level.rank: staff_people(level.group.user_set.filter(is_active=True))
-                    for level in EscalationLevel.objects.select_related("group")
-                }
-            return self.staff
+            if self.levels is None:
+                self.levels = Levels.read()
+            return self.levels
 
 
 def _sweep_one_batch(
@@ -191,7 +147,7 @@ def _sweep_one_batch(
             batch,
             now=context.now,
             rungs=context.rungs,
-            staff=context.staff_by_level(),
+            levels=context.ladder_levels(),
             result=result,
             dry_run=context.dry_run,
         )
@@ -228,25 +184,16 @@ def _lock_due_batch(now: datetime, batch_size: int) -> list[SweepRow]:
         return [SweepRow(*row) for row in cursor.fetchall()]
 
 
-class _Swept(NamedTuple):
-    """One complaint of a batch: what the sweep read, and what it decided."""
-
-    row: Any
-    clock: sla.Clock
-    next_check_at: datetime | None
-    fired: list[sla.Fired]
-
-
 def _sweep_batch(
     batch: list,
     *,
     now: datetime,
     rungs: list[sla.Rung],
-    staff: dict,
+    levels: Levels,
     result: SweepResult,
     dry_run: bool = False,
 ) -> None:
-    swept: list[_Swept] = []
+    settled: list[Settled] = []
     for row in batch:
         try:
             policy, calendar = policy_for(row)
@@ -255,44 +202,12 @@ def _sweep_batch(
             )
         except Exception:
             logger.exception("sweep failed on complaint %s; retrying later", row.id)
-            swept.append(_Swept(row, clock_of(row), now + RETRY_BROKEN_AFTER, []))
+            settled.append(Settled(row, clock_of(row), now + RETRY_BROKEN_AFTER, []))
             result.failed.append(row.id)
         else:
-            swept.append(_Swept(row, clock, next_check, fired))
-    events, notices = EventRows(), NoticeRows()
-    escalations = BulkInsert(
-        Escalation,
-        ("complaint_id", "from_level", "to_level", "reason", "deadline_at", "trigger_key"),
-        created_at=now,
-    )
-    # The moves first: a trigger key already taken (by an earlier or a concurrent sweep)
-    # is skipped by the database, and only the moves it took get their events and notices.
-    keys = {}
-    for s in swept:
-        for f in s.fired:
-            if f.checkpoint.kind in REASON_OF and f.to_level != f.from_level:
-                key = keys[s.row.id, f] = trigger_key(s.row.id, f.checkpoint, f.from_level)
-                escalations.add(
-                    complaint_id=s.row.id,
-                    from_level=f.from_level,
-                    to_level=f.to_level,
-                    reason=REASON_OF[f.checkpoint.kind],
-                    deadline_at=f.checkpoint.deadline_at if f.checkpoint.kind != sla.CLIMB else None,
-                    trigger_key=key,
-                )
-    taken = escalations.insert(unless_taken="trigger_key")
-    for s in swept:
-        for f in s.fired:
-            key = keys.get((s.row.id, f))
-            if key is not None and key not in taken:
-                result.skipped += 1
-                continue
-            _record(
-                s, f, now=now, staff=staff, events=events, notices=notices, result=result, dry_run=dry_run
-            )
-    _write_swept_clocks(swept)
-    events.insert()
-    notices.insert()  # and nudges delivery after the commit
+            settled.append(Settled(row, clock, next_check, fired))
+    record(settled, now=now, levels=levels, result=result, dry_run=dry_run)
+    _write_swept_clocks(settled)
 
 
 # What a sweep changes on a complaint: its PostgreSQL type, and where the new value is
@@ -308,7 +223,7 @@ SWEPT_FIELDS = {
 }
 
 
-def _write_swept_clocks(swept: list[_Swept]) -> None:
+def _write_swept_clocks(swept: list[Settled]) -> None:
     """One UPDATE for the whole batch, joined to arrays of the new values.
 
     `bulk_update` would send a CASE per field with a branch per row, which PostgreSQL
@@ -345,82 +260,3 @@ def _write_swept_clocks(swept: list[_Swept]) -> None:
             f"FROM UNNEST({', '.join(arrays)}) AS v({', '.join(array_columns)}) WHERE c.id = v.id",
             [*set_params, *array_params],
         )
-
-
-def _record(
-    swept: _Swept,
-    fired: sla.Fired,
-    *,
-    now: datetime,
-    staff: dict,
-    events: EventRows,
-    notices: NoticeRows,
-    result: SweepResult,
-    dry_run: bool = False,
-) -> None:
-    """The event and notices of one fired checkpoint (its escalation row is already written)."""
-    row = swept.row
-    checkpoint, before, after = fired.checkpoint, fired.from_level, fired.to_level
-    deadline = checkpoint.deadline_at.isoformat()
-    if checkpoint.kind in (sla.WARN_FIRST_RESPONSE, sla.WARN_RESOLUTION):
-        result.warned += 1
-        which = "first_response" if checkpoint.kind == sla.WARN_FIRST_RESPONSE else "resolution"
-        events.add(
-            complaint_id=row.id,
-            now=now,
-            kind=EventKind.SLA_WARNING,
-            public=False,
-            payload={"deadline": which, "due_at": deadline},
-        )
-        if row.assignee_id is not None:
-            warned = [(row.assignee_id, row.assignee__email, row.assignee__preferred_language)]
-        else:
-            warned = staff.get(swept.clock.level, [])
-        for values in staff_notices(warned, complaint_id=row.id, kind="sla_warning", now=now):
-            notices.add(values)
-        return
-    if checkpoint.kind != sla.CLIMB:
-        result.breached += 1
-    which = {sla.BREACH_FIRST_RESPONSE: "first_response", sla.BREACH_RESOLUTION: "resolution"}.get(
-        checkpoint.kind
-    )
-    if after == before:  # already at the top of the ladder: the breach is recorded, nothing moves
-        events.add(
-            complaint_id=row.id,
-            now=now,
-            kind=EventKind.SLA_BREACHED,
-            public=True,
-            payload={"deadline": which, "due_at": deadline},
-        )
-        return
-    result.escalated += 1
-    reason = REASON_OF[checkpoint.kind]
-    # One timeline entry says both what broke and where the case went.
-    events.add(
-        complaint_id=row.id,
-        now=now,
-        kind=EventKind.ESCALATED,
-        public=True,
-        payload={"from": before, "to": after, "reason": reason, "deadline": which, "due_at": deadline},
-    )
-    logger.info(
-        "%s %s from level %s to %s (%s, deadline %s)",
-        "would escalate" if dry_run else "escalated",
-        row.reference,
-        before,
-        after,
-        reason,
-        deadline,
-    )
-    for values in staff_notices(staff.get(after, []), complaint_id=row.id, kind="escalated", now=now):
-        notices.add(values)
-    notices.add(
-        notice_values(
-            complaint_id=row.id,
-            email=row.contact_email,
-            template="case_update",
-            language=row.language,
-            context=case_update(kind="escalated", guest=row.complainant_id is None),
-            now=now,
-        )
-    )

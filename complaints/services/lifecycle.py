@@ -53,8 +53,9 @@ def transition(
 ) -> list[str]:
     """Apply one allowed status change to a locked complaint and record it; return changed fields.
 
-    The SLA clock follows (paused, resumed, stopped or restarted); a public message from
-    staff counts as the first response. Raises TransitionNotAllowed where the lifecycle
+    What fell due on the SLA clock before `now` fires first (`escalation.clock.settle`);
+    then the clock follows (paused, resumed, stopped or restarted); a public message
+    from staff counts as the first response. Raises TransitionNotAllowed where the lifecycle
     table (`complaints.models.TRANSITIONS`) has no such move.
     """
     if not complaint.can_transition_to(to_status):
@@ -69,7 +70,9 @@ def transition(
             kind = EventKind.TRIAGED
         else:
             kind = _KIND_FOR_STATUS.get(to_status, EventKind.STATUS_CHANGED)
-    fields = complaint.apply_status(to_status, now=now)
+    # What fell due before this change fires first, as of when it fell due.
+    fields = clock.settle(complaint=complaint, now=now)
+    fields += complaint.apply_status(to_status, now=now)
     fields += clock.on_status_change(
         complaint=complaint, from_status=from_status, to_status=to_status, now=now
     )

@@ -31,7 +31,8 @@ def reply_as_staff(*, complaint: Complaint, body: str, by: Any, now: datetime, v
     with transaction.atomic():
         complaint = Complaint.objects.locked(complaint, version=version)
         check_open(complaint)
-        fields = open_if_new(complaint, by=by, now=now)
+        fields = clock.settle(complaint=complaint, now=now)  # a deadline passed before the reply
+        fields += open_if_new(complaint, by=by, now=now)
         record_event(
             complaint=complaint, kind=EventKind.REPLY, by=by, now=now, body=body, actor_role=ActorRole.STAFF
         )
@@ -131,6 +132,7 @@ def reclassify_complaint(
     """
     with transaction.atomic():
         complaint = Complaint.objects.locked(complaint, version=version)
+        settled = clock.settle(complaint=complaint, now=now)  # under the old targets
         before = {
             "subcategory": complaint.subcategory_id,
             "complexity": complaint.complexity,
@@ -139,7 +141,7 @@ def reclassify_complaint(
         }
         complaint.category_id, complaint.subcategory_id = subcategory.category_id, subcategory.pk
         complaint.complexity = complexity
-        fields = ["category", "subcategory", "complexity"]
+        fields = ["category", "subcategory", "complexity", *settled]
         fields += clock.recompute_deadlines(complaint=complaint, now=now)
         record_event(
             complaint=complaint,

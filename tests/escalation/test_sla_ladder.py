@@ -191,46 +191,45 @@ def test_the_next_level_skips_gaps_in_the_ranks_whatever_their_order():
 # --- apply --------------------------------------------------------------------------------
 
 
-def test_a_warning_only_records_that_it_was_sent():
-    now = FIRST_RESPONSE_WARNING + HOUR
+def test_a_warning_only_records_that_it_was_sent_as_of_when_it_fell_due():
     first = Checkpoint(WARN_FIRST_RESPONSE, FIRST_RESPONSE_WARNING, FIRST_RESPONSE_DUE)
-    assert apply(clock(), first, now, LADDER) == clock(first_response_warned_at=now)
+    assert apply(clock(), first, LADDER) == clock(first_response_warned_at=FIRST_RESPONSE_WARNING)
     resolution = Checkpoint(WARN_RESOLUTION, RESOLUTION_WARNING, RESOLUTION_DUE)
-    assert apply(clock(), resolution, now, LADDER) == clock(resolution_warned_at=now)
+    assert apply(clock(), resolution, LADDER) == clock(resolution_warned_at=RESOLUTION_WARNING)
 
 
-def test_a_breach_goes_up_one_rung_and_counts_the_warning_as_given():
-    now = FIRST_RESPONSE_DUE + HOUR
-    breach = Checkpoint(BREACH_FIRST_RESPONSE, FIRST_RESPONSE_DUE, FIRST_RESPONSE_DUE)
-    assert apply(clock(), breach, now, LADDER) == clock(
-        first_response_warned_at=now, first_response_breached_at=now, level=1, level_since=now
+def test_a_breach_goes_up_one_rung_as_of_its_deadline_and_counts_the_warning_as_given():
+    due = FIRST_RESPONSE_DUE
+    breach = Checkpoint(BREACH_FIRST_RESPONSE, due, due)
+    assert apply(clock(), breach, LADDER) == clock(
+        first_response_warned_at=due, first_response_breached_at=due, level=1, level_since=due
     )
     # A warning already sent keeps its time.
     warned = clock(first_response_warned_at=FIRST_RESPONSE_WARNING)
-    assert apply(warned, breach, now, LADDER).first_response_warned_at == FIRST_RESPONSE_WARNING
+    assert apply(warned, breach, LADDER).first_response_warned_at == FIRST_RESPONSE_WARNING
 
 
 def test_a_resolution_breach_goes_up_one_rung_from_where_the_case_is():
-    now = RESOLUTION_DUE
-    breach = Checkpoint(BREACH_RESOLUTION, RESOLUTION_DUE, RESOLUTION_DUE)
+    due = RESOLUTION_DUE
+    breach = Checkpoint(BREACH_RESOLUTION, due, due)
     state = breached_at_level_one()
-    assert apply(state, breach, now, LADDER) == state._replace(
-        resolution_warned_at=now, resolution_breached_at=now, level=2, level_since=now
+    assert apply(state, breach, LADDER) == state._replace(
+        resolution_warned_at=due, resolution_breached_at=due, level=2, level_since=due
     )
 
 
-def test_a_climb_goes_up_one_rung_and_restarts_the_climb_clock():
-    now = FIRST_RESPONSE_DUE + 48 * HOUR
+def test_a_climb_goes_up_one_rung_and_restarts_the_climb_clock_from_when_it_fell_due():
+    due = FIRST_RESPONSE_DUE + 48 * HOUR
     state = breached_at_level_one()
-    climb = Checkpoint(CLIMB, now, FIRST_RESPONSE_DUE)
-    assert apply(state, climb, now, LADDER) == state._replace(level=2, level_since=now)
+    climb = Checkpoint(CLIMB, due, FIRST_RESPONSE_DUE)
+    assert apply(state, climb, LADDER) == state._replace(level=2, level_since=due)
 
 
 def test_a_breach_at_the_top_is_recorded_and_moves_nothing():
     since = FIRST_RESPONSE_DUE
     state = breached_at_level_one(level=2, since=since)
     breach = Checkpoint(BREACH_RESOLUTION, RESOLUTION_DUE, RESOLUTION_DUE)
-    assert apply(state, breach, RESOLUTION_DUE, LADDER) == state._replace(
+    assert apply(state, breach, LADDER) == state._replace(
         resolution_warned_at=RESOLUTION_DUE, resolution_breached_at=RESOLUTION_DUE
     )
 
@@ -247,7 +246,7 @@ def test_the_warning_fires_at_its_point_and_just_after(now):
     fired, state, next_check = fire(clock(), now)
     warning = Checkpoint(WARN_FIRST_RESPONSE, FIRST_RESPONSE_WARNING, FIRST_RESPONSE_DUE)
     assert fired == [Fired(warning, 0, 0)]
-    assert state == clock(first_response_warned_at=now)
+    assert state == clock(first_response_warned_at=FIRST_RESPONSE_WARNING)  # as of when it fell due
     assert next_check == FIRST_RESPONSE_DUE
 
 
@@ -262,7 +261,9 @@ def test_the_breach_fires_at_the_deadline_and_just_after(now):
     fired, state, next_check = fire(warned, now)
     breach = Checkpoint(BREACH_FIRST_RESPONSE, FIRST_RESPONSE_DUE, FIRST_RESPONSE_DUE)
     assert fired == [Fired(breach, 0, 1)]
-    assert state == warned._replace(first_response_breached_at=now, level=1, level_since=now)
+    assert state == warned._replace(
+        first_response_breached_at=FIRST_RESPONSE_DUE, level=1, level_since=FIRST_RESPONSE_DUE
+    )
     assert next_check == RESOLUTION_WARNING  # before the climb (now + 48 h) and the resolution deadline
 
 
@@ -270,7 +271,7 @@ def test_a_warning_not_sent_before_its_deadline_gives_way_to_the_breach():
     fired, state, _next_check = fire(clock(), FIRST_RESPONSE_DUE)
     assert [f.checkpoint.kind for f in fired] == [BREACH_FIRST_RESPONSE]
     # ...and is never sent afterwards.
-    assert state.first_response_warned_at == FIRST_RESPONSE_DUE
+    assert state.first_response_warned_at == FIRST_RESPONSE_WARNING
     assert WARN_FIRST_RESPONSE not in [c.kind for c in ahead(state)]
 
 
@@ -301,13 +302,14 @@ def test_a_late_sweep_fires_the_breaches_in_deadline_order_one_rung_each():
         Fired(Checkpoint(BREACH_FIRST_RESPONSE, FIRST_RESPONSE_DUE, FIRST_RESPONSE_DUE), 0, 1),
         Fired(Checkpoint(BREACH_RESOLUTION, RESOLUTION_DUE, RESOLUTION_DUE), 1, 2),
     ]
+    # Each stamped as of when it fell due, as a sweep every minute would have left it.
     assert state == clock(
-        first_response_warned_at=now,
-        first_response_breached_at=now,
-        resolution_warned_at=now,
-        resolution_breached_at=now,
+        first_response_warned_at=FIRST_RESPONSE_WARNING,
+        first_response_breached_at=FIRST_RESPONSE_DUE,
+        resolution_warned_at=RESOLUTION_WARNING,
+        resolution_breached_at=RESOLUTION_DUE,
         level=2,
-        level_since=now,
+        level_since=RESOLUTION_DUE,
     )
     assert next_check is None  # at the top with every deadline missed: nothing left to check
 
@@ -341,7 +343,7 @@ def test_after_a_first_response_only_the_resolution_deadline_fires():
     fired, after, next_check = fire(state, now)
     assert fired == [Fired(Checkpoint(BREACH_RESOLUTION, RESOLUTION_DUE, RESOLUTION_DUE), 0, 1)]
     assert (after.first_response_warned_at, after.first_response_breached_at) == (None, None)
-    assert next_check == now + 48 * HOUR  # the climb from level 1, counted from the breach
+    assert next_check == RESOLUTION_DUE + 48 * HOUR  # the climb from level 1, counted from the deadline
 
 
 def test_a_breach_at_the_top_of_the_ladder_is_recorded_without_a_move():

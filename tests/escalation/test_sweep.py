@@ -82,6 +82,7 @@ def test_a_first_response_breach_escalates_one_level_exactly_at_the_deadline(sta
         "reason": Reason.FIRST_RESPONSE_BREACHED,
         "deadline": "first_response",
         "due_at": (NOW + 24 * HOUR).isoformat(),
+        "fell_due_at": (NOW + 24 * HOUR).isoformat(),
     }
     assert complaint.events.filter(kind=EventKind.SLA_BREACHED).count() == 0
     assert Notification.objects.filter(template="staff_alert", email=staff["lead"].email).exists()
@@ -424,6 +425,7 @@ def test_a_trigger_already_taken_is_skipped_without_events_or_notices(staff):
         to_level=1,
         reason=Reason.FIRST_RESPONSE_BREACHED,
         trigger_key=f"{complaint.pk}:breach_first_response:0:{due.isoformat()}",
+        due_at=due,
         created_at=NOW,
     )
     events_before = complaint.events.count()

@@ -9,6 +9,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import Role
 from complaints import refusals
@@ -40,10 +41,12 @@ def test_a_complainant_may_ask_only_once_a_deadline_has_passed(staff):
         moves.request_escalation(complaint=complaint, by=None, now=NOW + HOUR, reason="chậm")
     assert rules.can_request_escalation(complaint, NOW + 24 * HOUR)
     escalation = moves.request_escalation(complaint=complaint, by=None, now=NOW + 24 * HOUR, reason="Quá hạn")
+    # The missed deadline moved the case up first, as the sweep would have; the request
+    # takes it one rung further.
     assert (escalation.reason, escalation.from_level, escalation.to_level) == (
         Reason.COMPLAINANT_REQUEST,
-        0,
         1,
+        2,
     )
     event = Complaint.objects.get(pk=complaint.pk).events.last()
     assert (event.kind, event.body, event.public) == (EventKind.ESCALATION_REQUESTED, "Quá hạn", True)
@@ -113,7 +116,8 @@ def test_a_manager_de_escalates_with_a_reason(staff):
 
 def test_the_complainant_asks_from_the_case_page(client, staff):
     user = make_user(preferred_language="en")
-    complaint = make_complaint(by=user, now=NOW - timedelta(days=400))  # long past its deadlines
+    # Past its first-response deadline only: the breach takes it to level 1, the request to 2.
+    complaint = make_complaint(by=user, now=timezone.now() - timedelta(hours=25))
     client.force_login(user)
     page = client.get(reverse("complaints:detail", args=[complaint.reference]), HTTP_ACCEPT_LANGUAGE="en")
     assert "Ask for escalation" in page.content.decode()
@@ -124,7 +128,7 @@ def test_the_complainant_asks_from_the_case_page(client, staff):
         HTTP_ACCEPT_LANGUAGE="en",
     )
     assert "Your request was sent" in response.content.decode()
-    assert Complaint.objects.get(pk=complaint.pk).escalation_level == 1
+    assert Complaint.objects.get(pk=complaint.pk).escalation_level == 2
 
 
 def test_the_manager_queue_lists_escalated_cases_oldest_breach_first(client, staff):

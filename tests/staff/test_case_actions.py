@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
 from accounts.models import Role
 from complaints import refusals, services
@@ -20,6 +20,12 @@ from tests.factories import NOW, make_complaint, make_user
 pytestmark = pytest.mark.django_db
 
 STALE = "This case changed while you were editing. Look at it again, then retry."
+
+
+def filed_now(**overrides):
+    """A complaint filed just now: the pages act at the real time, and a case filed at NOW
+    (months ago) would first have its missed deadlines settled (escalation.clock.settle)."""
+    return make_complaint(now=timezone.now(), **overrides)
 
 
 @pytest.fixture
@@ -67,7 +73,7 @@ def notices(complaint: Complaint, template: str) -> list[Notification]:
 
 
 def test_a_public_reply_answers_the_complainant_and_satisfies_the_first_response(client, staff):
-    complaint = make_complaint(language="en")
+    complaint = filed_now(language="en")
     response = post_as(
         client, staff["agent"], "reply", complaint, body="We are on it.", version=complaint.version
     )
@@ -111,7 +117,7 @@ def test_the_complainant_never_sees_an_internal_note(client, staff):
 
 
 def test_requesting_information_pauses_the_clock_and_tells_the_complainant(client, staff):
-    complaint = make_complaint()
+    complaint = filed_now()
     response = post_as(
         client,
         staff["agent"],
@@ -133,8 +139,8 @@ def test_requesting_information_pauses_the_clock_and_tells_the_complainant(clien
 
 
 def test_reclassifying_recomputes_the_deadlines(client, staff):
-    complaint = make_complaint()
-    assert complaint.resolution_due_at == NOW + timedelta(days=3)
+    complaint = filed_now()
+    assert complaint.resolution_due_at == complaint.clock_started_at + timedelta(days=3)
     sub = Subcategory.objects.get(slug="not-received")
     response = post_as(
         client,
@@ -148,12 +154,12 @@ def test_reclassifying_recomputes_the_deadlines(client, staff):
     assert response.status_code == 302
     complaint = fresh(complaint)
     assert (complaint.subcategory, complaint.complexity) == (sub, "complex")
-    assert complaint.resolution_due_at == NOW + timedelta(days=10)
+    assert complaint.resolution_due_at == complaint.clock_started_at + timedelta(days=10)
     assert complaint.events.filter(kind=EventKind.TRIAGED, public=False).exists()
 
 
 def test_resolving_stores_the_summary_and_tells_the_complainant(client, staff):
-    complaint = make_complaint()
+    complaint = filed_now()
     response = post_as(
         client, staff["agent"], "resolve", complaint, summary="Đã mở khoá tài khoản.", version=1
     )
@@ -338,7 +344,7 @@ def test_an_unknown_assignee_is_invalid_input(client, staff):
 
 
 def test_staff_escalate_with_a_reason(client, staff):
-    complaint = make_complaint()
+    complaint = filed_now()
     response = post_as(client, staff["agent"], "escalate", complaint, reason="Khách VIP.", version=1)
     assert response.status_code == 302
     assert fresh(complaint).escalation_level == 1
@@ -358,8 +364,8 @@ def test_escalating_without_a_reason_is_invalid_input(client, staff):
 
 
 def test_a_manager_de_escalates_with_a_reason(client, staff):
-    complaint = make_complaint()
-    moves.escalate_manually(complaint=complaint, by=staff["agent"], now=NOW, reason="x", version=1)
+    complaint = filed_now()
+    moves.escalate_manually(complaint=complaint, by=staff["agent"], now=timezone.now(), reason="x", version=1)
     complaint = fresh(complaint)
     response = post_as(
         client, staff["manager"], "de_escalate", complaint, reason="Đã ổn.", version=complaint.version

@@ -69,7 +69,7 @@ def test_escalating_a_resolved_case_is_not_offered_and_is_refused(client, people
 
 
 def test_de_escalating_at_the_first_level_is_not_offered_and_is_refused(client, people):
-    complaint = make_complaint()
+    complaint = make_complaint(now=timezone.now())
     page = staff_page(client, people["manager"], complaint)
     assert action_url("de_escalate", complaint) not in page
     answer = post_and_read(
