@@ -16,13 +16,16 @@ import time
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils.translation import ngettext
+from django.utils.translation import gettext
+
+from common.times import duration
 
 logger = logging.getLogger(__name__)
 
@@ -158,15 +161,13 @@ def per_address_and_email(
 
 
 def retry_message(verdict: Verdict) -> str:
-    """'Too many requests. Please try again in N minutes.', in the active language.
+    """'Too many requests. Please try again in 15 minutes.', in the active language.
 
-    The same msgids as templates/429.html's blocktranslate, so they share one translation.
+    The wait, whole minutes rounded up, reads as every duration does (`common.times`).
+    templates/429.html shows this same sentence.
     """
-    return ngettext(
-        "Too many requests. Please try again in %(minutes)s minute.",
-        "Too many requests. Please try again in %(minutes)s minutes.",
-        verdict.minutes,
-    ) % {"minutes": verdict.minutes}
+    wait = duration(timedelta(minutes=verdict.minutes))
+    return gettext("Too many requests. Please try again in %(wait)s.") % {"wait": wait}
 
 
 def refuse(
@@ -181,7 +182,7 @@ def refuse(
     typed, with `form` carrying the retry sentence as its error)."""
     if form is not None:
         form.add_error(None, retry_message(verdict))
-    page_context = {"minutes": verdict.minutes, "retry_message": retry_message(verdict), **(context or {})}
+    page_context = {"retry_message": retry_message(verdict), **(context or {})}
     response = render(request, template, page_context, status=429)
     response["Retry-After"] = str(verdict.retry_after)
     return response

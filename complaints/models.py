@@ -14,6 +14,7 @@ from django.db.models.functions import Coalesce, Least
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
+from common.times import when
 from complaints.refusals import stale_form
 
 # Crockford's base 32 without the letters people confuse (I, L, O, U).
@@ -456,7 +457,7 @@ class ComplaintEvent(models.Model):
         indexes = [models.Index(fields=["complaint", "created_at"], name="event_timeline_idx")]
 
     def __str__(self) -> str:
-        return f"{self.complaint_id} {self.kind} {self.created_at:%Y-%m-%d %H:%M}"
+        return f"{self.complaint_id} {self.kind} {when(self.created_at)}"
 
 
 class ContactChannel(models.TextChoices):
@@ -485,7 +486,7 @@ class ContactAttempt(models.Model):
         verbose_name_plural = _("contacts with the provider")
 
     def __str__(self) -> str:
-        return f"{self.get_channel_display()} {self.contacted_at:%Y-%m-%d}"
+        return f"{self.get_channel_display()} {when(self.contacted_at)}"
 
 
 class TrackingToken(models.Model):
@@ -498,7 +499,7 @@ class TrackingToken(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
-        return f"{self.complaint_id} until {self.expires_at:%Y-%m-%d}"
+        return f"{self.complaint_id} → {when(self.expires_at)}"
 
 
 class NotificationStatus(models.TextChoices):

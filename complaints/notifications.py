@@ -22,9 +22,9 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import translation
 from django.utils.dateparse import parse_datetime
 
+from common.times import reading_as
 from complaints.models import Notification, NotificationStatus
 from complaints.tracking import issue_tracking_token
 
@@ -134,7 +134,7 @@ def absolute_url(path: str) -> str:
 
 
 def render_notification(notification: Notification, *, now: datetime) -> EmailMultiAlternatives:
-    """Render the notice's e-mail (text and HTML) in the recipient's language."""
+    """Render the notice's e-mail (text and HTML) in the recipient's language and time zone."""
     context: dict[str, Any] = {**notification.context, "site_url": settings.SITE_URL}
     if "moves" in context:  # the SLA engine's summary: times are stored as ISO text
         context["moves"] = [{**move, "due_at": parse_datetime(move["due_at"])} for move in context["moves"]]
@@ -150,7 +150,7 @@ def render_notification(notification: Notification, *, now: datetime) -> EmailMu
             context["tracking_url"] = absolute_url(reverse("complaints:track", args=[token]))
             context["tracking_days"] = settings.TRACKING_LINK_TTL.days
     base = f"emails/{notification.template}"
-    with translation.override(notification.language):
+    with reading_as(notification.language):
         subject = header_text(render_to_string(f"{base}_subject.txt", context))
         text = render_to_string(f"{base}.txt", context)
         html = render_to_string(f"{base}.html", context)

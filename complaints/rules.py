@@ -13,6 +13,7 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import STAFF_ROLES
+from common.times import when
 from complaints.models import Complaint, Status
 from complaints.refusals import CLOSED_MESSAGE, ActionRefused, AssignmentRefused, LimitReached, NotAllowed
 
@@ -82,6 +83,6 @@ def check_reminder(complaint: Complaint, *, now: datetime) -> None:
         )
     raise LimitReached(
         _("You already sent a reminder in the last 24 hours. You can send another after %(time)s."),
-        params={"time": complaint.next_reminder_at()},
+        params={"time": when(complaint.next_reminder_at())},
         code="reminder_too_soon",
     )

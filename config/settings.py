@@ -120,6 +120,8 @@ TEMPLATES = [
                 "accounts.context_processors.roles",
                 "evidence.context_processors.limits",
             ],
+            # |when, |day and |duration in every template, e-mails included: the one way to show a time.
+            "builtins": ["common.times"],
         },
     },
 ]
@@ -265,6 +267,8 @@ if LANGUAGE_CODE not in dict(LANGUAGES):
     raise ImproperlyConfigured(f"LANGUAGE_CODE must be one of {', '.join(dict(LANGUAGES))}.")
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env_str("TIME_ZONE", "Asia/Ho_Chi_Minh")
+# One date and one date-and-time format per language (common.times shows every time with them).
+FORMAT_MODULE_PATH = ["config.formats"]
 USE_I18N = True
 USE_TZ = True
 

@@ -1,5 +1,8 @@
+from __future__ import annotations
+
 from django.contrib import admin
 
+from common.times import duration
 from complaints.admin import ReadOnlyModelAdmin
 from escalation.models import BusinessCalendar, Escalation, EscalationLevel, Holiday, SlaPolicy, WorkingPeriod
 from escalation.policies import forget_policies
@@ -38,18 +41,38 @@ class SlaPolicyAdmin(ForgetCachedPoliciesMixin, admin.ModelAdmin):
     list_display = (
         "category",
         "complexity",
-        "first_response_target",
-        "resolution_target",
+        "first_response_within",
+        "resolution_within",
         "warning_ratio",
         "calendar",
     )
     list_filter = ("complexity", "calendar")
     list_select_related = ("category", "calendar")
 
+    # Lengths of time as the portal writes them ("3 days"), not str(timedelta) ("3 days, 0:00:00").
+    @admin.display(
+        description=SlaPolicy._meta.get_field("first_response_target").verbose_name,
+        ordering="first_response_target",
+    )
+    def first_response_within(self, policy: SlaPolicy) -> str:
+        return duration(policy.first_response_target)
+
+    @admin.display(
+        description=SlaPolicy._meta.get_field("resolution_target").verbose_name, ordering="resolution_target"
+    )
+    def resolution_within(self, policy: SlaPolicy) -> str:
+        return duration(policy.resolution_target)
+
 
 @admin.register(EscalationLevel)
 class EscalationLevelAdmin(ForgetCachedPoliciesMixin, admin.ModelAdmin):
-    list_display = ("rank", "name_vi", "name_en", "group", "climb_after", "is_manager_facing")
+    list_display = ("rank", "name_vi", "name_en", "group", "climbs_after", "is_manager_facing")
+
+    @admin.display(
+        description=EscalationLevel._meta.get_field("climb_after").verbose_name, ordering="climb_after"
+    )
+    def climbs_after(self, level: EscalationLevel) -> str | None:
+        return duration(level.climb_after) or None  # None: the admin's sign for "not set"
 
 
 @admin.register(Escalation)

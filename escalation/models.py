@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from common.times import day
 from complaints.models import Category, Complaint, Complexity, localized
 from escalation import sla
 
@@ -76,7 +77,7 @@ class Holiday(models.Model):
         constraints = [models.UniqueConstraint(fields=["calendar", "date"], name="holiday_once_per_day")]
 
     def __str__(self) -> str:
-        return f"{self.date:%Y-%m-%d} {self.name}"
+        return f"{day(self.date)} {self.name}"
 
 
 class SlaPolicy(models.Model):

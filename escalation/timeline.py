@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
+from common.times import when
 from complaints.models import ComplaintEvent, EventKind
 from escalation.models import Reason
 
 
 def _when(value: str | None) -> str:
-    if not value:
-        return ""
-    return formats.date_format(timezone.localtime(datetime.fromisoformat(value)), "DATETIME_FORMAT")
+    """A moment kept in an event's payload (ISO 8601), as the reader reads times."""
+    return when(datetime.fromisoformat(value)) if value else ""
 
 
 def describe(event: ComplaintEvent, level_names: dict[int, str]) -> str:

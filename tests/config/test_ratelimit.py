@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import html
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -18,9 +19,10 @@ from django.core.files.storage import default_storage
 from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import translation
-from django.utils.translation import ngettext
+from django.utils.translation import gettext
 
 from common import ratelimit
+from common.times import duration
 from complaints.models import Complaint, ComplaintEvent, EventKind, Notification
 from tests.complaints.conftest import intake_post
 from tests.conftest import port_open
@@ -60,11 +62,9 @@ def expected_retry_text(response, language: str) -> str:
     """The retry sentence as the catalogue of `language` words it, for the response's wait."""
     minutes = -(-int(response["Retry-After"]) // 60)
     with translation.override(language):
-        return ngettext(
-            "Too many requests. Please try again in %(minutes)s minute.",
-            "Too many requests. Please try again in %(minutes)s minutes.",
-            minutes,
-        ) % {"minutes": minutes}
+        return gettext("Too many requests. Please try again in %(wait)s.") % {
+            "wait": duration(timedelta(minutes=minutes))
+        }
 
 
 def body(response) -> str:
@@ -120,8 +120,15 @@ def test_ipv6_clients_are_counted_per_64_and_mapped_ipv4_as_ipv4(settings):
 
 def test_the_retry_sentence_has_its_plural():
     with translation.override("en"):
-        assert ratelimit.retry_message(ratelimit.Verdict(False, 60)).endswith("in 1 minute.")
-        assert ratelimit.retry_message(ratelimit.Verdict(False, 61)).endswith("in 2 minutes.")
+        assert ratelimit.retry_message(ratelimit.Verdict(False, 60)).endswith("in 1\xa0minute.")
+        assert ratelimit.retry_message(ratelimit.Verdict(False, 61)).endswith("in 2\xa0minutes.")
+
+
+@pytest.mark.parametrize(("language", "wait"), [("en", "1\xa0hour"), ("vi", "1\xa0giờ")])
+def test_the_wait_is_a_duration_like_any_other(language, wait):
+    """A wait of an hour reads as the portal writes every duration (common.times), not "60 minutes"."""
+    with translation.override(language):
+        assert ratelimit.retry_message(ratelimit.Verdict(False, 3600)).endswith(f" {wait}.")
 
 
 # --- Sign-in ----------------------------------------------------------------------------------
