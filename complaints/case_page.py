@@ -22,6 +22,7 @@ from complaints.refusals import permitted
 from complaints.rules import check_reminder
 from escalation.models import EscalationLevel
 from escalation.rules import can_request_escalation
+from escalation.standing import latest_move_up, standing
 from escalation.timeline import describe
 from evidence.forms import EvidenceFormSet
 
@@ -54,7 +55,8 @@ def case_context(
     events = list(events_query)
     # Level names are read (once) only when the case or its timeline has moved on the ladder.
     on_ladder = complaint.escalation_level or any(event.payload.get("to") is not None for event in events)
-    level_names = {level.rank: level.name for level in EscalationLevel.objects.all()} if on_ladder else {}
+    levels = {level.rank: level for level in EscalationLevel.objects.all()} if on_ladder else {}
+    level_names = {rank: level.name for rank, level in levels.items()}
     _annotate_events(events, evidence=evidence, contacts=contacts, level_names=level_names)
     context = {
         "complaint": complaint,
@@ -62,6 +64,10 @@ def case_context(
         "evidence": evidence,
         "contacts": contacts,
         "level_name": level_names.get(complaint.escalation_level) if complaint.escalation_level else None,
+        # Why it stands there: what took it up last and when (one query, on the ladder only).
+        "standing": standing(complaint, latest_move_up(complaint), levels)
+        if complaint.escalation_level
+        else None,
         "can_upload": may_add_evidence(request, complaint),
         "can_export": may_take_dossier(request, complaint),
         "evidence_forms": EvidenceFormSet(prefix="evidence"),

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import CharField, F, IntegerField, OuterRef, QuerySet, Subquery, Value
+from django.db.models import CharField, F, IntegerField, QuerySet, Subquery, Value
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
@@ -33,7 +33,7 @@ from complaints.models import (
     localized,
 )
 from complaints.search import fold
-from escalation.models import Escalation
+from escalation.standing import LatestMove, Standing, moves_up, standing
 
 TABS = {
     "mine": _("Mine"),
@@ -101,20 +101,26 @@ NO_MANAGER_LEVEL = 10**4
 
 def manager_queue_queryset(first_rank: int) -> QuerySet[Complaint]:
     """Escalated open cases from `first_rank` up, oldest breach first, with the latest move up:
-    its reason, when it happened and the deadline it was for."""
-    latest = Escalation.objects.filter(complaint=OuterRef("pk"), to_level__gt=F("from_level")).order_by(
-        "-created_at", "-pk"
-    )
+    its reason, the rung it left and when it fell due (`escalation.standing`)."""
+    latest = moves_up()
     return (
         Complaint.objects.escalated_to(first_rank)
         .select_related("category", "subcategory", "assignee")
         .defer(*LONG_TEXT)
         .annotate(
-            escalation_reason=Subquery(latest.values("reason")[:1]),
-            escalation_deadline=Subquery(latest.values("deadline_at")[:1]),
-            escalated_at=Subquery(latest.values("created_at")[:1]),
+            moved_reason=Subquery(latest.values("reason")[:1]),
+            moved_from=Subquery(latest.values("from_level")[:1]),
+            moved_due_at=Subquery(latest.values("due_at")[:1]),
         )
     )
+
+
+def manager_queue_standing(complaint: Complaint, levels: dict) -> Standing:
+    """Why a row of the managers' queue is there, from the latest move its query read."""
+    latest = None
+    if complaint.moved_reason is not None:
+        latest = LatestMove(complaint.moved_reason, complaint.moved_from, complaint.moved_due_at)
+    return standing(complaint, latest, levels)
 
 
 def manager_queue_page(first_rank: int, after: Cursor | None) -> Page:

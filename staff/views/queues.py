@@ -9,10 +9,17 @@ from django.utils import timezone
 from accounts.decorators import role_required
 from accounts.models import STAFF_ROLES, Role
 from common.paging import Cursor
-from complaints.models import FAR_FUTURE
-from escalation.models import Escalation, EscalationLevel
+from escalation.models import EscalationLevel
 from staff.forms import QueueFilterForm
-from staff.selectors import NO_MANAGER_LEVEL, TABS, manager_queue_page, queue_page, sla_state, staff_options
+from staff.selectors import (
+    NO_MANAGER_LEVEL,
+    TABS,
+    manager_queue_page,
+    manager_queue_standing,
+    queue_page,
+    sla_state,
+    staff_options,
+)
 
 
 @role_required(*STAFF_ROLES)
@@ -63,12 +70,8 @@ def manager_queue(request: HttpRequest) -> HttpResponse:
     first_rank = min(manager_ranks) if manager_ranks else NO_MANAGER_LEVEL
     after = Cursor.decode(request.GET.get("after", ""), size=2) if request.GET.get("after") else None
     page = manager_queue_page(first_rank, after)
-    reasons = dict(Escalation._meta.get_field("reason").choices)
     for complaint in page.rows:
-        complaint.level_obj = levels.get(complaint.escalation_level)
-        complaint.reason_label = reasons.get(complaint.escalation_reason, "")
-        if complaint.breached_at == FAR_FUTURE:  # moved up by a person, no deadline missed
-            complaint.breached_at = None
+        complaint.standing = manager_queue_standing(complaint, levels)
     context = {
         "rows": page.rows,
         "next_query": f"after={page.next_cursor}" if page.next_cursor else None,

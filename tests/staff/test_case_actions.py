@@ -575,7 +575,7 @@ def test_the_staff_case_page_runs_a_constant_number_of_queries(client, staff, ro
     )
     client.force_login(staff[role])
     assert case_page_queries(client, short) == case_page_queries(client, long)
-    assert case_page_queries(client, long) <= 11
+    assert case_page_queries(client, long) <= 12  # one of them: the latest move up, why it stands there
 
 
 def test_the_staff_panel_shows_the_actions_that_apply(client, staff):

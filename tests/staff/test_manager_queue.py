@@ -10,9 +10,11 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone, translation
 
 from accounts.models import Role
 from common.paging import PAGE_SIZE
+from common.times import duration, when
 from complaints.models import Complaint, EventKind
 from escalation import moves
 from escalation import sweep as sweeping
@@ -48,9 +50,62 @@ def test_rows_say_why_when_and_how_far_past_the_deadline(client, manager):
     )
     assert row is not None
     text = row.group(1)
-    assert "deadline missed" in text  # the reason of the latest move up
-    assert "over" in text  # how far past the deadline
+    assert "deadline was missed" in text  # the reason of the latest move up
+    assert "ago" in text  # how far past the deadline
     assert "Take ownership" in text and "Reassign" in text
+
+
+def row_text(response, complaint) -> str:
+    found = re.search(
+        rf'<tr data-reference="{complaint.reference}">(.*?)</tr>', response.content.decode(), re.S
+    )
+    assert found is not None
+    return " ".join(re.sub(r"<[^>]+>", " ", found.group(1)).split())
+
+
+@pytest.fixture
+def swept_a_month_late(manager):
+    """Filed 30 days ago (resolution within 10 days) and swept only now: first response missed
+    29 days ago took it to Team lead, whose 48 h ran out 27 days ago and took it to Manager."""
+    from escalation.models import SlaPolicy
+    from escalation.policies import forget_policies
+
+    SlaPolicy.objects.update(resolution_target=timedelta(days=10))
+    forget_policies()
+    now = timezone.now().replace(second=0, microsecond=0)
+    complaint = make_complaint(now=now - timedelta(days=30))
+    sweeping.sweep(now=now)
+    yield complaint
+    forget_policies()
+
+
+@pytest.mark.parametrize(
+    ("language", "why", "deadline"),
+    [
+        ("en", "The time allowed at “Team lead” (2 days) ran out", "First response deadline"),
+        ("vi", "Đã hết thời gian cho phép ở cấp “Trưởng nhóm” (2 ngày)", "Hạn phản hồi lần đầu"),
+    ],
+)
+def test_a_row_names_the_deadline_that_broke_when_it_broke_and_how_long_ago(
+    client, manager, swept_a_month_late, language, why, deadline
+):
+    complaint = swept_a_month_late
+    client.force_login(manager)
+    response = client.get(reverse("staff:manager_queue"), HTTP_ACCEPT_LANGUAGE=language)
+    text = row_text(response, complaint)
+    with translation.override(language):
+        first_response_missed = when(complaint.first_response_due_at)
+        climbed = when(complaint.first_response_due_at + timedelta(days=2))
+        ago_29, ago_27 = (" ".join(duration(timedelta(days=n)).split()) for n in (29, 27))
+    # Why it is here: the Team lead's own time limit, when it ran out and how long ago.
+    assert why in text and climbed in text and ago_27 in text
+    # And the deadline that broke first, when (not when the sweep ran) and how long ago.
+    assert deadline in text and first_response_missed in text and ago_29 in text
+    assert "Still unresolved at this level" not in text
+    # The case page says the same.
+    page = client.get(reverse("staff:case", args=[complaint.reference]), HTTP_ACCEPT_LANGUAGE=language)
+    page_text = " ".join(re.sub(r"<[^>]+>", " ", page.content.decode()).split())
+    assert why in page_text and climbed in page_text and ago_27 in page_text
 
 
 def test_a_case_moved_up_by_hand_without_a_breach_comes_after_the_breaches(client, manager):
