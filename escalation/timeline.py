@@ -37,6 +37,15 @@ def describe(event: ComplaintEvent, level_names: dict[int, str]) -> str:
                 "level": level,
             }
         if reason == Reason.CLIMB:
+            if payload.get("fell_due_at") and payload.get("from") is not None:
+                left = level_names.get(payload["from"]) or _("level %(rank)s") % {"rank": payload["from"]}
+                return _(
+                    "The time allowed at “%(left)s” ran out (%(due)s); the case moved up to “%(level)s”."
+                ) % {
+                    "left": left,
+                    "due": _when(payload["fell_due_at"]),
+                    "level": level,
+                }
             return _("Still unresolved at its level; the case moved up to “%(level)s”.") % {"level": level}
         if reason == Reason.DE_ESCALATION:
             return _("The case moved back to “%(level)s”.") % {"level": level}

@@ -263,3 +263,23 @@ def test_the_summary_e_mail_lists_each_move_in_the_readers_language(staff, langu
     assert first in text and climb in text
     assert first in html and climb in html
     assert text.index(first) < text.index(climb)
+
+
+def test_the_timeline_says_when_each_move_of_a_late_sweep_fell_due(client, staff):
+    import re
+
+    from django.urls import reverse
+    from django.utils import translation
+
+    from common.times import when
+
+    owner = make_user(username="owner", preferred_language="en")
+    complaint = make_complaint(by=owner)
+    sweeping.sweep(now=NOW + 30 * DAY)
+    client.force_login(owner)
+    page = client.get(reverse("complaints:detail", args=[complaint.reference]), HTTP_ACCEPT_LANGUAGE="en")
+    text = " ".join(re.sub(r"<[^>]+>", " ", page.content.decode()).split())
+    with translation.override("en"):
+        first, climb = when(NOW + DAY), when(NOW + 3 * DAY)
+    assert f"The first-response deadline ({first}) passed; the case moved up to “Team lead”." in text
+    assert f"The time allowed at “Team lead” ran out ({climb}); the case moved up to “Manager”." in text
