@@ -72,6 +72,17 @@ def may_take_dossier(request: HttpRequest, complaint: Complaint) -> bool:
     return is_owner(request, complaint) or (user.is_authenticated and user.is_manager)
 
 
+def may_take_original(request: HttpRequest, complaint: Complaint, *, is_image: bool) -> bool:
+    """The sealed original of a file: its complainant and managers always; other staff only
+    when it is not an image (an image's re-encoded copy, without its metadata, is theirs)."""
+    user = request.user
+    return (
+        is_owner(request, complaint)
+        or (user.is_authenticated and user.is_manager)
+        or (is_staff(request) and not is_image)
+    )
+
+
 def complaint_or_404(queryset: Any, reference: str) -> Complaint:
     """The complaint of `queryset` with this reference; otherwise 404.
 

@@ -16,7 +16,14 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from complaints.access import is_owner, is_staff, may_add_evidence, may_take_dossier, visible_complaint
+from complaints.access import (
+    is_owner,
+    is_staff,
+    may_add_evidence,
+    may_take_dossier,
+    may_take_original,
+    visible_complaint,
+)
 from evidence import services
 from evidence.forms import EvidenceFormSet, report_upload_outcome
 from evidence.models import Evidence
@@ -90,15 +97,12 @@ def _stored_response(key: str, *, filename: str, content_type: str, inline: bool
 
 @require_GET
 def download(request: HttpRequest, public_id: str, variant: str) -> HttpResponse:
-    """original: the sealed file (its complainant, managers, and staff for non-images);
-    view: what agents see (the re-encoded image, or the file itself if not an image);
-    thumb: the small preview shown on the timeline."""
+    """original: the sealed file, as it was sent (`may_take_original`);
+    view: the re-encoded image without its metadata (named "…-cleaned"), or the file itself
+    for anything that is not re-encoded; thumb: the small preview shown on the timeline."""
     evidence = get_object_or_404(Evidence.objects.select_related("complaint"), public_id=public_id)
     complaint = evidence.complaint
-    owner = is_owner(request, complaint)
-    user = request.user
-    staff = is_staff(request)
-    if not (owner or staff):
+    if not (is_owner(request, complaint) or is_staff(request)):
         raise Http404
     stem = evidence.original_name.rsplit(".", 1)[0]
     if variant == "thumb" and evidence.thumbnail_key:
@@ -112,12 +116,11 @@ def download(request: HttpRequest, public_id: str, variant: str) -> HttpResponse
     if variant == "view" and evidence.derivative_key:
         ext = evidence.derivative_key.rsplit(".", 1)[-1]
         return _stored_response(
-            evidence.derivative_key, filename=f"{stem}.{ext}", content_type=evidence.derivative_content_type
+            evidence.derivative_key,
+            filename=f"{stem}-cleaned.{ext}",
+            content_type=evidence.derivative_content_type,
         )
-    may_have_original = (
-        owner or (user.is_authenticated and user.is_manager) or (staff and not evidence.is_image)
-    )
-    if variant in ("original", "view") and may_have_original:
+    if variant in ("original", "view") and may_take_original(request, complaint, is_image=evidence.is_image):
         return _stored_response(
             evidence.original_key, filename=evidence.original_name, content_type=evidence.content_type
         )
