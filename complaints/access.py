@@ -8,6 +8,7 @@ a 404, never a hint.
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from django.conf import settings
@@ -19,6 +20,8 @@ from complaints.models import Complaint
 GUEST_COOKIE = "kn_guest"
 GUEST_COOKIE_SALT = "complaints.guest-access"
 GUEST_COOKIE_MAX_IDS = 50
+# The session's key for the token that owns the files it has chosen on a form (staged).
+STAGING_OWNER = "evidence-staging-owner"
 
 
 def guest_ids(request: HttpRequest) -> frozenset[int]:
@@ -45,6 +48,19 @@ def grant_guest_access(request: HttpRequest, response: HttpResponse, complaint: 
         samesite="Lax",
     )
     return response
+
+
+def staging_owner(request: HttpRequest, *, create: bool = False) -> str:
+    """The token that owns the files this visitor has chosen but not yet sent ("" when none).
+
+    Kept in the session, so it survives signing in (the session's key changes, not its
+    data); with `create`, one is made for a visitor who has none.
+    """
+    owner = request.session.get(STAGING_OWNER, "")
+    if not owner and create:
+        owner = secrets.token_urlsafe(32)
+        request.session[STAGING_OWNER] = owner
+    return owner
 
 
 def is_staff(request: HttpRequest) -> bool:
