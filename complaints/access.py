@@ -8,6 +8,7 @@ a 404, never a hint.
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from django.conf import settings
@@ -19,6 +20,8 @@ from complaints.models import Complaint
 GUEST_COOKIE = "kn_guest"
 GUEST_COOKIE_SALT = "complaints.guest-access"
 GUEST_COOKIE_MAX_IDS = 50
+# The session's key for the token that owns the files it has chosen on a form (staged).
+STAGING_OWNER = "evidence-staging-owner"
 
 
 def guest_ids(request: HttpRequest) -> frozenset[int]:
@@ -47,6 +50,19 @@ def grant_guest_access(request: HttpRequest, response: HttpResponse, complaint: 
     return response
 
 
+def staging_owner(request: HttpRequest, *, create: bool = False) -> str:
+    """The token that owns the files this visitor has chosen but not yet sent ("" when none).
+
+    Kept in the session, so it survives signing in (the session's key changes, not its
+    data); with `create`, one is made for a visitor who has none.
+    """
+    owner = request.session.get(STAGING_OWNER, "")
+    if not owner and create:
+        owner = secrets.token_urlsafe(32)
+        request.session[STAGING_OWNER] = owner
+    return owner
+
+
 def is_staff(request: HttpRequest) -> bool:
     """Whether the visitor holds a staff role."""
     return request.user.is_authenticated and request.user.is_agent
@@ -70,6 +86,17 @@ def may_take_dossier(request: HttpRequest, complaint: Complaint) -> bool:
     """The dossier ZIP is for the complainant and for managers."""
     user = request.user
     return is_owner(request, complaint) or (user.is_authenticated and user.is_manager)
+
+
+def may_take_original(request: HttpRequest, complaint: Complaint, *, is_image: bool) -> bool:
+    """The sealed original of a file: its complainant and managers always; other staff only
+    when it is not an image (an image's re-encoded copy, without its metadata, is theirs)."""
+    user = request.user
+    return (
+        is_owner(request, complaint)
+        or (user.is_authenticated and user.is_manager)
+        or (is_staff(request) and not is_image)
+    )
 
 
 def complaint_or_404(queryset: Any, reference: str) -> Complaint:

@@ -15,7 +15,7 @@ from django.contrib.auth import get_user_model
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
-from complaints.access import is_owner, may_add_evidence, may_take_dossier
+from complaints.access import is_owner, may_add_evidence, may_take_dossier, may_take_original
 from complaints.forms import ContactForm, RatingForm, ReasonForm, ReplyForm, WithdrawForm
 from complaints.models import Complaint, ComplaintEvent, EventKind
 from complaints.refusals import permitted
@@ -70,6 +70,8 @@ def case_context(
         else None,
         "can_upload": may_add_evidence(request, complaint),
         "can_export": may_take_dossier(request, complaint),
+        # Whether the images' sealed originals are offered beside their cleaned copies.
+        "sees_originals": may_take_original(request, complaint, is_image=True),
         "evidence_forms": EvidenceFormSet(prefix="evidence"),
         "is_owner": owner,
         "is_staff": staff,

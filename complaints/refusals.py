@@ -47,6 +47,17 @@ class EvidenceRejected(ActionRefused):
     """One file is refused; the message names it and says why."""
 
 
+class FilesRefused(ActionRefused):
+    """A file sent with a new complaint was refused, so nothing was filed.
+
+    `refusals` are the evidence vault's refusals (name, message, index of the file).
+    """
+
+    def __init__(self, refusals: list[Any]) -> None:
+        super().__init__([refusal.message for refusal in refusals], code="files_refused")
+        self.refusals = refusals
+
+
 STALE_MESSAGE = _("This case changed while you were editing. Look at it again, then retry.")
 CLOSED_MESSAGE = _("This complaint is closed; it can no longer be changed.")
 

@@ -21,7 +21,14 @@ from django.views.decorators.http import require_POST
 
 from common import ratelimit
 from complaints import services
-from complaints.access import grant_guest_access, guest_ids, is_staff, owned_complaint, visible_complaint
+from complaints.access import (
+    grant_guest_access,
+    guest_ids,
+    is_staff,
+    owned_complaint,
+    staging_owner,
+    visible_complaint,
+)
 from complaints.case_page import case_context
 from complaints.forms import (
     ComplaintForm,
@@ -33,12 +40,12 @@ from complaints.forms import (
     ReplyForm,
     WithdrawForm,
 )
-from complaints.models import ActorRole, Complaint
-from complaints.refusals import ActionRefused
+from complaints.models import Complaint
+from complaints.refusals import ActionRefused, FilesRefused
 from complaints.tracking import redeem_tracking_token
 from escalation import moves
 from evidence import services as evidence_services
-from evidence.forms import EvidenceFormSet, report_upload_outcome
+from evidence.forms import EvidenceFormSet, keep_chosen_files, report_upload_outcome
 
 logger = logging.getLogger(__name__)
 
@@ -47,45 +54,13 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "complaints/home.html")
 
 
-def _file_complaint(
-    request: HttpRequest, form: ComplaintForm, contacts: Any, files: Any
-) -> tuple[Complaint, evidence_services.AttachResult]:
-    """File the complaint and attach its evidence in one transaction.
-
-    Stored files are deleted again if that transaction fails; raises EvidenceStorageError
-    when storage fails (then nothing at all was filed).
-    """
-    user = request.user if request.user.is_authenticated else None
-    now = timezone.now()
-    result = evidence_services.AttachResult()
-    with evidence_services.discard_files_on_failure() as stored:
-
-        def attach_files(complaint: Complaint) -> None:
-            nonlocal result
-            result = evidence_services.attach_evidence(
-                complaint=complaint,
-                uploads=files.uploads,
-                by=user,
-                now=now,
-                stored=stored,
-                actor_role=ActorRole.COMPLAINANT,
-            )
-
-        complaint, _created = services.submit_complaint(
-            data=form.cleaned_data,
-            contacts=contacts.entries,
-            by=user,
-            now=now,
-            submission_key=form.cleaned_data["submission_key"],
-            on_filed=attach_files if files is not None and files.uploads else None,
-        )
-    return complaint, result
-
-
 @never_cache
 def complaint_create(request: HttpRequest) -> HttpResponse:
     """The intake page: the dossier, earlier contacts and evidence, filed in one transaction.
 
+    Files are checked as they are chosen (static/js/stage.js stages them); without
+    JavaScript they come with the form. A refused file files nothing: the form comes back
+    with everything typed, the refusal beside the file, and the accepted files kept.
     Rate-limited per address and contact e-mail (failing open: a complaint is never lost to
     a limiter outage); a refused filing re-renders the form as typed, with status 429.
     """
@@ -97,14 +72,13 @@ def complaint_create(request: HttpRequest) -> HttpResponse:
         initial.update(contact_name=user.get_full_name(), contact_email=user.email)
     form = ComplaintForm(request.POST or None, initial=initial)
     contacts = ContactFormSet(request.POST or None, prefix="contacts")
-    # Without files there is nothing for the evidence rows to validate (a caption alone says nothing).
-    files = EvidenceFormSet(request.POST, request.FILES, prefix="evidence") if request.FILES else None
-    if (
-        request.method == "POST"
-        and form.is_valid()
-        and contacts.is_valid()
-        and (files is None or files.is_valid())
-    ):
+    sent_rows = "evidence-TOTAL_FORMS" in request.POST
+    files = EvidenceFormSet(request.POST, request.FILES, prefix="evidence") if sent_rows else None
+    if request.method != "POST":
+        return render(request, "complaints/complaint_form.html", _intake_context(form, contacts, files))
+    valid = all([form.is_valid(), contacts.is_valid(), files is None or files.is_valid()])
+    rejected = files is not None and files.add_rejections(request)
+    if valid and not rejected:
         limits = ratelimit.per_address_and_email(
             request,
             "intake",
@@ -114,35 +88,69 @@ def complaint_create(request: HttpRequest) -> HttpResponse:
         )
         verdict = ratelimit.check(limits, fail_open=True)
         if not verdict.allowed:
+            # A refused filing stores nothing, not even the files sent with it.
+            lost = files is not None and keep_chosen_files(request, files, stage_sent=False)
             return ratelimit.refuse(
                 request,
                 verdict,
                 template="complaints/complaint_form.html",
-                context=_intake_context(request, form, contacts, files),
+                context=_intake_context(form, contacts, files, lost_files=lost),
                 form=form,
             )
+        rows = files.items if files is not None else []
+        if files is not None:
+            for public_id in files.removed:
+                evidence_services.discard_staged(owner=staging_owner(request), public_id=public_id)
         try:
-            complaint, result = _file_complaint(request, form, contacts, files)
-        except evidence_services.EvidenceStorageError:
-            form.add_error(None, _("We could not store your files, so nothing was sent. Please try again."))
-        except DatabaseError:
-            logger.exception("intake failed in the database; nothing was kept")
-            form.add_error(
-                None, _("Something went wrong on our side, so nothing was sent. Please try again.")
+            complaint, result = services.file_complaint(
+                data=form.cleaned_data,
+                contacts=contacts.entries,
+                files=[(item, caption) for _index, item, caption in rows],
+                owner=staging_owner(request),
+                by=user,
+                now=timezone.now(),
+                submission_key=form.cleaned_data["submission_key"],
+            )
+        except FilesRefused as exc:
+            for refusal in exc.refusals:
+                if files is not None:  # refusals come only with files
+                    files.refuse(rows[refusal.index][0], refusal.message)
+        except (evidence_services.EvidenceStorageError, DatabaseError) as exc:
+            if isinstance(exc, DatabaseError):
+                logger.exception("intake failed in the database; nothing was kept")
+                message = _("Something went wrong on our side, so nothing was sent. Please try again.")
+            else:
+                message = _("We could not store your files, so nothing was sent. Please try again.")
+            form.add_error(None, message)
+            # Nothing more is stored after such a failure: files sent with the form must be chosen again.
+            lost = files is not None and keep_chosen_files(request, files, stage_sent=False)
+            return render(
+                request,
+                "complaints/complaint_form.html",
+                _intake_context(form, contacts, files, lost_files=lost),
             )
         else:
             report_upload_outcome(request, result)
             response = redirect("complaints:submitted", complaint.reference)
             return grant_guest_access(request, response, complaint)
-    return render(request, "complaints/complaint_form.html", _intake_context(request, form, contacts, files))
+    lost = files is not None and keep_chosen_files(request, files)
+    return render(
+        request, "complaints/complaint_form.html", _intake_context(form, contacts, files, lost_files=lost)
+    )
 
 
-def _intake_context(request: HttpRequest, form: ComplaintForm, contacts: Any, files: Any) -> dict[str, Any]:
+def _intake_context(
+    form: ComplaintForm, contacts: Any, files: Any, *, lost_files: bool = False
+) -> dict[str, Any]:
     return {
         "form": form,
         "contacts": contacts,
         "files": files or EvidenceFormSet(prefix="evidence"),
-        "had_files": bool(request.FILES),
+        "lost_files": lost_files,
+        # Asked when the page is rendered: a refusal may add its error after this is built.
+        "has_errors": lambda: bool(
+            form.errors or contacts.total_error_count() or (files is not None and files.total_error_count())
+        ),
     }
 
 

@@ -391,6 +391,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": 6 * 3600.0,
         "options": {"expires": 3600.0},
     },
+    "reap-staged-uploads": {
+        "task": "evidence.tasks.reap_staged_uploads",
+        "schedule": 3600.0,
+        "options": {"expires": 3600.0},
+    },
     "close-resolved-complaints": {
         "task": "complaints.tasks.close_resolved_complaints",
         "schedule": 3600.0,

@@ -114,3 +114,32 @@ class Evidence(models.Model):
 
     def stored_keys(self) -> list[str]:
         return [key for key in (self.original_key, self.derivative_key, self.thumbnail_key) if key]
+
+
+class StagedUpload(models.Model):
+    """A file checked the moment it was chosen, waiting for the form it was chosen on.
+
+    It belongs to one visitor's session (`owner`: a random token kept in the session, so
+    it survives signing in) until a complaint claims it; unclaimed, it is reaped after a
+    day. The object lives in the default storage under `staging/`.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    owner = models.CharField(max_length=64)
+    original_name = models.CharField(max_length=255)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    key = models.CharField(max_length=255, unique=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            # A session's staged files: its count and total (the limits), and claiming them.
+            models.Index(fields=["owner", "created_at"], name="staged_owner_idx"),
+            # The reaper: staged files older than a day.
+            models.Index(fields=["created_at"], name="staged_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.original_name

@@ -19,7 +19,7 @@ import unicodedata
 import uuid
 import zipfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import IO, Any
@@ -27,8 +27,8 @@ from typing import IO, Any
 from django.conf import settings
 from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
-from django.db import transaction
-from django.db.models import Q, Sum
+from django.db import connection, transaction
+from django.db.models import Count, Q, Sum
 from django.template.defaultfilters import filesizeformat
 from django.template.loader import render_to_string
 from django.utils import translation
@@ -38,12 +38,15 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from complaints.models import Complaint, EventKind
 from complaints.records import actor_role_of, record_event
 from complaints.refusals import EvidenceRejected
-from evidence.models import ACCEPTED_TYPES, Evidence, Kind, size_limit_for
-from evidence.uploadhandler import SealedUpload
+from evidence.models import ACCEPTED_TYPES, Evidence, Kind, StagedUpload, size_limit_for
+from evidence.uploadhandler import SealedUpload, seal
 
 logger = logging.getLogger(__name__)
 
 PREFIX = "evidence"
+STAGING_PREFIX = "staging"
+# Files chosen on a form that was never sent are removed after this long.
+STAGING_LIFETIME = timedelta(days=1)
 THUMBNAIL_SIZE = (320, 320)
 # Bidirectional overrides and isolates would let "gpj.exe" read as "exe.jpg".
 _BIDI_CONTROLS = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f"))
@@ -115,6 +118,88 @@ def extension_of(name: str) -> str:
 class Refusal:
     name: str
     message: str
+    index: int = -1  # the position of the refused file among those sent together
+
+
+# What a refused file is, in words a complainant knows: never its MIME type.
+_PROGRAM = _("a program")
+_SCRIPT = _("a script (a small program)")
+_ARCHIVE = _("a compressed archive, such as a ZIP file")
+_OFFICE = _("an office document, such as Word or Excel")
+WHAT_IT_IS = {
+    "application/vnd.microsoft.portable-executable": _PROGRAM,
+    "application/x-dosexec": _PROGRAM,
+    "application/x-msdownload": _PROGRAM,
+    "application/x-executable": _PROGRAM,
+    "application/x-pie-executable": _PROGRAM,
+    "application/x-sharedlib": _PROGRAM,
+    "application/x-mach-binary": _PROGRAM,
+    "application/x-msi": _PROGRAM,
+    "application/vnd.android.package-archive": _PROGRAM,
+    "text/x-shellscript": _SCRIPT,
+    "text/x-python": _SCRIPT,
+    "text/x-perl": _SCRIPT,
+    "text/x-php": _SCRIPT,
+    "text/javascript": _SCRIPT,
+    "application/javascript": _SCRIPT,
+    "text/x-msdos-batch": _SCRIPT,
+    "text/html": _("a web page"),
+    "text/xml": _("a data file (XML)"),
+    "image/svg+xml": _("an SVG drawing"),
+    "application/zip": _ARCHIVE,
+    "application/x-rar": _ARCHIVE,
+    "application/x-7z-compressed": _ARCHIVE,
+    "application/gzip": _ARCHIVE,
+    "application/x-tar": _ARCHIVE,
+    "application/x-bzip2": _ARCHIVE,
+    "application/x-xz": _ARCHIVE,
+    "application/msword": _OFFICE,
+    "application/vnd.ms-excel": _OFFICE,
+    "application/vnd.ms-powerpoint": _OFFICE,
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": _OFFICE,
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": _OFFICE,
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": _OFFICE,
+    "application/vnd.oasis.opendocument.text": _OFFICE,
+    "application/vnd.oasis.opendocument.spreadsheet": _OFFICE,
+}
+# What a file's extension promises, for "it is a program, not a picture".
+WHAT_IT_CLAIMS = {
+    Kind.IMAGE: _("a picture"),
+    Kind.VIDEO: _("a video"),
+    Kind.AUDIO: _("a sound recording"),
+    Kind.PDF: _("a PDF document"),
+    Kind.TEXT: _("a text file"),
+    Kind.EMAIL: _("an exported e-mail"),
+}
+
+
+def _claimed_kind(name: str) -> str | None:
+    ext = extension_of(name)
+    if ext == ".eml":
+        return Kind.EMAIL
+    return next((accepted.kind for accepted in ACCEPTED_TYPES.values() if ext in accepted.extensions), None)
+
+
+def _not_accepted(name: str, detected_type: str) -> EvidenceRejected:
+    """The refusal of a file whose content is no kind we accept, in plain words."""
+    what = WHAT_IT_IS.get(detected_type)
+    claimed = _claimed_kind(name)
+    params = {"name": name, "what": what, "claimed": WHAT_IT_CLAIMS.get(claimed) if claimed else None}
+    if what is not None and claimed is not None:
+        message = _("“%(name)s” is %(what)s, not %(claimed)s.")
+    elif what is not None:
+        message = _(
+            "“%(name)s” is %(what)s. We accept pictures, videos, sound recordings, PDFs, text files "
+            "and exported e-mails."
+        )
+    elif claimed is not None:
+        message = _("“%(name)s” is not %(claimed)s, nor any other kind of file we accept.")
+    else:
+        message = _(
+            "“%(name)s” is not a kind of file we accept. We accept pictures, videos, sound "
+            "recordings, PDFs, text files and exported e-mails."
+        )
+    return EvidenceRejected(message, params=params, code="type")
 
 
 def check_upload(upload: SealedUpload) -> tuple[str, str]:
@@ -128,11 +213,7 @@ def check_upload(upload: SealedUpload) -> tuple[str, str]:
         raise EvidenceRejected(_("“%(name)s” is empty."), params={"name": name}, code="empty")
     accepted = ACCEPTED_TYPES.get(upload.detected_type)
     if accepted is None:
-        raise EvidenceRejected(
-            _("“%(name)s” is not a kind of file we accept (its content is %(type)s)."),
-            params={"name": name, "type": upload.detected_type},
-            code="type",
-        )
+        raise _not_accepted(name, upload.detected_type)
     if extension_of(name) not in accepted.extensions:
         raise EvidenceRejected(
             _("“%(name)s”: the file's content does not match its extension."),
@@ -200,6 +281,35 @@ def _key(complaint: Complaint, extension: str, variant: str = "") -> str:
     return f"{PREFIX}/{complaint.reference}/{uuid.uuid4().hex}{suffix}{extension}"
 
 
+def check_file(upload: SealedUpload) -> tuple[str, str, Derived | None]:
+    """Every check of one file by itself: its type (bytes and extension) and size
+    (`check_upload`), and for an image its pixels and readability (`derive_image`, whose
+    re-encoded copy is returned). Raises EvidenceRejected."""
+    kind, content_type = check_upload(upload)
+    derived = None
+    if kind == Kind.IMAGE and content_type not in ("image/heic", "image/heif"):
+        upload.seek(0)
+        derived = derive_image(upload, display_name(upload.name))
+    return kind, content_type, derived
+
+
+def check_limits(name: str, size: int, *, count: int, total: int) -> None:
+    """The files of one complaint (or staged for one): at most EVIDENCE_MAX_FILES of them,
+    EVIDENCE_MAX_TOTAL_BYTES together, given `count` files totalling `total` already there."""
+    if count >= settings.EVIDENCE_MAX_FILES:
+        raise EvidenceRejected(
+            _("“%(name)s” was not added: a complaint can have at most %(limit)s files."),
+            params={"name": name, "limit": settings.EVIDENCE_MAX_FILES},
+            code="too_many",
+        )
+    if total + size > settings.EVIDENCE_MAX_TOTAL_BYTES:
+        raise EvidenceRejected(
+            _("“%(name)s” was not added: the files of a complaint may total at most %(limit)s."),
+            params={"name": name, "limit": filesizeformat(settings.EVIDENCE_MAX_TOTAL_BYTES)},
+            code="total",
+        )
+
+
 @dataclass
 class AttachResult:
     attached: list[Evidence] = field(default_factory=list)
@@ -232,28 +342,13 @@ def attach_evidence(
     existing = complaint.evidence.aggregate(total=Sum("size"))["total"] or 0
     count = complaint.evidence.count()
     role = actor_role or actor_role_of(by)
-    for upload, caption in uploads:
+    for index, (upload, caption) in enumerate(uploads):
         name = display_name(upload.name)
         try:
-            kind, content_type = check_upload(upload)
-            if count >= settings.EVIDENCE_MAX_FILES:
-                raise EvidenceRejected(
-                    _("“%(name)s” was not added: a complaint can have at most %(limit)s files."),
-                    params={"name": name, "limit": settings.EVIDENCE_MAX_FILES},
-                    code="too_many",
-                )
-            if existing + upload.size > settings.EVIDENCE_MAX_TOTAL_BYTES:
-                raise EvidenceRejected(
-                    _("“%(name)s” was not added: the files of a complaint may total at most %(limit)s."),
-                    params={"name": name, "limit": filesizeformat(settings.EVIDENCE_MAX_TOTAL_BYTES)},
-                    code="total",
-                )
-            derived = None
-            if kind == Kind.IMAGE and content_type not in ("image/heic", "image/heif"):
-                upload.seek(0)
-                derived = derive_image(upload, name)
+            kind, content_type, derived = check_file(upload)
+            check_limits(name, upload.size, count=count, total=existing)
         except EvidenceRejected as exc:
-            result.refused.append(Refusal(name, " ".join(exc.messages)))
+            result.refused.append(Refusal(name, " ".join(exc.messages), index))
             continue
         upload.seek(0)
         evidence = Evidence(
@@ -293,6 +388,193 @@ def attach_evidence(
         )
         Complaint.objects.filter(pk=complaint.pk).update(version=complaint.version + 1)
     return result
+
+
+# --- Staging: files checked the moment they are chosen -----------------------------------
+
+
+def _lock_staging(owner: str) -> None:
+    """Serialise one session's staging (its count and total are read, then a row is added).
+
+    PostgreSQL: a transaction-scoped advisory lock on the owner. SQLite writes one
+    transaction at a time anyway.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"staging:{owner}"])
+
+
+def stage_upload(*, owner: str, upload: SealedUpload, now: datetime) -> StagedUpload:
+    """Check a file just chosen and keep it for the session `owner` until a form claims it.
+
+    The same checks as attaching (`check_file`), and the per-complaint limits applied to
+    what this session has staged. Raises EvidenceRejected (nothing is kept) or
+    EvidenceStorageError.
+    """
+    name = display_name(upload.name)
+    kind, _content_type, _derived = check_file(upload)
+    with atomic_with_files() as stored:
+        _lock_staging(owner)
+        mine = StagedUpload.objects.filter(owner=owner).aggregate(count=Count("pk"), total=Sum("size"))
+        check_limits(name, upload.size, count=mine["count"], total=mine["total"] or 0)
+        upload.seek(0)
+        key = stored.save(f"{STAGING_PREFIX}/{uuid.uuid4().hex}{extension_of(name)}", File(upload))
+        return StagedUpload.objects.create(
+            owner=owner,
+            original_name=name,
+            kind=kind,
+            size=upload.size,
+            sha256=upload.sha256,
+            key=key,
+            created_at=now,
+        )
+
+
+def staged_uploads(*, owner: str, ids: list[uuid.UUID]) -> dict[uuid.UUID, StagedUpload]:
+    """The session's staged files among `ids`, by id (another session's are not there)."""
+    if not owner or not ids:
+        return {}
+    return {
+        staged.public_id: staged for staged in StagedUpload.objects.filter(owner=owner, public_id__in=ids)
+    }
+
+
+def _delete_objects_on_commit(keys: list[str]) -> None:
+    def delete() -> None:
+        for key in keys:
+            try:
+                default_storage.delete(key)
+            except Exception:
+                logger.warning("could not delete staged object %s; the reaper will", key, exc_info=True)
+
+    transaction.on_commit(delete)
+
+
+def discard_staged(*, owner: str, public_id: uuid.UUID) -> bool:
+    """Remove one of the session's staged files; False when it has none by that id."""
+    with transaction.atomic():
+        staged = StagedUpload.objects.select_for_update().filter(owner=owner, public_id=public_id).first()
+        if staged is None:
+            return False
+        staged.delete()
+        _delete_objects_on_commit([staged.key])
+    return True
+
+
+GONE = _("“%(name)s” is no longer available (chosen files are kept for a day). Please choose it again.")
+GONE_UNNAMED = _(
+    "A file you chose is no longer available (chosen files are kept for a day). Please choose it again."
+)
+
+
+def _claim(owner: str, public_id: uuid.UUID, exits: ExitStack) -> SealedUpload | None:
+    """Lock one of the session's staged files, copy it to a local sealed upload and delete
+    its row (the object goes once the caller's transaction commits); None if not theirs
+    or gone."""
+    staged = StagedUpload.objects.select_for_update().filter(owner=owner, public_id=public_id).first()
+    if staged is None:
+        return None
+    try:
+        with default_storage.open(staged.key, "rb") as source:
+            upload = exits.enter_context(seal(source, staged.original_name))
+    except FileNotFoundError:
+        return None
+    if upload is None or upload.sha256 != staged.sha256:
+        logger.warning("staged object %s changed since it was checked; refused", staged.key)
+        return None
+    staged.delete()
+    _delete_objects_on_commit([staged.key])
+    return upload
+
+
+def attach_files(
+    *,
+    complaint: Complaint,
+    items: list[tuple[SealedUpload | uuid.UUID, str]],
+    owner: str,
+    by: Any,
+    now: datetime,
+    stored: StoredObjects | None = None,
+    actor_role: str | None = None,
+) -> AttachResult:
+    """Attach each (file, caption): a file sent with the form, or the id of a file the
+    session `owner` staged when it was chosen (claimed: it leaves the staging area in the
+    same transaction). A staged id that is not the session's, or gone, is a refusal like
+    any other; each refusal's index is the item's position. See `attach_evidence`.
+    """
+    if stored is None:
+        with atomic_with_files() as own:
+            return attach_files(
+                complaint=complaint,
+                items=items,
+                owner=owner,
+                by=by,
+                now=now,
+                stored=own,
+                actor_role=actor_role,
+            )
+    with ExitStack() as exits:
+        uploads: list[tuple[SealedUpload, str]] = []
+        positions: list[int] = []
+        gone: list[Refusal] = []
+        wanted = [item for item, _caption in items if isinstance(item, uuid.UUID)]
+        names = {key: staged.original_name for key, staged in staged_uploads(owner=owner, ids=wanted).items()}
+        for index, (item, caption) in enumerate(items):
+            if isinstance(item, uuid.UUID):
+                upload = _claim(owner, item, exits)
+                if upload is None:
+                    name = names.get(item, "")
+                    message = GONE % {"name": name} if name else GONE_UNNAMED
+                    gone.append(Refusal(name, str(message), index))
+                    continue
+            else:
+                upload = item
+            uploads.append((upload, caption))
+            positions.append(index)
+        result = attach_evidence(
+            complaint=complaint, uploads=uploads, by=by, now=now, stored=stored, actor_role=actor_role
+        )
+    refused = [Refusal(r.name, r.message, positions[r.index]) for r in result.refused]
+    result.refused = sorted(gone + refused, key=lambda refusal: refusal.index)
+    return result
+
+
+def reap_staged(
+    *, now: datetime, older_than: timedelta = STAGING_LIFETIME, dry_run: bool = False
+) -> list[str]:
+    """Remove staged files nobody claimed within `older_than`, and staged objects without a
+    row (a crash between storing and recording) as old. Returns the keys removed (or that
+    would be, with dry_run). Rows a claim holds are skipped; the next run sees them."""
+    cutoff = now - older_than
+    reaped: list[str] = []
+    while True:
+        with transaction.atomic():
+            batch = list(
+                StagedUpload.objects.select_for_update(skip_locked=True)
+                .filter(created_at__lt=cutoff)
+                .exclude(key__in=reaped)
+                .order_by("created_at")
+                .values_list("pk", "key")[:500]
+            )
+            if not batch:
+                break
+            keys = [key for _pk, key in batch]
+            reaped.extend(keys)
+            if not dry_run:
+                StagedUpload.objects.filter(pk__in=[pk for pk, _key in batch]).delete()
+                _delete_objects_on_commit(keys)
+    try:
+        stray = list(_walk(STAGING_PREFIX))
+    except FileNotFoundError:
+        stray = []
+    known = set(StagedUpload.objects.filter(key__in=stray).values_list("key", flat=True)) | set(reaped)
+    for key in stray:
+        if key in known or default_storage.get_modified_time(key) > cutoff:
+            continue
+        if not dry_run:
+            default_storage.delete(key)
+        reaped.append(key)
+    return reaped
 
 
 def hash_stored(key: str) -> str:

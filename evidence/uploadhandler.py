@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
 import magic
 from django.conf import settings
@@ -119,3 +121,27 @@ class EvidenceUploadHandler(FileUploadHandler):
         # The client went away: the temporary file is deleted when closed.
         if self.file is not None:
             self.file.close()
+
+
+@contextmanager
+def seal(source: IO[bytes], name: str) -> Iterator[SealedUpload | None]:
+    """Stream a stored file through the handler as if it were being uploaded: to a local
+    temporary file, sniffed, hashed and capped (None when over its cap). The temporary
+    file is removed when the block ends."""
+    handler = EvidenceUploadHandler(None)
+    handler.new_file("file", name, "application/octet-stream", None)
+    size = 0
+    try:
+        for chunk in iter(lambda: source.read(1024 * 1024), b""):
+            handler.receive_data_chunk(chunk, size)
+            size += len(chunk)
+    except SkipFile:
+        handler.file.close()
+        yield None
+        return
+    upload = handler.file_complete(size)
+    try:
+        yield upload
+    finally:
+        if upload is not None:
+            upload.close()

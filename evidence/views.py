@@ -8,17 +8,29 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.files.storage import default_storage
 from django.db import DatabaseError
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.template.defaultfilters import filesizeformat
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import escape_uri_path
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from complaints.access import is_owner, is_staff, may_add_evidence, may_take_dossier, visible_complaint
+from common import ratelimit
+from complaints.access import (
+    is_owner,
+    is_staff,
+    may_add_evidence,
+    may_take_dossier,
+    may_take_original,
+    staging_owner,
+    visible_complaint,
+)
+from complaints.refusals import EvidenceRejected
 from evidence import services
-from evidence.forms import EvidenceFormSet, report_upload_outcome
+from evidence.forms import EvidenceFormSet, refusal_messages, report_upload_outcome
 from evidence.models import Evidence
 
 logger = logging.getLogger(__name__)
@@ -37,9 +49,16 @@ def upload(request: HttpRequest, reference: str) -> HttpResponse:
     if not formset.is_valid():
         messages.error(request, _("No file was added: %(problems)s") % {"problems": _problems(formset)})
         return redirect(case_page, complaint.reference)
+    owner = staging_owner(request)
+    for public_id in formset.removed:
+        services.discard_staged(owner=owner, public_id=public_id)
     try:
-        result = services.attach_evidence(
-            complaint=complaint, uploads=formset.uploads, by=request.user, now=timezone.now()
+        result = services.attach_files(
+            complaint=complaint,
+            items=[(item, caption) for _index, item, caption in formset.items],
+            owner=owner,
+            by=request.user,
+            now=timezone.now(),
         )
     except (services.EvidenceStorageError, DatabaseError):
         logger.exception("evidence upload to %s failed; nothing was kept", complaint.reference)
@@ -47,6 +66,57 @@ def upload(request: HttpRequest, reference: str) -> HttpResponse:
     else:
         report_upload_outcome(request, result)
     return redirect(case_page, complaint.reference)
+
+
+@require_POST
+def stage(request: HttpRequest) -> JsonResponse:
+    """A file chosen on a form, sent alone the moment it is chosen: checked, then kept in the
+    visitor's staging area (201 with its id) or refused in plain words (400)."""
+    upload = request.FILES.get("file")  # parsing the body notes the handler's refusals
+    rejections = refusal_messages(request)
+    if rejections:
+        return JsonResponse({"error": " ".join(rejections)}, status=400)
+    if upload is None:
+        return JsonResponse({"error": _("Choose a file first.")}, status=400)
+    # As many files an hour as the complaints an address may file could carry.
+    limit = settings.INTAKE_LIMIT_PER_IP * settings.EVIDENCE_MAX_FILES
+    verdict = ratelimit.check(
+        [ratelimit.Limit("stage-ip", ratelimit.ip_key(request), limit, 3600)], fail_open=True
+    )
+    if not verdict.allowed:
+        response = JsonResponse({"error": ratelimit.retry_message(verdict)}, status=429)
+        response["Retry-After"] = str(verdict.retry_after)
+        return response
+    try:
+        staged = services.stage_upload(
+            owner=staging_owner(request, create=True), upload=upload, now=timezone.now()
+        )
+    except EvidenceRejected as exc:
+        return JsonResponse({"error": " ".join(exc.messages)}, status=400)
+    except (services.EvidenceStorageError, DatabaseError):
+        logger.exception("staging a chosen file failed; nothing was kept")
+        return JsonResponse(
+            {"error": _("We could not check this file just now. It will be sent with the form instead.")},
+            status=503,
+        )
+    return JsonResponse(
+        {
+            "id": str(staged.public_id),
+            "name": staged.original_name,
+            "size": filesizeformat(staged.size),
+            "remove_url": reverse("evidence:unstage", args=[staged.public_id]),
+        },
+        status=201,
+    )
+
+
+@require_POST
+def unstage(request: HttpRequest, public_id: str) -> HttpResponse:
+    """Remove a file from the visitor's staging area; another visitor's is a 404."""
+    owner = staging_owner(request)
+    if not owner or not services.discard_staged(owner=owner, public_id=public_id):
+        raise Http404
+    return HttpResponse(status=204)
 
 
 def _problems(formset: EvidenceFormSet) -> str:
@@ -90,15 +160,12 @@ def _stored_response(key: str, *, filename: str, content_type: str, inline: bool
 
 @require_GET
 def download(request: HttpRequest, public_id: str, variant: str) -> HttpResponse:
-    """original: the sealed file (its complainant, managers, and staff for non-images);
-    view: what agents see (the re-encoded image, or the file itself if not an image);
-    thumb: the small preview shown on the timeline."""
+    """original: the sealed file, as it was sent (`may_take_original`);
+    view: the re-encoded image without its metadata (named "…-cleaned"), or the file itself
+    for anything that is not re-encoded; thumb: the small preview shown on the timeline."""
     evidence = get_object_or_404(Evidence.objects.select_related("complaint"), public_id=public_id)
     complaint = evidence.complaint
-    owner = is_owner(request, complaint)
-    user = request.user
-    staff = is_staff(request)
-    if not (owner or staff):
+    if not (is_owner(request, complaint) or is_staff(request)):
         raise Http404
     stem = evidence.original_name.rsplit(".", 1)[0]
     if variant == "thumb" and evidence.thumbnail_key:
@@ -112,12 +179,11 @@ def download(request: HttpRequest, public_id: str, variant: str) -> HttpResponse
     if variant == "view" and evidence.derivative_key:
         ext = evidence.derivative_key.rsplit(".", 1)[-1]
         return _stored_response(
-            evidence.derivative_key, filename=f"{stem}.{ext}", content_type=evidence.derivative_content_type
+            evidence.derivative_key,
+            filename=f"{stem}-cleaned.{ext}",
+            content_type=evidence.derivative_content_type,
         )
-    may_have_original = (
-        owner or (user.is_authenticated and user.is_manager) or (staff and not evidence.is_image)
-    )
-    if variant in ("original", "view") and may_have_original:
+    if variant in ("original", "view") and may_take_original(request, complaint, is_image=evidence.is_image):
         return _stored_response(
             evidence.original_key, filename=evidence.original_name, content_type=evidence.content_type
         )

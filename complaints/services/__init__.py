@@ -1,6 +1,6 @@
 """The complaint workflows, grouped by who acts.
 
-- `intake`: a complaint filed with its dossier and contacts;
+- `intake`: a complaint filed with its dossier, contacts and evidence;
 - `complainant`: what the complainant does to their case;
 - `staff`: what staff do to a case (ladder moves are `escalation.moves`);
 - `lifecycle`: what every workflow shares (locks, versions, transitions) and the
@@ -20,7 +20,7 @@ from complaints.services.complainant import (
     send_reminder,
     withdraw_complaint,
 )
-from complaints.services.intake import submit_complaint
+from complaints.services.intake import file_complaint, submit_complaint
 from complaints.services.lifecycle import close_expired_resolutions, transition_complaint
 from complaints.services.staff import (
     add_internal_note,
@@ -38,6 +38,7 @@ __all__ = [
     "assign_complaint",
     "close_expired_resolutions",
     "dispute_resolution",
+    "file_complaint",
     "rate_handling",
     "reclassify_complaint",
     "reply_as_complainant",

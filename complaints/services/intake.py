@@ -1,4 +1,4 @@
-"""Intake: a complaint filed with its dossier, its earlier contacts and (through a hook) its evidence."""
+"""Intake: a complaint filed with its dossier, its earlier contacts and its evidence, or nothing."""
 
 from __future__ import annotations
 
@@ -11,8 +11,57 @@ from django.db import IntegrityError, transaction
 
 from complaints.models import ActorRole, Complaint, ContactAttempt, EventKind, Subcategory
 from complaints.records import notify_complainant, record_event
+from complaints.refusals import FilesRefused
 from complaints.search import search_text
 from escalation import clock
+from evidence.services import AttachResult, attach_files, discard_files_on_failure
+from evidence.uploadhandler import SealedUpload
+
+
+def file_complaint(
+    *,
+    data: dict[str, Any],
+    contacts: list[dict[str, Any]],
+    files: list[tuple[SealedUpload | uuid.UUID, str]],
+    owner: str,
+    by: Any,
+    now: datetime,
+    submission_key: uuid.UUID | None = None,
+) -> tuple[Complaint, AttachResult]:
+    """File a complaint with its contacts and its evidence in one transaction, or nothing.
+
+    `files` are (file, caption) pairs: a file sent with the form, or the id of one the
+    session `owner` staged when it was chosen (claimed here). If any file is refused (its
+    content, size or pixels, the limits, a staged file that is not the session's or is
+    gone), nothing is filed and FilesRefused says why, file by file. Stored objects are
+    deleted again if the transaction fails; raises EvidenceStorageError when storage fails.
+    """
+    result = AttachResult()
+    with discard_files_on_failure() as stored:
+
+        def attach(complaint: Complaint) -> None:
+            nonlocal result
+            result = attach_files(
+                complaint=complaint,
+                items=files,
+                owner=owner,
+                by=by,
+                now=now,
+                stored=stored,
+                actor_role=ActorRole.COMPLAINANT,
+            )
+            if result.refused:
+                raise FilesRefused(result.refused)
+
+        complaint, _created = submit_complaint(
+            data=data,
+            contacts=contacts,
+            by=by,
+            now=now,
+            submission_key=submission_key,
+            on_filed=attach if files else None,
+        )
+    return complaint, result
 
 
 def submit_complaint(

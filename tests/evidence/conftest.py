@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import struct
 import wave
 
@@ -100,3 +101,26 @@ def small_limits(settings):
     settings.EVIDENCE_MAX_FILES = 3
     settings.EVIDENCE_MAX_TOTAL_BYTES = 200 * 1024
     return settings
+
+
+def windows_program() -> bytes:
+    """A minimal Windows executable (MZ header, PE signature, optional header): what libmagic
+    calls application/vnd.microsoft.portable-executable (or application/x-dosexec)."""
+    dos = bytearray(b"MZ" + b"\x90\x00" * 29)
+    dos += b"\x00" * (0x3C - len(dos)) + struct.pack("<I", 0x80)
+    dos += b"\x00" * (0x80 - len(dos))
+    coff = b"PE\x00\x00" + struct.pack("<HHIIIHH", 0x8664, 1, 0, 0, 0, 0xF0, 0x22)
+    optional = struct.pack("<H", 0x20B) + b"\x00" * (0xF0 - 2)
+    return bytes(dos) + coff + optional + b"\x00" * 512
+
+
+# What a complainant must never be shown: a MIME type, in any wording.
+MIME_TYPE = re.compile(
+    r"\b(?:application|image|text|video|audio|message)/[a-z0-9][a-z0-9.+-]*", re.IGNORECASE
+)
+
+
+def visible_mime_types(body: str) -> list[str]:
+    """MIME types in a page's text and attribute values a person reads (not in <script>/<link>
+    tags' own type attributes, which no page of the portal carries anyway)."""
+    return MIME_TYPE.findall(body)

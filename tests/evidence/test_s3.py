@@ -122,3 +122,36 @@ def test_the_healthz_storage_check_asks_the_bucket(client, s3):
     s3.delete_bucket(Bucket=BUCKET)  # still empty here
     assert client.get("/healthz").json()["checks"]["storage"] == "down"
     s3.create_bucket(Bucket=BUCKET)
+
+
+def test_files_are_staged_claimed_and_reaped_on_s3(client, s3, django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from complaints.models import Complaint
+    from evidence.models import StagedUpload
+    from evidence.services import reap_staged
+    from tests.complaints.conftest import intake_post
+    from tests.evidence.conftest import upload
+
+    def keys() -> set[str]:
+        return {item["Key"] for item in s3.list_objects_v2(Bucket=BUCKET).get("Contents", [])}
+
+    content = pdf()
+    claimed = client.post(reverse("evidence:stage"), {"file": upload("sao kê.pdf", content)}).json()["id"]
+    left = client.post(reverse("evidence:stage"), {"file": upload("left.png", png())}).json()["id"]
+    staged = {row.public_id.hex: row.key for row in StagedUpload.objects.all()}
+    assert set(staged.values()) <= keys() and all(key.startswith("staging/") for key in staged.values())
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("complaints:create"), intake_post(**{"evidence-0-staged": claimed}))
+    evidence = Complaint.objects.get().evidence.get()
+    assert s3.get_object(Bucket=BUCKET, Key=evidence.original_key)["Body"].read() == content
+    assert hashlib.sha256(content).hexdigest() == evidence.sha256
+    assert staged[claimed.replace("-", "")] not in keys()  # claimed: it left the staging area
+
+    with django_capture_on_commit_callbacks(execute=True):
+        reap_staged(now=timezone.now() + timedelta(days=2))
+    assert staged[left.replace("-", "")] not in keys()
+    assert not StagedUpload.objects.exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html as html_module
 import io
 import unicodedata
 
@@ -23,7 +24,9 @@ from tests.evidence.conftest import (
     png,
     svg,
     text,
+    visible_mime_types,
     wav,
+    windows_program,
 )
 from tests.factories import make_complaint, make_user
 
@@ -81,16 +84,24 @@ def test_each_accepted_kind_is_sealed_with_its_hash(owner_client, name, content,
         ("invoice.pdf", png(), "does not match its extension"),  # extension/content mismatch
         ("photo.png.pdf", png(), "does not match its extension"),  # double extension
         ("photo.pdf.exe", pdf(), "does not match its extension"),
-        ("page.html", html(), "is not a kind of file we accept"),
-        ("notes.txt", html(), "is not a kind of file we accept"),  # HTML disguised as text
-        ("logo.svg", svg(), "is not a kind of file we accept"),
-        ("image.png", svg(), "is not a kind of file we accept"),
+        ("page.html", html(), "“page.html” is a web page. We accept pictures, videos"),
+        ("notes.txt", html(), "“notes.txt” is a web page, not a text file."),  # HTML disguised as text
+        ("logo.svg", svg(), "“logo.svg” is an SVG drawing. We accept pictures"),
+        ("image.png", svg(), "“image.png” is an SVG drawing, not a picture."),
+        ("photo.png", windows_program(), "“photo.png” is a program, not a picture."),
+        ("setup.exe", windows_program(), "“setup.exe” is a program. We accept pictures"),
+        (
+            "archive.pdf",
+            b"PK\x03\x04" + b"\x00" * 60,
+            "“archive.pdf” is a compressed archive, such as a ZIP file, not a",
+        ),
         ("empty.txt", b"", "is empty"),
     ],
 )
 def test_refused_files_get_a_clear_reason_and_nothing_is_stored(owner_client, name, content, message):
     response = send(owner_client, [(name, content)])
-    assert message in page_text(response)
+    assert message in html_module.unescape(page_text(response))
+    assert visible_mime_types(response.content.decode()) == []
     assert not Evidence.objects.exists()
     assert list(default_storage.listdir("")[1]) == []
 
@@ -99,7 +110,7 @@ def test_a_refused_file_does_not_refuse_the_others(owner_client):
     response = send(owner_client, [("good.png", png()), ("bad.png", svg()), ("good.pdf", pdf())])
     body = page_text(response)
     assert "2 files were added." in body
-    assert "“bad.png” is not a kind of file we accept" in body
+    assert "“bad.png” is an SVG drawing, not a picture." in html_module.unescape(body)
     assert sorted(Evidence.objects.values_list("original_name", flat=True)) == ["good.pdf", "good.png"]
 
 
