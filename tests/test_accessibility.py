@@ -85,7 +85,10 @@ def build_world(language: str) -> World:
     lead = make_user(role=Role.TEAM_LEAD, first_name="Hoa", last_name="Lê", **named)
     manager = make_user(role=Role.MANAGER, first_name="Quang", last_name="Phạm", **named)
     CannedReply.objects.create(
-        title="Acknowledgement", body_vi="Chúng tôi đã nhận khiếu nại.", body_en="We received your complaint."
+        title_vi="Đã tiếp nhận",
+        title_en="Acknowledgement",
+        body_vi="Chúng tôi đã nhận khiếu nại.",
+        body_en="We received your complaint.",
     )
 
     def mine(*, when=now, subject: str, **extra) -> Complaint:
