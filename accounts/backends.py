@@ -11,6 +11,21 @@ from django.db.models import Q
 from django.http import HttpRequest
 
 
+def account_named(name: str) -> Any:
+    """The account a sign-in name stands for: the one with that username (in any case), else
+    the only one with that e-mail address (in any case); None when there is none, or when the
+    e-mail address is shared by several accounts and is not also an exact username."""
+    user_model = get_user_model()
+    candidates = list(
+        user_model._default_manager.filter(Q(username__iexact=name) | Q(email__iexact=name)).order_by("pk")[
+            :2
+        ]
+    )
+    # An e-mail shared by two accounts is ambiguous: only the exact username works then.
+    exact = [u for u in candidates if u.username.lower() == name.lower()]
+    return exact[0] if exact else (candidates[0] if len(candidates) == 1 else None)
+
+
 class EmailOrUsernameBackend(ModelBackend):
     """Accept either the username or the e-mail address in the username field."""
 
@@ -23,18 +38,10 @@ class EmailOrUsernameBackend(ModelBackend):
     ) -> Any:
         if username is None or password is None:
             return None
-        user_model = get_user_model()
-        candidates = list(
-            user_model._default_manager.filter(
-                Q(username__iexact=username) | Q(email__iexact=username)
-            ).order_by("pk")[:2]
-        )
-        # An e-mail shared by two accounts is ambiguous: only the exact username works then.
-        exact = [u for u in candidates if u.username.lower() == username.lower()]
-        user = exact[0] if exact else (candidates[0] if len(candidates) == 1 else None)
+        user = account_named(username)
         if user is None:
             # Run the hasher anyway so response time does not reveal which accounts exist.
-            user_model().set_password(password)
+            get_user_model()().set_password(password)
             return None
         if user.check_password(password) and self.user_can_authenticate(user):
             return user

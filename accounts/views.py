@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from django.conf import settings
@@ -18,6 +19,7 @@ from django.views.decorators.http import require_POST
 from django.views.i18n import set_language as django_set_language
 
 from accounts import services
+from accounts.backends import account_named
 from accounts.forms import LoginForm, ProfileForm, SignUpForm
 from common import ratelimit
 
@@ -37,14 +39,21 @@ def _remember_language(response: HttpResponse, language: str) -> HttpResponse:
 
 
 def login_limits(request: HttpRequest, username: str) -> list[ratelimit.Limit]:
-    """Sign-in attempts counted per username + address (a stranger elsewhere cannot lock the
-    real user out) and per address across usernames (password spraying)."""
+    """Sign-in attempts counted per account + address (a stranger elsewhere cannot lock the
+    real user out) and per address across names (password spraying).
+
+    The account is the one the typed name signs in to, so its username and e-mail address,
+    in any case, share one count; a name that matches no account is counted as typed
+    (normalised), so guessing at names is limited too.
+    """
     ip = ratelimit.ip_key(request)
     window = settings.LOGIN_LIMIT_WINDOW
+    # As the form hands it to the backend: Unicode-normalised, without surrounding spaces.
+    typed = unicodedata.normalize("NFKC", username).strip()
+    account = account_named(typed) if typed else None
+    who = f"account:{account.pk}" if account is not None else f"name:{ratelimit.normalise(typed)}"
     return [
-        ratelimit.Limit(
-            "login-user-ip", f"{ratelimit.normalise(username)}|{ip}", settings.LOGIN_LIMIT_PER_USER_IP, window
-        ),
+        ratelimit.Limit("login-user-ip", f"{who}|{ip}", settings.LOGIN_LIMIT_PER_USER_IP, window),
         ratelimit.Limit("login-ip", ip, settings.LOGIN_LIMIT_PER_IP, window),
     ]
 

@@ -80,8 +80,8 @@ class NotificationAdmin(ReadOnlyModelAdmin):
 class CannedReplyAdmin(admin.ModelAdmin):
     """Prepared answers staff pick on the case page, in Vietnamese and English."""
 
-    list_display = ("title", "active", "ordering")
+    list_display = ("title_vi", "title_en", "active", "ordering")
     list_editable = ("active", "ordering")
     list_filter = ("active",)
-    search_fields = ("title", "body_vi", "body_en")
-    fields = ("title", "body_vi", "body_en", "active", "ordering")
+    search_fields = ("title_vi", "title_en", "body_vi", "body_en")
+    fields = ("title_vi", "title_en", "body_vi", "body_en", "active", "ordering")

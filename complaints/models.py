@@ -561,7 +561,8 @@ class Notification(models.Model):
 class CannedReply(models.Model):
     """A prepared answer staff can send as a reply, written in both languages."""
 
-    title = models.CharField(_("title"), max_length=120)
+    title_vi = models.CharField(_("title (Vietnamese)"), max_length=120)
+    title_en = models.CharField(_("title (English)"), max_length=120)
     body_vi = models.TextField(_("text (Vietnamese)"), max_length=10_000)
     body_en = models.TextField(_("text (English)"), max_length=10_000)
     active = models.BooleanField(_("active"), default=True)
@@ -574,6 +575,11 @@ class CannedReply(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def title(self) -> str:
+        """The title in the reader's (active) language; the other one if that is empty."""
+        return in_language(translation.get_language() or "", self.title_vi, self.title_en)
 
     def body_for(self, language: str) -> str:
         """The text in `language` (vi or en); the other one if that is empty."""

@@ -14,6 +14,7 @@ urlpatterns = [
     path("staff/", include("staff.urls")),
     path("admin/", admin.site.urls),
     path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", views.favicon, name="favicon"),
 ]
 
 handler400 = "config.views.bad_request"

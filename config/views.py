@@ -1,4 +1,4 @@
-"""Project-level endpoints that belong to no app: the health check and the 400 page."""
+"""Project-level endpoints that belong to no app: the health check, the favicon and the 400 page."""
 
 from __future__ import annotations
 
@@ -10,9 +10,11 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
+from django.utils.cache import patch_cache_control
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_safe
 
 from config.celery import app as celery_app
 
@@ -89,3 +91,13 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     check a CSRF token, which would read the body again: a body that could not be read once
     (too many fields, too large, an unknown charset) would fail a second time, as a 500."""
     return render(request, "400.html", status=400)
+
+
+@require_safe
+def favicon(request: HttpRequest) -> HttpResponse:
+    """/favicon.ico, which browsers ask for by themselves (on a first visit, or for a page
+    without <link rel="icon">): a redirect to the static icon, whose name carries its hash
+    in production, so the redirect itself is kept for a day only."""
+    response = redirect(static("img/favicon.ico"))
+    patch_cache_control(response, public=True, max_age=24 * 60 * 60)
+    return response

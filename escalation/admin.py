@@ -32,7 +32,7 @@ class ForgetCachedPoliciesMixin:
 
 @admin.register(BusinessCalendar)
 class BusinessCalendarAdmin(ForgetCachedPoliciesMixin, admin.ModelAdmin):
-    list_display = ("name", "time_zone")
+    list_display = ("name_vi", "name_en", "time_zone")
     inlines = [WorkingPeriodInline, HolidayInline]
 
 

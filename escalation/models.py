@@ -18,7 +18,8 @@ from escalation import sla
 class BusinessCalendar(models.Model):
     """When the SLA clock runs: weekly working periods in a time zone, minus holidays."""
 
-    name = models.CharField(_("name"), max_length=100, unique=True)
+    name_vi = models.CharField(_("name (Vietnamese)"), max_length=100, unique=True)
+    name_en = models.CharField(_("name (English)"), max_length=100)
     time_zone = models.CharField(_("time zone"), max_length=64, default="Asia/Ho_Chi_Minh")
 
     class Meta:
@@ -27,6 +28,10 @@ class BusinessCalendar(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def name(self) -> str:
+        return localized(self.name_vi, self.name_en)
 
     def as_sla_calendar(self) -> sla.Calendar:
         """The pure-function view of this calendar (two queries: periods and holidays)."""
@@ -68,7 +73,8 @@ class WorkingPeriod(models.Model):
 class Holiday(models.Model):
     calendar = models.ForeignKey(BusinessCalendar, on_delete=models.CASCADE, related_name="holidays")
     date = models.DateField(_("date"))
-    name = models.CharField(_("name"), max_length=150)
+    name_vi = models.CharField(_("name (Vietnamese)"), max_length=150)
+    name_en = models.CharField(_("name (English)"), max_length=150)
 
     class Meta:
         ordering = ["date"]
@@ -78,6 +84,10 @@ class Holiday(models.Model):
 
     def __str__(self) -> str:
         return f"{day(self.date)} {self.name}"
+
+    @property
+    def name(self) -> str:
+        return localized(self.name_vi, self.name_en)
 
 
 class SlaPolicy(models.Model):

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import CharField, F, IntegerField, QuerySet, Subquery, Value
+from django.utils import translation
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
@@ -136,7 +137,8 @@ def manager_queue_page(first_rank: int, after: Cursor | None) -> Page:
 
 
 class CannedChoice(NamedTuple):
-    """A canned reply as the reply form offers it: its title, and its text in one language."""
+    """A canned reply as the reply form offers it: its title in the reader's language, and its
+    text in the complainant's."""
 
     id: int
     title: str
@@ -160,8 +162,8 @@ _ChoiceRow = namedtuple(
 
 
 def case_form_choices(*, language: str) -> tuple[list[CannedChoice], list[SubcategoryChoice]]:
-    """The active canned replies (their text in `language`) and the active subcategories that
-    the staff forms of a case page offer, in their order.
+    """The active canned replies (titles in the reader's active language, texts in `language`)
+    and the active subcategories that the staff forms of a case page offer, in their order.
 
     Read in one query (UNION ALL), so the staff case page stays within the query budget of
     tests/complaints/test_case_page.py.
@@ -173,8 +175,8 @@ def case_form_choices(*, language: str) -> tuple[list[CannedChoice], list[Subcat
         .values_list(
             Value("canned", output_field=text),
             "pk",
-            "title",
-            "title",
+            "title_vi",
+            "title_en",
             "body_vi",
             "body_en",
             "ordering",
@@ -205,7 +207,11 @@ def case_form_choices(*, language: str) -> tuple[list[CannedChoice], list[Subcat
     )
     return (
         [
-            CannedChoice(row.id, row.name_vi, in_language(language, row.detail_vi, row.detail_en))
+            CannedChoice(
+                row.id,
+                in_language(translation.get_language() or "", row.name_vi, row.name_en),
+                in_language(language, row.detail_vi, row.detail_en),
+            )
             for row in replies
         ],
         [

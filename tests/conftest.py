@@ -88,12 +88,14 @@ def browser() -> Iterator[object]:
             browser.close()
 
 
-# Data the migrations seed (role groups, categories). A transactional test flushes the
-# database afterwards, so the next one gets it back from the same seed functions.
+# Data the migrations seed (role groups, categories, the ladder, policies, the calendar). A
+# transactional test flushes the database afterwards, so the next one gets it back from the
+# same seed functions.
 SEEDS = (
     ("accounts.migrations.0002_staff_groups", "create_groups"),
     ("complaints.migrations.0002_seed_categories", "seed"),
     ("escalation.migrations.0002_seed_ladder_policies_calendar", "seed"),
+    ("escalation.migrations.0005_calendar_and_holiday_names_in_both_languages", "seed"),
 )
 
 

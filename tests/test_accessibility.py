@@ -85,7 +85,10 @@ def build_world(language: str) -> World:
     lead = make_user(role=Role.TEAM_LEAD, first_name="Hoa", last_name="Lê", **named)
     manager = make_user(role=Role.MANAGER, first_name="Quang", last_name="Phạm", **named)
     CannedReply.objects.create(
-        title="Acknowledgement", body_vi="Chúng tôi đã nhận khiếu nại.", body_en="We received your complaint."
+        title_vi="Đã tiếp nhận",
+        title_en="Acknowledgement",
+        body_vi="Chúng tôi đã nhận khiếu nại.",
+        body_en="We received your complaint.",
     )
 
     def mine(*, when=now, subject: str, **extra) -> Complaint:
@@ -262,6 +265,8 @@ def _generous_rate_limits(settings) -> Iterator[None]:
         "REMINDER_LIMIT_PER_IP",
         "REMINDER_LIMIT_PER_EMAIL",
         "FIND_COMPLAINT_LIMIT",
+        "PASSWORD_RESET_LIMIT_PER_IP",
+        "PASSWORD_RESET_LIMIT_PER_EMAIL",
     ):
         setattr(settings, name, 1_000_000)
     yield
@@ -636,3 +641,61 @@ def test_the_skip_link_shows_on_focus_and_moves_to_the_content(browser, live_ser
     page.keyboard.press("Tab")
     assert page.evaluate("document.getElementById('main').contains(document.activeElement)")
     assert page.evaluate("document.activeElement.id") != "main"
+
+
+# --- the 429 and 500 pages and the admin ------------------------------------------------
+
+
+@pytest.mark.parametrize("width", WIDTHS.values(), ids=WIDTHS.keys())
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_429_and_500_pages_and_the_complaints_admin_have_no_serious_or_critical_axe_violation(
+    browser, live_server, settings, contexts, language, width
+):
+    now = timezone.now()
+    base = live_server.url
+    audit = Audit(language, width)
+    complainant = make_user(preferred_language=language)
+    admin = make_user(is_staff=True, is_superuser=True, first_name="Quang", preferred_language=language)
+    complaint = make_complaint(
+        by=complainant, now=now, language=language, contact_email=complainant.email, contacts=[contact_data()]
+    )
+    complaint = services.assign_complaint(
+        complaint=complaint, assignee=admin, by=admin, now=now, version=complaint.version
+    )
+
+    # Too many requests: a guest's password reset (its form again, saying when to retry), and
+    # the 429 page itself (templates/429.html) after a complainant's reminder.
+    guest = contexts(language, width).new_page()
+    settings.PASSWORD_RESET_LIMIT_PER_IP = 0
+    guest.goto(f"{base}/accounts/password/reset/")
+    guest.locator("main input[type=email]").fill("someone@example.org")
+    submit(guest, "main form[method=post]", 429)
+    audit.check(guest, "password reset, too many requests (429)")
+    settings.REMINDER_LIMIT_PER_IP = 0
+    own = contexts(language, width).new_page()
+    sign_in(own, base, complainant, language)
+    own.goto(f"{base}/complaints/{complaint.reference}/")
+    submit(own, f"form[action$='/complaints/{complaint.reference}/remind/']", 429)
+    expect(own.get_by_role("heading", level=1)).to_have_text(tr(language, "Too many requests"))
+    audit.check(own, "429 page")
+
+    # The 500 page, as the server sends it when a page fails, in the visitor's language.
+    settings.ROOT_URLCONF = "tests.urls_with_a_failing_page"
+    visit(audit, guest, base, [("500 page", "/failing-page/", 500)])
+    expect(guest.get_by_role("heading", level=1)).to_have_text(tr(language, "Something went wrong"))
+
+    # The admin's list and change pages for complaints.
+    staff = contexts(language, width).new_page()
+    sign_in(staff, base, admin, language)
+    visit(
+        audit,
+        staff,
+        base,
+        [
+            ("admin: complaints", "/admin/complaints/complaint/"),
+            ("admin: complaints, searched", "/admin/complaints/complaint/?q=nothing+matches"),
+            ("admin: a complaint", f"/admin/complaints/complaint/{complaint.pk}/change/"),
+        ],
+    )
+    assert audit.pages == 6
+    audit.assert_clean()

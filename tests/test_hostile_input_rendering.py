@@ -52,7 +52,7 @@ def hostile_case(now):
     agent = make_user(username="agent", role=Role.AGENT, first_name=SHORT, last_name=SHORT)
     lead = make_user(username="lead", role=Role.TEAM_LEAD, first_name=SHORT)
     manager = make_user(username="manager", role=Role.MANAGER, first_name=SHORT)
-    CannedReply.objects.create(title=SHORT, body_vi=PAYLOAD, body_en=PAYLOAD)
+    CannedReply.objects.create(title_vi=SHORT, title_en=SHORT, body_vi=PAYLOAD, body_en=PAYLOAD)
     complaint = make_complaint(
         by=owner,
         now=now,

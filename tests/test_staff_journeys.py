@@ -130,9 +130,9 @@ def test_an_agent_claims_asks_for_information_and_resolves_after_the_answer(brow
         # The agent signs in and claims the case from the Unassigned tab.
         page = staff.new_page()
         sign_in(page, base, agent.username, language)
-        page.get_by_role("navigation", name=tr(language, "Main navigation")).get_by_role(
-            "link", name=tr(language, "Queue"), exact=True
-        ).click()
+        navigation = page.get_by_role("navigation", name=tr(language, "Main navigation"))
+        navigation.get_by_role("button", name=tr(language, "Staff pages")).click()
+        navigation.get_by_role("link", name=tr(language, "Queue"), exact=True).click()
         page.wait_for_url(f"{base}/staff/queue/")
         expect(page.get_by_role("heading", level=1)).to_have_text(tr(language, "Queue"))
         page.get_by_role("link", name=tr(language, "Unassigned"), exact=True).click()
@@ -278,9 +278,9 @@ def test_a_manager_hands_a_case_the_sweep_escalated_to_a_named_agent(browser, li
     try:
         page = staff.new_page()
         sign_in(page, base, manager.username, language)
-        page.get_by_role("navigation", name=tr(language, "Main navigation")).get_by_role(
-            "link", name=tr(language, "Escalated cases"), exact=True
-        ).click()
+        navigation = page.get_by_role("navigation", name=tr(language, "Main navigation"))
+        navigation.get_by_role("button", name=tr(language, "Staff pages")).click()
+        navigation.get_by_role("link", name=tr(language, "Escalated cases"), exact=True).click()
         page.wait_for_url(f"{base}/staff/escalated/")
         expect(page.get_by_role("heading", level=1)).to_have_text(tr(language, "Escalated cases"))
         table = page.get_by_role("table", name=tr(language, "Escalated cases, oldest breach first"))

@@ -1,13 +1,11 @@
-"""Seed the defaults of DESIGN.md: the ladder, an SLA policy per category and complexity,
-and a Vietnamese office calendar whose public holidays (Tết included) come from the
-maintained `holidays` package. All of it is editable in admin."""
+"""Seed the defaults of DESIGN.md: the ladder and an SLA policy per category and complexity.
+All of it is editable in admin. (The office calendar is seeded by 0004, with its names in
+both languages.)"""
 
-from datetime import time, timedelta
+from datetime import timedelta
 
-import holidays
 from django.db import migrations
 
-OFFICE_HOURS = ((time(8), time(12)), (time(13, 30), time(17, 30)))
 TARGETS = {
     "simple": (timedelta(hours=24), timedelta(days=3)),
     "complex": (timedelta(hours=24), timedelta(days=10)),
@@ -22,25 +20,9 @@ LADDER = [
 def seed(apps, schema_editor):
     Group = apps.get_model("auth", "Group")
     Category = apps.get_model("complaints", "Category")
-    BusinessCalendar = apps.get_model("escalation", "BusinessCalendar")
-    WorkingPeriod = apps.get_model("escalation", "WorkingPeriod")
-    Holiday = apps.get_model("escalation", "Holiday")
     SlaPolicy = apps.get_model("escalation", "SlaPolicy")
     EscalationLevel = apps.get_model("escalation", "EscalationLevel")
 
-    calendar, created = BusinessCalendar.objects.get_or_create(
-        name="Giờ hành chính Việt Nam", defaults={"time_zone": "Asia/Ho_Chi_Minh"}
-    )
-    if created:
-        WorkingPeriod.objects.bulk_create(
-            WorkingPeriod(calendar=calendar, weekday=day, start=start, end=end)
-            for day in range(5)
-            for start, end in OFFICE_HOURS
-        )
-        Holiday.objects.bulk_create(
-            Holiday(calendar=calendar, date=day, name=name[:150])
-            for day, name in sorted(holidays.VN(years=range(2024, 2031), language="vi").items())
-        )
     for category in Category.objects.all():
         for complexity, (first_response, resolution) in TARGETS.items():
             SlaPolicy.objects.get_or_create(

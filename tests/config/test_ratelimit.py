@@ -158,6 +158,37 @@ def test_a_stranger_exhausting_a_username_from_their_address_does_not_lock_out_t
 
 
 @pytest.mark.django_db
+def test_five_failures_in_mixed_spellings_lock_the_account_in_every_spelling(client, settings):
+    settings.LOGIN_LIMIT_PER_USER_IP = 5
+    make_user(username="lan", email="Lan.Nguyen@example.org")
+    make_user(username="minh", email="minh@example.org")
+    # Five guesses, each spelling the same account differently: username, e-mail, other case.
+    for name in ("lan", "lan.nguyen@example.org", "LAN", "LAN.NGUYEN@EXAMPLE.ORG", " Lan "):
+        assert sign_in(client, name, "wrong", STRANGER).status_code == 200
+    # The account is locked from that address however it is typed, even with the password.
+    for name in ("lan", "Lan.Nguyen@example.org", "lAn", "LAN.NGUYEN@example.ORG"):
+        assert sign_in(client, name, PASSWORD, STRANGER).status_code == 429
+        assert "_auth_user_id" not in client.session
+    # Another account from the same address, and the same account from its owner's, still work.
+    assert sign_in(client, "minh@example.org", PASSWORD, STRANGER).status_code == 302
+    client.logout()
+    assert sign_in(client, "lan.nguyen@example.org", PASSWORD, REAL_USER).status_code == 302
+
+
+@pytest.mark.django_db
+def test_names_that_match_no_account_are_limited_per_typed_name(client, settings):
+    settings.LOGIN_LIMIT_PER_USER_IP = 3
+    make_user(username="lan", email="lan@example.org")
+    for _ in range(3):
+        assert sign_in(client, "nobody@example.org", "wrong", STRANGER).status_code == 200
+    assert sign_in(client, "nobody@example.org", "wrong", STRANGER).status_code == 429
+    assert sign_in(client, " NOBODY@example.org", "wrong", STRANGER).status_code == 429
+    # Another unknown name, and the real account, each count on their own.
+    assert sign_in(client, "someone-else", "wrong", STRANGER).status_code == 200
+    assert sign_in(client, "lan", PASSWORD, STRANGER).status_code == 302
+
+
+@pytest.mark.django_db
 def test_successful_sign_ins_do_not_count_towards_the_limit(client, settings):
     settings.LOGIN_LIMIT_PER_USER_IP = 2
     settings.LOGIN_LIMIT_PER_IP = 2

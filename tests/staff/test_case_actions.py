@@ -199,7 +199,9 @@ def test_a_refused_transition_is_a_message_not_a_500(client, staff, en):
 
 
 def test_a_canned_reply_without_javascript_sends_its_text_in_the_complaints_language(client, staff):
-    canned = CannedReply.objects.create(title="Ack", body_vi="Chúng tôi đã nhận.", body_en="We got it.")
+    canned = CannedReply.objects.create(
+        title_vi="Đã nhận", title_en="Ack", body_vi="Chúng tôi đã nhận.", body_en="We got it."
+    )
     complaint = make_complaint(language="vi")
     response = post_as(
         client, staff["agent"], "reply", complaint, canned=canned.pk, body="", version=complaint.version
@@ -209,20 +211,24 @@ def test_a_canned_reply_without_javascript_sends_its_text_in_the_complaints_lang
 
 
 def test_what_staff_typed_wins_over_the_canned_reply(client, staff):
-    canned = CannedReply.objects.create(title="Ack", body_vi="Chúng tôi đã nhận.", body_en="We got it.")
+    canned = CannedReply.objects.create(
+        title_vi="Đã nhận", title_en="Ack", body_vi="Chúng tôi đã nhận.", body_en="We got it."
+    )
     complaint = make_complaint()
     post_as(client, staff["agent"], "reply", complaint, canned=canned.pk, body="Đã sửa.", version=1)
     assert fresh(complaint).events.get(kind=EventKind.REPLY).body == "Đã sửa."
 
 
 def test_the_reply_form_offers_active_canned_replies_with_their_text_for_the_script(client, staff):
-    CannedReply.objects.create(title="Ack", body_vi="Chúng tôi đã nhận.", body_en="We got it.")
-    CannedReply.objects.create(title="Old", body_vi="Cũ", body_en="Old", active=False)
+    CannedReply.objects.create(
+        title_vi="Đã nhận", title_en="Ack", body_vi="Chúng tôi đã nhận.", body_en="We got it."
+    )
+    CannedReply.objects.create(title_vi="Cũ", title_en="Old", body_vi="Cũ", body_en="Old", active=False)
     complaint = make_complaint(language="en")
     client.force_login(staff["agent"])
     page = client.get(case_url(complaint)).content.decode()
     assert 'data-canned-text="We got it."' in page
-    assert ">Old<" not in page
+    assert ">Old<" not in page and ">Cũ<" not in page
     assert "js/canned.js" in page
     assert "<script>" not in page and " style=" not in page  # the CSP allows neither
 
@@ -550,7 +556,7 @@ def case_page_queries(client, complaint) -> int:
 @pytest.mark.parametrize("role", ["agent", "lead", "manager"])
 def test_the_staff_case_page_runs_a_constant_number_of_queries(client, staff, role):
     for n in range(3):
-        CannedReply.objects.create(title=f"t{n}", body_vi="vi", body_en="en")
+        CannedReply.objects.create(title_vi=f"t{n}", title_en=f"t{n}", body_vi="vi", body_en="en")
     short, long = make_complaint(), make_complaint()
     services.assign_complaint(complaint=long, assignee=staff["agent"], by=staff["lead"], now=NOW, version=1)
     short_with_one = services.assign_complaint(

@@ -52,10 +52,15 @@ class Command(BaseCommand):
             self.seed_complaints()
 
     def seed_canned_replies(self) -> None:
-        for position, (title, body_vi, body_en) in enumerate(CANNED_REPLIES):
-            CannedReply.objects.get_or_create(
-                title=title, defaults={"body_vi": body_vi, "body_en": body_en, "ordering": position}
+        for position, (title_vi, title_en, body_vi, body_en) in enumerate(CANNED_REPLIES):
+            reply, _created = CannedReply.objects.get_or_create(
+                title_en=title_en,
+                defaults={"title_vi": title_vi, "body_vi": body_vi, "body_en": body_en, "ordering": position},
             )
+            # Seeded before titles had a Vietnamese form: give the kept reply its Vietnamese title.
+            if not reply.title_vi:
+                reply.title_vi = title_vi
+                reply.save(update_fields=["title_vi"])
 
     def seed_complaints(self) -> None:
         """Three complaints of the demo complainant, in three states of their lifecycle (the
@@ -121,6 +126,7 @@ class Command(BaseCommand):
 
 CANNED_REPLIES = (
     (
+        "Đã tiếp nhận, đang kiểm tra",
         "Acknowledged, investigating",
         "Chúng tôi đã nhận được khiếu nại của bạn và đang kiểm tra với nhà cung cấp dịch vụ. "
         "Chúng tôi sẽ cập nhật cho bạn sớm nhất có thể.",
@@ -128,6 +134,7 @@ CANNED_REPLIES = (
         "We will update you as soon as we can.",
     ),
     (
+        "Cần mã đơn hàng hoặc mã giao dịch",
         "Need the order or transaction number",
         "Để kiểm tra, vui lòng cho chúng tôi biết mã đơn hàng hoặc mã giao dịch, "
         "và ảnh chụp màn hình nếu có.",
@@ -135,6 +142,7 @@ CANNED_REPLIES = (
         "and a screenshot if you have one.",
     ),
     (
+        "Đã xác nhận hoàn tiền",
         "Refund confirmed",
         "Nhà cung cấp đã xác nhận hoàn tiền. Khoản tiền sẽ về tài khoản của bạn trong 5 đến 7 ngày làm việc.",
         "The provider has confirmed the refund. "
