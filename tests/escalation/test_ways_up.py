@@ -141,7 +141,7 @@ def test_the_manager_queue_lists_escalated_cases_oldest_breach_first(client, sta
     with CaptureQueriesContext(connection) as few:
         body = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert body.index(older.reference) < body.index(newer.reference)
-    assert "deadline missed" in body
+    assert "deadline was missed" in body
     for _ in range(5):
         make_complaint()
     sweeping.sweep(now=NOW + 200 * HOUR)
