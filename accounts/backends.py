@@ -15,6 +15,8 @@ def account_named(name: str) -> Any:
     """The account a sign-in name stands for: the one with that username (in any case), else
     the only one with that e-mail address (in any case); None when there is none, or when the
     e-mail address is shared by several accounts and is not also an exact username."""
+    if not name or "\x00" in name:  # no account is named so (and PostgreSQL refuses NUL)
+        return None
     user_model = get_user_model()
     candidates = list(
         user_model._default_manager.filter(Q(username__iexact=name) | Q(email__iexact=name)).order_by("pk")[

@@ -287,10 +287,14 @@ def test_a_manager_hands_a_case_the_sweep_escalated_to_a_named_agent(browser, li
         row = table.get_by_role("row").filter(has_text=reference)
         expect(row).to_have_count(1)
         cells = row.get_by_role("cell")
-        # Reference, subject, why, deadline missed, level, owner, actions.
-        expect(cells.nth(2)).to_contain_text(tr(language, "Resolution deadline missed"))
-        expect(cells.nth(3)).to_contain_text(shown_date(language, complaint.resolution_due_at))
-        expect(cells.nth(3)).to_contain_text(pattern(language, "%(over)s over", "over"))
+        # Reference, subject, why (what took it up last, when, how long ago), the deadline
+        # that broke first (when, how long ago), level, owner, actions.
+        expect(cells.nth(2)).to_contain_text(tr(language, "The resolution deadline was missed"))
+        expect(cells.nth(2)).to_contain_text(shown_date(language, complaint.resolution_due_at))
+        expect(cells.nth(2)).to_contain_text(pattern(language, "%(ago)s ago", "ago"))
+        expect(cells.nth(3)).to_contain_text(tr(language, "First response deadline"))
+        expect(cells.nth(3)).to_contain_text(shown_date(language, complaint.first_response_due_at))
+        expect(cells.nth(3)).to_contain_text(pattern(language, "%(ago)s ago", "ago"))
         expect(cells.nth(4)).to_have_text({"en": "Manager", "vi": "Quản lý"}[language])  # the ladder's names
         expect(cells.nth(5)).to_have_text(tr(language, "Nobody"))
         expect(row.get_by_role("button", name=tr(language, "Take ownership"))).to_be_visible()
@@ -345,9 +349,9 @@ def test_the_manager_queue_says_how_long_ago_the_deadline_it_shows_was_missed(br
         page.goto(f"{live_server.url}/staff/escalated/")
         row = page.get_by_role("table").get_by_role("row").filter(has_text=complaint.reference)
         missed = row.get_by_role("cell").nth(3)
-        expect(missed).to_contain_text(shown_date("en", complaint.resolution_due_at))
+        expect(missed).to_contain_text(shown_date("en", complaint.first_response_due_at))
         with translation.override("en"):
-            over = duration_since(complaint.resolution_due_at, timezone.now())
-        expect(missed).to_contain_text(f"{over} over", timeout=1_000)
+            ago = duration_since(complaint.first_response_due_at, timezone.now())
+        expect(missed).to_contain_text(f"{ago} ago", timeout=1_000)
     finally:
         staff.close()

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -150,7 +150,8 @@ def staff_action(
             messages.error(request, " ".join(exc.messages))
             return redirect("staff:case", complaint.reference)
         messages.success(request, _(success))  # the literals are marked with gettext_noop below
-        return redirect(_next_url(request) or reverse("staff:case", args=[complaint.reference]))
+        # A URL, never a view name: redirect() would try to reverse whatever `next` holds.
+        return HttpResponseRedirect(_next_url(request) or reverse("staff:case", args=[complaint.reference]))
 
     return view
 
