@@ -464,6 +464,9 @@ TRACKING_LINK_TTL = timedelta(days=env_int("TRACKING_LINK_TTL_DAYS", 30))
 # "Find my complaint": requests allowed per IP and per e-mail address in an hour.
 FIND_COMPLAINT_LIMIT = env_int("FIND_COMPLAINT_LIMIT", 5)
 NOTIFICATION_MAX_ATTEMPTS = env_int("NOTIFICATION_MAX_ATTEMPTS", 8)
+# Notices sent per delivery transaction, over one SMTP connection; a run takes batch after
+# batch until nothing is due. A worker killed mid-batch resends at most this many.
+NOTIFICATION_BATCH_SIZE = env_int("NOTIFICATION_BATCH_SIZE", 100)
 # Seconds between two on-commit nudges of the outbox task (beat delivers in between).
 NOTIFICATION_NUDGE_INTERVAL = 1
 
