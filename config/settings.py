@@ -355,7 +355,19 @@ else:
     # (kombu otherwise retries a failed connection once more after 2 s, on every nudge).
     CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5, "max_retries": 0}
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
+# Workers and beat wait for the broker for ever, at start-up and after losing it, one log
+# line per attempt (config/broker.py); the waits grow by BROKER_RETRY_INTERVAL_MS up to
+# BROKER_RETRY_MAX_INTERVAL_MS.
+CELERY_BROKER_CONNECTION_RETRY = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+BROKER_RETRY_INTERVAL_MS = env_int("BROKER_RETRY_INTERVAL_MS", 2000)
+BROKER_RETRY_MAX_INTERVAL_MS = env_int("BROKER_RETRY_MAX_INTERVAL_MS", 30_000)
+CELERY_WORKER_CONSUMER = "config.broker:Consumer"
+CELERY_BEAT_SCHEDULER = "config.broker:Scheduler"
+# A task running when the connection drops finishes rather than being killed (a delivery
+# run cut short would send part of its batch twice); config/broker.py mutes Celery's warning.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND") or None
 CELERY_TASK_IGNORE_RESULT = CELERY_RESULT_BACKEND is None
 CELERY_TASK_ACKS_LATE = True
