@@ -25,7 +25,8 @@ from tests.processes import BeatProcess, GunicornProcess, WorkerProcess, subproc
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "latest.jsonl"
-DATABASE = "portal_bench"
+# BENCH_DATABASE names another database, for a run beside someone else's.
+DATABASE = os.environ.get("BENCH_DATABASE", "portal_bench")
 PSQL_URL = "postgres://postgres@127.0.0.1:5432"
 DATABASE_URL = f"{PSQL_URL}/{DATABASE}"
 LOAD_SECONDS = int(os.environ.get("BENCH_SECONDS", "20"))
@@ -60,12 +61,13 @@ def fresh_database() -> None:
     psql("CREATE TABLE bench_floor (id bigserial PRIMARY KEY, body text NOT NULL)", DATABASE)
 
 
-def probe(module: str, *args: str) -> dict:
-    """Run a probe module in a fresh process; its last line of output is its JSON figures."""
+def probe(module: str, *args: str, **env: str) -> dict:
+    """Run a probe module in a fresh process (`env`: variables to add to the bench's); its
+    last line of output is its JSON figures."""
     output = subprocess.run(
         [sys.executable, "-m", module, *args],
         cwd=ROOT,
-        env=bench_env(),
+        env=bench_env(**env),
         check=True,
         capture_output=True,
         text=True,

@@ -1,6 +1,6 @@
 """`make bench`: measure the portal on PostgreSQL and print one JSON line per figure.
 
-python -m bench.run [intake|upload|sweep|pages|load]...   (all of them, in this order, by default)
+python -m bench.run [intake|upload|sweep|outbox|pages|load]...   (all of them, in this order, by default)
 
 Every figure stands beside a baseline measured in the same run, so it reads as a ratio.
 Results also go to bench/results/latest.jsonl. Benchmarks never gate CI. The harness is
@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import sys
 
-from bench import intake, load, pages, sweep, upload
+from bench import intake, load, outbox, pages, sweep, upload
 from bench.harness import RESULTS
 
 BENCHMARKS = {
     "intake": intake.run,
     "upload": upload.run,
     "sweep": sweep.run,
+    "outbox": outbox.run,
     "pages": pages.run,
     "load": load.run,
 }

@@ -9,6 +9,7 @@ back.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from dataclasses import dataclass
@@ -17,16 +18,17 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models import F
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.dateparse import parse_datetime
 
 from common.times import reading_as
 from complaints.models import Notification, NotificationStatus
-from complaints.tracking import issue_tracking_token
+from complaints.tracking import issue_tracking_token, issue_tracking_tokens
 
 logger = logging.getLogger(__name__)
 
@@ -37,68 +39,121 @@ class DeliveryResult:
     retried: int = 0
     failed: int = 0
 
+    def __add__(self, other: DeliveryResult) -> DeliveryResult:
+        return DeliveryResult(
+            sent=self.sent + other.sent,
+            retried=self.retried + other.retried,
+            failed=self.failed + other.failed,
+        )
+
 
 def retry_delay(attempts: int) -> timedelta:
     """Back-off after the n-th failed attempt: 30 s, 1 min, 2 min, ... capped at one hour."""
     return min(timedelta(seconds=30 * 2 ** max(attempts - 1, 0)), timedelta(hours=1))
 
 
-def deliver_outbox(*, now: datetime, batch_size: int = 50) -> DeliveryResult:
-    """Send the pending notices due at `now`, each exactly once, and return the counts.
+def deliver_outbox(*, now: datetime, batch_size: int | None = None) -> DeliveryResult:
+    """Send every pending notice due at `now`, each exactly once, and return the counts.
 
-    Each row is locked (`FOR UPDATE SKIP LOCKED`) in its own transaction while it is
-    sent and marked, so concurrent workers never send the same notice twice. A failure
-    schedules a retry with back-off; after NOTIFICATION_MAX_ATTEMPTS the row is failed.
+    Works batch after batch (NOTIFICATION_BATCH_SIZE notices each) until nothing due is
+    left to claim, so a backlog drains in one run as fast as the mail server takes it. A
+    notice queued after `now` waits for the next run. Each batch is one transaction: its
+    rows are locked `FOR UPDATE SKIP LOCKED` while they are sent over one SMTP connection
+    and marked, then committed; concurrent workers take other rows and never send the
+    same notice twice. A crash loses nothing: the batch in flight is rolled back and the
+    next run sends it again (what had reached the mail server of it goes out twice). A
+    failure schedules a retry with back-off; after NOTIFICATION_MAX_ATTEMPTS the row is
+    failed. When the mail server cannot be reached the run stops; the rest waits.
     """
-    sent = retried = failed = 0
-    due_ids = list(
-        Notification.objects.filter(status=NotificationStatus.PENDING, next_attempt_at__lte=now)
-        .order_by("next_attempt_at", "pk")
-        .values_list("pk", flat=True)[:batch_size]
-    )
-    for pk in due_ids:
-        with transaction.atomic():
-            notification = (
-                Notification.objects.select_for_update(skip_locked=True, of=("self",))
-                .select_related("complaint")
-                .filter(pk=pk, status=NotificationStatus.PENDING)
-                .first()
-            )
-            if notification is None:
-                continue  # another worker has it, or sent it meanwhile
-            try:
-                # A savepoint, so a database error while rendering leaves the row usable.
-                with transaction.atomic():
-                    render_notification(notification, now=now).send()
-            except Undeliverable as exc:  # no retry can fix the address: fail it now, keep the row
-                notification.attempts += 1
-                notification.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-                notification.status = NotificationStatus.FAILED
-                failed += 1
-                logger.error(
-                    "notification %s cannot be delivered: %s", notification.pk, notification.last_error
-                )
-                notification.save(update_fields=["attempts", "last_error", "status"])
-            except Exception as exc:  # noqa: BLE001 - any failure is retried later
-                notification.attempts += 1
-                notification.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-                if notification.attempts >= settings.NOTIFICATION_MAX_ATTEMPTS:
-                    notification.status = NotificationStatus.FAILED
-                    failed += 1
-                    logger.error(
-                        "notification %s failed for good: %s", notification.pk, notification.last_error
+    batch_size = batch_size or settings.NOTIFICATION_BATCH_SIZE
+    total = DeliveryResult()
+    while True:
+        result, claimed, reachable = _deliver_batch(now=now, batch_size=batch_size)
+        total += result
+        if claimed < batch_size or not reachable:
+            return total
+
+
+def _deliver_batch(*, now: datetime, batch_size: int) -> tuple[DeliveryResult, int, bool]:
+    """Claim, send and mark one batch in one transaction: (counts, rows claimed, whether
+    the mail server could be reached)."""
+    sent_ids: list[int] = []
+    retried = failed = 0
+    reachable = True
+    with transaction.atomic():
+        batch = list(
+            Notification.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("complaint")
+            .filter(status=NotificationStatus.PENDING, next_attempt_at__lte=now)
+            .order_by("next_attempt_at", "pk")[:batch_size]
+        )
+        if not batch:
+            return DeliveryResult(), 0, True
+        # The batch's tracking links in one INSERT: rendering then reads nothing from the
+        # database (each row comes with its complaint), so it needs no savepoint.
+        linked = [n for n in batch if n.complaint_id is not None and n.context.get("with_tracking_link")]
+        tokens = issue_tracking_tokens(complaint_ids=[n.complaint_id for n in linked], now=now)
+        token_of = dict(zip((n.pk for n in linked), tokens, strict=True))
+        mailer = get_connection()  # one SMTP connection for the batch
+        try:
+            for notification in batch:
+                try:
+                    message = render_notification(
+                        notification, now=now, tracking_token=token_of.get(notification.pk)
                     )
+                    try:
+                        mailer.open()  # a no-op while the connection is open
+                    except Exception:
+                        reachable = False
+                        raise
+                    message.connection = mailer
+                    message.send()
+                except Undeliverable as exc:  # no retry can fix the address: fail it now, keep the row
+                    _give_up(notification, exc)
+                    failed += 1
+                except Exception as exc:  # noqa: BLE001 - any failure is retried later
+                    if _retry_later(notification, exc, now=now):
+                        retried += 1
+                    else:
+                        failed += 1
+                    # The server may have dropped the connection: the next notice opens a new one.
+                    with contextlib.suppress(Exception):
+                        mailer.close()
+                    if not reachable:
+                        break  # the rest of the batch stays pending, untouched, for the next run
                 else:
-                    notification.next_attempt_at = now + retry_delay(notification.attempts)
-                    retried += 1
-                notification.save(update_fields=["attempts", "last_error", "status", "next_attempt_at"])
-            else:
-                notification.status = NotificationStatus.SENT
-                notification.sent_at = now
-                notification.attempts += 1
-                notification.save(update_fields=["status", "sent_at", "attempts"])
-                sent += 1
-    return DeliveryResult(sent=sent, retried=retried, failed=failed)
+                    sent_ids.append(notification.pk)
+        finally:
+            with contextlib.suppress(Exception):
+                mailer.close()
+        if sent_ids:
+            Notification.objects.filter(pk__in=sent_ids).update(
+                status=NotificationStatus.SENT, sent_at=now, attempts=F("attempts") + 1
+            )
+    counts = DeliveryResult(sent=len(sent_ids), retried=retried, failed=failed)
+    return counts, len(batch), reachable
+
+
+def _give_up(notification: Notification, exc: Exception) -> None:
+    notification.attempts += 1
+    notification.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+    notification.status = NotificationStatus.FAILED
+    logger.error("notification %s cannot be delivered: %s", notification.pk, notification.last_error)
+    notification.save(update_fields=["attempts", "last_error", "status"])
+
+
+def _retry_later(notification: Notification, exc: Exception, *, now: datetime) -> bool:
+    """Count the failed attempt; schedule a retry (True) or, out of attempts, fail the row (False)."""
+    notification.attempts += 1
+    notification.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+    retrying = notification.attempts < settings.NOTIFICATION_MAX_ATTEMPTS
+    if retrying:
+        notification.next_attempt_at = now + retry_delay(notification.attempts)
+    else:
+        notification.status = NotificationStatus.FAILED
+        logger.error("notification %s failed for good: %s", notification.pk, notification.last_error)
+    notification.save(update_fields=["attempts", "last_error", "status", "next_attempt_at"])
+    return retrying
 
 
 class Undeliverable(ValueError):
@@ -133,8 +188,14 @@ def absolute_url(path: str) -> str:
     return settings.SITE_URL.rstrip("/") + path
 
 
-def render_notification(notification: Notification, *, now: datetime) -> EmailMultiAlternatives:
-    """Render the notice's e-mail (text and HTML) in the recipient's language and time zone."""
+def render_notification(
+    notification: Notification, *, now: datetime, tracking_token: str | None = None
+) -> EmailMultiAlternatives:
+    """Render the notice's e-mail (text and HTML) in the recipient's language and time zone.
+
+    A notice that carries a tracking link gets `tracking_token`, minted for it, or else
+    mints one here (a write in the caller's transaction).
+    """
     context: dict[str, Any] = {**notification.context, "site_url": settings.SITE_URL}
     if "moves" in context:  # the SLA engine's summary: times are stored as ISO text
         context["moves"] = [{**move, "due_at": parse_datetime(move["due_at"])} for move in context["moves"]]
@@ -146,7 +207,7 @@ def render_notification(notification: Notification, *, now: datetime) -> EmailMu
         context["case_url"] = absolute_url(reverse(page, args=[complaint.reference]))
         if notification.context.get("with_tracking_link"):
             # Minted at sending time: the raw token lives only in the e-mail, never in a row.
-            token = issue_tracking_token(complaint=complaint, now=now)
+            token = tracking_token or issue_tracking_token(complaint=complaint, now=now)
             context["tracking_url"] = absolute_url(reverse("complaints:track", args=[token]))
             context["tracking_days"] = settings.TRACKING_LINK_TTL.days
     base = f"emails/{notification.template}"

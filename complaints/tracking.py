@@ -15,14 +15,26 @@ def issue_tracking_token(*, complaint: Complaint, now: datetime) -> str:
 
     Called when the e-mail carrying the link is rendered: the raw token lives only there.
     """
-    token = secrets.token_urlsafe(32)
-    TrackingToken.objects.create(
-        complaint=complaint,
-        token_hash=hash_token(token),
-        created_at=now,
-        expires_at=now + settings.TRACKING_LINK_TTL,
-    )
+    (token,) = issue_tracking_tokens(complaint_ids=[complaint.pk], now=now)
     return token
+
+
+def issue_tracking_tokens(*, complaint_ids: list[int], now: datetime) -> list[str]:
+    """Create a tracking token for each complaint id, in one INSERT; return the raw tokens
+    in the same order (only their hashes are stored). The outbox mints a batch's at once."""
+    tokens = [secrets.token_urlsafe(32) for _ in complaint_ids]
+    TrackingToken.objects.bulk_create(
+        [
+            TrackingToken(
+                complaint_id=complaint_id,
+                token_hash=hash_token(token),
+                created_at=now,
+                expires_at=now + settings.TRACKING_LINK_TTL,
+            )
+            for complaint_id, token in zip(complaint_ids, tokens, strict=True)
+        ]
+    )
+    return tokens
 
 
 def redeem_tracking_token(*, token: str, now: datetime) -> Complaint | None:

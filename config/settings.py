@@ -96,6 +96,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # A view that finds the database unavailable answers 503 (config.views.database_unavailable).
+    "config.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -359,7 +361,19 @@ else:
     # (kombu otherwise retries a failed connection once more after 2 s, on every nudge).
     CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5, "max_retries": 0}
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
+# Workers and beat wait for the broker for ever, at start-up and after losing it, one log
+# line per attempt (config/broker.py); the waits grow by BROKER_RETRY_INTERVAL_MS up to
+# BROKER_RETRY_MAX_INTERVAL_MS.
+CELERY_BROKER_CONNECTION_RETRY = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+BROKER_RETRY_INTERVAL_MS = env_int("BROKER_RETRY_INTERVAL_MS", 2000)
+BROKER_RETRY_MAX_INTERVAL_MS = env_int("BROKER_RETRY_MAX_INTERVAL_MS", 30_000)
+CELERY_WORKER_CONSUMER = "config.broker:Consumer"
+CELERY_BEAT_SCHEDULER = "config.broker:Scheduler"
+# A task running when the connection drops finishes rather than being killed (a delivery
+# run cut short would send part of its batch twice); config/broker.py mutes Celery's warning.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND") or None
 CELERY_TASK_IGNORE_RESULT = CELERY_RESULT_BACKEND is None
 CELERY_TASK_ACKS_LATE = True
@@ -473,6 +487,9 @@ TRACKING_LINK_TTL = timedelta(days=env_int("TRACKING_LINK_TTL_DAYS", 30))
 # "Find my complaint": requests allowed per IP and per e-mail address in an hour.
 FIND_COMPLAINT_LIMIT = env_int("FIND_COMPLAINT_LIMIT", 5)
 NOTIFICATION_MAX_ATTEMPTS = env_int("NOTIFICATION_MAX_ATTEMPTS", 8)
+# Notices sent per delivery transaction, over one SMTP connection; a run takes batch after
+# batch until nothing is due. A worker killed mid-batch resends at most this many.
+NOTIFICATION_BATCH_SIZE = env_int("NOTIFICATION_BATCH_SIZE", 100)
 # Seconds between two on-commit nudges of the outbox task (beat delivers in between).
 NOTIFICATION_NUDGE_INTERVAL = 1
 

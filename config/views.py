@@ -1,18 +1,24 @@
-"""Project-level endpoints that belong to no app: the health check, the favicon and the 400 page."""
+"""Project-level endpoints that belong to no app: the health check, the favicon and the error
+pages (400; 503 when the database cannot be reached)."""
 
 from __future__ import annotations
 
 import logging
+import math
 import os
+import sys
 from pathlib import Path
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.db import connection
+from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.templatetags.static import static
-from django.utils.cache import patch_cache_control
+from django.utils import translation
+from django.utils.cache import add_never_cache_headers, patch_cache_control
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_safe
 
@@ -101,3 +107,33 @@ def favicon(request: HttpRequest) -> HttpResponse:
     response = redirect(static("img/favicon.ico"))
     patch_cache_control(response, public=True, max_age=24 * 60 * 60)
     return response
+
+
+# What a request meets while PostgreSQL is down or restarting: refused or dropped connections.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+# Seconds a visitor (or a client honouring Retry-After) is asked to wait.
+DATABASE_RETRY_AFTER = 30
+
+
+def database_unavailable(request: HttpRequest) -> HttpResponse:
+    """The 503 page for a request that found the database unavailable, with Retry-After.
+
+    In the language of the visitor's cookie or browser (a profile cannot be read now), and
+    rendered without context processors: the navigation would ask the database who is
+    signed in and fail again.
+    """
+    with translation.override(translation.get_language_from_request(request)):
+        body = render_to_string("503.html", {"minutes": math.ceil(DATABASE_RETRY_AFTER / 60)})
+    response = HttpResponse(body, status=503)
+    response["Retry-After"] = str(DATABASE_RETRY_AFTER)
+    add_never_cache_headers(response)
+    return response
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """The 500 page; or the 503 page when the error was the database being unavailable
+    (raised outside a view, e.g. by a middleware, so DatabaseUnavailableMiddleware did not
+    see it)."""
+    if isinstance(sys.exc_info()[1], DATABASE_UNAVAILABLE):
+        return database_unavailable(request)
+    return defaults.server_error(request)

@@ -16,6 +16,7 @@ import pytest
 from tests.processes import ROOT as ROOT
 from tests.processes import BeatProcess as BeatProcess
 from tests.processes import GunicornProcess as GunicornProcess
+from tests.processes import SmtpSink as SmtpSink
 from tests.processes import WorkerProcess as WorkerProcess
 from tests.processes import celery_env as celery_env
 from tests.processes import free_port as free_port
@@ -203,77 +204,6 @@ def redis_server(tmp_path, monkeypatch):
     server.stop()
     monkeypatch.undo()
     forget_broker_connections()
-
-
-class SmtpSink:
-    """A minimal SMTP server on a free port that keeps every message it accepts.
-
-    Enough of RFC 5321 for smtplib (EHLO/HELO, MAIL, RCPT, DATA, RSET, NOOP, QUIT), no
-    TLS and no AUTH: point EMAIL_HOST/EMAIL_PORT at it with EMAIL_USE_TLS=false.
-    """
-
-    def __init__(self) -> None:
-        import email
-        import email.policy
-        import socketserver
-        import threading
-
-        self.messages: list = []  # email.message.EmailMessage, with "X-Rcpt-To" added
-        lock = threading.Lock()
-        sink = self
-
-        class Handler(socketserver.StreamRequestHandler):
-            def reply(self, line: str) -> None:
-                self.wfile.write(line.encode() + b"\r\n")
-
-            def handle(self) -> None:
-                self.reply("220 sink ESMTP")
-                recipients: list[str] = []
-                while line := self.rfile.readline():
-                    command = line.decode(errors="replace").strip()
-                    verb = command[:4].upper()
-                    if verb == "EHLO":
-                        self.wfile.write(b"250-sink\r\n250 8BITMIME\r\n")
-                    elif verb in ("HELO", "MAIL", "NOOP"):
-                        self.reply("250 OK")
-                    elif verb == "RSET":
-                        recipients = []
-                        self.reply("250 OK")
-                    elif verb == "RCPT":
-                        recipients.append(command.split(":", 1)[1].strip().strip("<>"))
-                        self.reply("250 OK")
-                    elif verb == "DATA":
-                        self.reply("354 End data with <CR><LF>.<CR><LF>")
-                        data = bytearray()
-                        while (chunk := self.rfile.readline()) not in (b".\r\n", b".\n", b""):
-                            data += chunk[1:] if chunk.startswith(b"..") else chunk
-                        message = email.message_from_bytes(bytes(data), policy=email.policy.default)
-                        message["X-Rcpt-To"] = ", ".join(recipients)
-                        with lock:
-                            sink.messages.append(message)
-                        recipients = []
-                        self.reply("250 OK queued")
-                    elif verb == "QUIT":
-                        self.reply("221 Bye")
-                        return
-                    else:
-                        self.reply("502 Command not implemented")
-
-        class Server(socketserver.ThreadingTCPServer):
-            daemon_threads = True
-            allow_reuse_address = True
-
-        self.server = Server(("127.0.0.1", 0), Handler)
-        self.host, self.port = self.server.server_address
-        self.thread = threading.Thread(target=self.server.serve_forever, name="smtp-sink", daemon=True)
-
-    def __enter__(self) -> SmtpSink:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""Start and stop the portal's processes (a Celery worker and beat, gunicorn) and wait on them.
+"""Start and stop the portal's processes (a Celery worker and beat, gunicorn) and wait on them;
+an SMTP server for them to send to.
 
 Plain helpers, no pytest: the tests use them through their fixtures (tests/conftest.py)
 and `make bench` (bench/harness.py) starts its gunicorn, worker and beat with them too.
@@ -180,3 +181,100 @@ class GunicornProcess(WorkerProcess):
 
     def stop(self, timeout: float = 30) -> None:
         super().stop(timeout)
+
+
+class SmtpSink:
+    """A minimal SMTP server on a free port that keeps every message it accepts.
+
+    Enough of RFC 5321 for smtplib (EHLO/HELO, MAIL, RCPT, DATA, RSET, NOOP, QUIT), no
+    TLS and no AUTH: point EMAIL_HOST/EMAIL_PORT at it with EMAIL_USE_TLS=false.
+    `received` counts the messages accepted, `sessions` the SMTP connections made to it;
+    `on_message`, if set, is called with the number accepted so far before each one is
+    acknowledged (in the server's thread, while the client waits for the reply). With
+    `keep=False` it only counts.
+    """
+
+    def __init__(self, *, keep: bool = True) -> None:
+        import socketserver
+        import threading
+
+        # What was accepted, as (raw bytes, recipients); parsed when `messages` is read, so
+        # that a sink taking thousands of messages costs the process sending them little.
+        self.raw: list[tuple[bytes, str]] = []
+        self._parsed: list = []
+        self.received = self.sessions = 0
+        self.on_message = None
+        lock = self._lock = threading.Lock()
+        sink = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def reply(self, line: str) -> None:
+                self.wfile.write(line.encode() + b"\r\n")
+
+            def handle(self) -> None:
+                with lock:
+                    sink.sessions += 1
+                self.reply("220 sink ESMTP")
+                recipients: list[str] = []
+                while line := self.rfile.readline():
+                    command = line.decode(errors="replace").strip()
+                    verb = command[:4].upper()
+                    if verb == "EHLO":
+                        self.wfile.write(b"250-sink\r\n250 8BITMIME\r\n")
+                    elif verb in ("HELO", "MAIL", "NOOP"):
+                        self.reply("250 OK")
+                    elif verb == "RSET":
+                        recipients = []
+                        self.reply("250 OK")
+                    elif verb == "RCPT":
+                        recipients.append(command.split(":", 1)[1].strip().strip("<>"))
+                        self.reply("250 OK")
+                    elif verb == "DATA":
+                        self.reply("354 End data with <CR><LF>.<CR><LF>")
+                        data = bytearray()
+                        while (chunk := self.rfile.readline()) not in (b".\r\n", b".\n", b""):
+                            data += chunk[1:] if chunk.startswith(b"..") else chunk
+                        with lock:
+                            if keep:
+                                sink.raw.append((bytes(data), ", ".join(recipients)))
+                            sink.received += 1
+                            count = sink.received
+                        if sink.on_message is not None:
+                            sink.on_message(count)
+                        recipients = []
+                        self.reply("250 OK queued")
+                    elif verb == "QUIT":
+                        self.reply("221 Bye")
+                        return
+                    else:
+                        self.reply("502 Command not implemented")
+
+        class Server(socketserver.ThreadingTCPServer):
+            daemon_threads = True
+            allow_reuse_address = True
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self.host, self.port = self.server.server_address
+        self.thread = threading.Thread(target=self.server.serve_forever, name="smtp-sink", daemon=True)
+
+    @property
+    def messages(self) -> list:
+        """Every message accepted so far (email.message.EmailMessage, with "X-Rcpt-To" added)."""
+        import email
+        import email.policy
+
+        with self._lock:
+            unparsed = self.raw[len(self._parsed) :]
+        for data, recipients in unparsed:
+            message = email.message_from_bytes(data, policy=email.policy.default)
+            message["X-Rcpt-To"] = recipients
+            self._parsed.append(message)
+        return list(self._parsed)
+
+    def __enter__(self) -> SmtpSink:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()

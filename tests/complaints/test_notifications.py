@@ -131,3 +131,17 @@ def test_a_burst_of_changes_nudges_the_worker_once_per_interval(settings, monkey
         for _ in range(5):
             records.nudge_delivery()
     assert apply_async.call_count == 1
+
+
+def test_an_unreachable_mail_server_stops_the_run_and_leaves_the_rest_untouched(settings):
+    from tests.processes import free_port
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_USE_TLS = "127.0.0.1", free_port(), False
+    for address in ("first@example.org", "second@example.org", "third@example.org"):
+        make_complaint(contact_email=address)
+    # Nothing listens on the port: the first notice's attempt is counted, the run stops.
+    assert deliver_outbox(now=NOW) == notifications.DeliveryResult(retried=1)
+    attempts = dict(Notification.objects.values_list("email", "attempts"))
+    assert attempts == {"first@example.org": 1, "second@example.org": 0, "third@example.org": 0}
+    assert Notification.objects.filter(status=NotificationStatus.PENDING).count() == 3

@@ -1,0 +1,105 @@
+"""A broker outage of any length: the worker and beat wait for Redis, saying so in one line
+per attempt, and carry on when it is back.
+
+Real processes: a dedicated redis-server (stopped and restarted on its port), a Celery
+worker (prefork, as production runs it) and beat on it, PostgreSQL. The retry interval is
+lowered (BROKER_RETRY_INTERVAL_MS) so that more attempts than Celery's default budget of
+100 fit in a few seconds of outage.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+
+import pytest
+
+from tests.conftest import BeatProcess, WorkerProcess, celery_env, forget_broker_connections, wait_for
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+OLD_BUDGET = 100  # Celery's default broker_connection_max_retries
+
+
+def attempts(log: str, process: str) -> int:
+    """The lines saying that `process` (worker or beat) could not reach the broker."""
+    return len(re.findall(rf"^.*{process}: broker unreachable .*$", log, flags=re.MULTILINE))
+
+
+def pings_answered(worker: WorkerProcess) -> int:
+    return len(re.findall(r"Task portal\.ping\[[^\]]+\] succeeded .*'pong'", worker.output()))
+
+
+def sweeps_received(worker: WorkerProcess) -> int:
+    return worker.output().count("Task escalation.tasks.sweep_sla[")
+
+
+def ping_works(worker: WorkerProcess, answered: int) -> None:
+    from config.celery import ping
+
+    forget_broker_connections()  # this process's pooled connections died with the server
+    ping.delay()
+    wait_for(lambda: pings_answered(worker) == answered, timeout=60, what="the worker to answer a ping")
+
+
+def outlast_budget(worker: WorkerProcess, beat: BeatProcess, *, worker_before: int, beat_lines: int) -> None:
+    wait_for(
+        lambda: (
+            attempts(worker.output(), "worker") > worker_before + OLD_BUDGET + 20
+            and attempts(beat.output(), "beat") >= beat_lines
+        ),
+        timeout=120,
+        interval=0.5,
+        what=f"more than {OLD_BUDGET} attempts to reach the broker",
+    )
+    assert worker.process.poll() is None, worker.output()[-3000:]
+    assert beat.process.poll() is None, beat.output()[-3000:]
+
+
+def test_worker_and_beat_outlast_outages_longer_than_the_old_retry_budget(redis_server, tmp_path):
+    env = celery_env(
+        redis_server.url,
+        CELERY_RESULT_BACKEND="",
+        BROKER_RETRY_INTERVAL_MS="20",
+        BROKER_RETRY_MAX_INTERVAL_MS="20",
+        SLA_SWEEP_INTERVAL="1",
+        VAR_DIR=str(tmp_path / "var"),
+    )
+    # Started while Redis is down: neither may give up before it comes.
+    worker = WorkerProcess(env, tmp_path / "worker.log")
+    worker.launch(
+        [sys.executable, "-m", "celery", "-A", "config", *worker.ARGS, "--pool=prefork", "--concurrency=1"]
+    )
+    beat = BeatProcess(env, tmp_path / "beat.log")
+    try:
+        beat.start("--schedule", str(tmp_path / "beat-schedule"))
+        outlast_budget(worker, beat, worker_before=0, beat_lines=OLD_BUDGET + 20)
+
+        redis_server.start()  # both connect by themselves
+        wait_for(lambda: b"ready." in worker.log_path.read_bytes(), timeout=60, what="the worker to be ready")
+        ping_works(worker, 1)
+        wait_for(lambda: sweeps_received(worker) >= 1, timeout=60, what="beat's first sweep")
+
+        # Down again, now that both were connected: the worker retries, beat skips its sends.
+        redis_server.stop()
+        before = attempts(worker.output(), "worker"), attempts(beat.output(), "beat")
+        outlast_budget(worker, beat, worker_before=before[0], beat_lines=before[1] + 3)
+
+        redis_server.start()
+        ping_works(worker, 2)
+        received = sweeps_received(worker)
+        wait_for(lambda: sweeps_received(worker) > received + 1, timeout=60, what="beat's sweeps to resume")
+        assert worker.process.poll() is None and beat.process.poll() is None
+    finally:
+        beat.stop()
+        worker.stop()
+    for log in (worker.output(), beat.output()):
+        assert "Traceback" not in log, log[log.find("Traceback") - 500 :][:3000]
+        assert stray_lines(log) == []
+
+
+def stray_lines(log: str) -> list[str]:
+    """Lines after the start-up banner that are not a log record of their own (a record
+    spread over several lines: a traceback, a warning's text)."""
+    records = log[log.index("\n[20") :].splitlines()
+    return [line for line in records if line.strip() and not line.startswith(("[20", "worker: "))]
