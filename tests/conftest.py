@@ -19,6 +19,7 @@ from tests.processes import GunicornProcess as GunicornProcess
 from tests.processes import SmtpSink as SmtpSink
 from tests.processes import WorkerProcess as WorkerProcess
 from tests.processes import celery_env as celery_env
+from tests.processes import empty_broker as empty_broker
 from tests.processes import free_port as free_port
 from tests.processes import port_open as port_open
 from tests.processes import subprocess_env as subprocess_env
@@ -50,9 +51,7 @@ def celery_worker_process(redis_url, tmp_path) -> Iterator[WorkerProcess]:
     env = celery_env(
         redis_url,
     )
-    from config.celery import app
-
-    app.control.purge()
+    empty_broker(redis_url)
     worker = WorkerProcess(env, tmp_path / "worker.log").start()
     try:
         yield worker

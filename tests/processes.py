@@ -40,6 +40,20 @@ def wait_for(predicate, *, timeout: float, interval: float = 0.1, what: str = "c
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
+def empty_broker(broker_url: str) -> None:
+    """Empty the tests' broker database before a worker starts: the queues, and the messages a
+    worker killed by an earlier test left unacknowledged, which kombu would hand to the next
+    worker (a stray sweep or delivery run would then act in the middle of another test).
+    `app.control.purge()` empties the queues only."""
+    import redis
+
+    client = redis.Redis.from_url(broker_url)
+    try:
+        client.flushdb()
+    finally:
+        client.close()
+
+
 class WorkerProcess:
     """A real `celery worker` subprocess; its output is kept in a log file."""
 

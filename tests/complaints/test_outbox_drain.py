@@ -20,7 +20,7 @@ from accounts.models import Role
 from complaints import records
 from complaints.models import Notification, NotificationStatus
 from complaints.tasks import deliver_notifications
-from tests.conftest import WorkerProcess, celery_env, wait_for
+from tests.conftest import WorkerProcess, celery_env, empty_broker, wait_for
 from tests.factories import NOW, make_complaint, make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -81,9 +81,7 @@ def committed_sent(other: psycopg.Connection) -> int:
 
 def worker_sending_to(sink, redis_url: str, tmp_path, *, batch: int) -> WorkerProcess:
     """A real Celery worker whose mail goes to `sink`, NOTIFICATION_BATCH_SIZE `batch`."""
-    from config.celery import app
-
-    app.control.purge()
+    empty_broker(redis_url)
     env = celery_env(
         redis_url,
         CELERY_RESULT_BACKEND="",
@@ -93,7 +91,8 @@ def worker_sending_to(sink, redis_url: str, tmp_path, *, batch: int) -> WorkerPr
         EMAIL_USE_TLS="false",
         NOTIFICATION_BATCH_SIZE=str(batch),
     )
-    return WorkerProcess(env, tmp_path / "worker.log").start()
+    # A log of its own: start() waits for "ready." in it, which an earlier worker's log holds.
+    return WorkerProcess(env, tmp_path / f"worker-{time.monotonic_ns()}.log").start()
 
 
 def all_sent() -> bool:
@@ -155,7 +154,9 @@ def test_a_worker_killed_mid_run_loses_nothing_and_resends_only_the_batch_in_fli
     smtp_sink.on_message = kill_mid_batch
     try:
         deliver_notifications.apply_async()
-        wait_for(lambda: worker.process.poll() is not None, timeout=120, what="the worker to reach the kill")
+        # Until the sink's thread has killed the worker and read what was committed (the
+        # worker's exit alone comes before that reading: the assertion below raced it).
+        wait_for(lambda: committed_at_kill, timeout=120, what="the worker to reach the kill")
     finally:
         worker.stop()
     assert committed_at_kill == [kill_at // batch * batch]  # the four batches before it

@@ -12,7 +12,7 @@ from complaints.models import Complaint
 from escalation import clock
 from escalation import sweep as sweeping
 from escalation.models import Escalation
-from tests.conftest import WorkerProcess, celery_env, wait_for
+from tests.conftest import WorkerProcess, celery_env, empty_broker, wait_for
 from tests.factories import make_complaint
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -29,9 +29,7 @@ def test_a_worker_killed_mid_sweep_loses_nothing_and_the_next_sweep_finishes_exa
         redis_url,
         SLA_SWEEP_BATCH_SIZE="5",
     )
-    from config.celery import app
-
-    app.control.purge()
+    empty_broker(redis_url)
     worker = WorkerProcess(env, tmp_path / "worker.log").start()
     try:
         sweep_sla.delay()
