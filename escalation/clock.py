@@ -54,6 +54,18 @@ CLOCK_FIELDS = (
 )
 
 
+# What firing a checkpoint changes on a complaint: each column, and the attribute of
+# `sla.Clock` that holds its new value (the sweep writes the same columns set-wise).
+FIRED_FIELDS = {
+    "first_response_warned_at": "first_response_warned_at",
+    "first_response_breached_at": "first_response_breached_at",
+    "resolution_warned_at": "resolution_warned_at",
+    "resolution_breached_at": "resolution_breached_at",
+    "escalation_level": "level",
+    "level_since": "level_since",
+}
+
+
 def reschedule(complaint: Complaint) -> None:
     """Set `next_check_at` to the earliest warning, deadline or climb still ahead (or None)."""
     policy, calendar = policy_for(complaint)
@@ -92,12 +104,8 @@ def settle(*, complaint: Complaint, now: datetime) -> list[str]:
         assignee__preferred_language=assignee.preferred_language if assignee else "",
     )
     record([Settled(row, after, next_check, fired)], now=now, levels=Levels.read(), result=SweepResult())
-    complaint.first_response_warned_at = after.first_response_warned_at
-    complaint.first_response_breached_at = after.first_response_breached_at
-    complaint.resolution_warned_at = after.resolution_warned_at
-    complaint.resolution_breached_at = after.resolution_breached_at
-    complaint.escalation_level = after.level
-    complaint.level_since = after.level_since
+    for column, attribute in FIRED_FIELDS.items():
+        setattr(complaint, column, getattr(after, attribute))
     complaint.next_check_at = next_check
     return list(CLOCK_FIELDS)
 

@@ -154,24 +154,18 @@ def _event(
     checkpoint, before, after = fired.checkpoint, fired.from_level, fired.to_level
     which = DEADLINE_OF.get(checkpoint.kind)
     deadline = checkpoint.deadline_at.isoformat()
-    if checkpoint.kind in (sla.WARN_FIRST_RESPONSE, sla.WARN_RESOLUTION):
+    warning = checkpoint.kind in (sla.WARN_FIRST_RESPONSE, sla.WARN_RESOLUTION)
+    if warning:
         result.warned += 1
-        events.add(
-            complaint_id=row.id,
-            now=now,
-            kind=EventKind.SLA_WARNING,
-            public=False,
-            payload={"deadline": which, "due_at": deadline},
-        )
-        return
-    if checkpoint.kind != sla.CLIMB:
+    elif checkpoint.kind != sla.CLIMB:
         result.breached += 1
-    if after == before:  # already at the top of the ladder: the breach is recorded, nothing moves
+    # A warning (staff only), or a breach at the top of the ladder: recorded, nothing moves.
+    if warning or after == before:
         events.add(
             complaint_id=row.id,
             now=now,
-            kind=EventKind.SLA_BREACHED,
-            public=True,
+            kind=EventKind.SLA_WARNING if warning else EventKind.SLA_BREACHED,
+            public=not warning,
             payload={"deadline": which, "due_at": deadline},
         )
         return

@@ -21,7 +21,7 @@ from django.db import connection, transaction
 from common.bulk import all_equal, array_placeholder
 from complaints.models import Complaint
 from escalation import sla
-from escalation.clock import CLOCK_FIELDS, clock_of
+from escalation.clock import CLOCK_FIELDS, FIRED_FIELDS, clock_of
 from escalation.firing import Levels, Settled, SweepResult, record
 from escalation.policies import ladder, policy_for, warning_ratio
 
@@ -213,12 +213,10 @@ def _sweep_batch(
 # What a sweep changes on a complaint: its PostgreSQL type, and where the new value is
 # found on a swept complaint (the old one is on its row under the column's name).
 SWEPT_FIELDS = {
-    "first_response_warned_at": ("timestamptz", "clock.first_response_warned_at"),
-    "first_response_breached_at": ("timestamptz", "clock.first_response_breached_at"),
-    "resolution_warned_at": ("timestamptz", "clock.resolution_warned_at"),
-    "resolution_breached_at": ("timestamptz", "clock.resolution_breached_at"),
-    "escalation_level": ("smallint", "clock.level"),
-    "level_since": ("timestamptz", "clock.level_since"),
+    **{
+        column: ("smallint" if column == "escalation_level" else "timestamptz", f"clock.{attribute}")
+        for column, attribute in FIRED_FIELDS.items()
+    },
     "next_check_at": ("timestamptz", "next_check_at"),  # always moved: the row was due
 }
 
