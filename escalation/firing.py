@@ -205,14 +205,17 @@ def _notices(case: Settled, fired: list[sla.Fired], *, now: datetime, levels: Le
     found: list[dict] = []
     told: set[int] = set()
     if moves:
-        final = moves[-1].to_level
-        for person in levels.staff.get(final, []):
+        summaries: dict[str, list[dict[str, Any]]] = {}  # one per language, whoever reads it
+        for person in levels.staff.get(moves[-1].to_level, []):
+            language = person[2]
+            if language not in summaries:
+                summaries[language] = _summary(moves, levels, language)
             found += staff_notices(
                 [person],
                 complaint_id=row.id,
                 kind="escalated",
                 now=now,
-                context={"moves": _summary(moves, levels, person[2])},
+                context={"moves": summaries[language]},
             )
             told.add(person[0])
         found.append(

@@ -25,10 +25,6 @@ class Standing(NamedTuple):
     deadline: str | None  # which deadline broke first: "first_response", "resolution" or None
     broke_at: datetime | None  # when it broke
 
-    @property
-    def by_the_clock(self) -> bool:
-        return self.reason in (Reason.FIRST_RESPONSE_BREACHED, Reason.RESOLUTION_BREACHED, Reason.CLIMB)
-
 
 def moves_up(complaint: Any = None) -> QuerySet[Escalation]:
     """Moves up a case, latest first (of `complaint`, or of the outer row in a subquery)."""
