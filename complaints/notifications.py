@@ -25,6 +25,7 @@ from django.db.models import F
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext_lazy as _
 
 from common.times import reading_as
 from complaints.models import Notification, NotificationStatus
@@ -188,6 +189,41 @@ def absolute_url(path: str) -> str:
     return settings.SITE_URL.rstrip("/") + path
 
 
+# What a notice says happened, by template and the `kind` in its context (the first
+# sentence of the e-mail; a staff alert's subject too). Looked up, not branched on in the
+# templates: an e-mail is rendered in three parts, and a wave sends thousands.
+NEWS: dict[str, dict[str | None, Any]] = {
+    "case_update": {
+        "open": _("Your complaint is now being handled by our support team."),
+        "awaiting_complainant": _(
+            "We need more information from you to continue. Please answer on your complaint's page; "
+            "the clock is paused until you do."
+        ),
+        "reply": _("The support team answered your complaint:"),
+        "resolved": _(
+            "Your complaint was marked as resolved. If you agree, accept the resolution; if not, you "
+            "can dispute it within 14 days."
+        ),
+        "escalated": _(
+            "A deadline for your complaint passed, so it has been passed up to someone with more "
+            "authority. You do not need to do anything."
+        ),
+        "closed": _("Your complaint is closed."),
+        None: _("There is news on your complaint."),
+    },
+    "staff_alert": {
+        "complainant_reply": _("The complainant wrote a new message."),
+        "reminder": _("The complainant sent a reminder: they are waiting for an answer."),
+        "disputed": _("The complainant disputed the resolution; the case is open again."),
+        "sla_warning": _("A deadline on this case is close: answer or resolve it soon."),
+        "escalated": _("A case was escalated to your level: a deadline was missed."),
+        "assigned": _("A case was assigned to you."),
+        "withdrawn": _("The complainant withdrew the complaint."),
+        None: _("There is news on a case assigned to you."),
+    },
+}
+
+
 def render_notification(
     notification: Notification, *, now: datetime, tracking_token: str | None = None
 ) -> EmailMultiAlternatives:
@@ -212,6 +248,8 @@ def render_notification(
             context["tracking_days"] = settings.TRACKING_LINK_TTL.days
     base = f"emails/{notification.template}"
     with reading_as(notification.language):
+        if news := NEWS.get(notification.template):
+            context["news"] = str(news.get(context.get("kind"), news[None]))
         subject = header_text(render_to_string(f"{base}_subject.txt", context))
         text = render_to_string(f"{base}.txt", context)
         html = render_to_string(f"{base}.html", context)

@@ -9,12 +9,14 @@ from unittest import mock
 import pytest
 from django.core import mail
 from django.db import OperationalError
+from django.utils.html import escape
 
+from accounts.models import Role
 from complaints import notifications, records
 from complaints.models import Notification, NotificationStatus, TrackingToken, hash_token
 from complaints.notifications import deliver_outbox, retry_delay
 from complaints.tracking import redeem_tracking_token
-from tests.factories import NOW, make_complaint
+from tests.factories import NOW, make_complaint, make_user
 from tests.locks import lock_timeout, row_locked_by_another_connection
 
 pytestmark = pytest.mark.django_db
@@ -40,6 +42,28 @@ def test_an_english_complainant_gets_english():
     make_complaint(language="en")
     deliver_outbox(now=NOW)
     assert "We received your complaint" in mail.outbox[0].subject
+
+
+def test_each_notice_says_what_happened_in_the_recipients_language_in_every_part():
+    complaint = make_complaint(language="vi")
+    agent = make_user(username="agent", role=Role.AGENT, preferred_language="en")
+    Notification.objects.all().delete()
+    records.tell_complainant(complaint, kind="awaiting_complainant", now=NOW)
+    records.notify_staff(complaint, [agent], kind="reminder", now=NOW)
+    records.notify_staff(complaint, [agent], kind="a kind nobody wrote a sentence for", now=NOW)
+    deliver_outbox(now=NOW)
+    by_recipient = sorted(mail.outbox, key=lambda m: (m.to != [complaint.contact_email], m.body))
+    to_complainant, reminder, unknown = by_recipient
+    sentences = {
+        to_complainant: "Chúng tôi cần thêm thông tin",  # the Vietnamese complainant's
+        reminder: "The complainant sent a reminder: they are waiting for an answer.",
+        unknown: "There is news on a case assigned to you.",
+    }
+    for message, sentence in sentences.items():
+        assert sentence in message.body
+        assert escape(sentence) in message.alternatives[0][0]
+    assert "We need more information" not in to_complainant.body
+    assert sentences[reminder] in reminder.subject and sentences[unknown] in unknown.subject
 
 
 def test_the_tracking_link_is_minted_when_the_email_is_sent_and_only_its_hash_is_kept():
