@@ -17,9 +17,9 @@ What a post must prove, per provider (anymail's checks plus the portal's):
 
 Answers: 401 with a challenge when the credentials are missing or wrong (SNS sends them only
 after a challenge), 403 when a signature or another check fails, 503 when the portal is not
-configured, 500 when the pipeline raised (nothing was accepted: every provider retries on a
-5xx; the answer is a bare status, never the portal's error page), 200 once the pipeline
-returned.
+configured, 413 when the post is larger than DATA_UPLOAD_MAX_MEMORY_SIZE, 500 when the
+pipeline raised (nothing was accepted: every provider retries on a 5xx; the answer is a bare
+status, never the portal's error page), 200 once the pipeline returned.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from anymail.webhooks.mailgun import MailgunInboundWebhookView
 from anymail.webhooks.postmark import PostmarkInboundWebhookView
 from anymail.webhooks.sendgrid import SendGridInboundWebhookView
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from django.urls import path, re_path
 from django.utils import timezone
@@ -75,6 +76,10 @@ class ProviderDoor:
         except AnymailWebhookValidationFailure as exc:
             logger.warning("inbound %s post refused: %s", self.esp_name, exc)
             return HttpResponse(status=403)
+        except RequestDataTooBig:
+            # Django's cap on a body (or a form field) held in memory: the raw message is one.
+            logger.error("inbound %s post refused: larger than DATA_UPLOAD_MAX_MEMORY_SIZE", self.esp_name)
+            return HttpResponse(status=413)
         except Exception:
             logger.exception("inbound %s post failed; the provider will post it again", self.esp_name)
             return HttpResponse(status=500)
