@@ -482,8 +482,9 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # The shared secret ("user:password") every provider puts in the URL as HTTP basic auth.
 # Without it the endpoints refuse every post (503): unauthenticated mail is never taken in.
 _webhook_secret = env_str("ANYMAIL_WEBHOOK_SECRET")
-if _webhook_secret and ":" not in _webhook_secret:
-    raise ImproperlyConfigured("ANYMAIL_WEBHOOK_SECRET must read user:password.")
+_webhook_user, _, _webhook_password = _webhook_secret.partition(":")
+if _webhook_secret and not (_webhook_user and _webhook_password):
+    raise ImproperlyConfigured("ANYMAIL_WEBHOOK_SECRET must read user:password, neither empty.")
 ANYMAIL = {
     "WEBHOOK_SECRET": _webhook_secret,
     # Mailgun's HMAC key ("HTTP webhook signing key"); without it Mailgun's posts are refused.

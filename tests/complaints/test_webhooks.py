@@ -21,6 +21,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from tests.config.test_environment import load_settings
+
 pytestmark = [
     pytest.mark.django_db,
     # anymail warns on every SendGrid view (it no longer tests SendGrid itself) and, in the tests
@@ -395,3 +397,11 @@ def test_a_postmark_post_without_the_raw_email_hands_on_the_message_anymail_rebu
 )
 def test_only_the_four_providers_inbound_doors_are_open(client, path) -> None:
     assert client.post(path, {}, secure=True, **basic_auth()).status_code == 404
+
+
+@pytest.mark.parametrize("secret", ["s3cret-without-a-user", ":", "provider:"])
+def test_a_webhook_secret_that_is_not_user_and_password_fails_at_start_up(tmp_path, secret) -> None:
+    result = load_settings(tmp_path, DEBUG="true", ANYMAIL_WEBHOOK_SECRET=secret)
+
+    assert result.returncode != 0
+    assert "ANYMAIL_WEBHOOK_SECRET" in result.stderr
