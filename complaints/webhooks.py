@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 from base64 import b64decode
+from collections.abc import Iterator
 from typing import Any
 
 from anymail.exceptions import AnymailWebhookValidationFailure
@@ -151,13 +152,25 @@ class AmazonSesInbound(ProviderDoor, AmazonSESInboundWebhookView):
         if allowed and topic not in allowed:
             raise AnymailWebhookValidationFailure(f"SNS topic {topic!r} is not an accepted topic")
 
+    def fetch_s3_chunks(self, bucket_name: str, object_key: str) -> Iterator[bytes]:
+        # The S3 action: anymail streams the object into its parser and keeps no copy; keep one.
+        for chunk in super().fetch_s3_chunks(bucket_name, object_key):
+            self.fetched += chunk
+            yield chunk
+
+    def esp_to_anymail_events(self, ses_event: dict, sns_message: dict) -> list[AnymailInboundEvent]:
+        self.fetched = bytearray()
+        events = super().esp_to_anymail_events(ses_event, sns_message)
+        for event in events:
+            event.s3_object = bytes(self.fetched)
+        return events
+
     @staticmethod
     def original_mime(event: AnymailInboundEvent) -> bytes:
         notification = event.esp_event
         content = notification.get("content")
         if content is None:
-            # The S3 action: anymail streamed the object into its parser and kept no copy.
-            return event.message.as_bytes()
+            return event.s3_object
         if notification.get("receipt", {}).get("action", {}).get("encoding") == "BASE64":
             return b64decode(content.encode("ascii"))
         return content.encode("utf-8")

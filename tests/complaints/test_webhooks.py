@@ -17,11 +17,16 @@ from email.header import decode_header, make_header
 from email.policy import default as default_policy
 from typing import Any
 
+import boto3
 import pytest
 from django.test import Client
 from django.urls import reverse
 
 from tests.config.test_environment import load_settings
+from tests.evidence import test_s3
+
+# moto's S3 server, started once per module (the evidence tests' fixture).
+moto_endpoint = test_s3.moto_endpoint
 
 pytestmark = [
     pytest.mark.django_db,
@@ -344,6 +349,37 @@ def test_a_subscription_to_an_unlisted_topic_is_refused_without_asking_aws(clien
 
     # Were it accepted, anymail would call SNS ConfirmSubscription, which fails on this machine.
     assert post_sns(client, confirmation, **basic_auth()).status_code == 403
+
+
+def test_an_ses_s3_action_hands_on_the_stored_object_byte_for_byte(client, settings, moto_endpoint) -> None:
+    """A receipt rule's S3 action (messages over SNS's 150 KB), read from moto's S3 over HTTP."""
+    credentials = {
+        "aws_access_key_id": "testing",
+        "aws_secret_access_key": "testing",
+        "region_name": "us-east-1",
+    }
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint, **credentials)
+    s3.create_bucket(Bucket="portal-inbound-mail")
+    s3.put_object(Bucket="portal-inbound-mail", Key="inbound/o3vrnil0e2ic", Body=REPLY)
+    settings.ANYMAIL = {
+        **settings.ANYMAIL,
+        "AMAZON_SES_CLIENT_PARAMS": {"endpoint_url": moto_endpoint, **credentials},
+    }
+    notification = sns_notification()
+    ses_event = json.loads(notification["Message"])
+    del ses_event["content"]
+    ses_event["receipt"]["action"] = {
+        "type": "S3",
+        "topicArn": TOPIC,
+        "bucketName": "portal-inbound-mail",
+        "objectKey": "inbound/o3vrnil0e2ic",
+    }
+    notification["Message"] = json.dumps(ses_event)
+
+    response = post_sns(client, notification, **basic_auth())
+
+    assert response.status_code == 200
+    assert RECEIVED == [REPLY]
 
 
 def test_a_failing_pipeline_answers_a_bare_500_and_the_retry_is_taken(client, settings) -> None:
