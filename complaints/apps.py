@@ -5,3 +5,9 @@ from django.utils.translation import gettext_lazy as _
 class ComplaintsConfig(AppConfig):
     name = "complaints"
     verbose_name = _("Complaints")
+
+    def ready(self) -> None:
+        # The providers' webhooks feed the inbound pipeline through anymail's signal.
+        from complaints import webhooks
+
+        webhooks.connect_doors()

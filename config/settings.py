@@ -81,6 +81,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "crispy_forms",
     "crispy_bootstrap5",
+    # Only anymail's inbound webhooks are used (complaints.webhooks); sending stays on EMAIL_BACKEND.
+    "anymail",
     "accounts",
     "complaints",
     "escalation",
@@ -472,6 +474,32 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
 EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Complaint portal <no-reply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- Inbound e-mail: mail providers' webhooks -------------------------------------------
+
+# Posts of Amazon SES, Mailgun, Postmark and SendGrid under /inbound/ (complaints.webhooks),
+# through django-anymail: https://anymail.dev/en/stable/inbound/
+# The shared secret ("user:password") every provider puts in the URL as HTTP basic auth.
+# Without it the endpoints refuse every post (503): unauthenticated mail is never taken in.
+_webhook_secret = env_str("ANYMAIL_WEBHOOK_SECRET")
+_webhook_user, _, _webhook_password = _webhook_secret.partition(":")
+if _webhook_secret and not (_webhook_user and _webhook_password):
+    raise ImproperlyConfigured("ANYMAIL_WEBHOOK_SECRET must read user:password, neither empty.")
+ANYMAIL = {
+    "WEBHOOK_SECRET": _webhook_secret,
+    # Mailgun's HMAC key ("HTTP webhook signing key"); without it Mailgun's posts are refused.
+    "MAILGUN_WEBHOOK_SIGNING_KEY": env_str("MAILGUN_WEBHOOK_SIGNING_KEY"),
+    # anymail confirms an SNS subscription (only when basic auth passed) through boto3, so it
+    # needs AWS credentials; off, confirm it by hand in the SNS console.
+    "AMAZON_SES_AUTO_CONFIRM_SNS_SUBSCRIPTIONS": env_bool("AMAZON_SES_AUTO_CONFIRM_SNS_SUBSCRIPTIONS", True),
+}
+# Mailgun signs only a timestamp and a token, and (as reported) resends the same signature on
+# its retries over 8 hours: older posts are refused as replays, a window covering those retries.
+MAILGUN_WEBHOOK_MAX_AGE = env_int("MAILGUN_WEBHOOK_MAX_AGE", 9 * 3600)
+# SNS topics whose notifications are accepted (empty: any topic that passes basic auth).
+AMAZON_SES_INBOUND_TOPIC_ARNS = env_list("AMAZON_SES_INBOUND_TOPIC_ARNS")
+# The pipeline every door hands a message's raw bytes to: receive_raw(raw: bytes).
+INBOUND_HANDLER = "complaints.services.inbound.receive_raw"
 
 # --- Forms ---------------------------------------------------------------------------------
 

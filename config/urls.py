@@ -12,6 +12,8 @@ urlpatterns = [
     path("", include("evidence.urls")),
     path("complaints/", include("complaints.urls")),
     path("staff/", include("staff.urls")),
+    # Mail providers' inbound webhooks (django-anymail), e.g. /inbound/postmark/inbound/.
+    path("inbound/", include("complaints.webhooks")),
     path("admin/", admin.site.urls),
     path("healthz", views.healthz, name="healthz"),
     path("favicon.ico", views.favicon, name="favicon"),
