@@ -62,9 +62,18 @@ def token_in_address(address: str) -> str | None:
     local, domain = _split(settings.INBOUND_EMAIL_ADDRESS.lower())
     found_local, _at, found_domain = parseaddr(address)[1].lower().rpartition("@")
     base, plus, token = found_local.partition("+")
-    if not plus or not token or base != local or found_domain != domain:
+    if not plus or not token or base != local or _ascii(found_domain) != _ascii(domain):
         return None
     return token
+
+
+@functools.lru_cache(maxsize=64)
+def _ascii(domain: str) -> str:
+    """The domain as it travels (IDNA), so `khiếu-nại.vn` and `xn--khiu-ni-...vn` compare equal."""
+    try:
+        return punycode(domain).lower()
+    except UnicodeError:
+        return domain
 
 
 def issue_reply_tokens(*, pairs: list[tuple[int, int | None, str]], now: datetime) -> list[str]:

@@ -148,6 +148,7 @@ def test_the_token_is_read_from_the_reply_address_in_any_case_and_only_from_ours
     assert token_in_address(f"support+{token}@example.org") == token
     assert token_in_address(f"SUPPORT+{token.upper()}@Example.ORG") == token
     assert token_in_address(f'"Cổng khiếu nại" <support+{token}@example.org>') == token
+    assert token_in_address(f"support+{token}@EXAMPLE.org.") is None  # not quite the same domain
     for address in (
         f"help+{token}@example.org",  # another mailbox
         f"support+{token}@example.net",  # another domain
@@ -322,3 +323,16 @@ def test_a_batch_costs_the_same_statements_whatever_its_size():
     # Claim, tracking links, reply tokens, mark sent (and the savepoints of the test's transaction).
     assert two.count("INSERT") == 2 and two.count("UPDATE") == 1 and two.count("SELECT") == 1
     assert ReplyToken.objects.count() == 22
+
+
+def test_a_reply_address_on_an_international_domain_is_recognised_in_either_spelling(settings):
+    settings.INBOUND_EMAIL_ADDRESS = "hotro@khiếu-nại.vn"
+    token = "abcdefghijklmnopqrstuvwxyz234567"
+    ascii_domain = "khiếu-nại.vn".encode("idna").decode()
+    assert token_in_address(f"hotro+{token}@{ascii_domain}") == token
+    assert token_in_address(f"hotro+{token}@KHIẾU-NẠI.vn") == token
+    complaint = make_complaint()
+    deliver_outbox(now=NOW)
+    assert header(mail.outbox[0], "Reply-To").endswith(f"@{ascii_domain}")  # as it is sent
+    assert header(mail.outbox[0], "Message-ID").endswith(f"@{ascii_domain}>")
+    assert case_root_id(complaint.reference) == f"<case-{complaint.reference}@{ascii_domain}>"
