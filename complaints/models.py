@@ -525,10 +525,6 @@ class ReplyToken(models.Model):
     def __str__(self) -> str:
         return f"{self.complaint_id} → {self.email}"
 
-    @property
-    def is_live(self) -> bool:
-        return self.revoked_at is None
-
 
 class NotificationStatus(models.TextChoices):
     PENDING = "pending", _("Pending")

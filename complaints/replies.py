@@ -124,8 +124,8 @@ def revoke_reply_tokens(*, complaint_id: int, email: str | None = None, now: dat
 @functools.cache
 def _domain_of(inbound: str, sender: str) -> str:
     address = inbound or parseaddr(sender)[1]
-    domain = address.rpartition("@")[2] or "localhost"
-    return punycode(domain)  # a header must stay ASCII
+    domain = _ascii(address.rpartition("@")[2])  # a header must stay ASCII
+    return domain if domain.isascii() and domain else "localhost"
 
 
 def message_id_domain() -> str:
