@@ -7,6 +7,8 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/portal
 os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/13")
 os.environ.setdefault("CACHE_URL", "redis://127.0.0.1:6379/13")
 os.environ.setdefault("EMAIL_BACKEND", "locmem")
+# As in production: each notice mints its reply address when it is sent.
+os.environ.setdefault("INBOUND_EMAIL_ADDRESS", "replies@portal.example.org")
 
 from config.settings import *  # noqa: F403
 from config.settings import STORAGES

@@ -502,6 +502,30 @@ class TrackingToken(models.Model):
         return f"{self.complaint_id} → {when(self.expires_at)}"
 
 
+class ReplyToken(models.Model):
+    """The token in a notice's Reply-To address (`<local>+<token>@<domain>`, complaints.replies),
+    bound to one complaint and the one recipient the notice went to: their e-mail address,
+    and the staff member when the notice went to one. Only the SHA-256 of the 160-bit token
+    is stored. A revoked token no longer lets a reply onto the case."""
+
+    complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="reply_tokens")
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,  # nothing looks tokens up by person, as with Notification.recipient
+    )
+    email = models.EmailField(max_length=254)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.complaint_id} → {self.email}"
+
+
 class NotificationStatus(models.TextChoices):
     PENDING = "pending", _("Pending")
     SENT = "sent", _("Sent")
@@ -543,6 +567,9 @@ class Notification(models.Model):
     next_attempt_at = models.DateTimeField()
     sent_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    # The e-mail's Message-ID, angle brackets included, given when the notice is queued (so
+    # a resend after a crash carries the same one). Empty on notices queued before there was one.
+    message_id = models.CharField(max_length=255, blank=True, default="")
 
     class Meta:
         indexes = [
@@ -551,7 +578,10 @@ class Notification(models.Model):
                 fields=["next_attempt_at"],
                 name="notification_due_idx",
                 condition=Q(status="pending"),
-            )
+            ),
+            # complaints.replies.notice_for_message_ids: the notice a reply's In-Reply-To or
+            # References names.
+            models.Index(fields=["message_id"], name="notification_message_id_idx"),
         ]
 
     def __str__(self) -> str:

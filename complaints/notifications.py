@@ -29,6 +29,7 @@ from django.utils.translation import gettext_lazy as _
 
 from common.times import reading_as
 from complaints.models import Notification, NotificationStatus
+from complaints.replies import case_root_id, inbound_address_configured, issue_reply_tokens, reply_address
 from complaints.tracking import issue_tracking_token, issue_tracking_tokens
 
 logger = logging.getLogger(__name__)
@@ -95,12 +96,21 @@ def _deliver_batch(*, now: datetime, batch_size: int) -> tuple[DeliveryResult, i
         linked = [n for n in batch if n.complaint_id is not None and n.context.get("with_tracking_link")]
         tokens = issue_tracking_tokens(complaint_ids=[n.complaint_id for n in linked], now=now)
         token_of = dict(zip((n.pk for n in linked), tokens, strict=True))
+        # Their reply addresses likewise: a token per notice about a case, in one INSERT.
+        replyable = [n for n in batch if n.complaint_id is not None] if inbound_address_configured() else []
+        reply_tokens = issue_reply_tokens(
+            pairs=[(n.complaint_id, n.recipient_id, n.email) for n in replyable], now=now
+        )
+        reply_token_of = dict(zip((n.pk for n in replyable), reply_tokens, strict=True))
         mailer = get_connection()  # one SMTP connection for the batch
         try:
             for notification in batch:
                 try:
                     message = render_notification(
-                        notification, now=now, tracking_token=token_of.get(notification.pk)
+                        notification,
+                        now=now,
+                        tracking_token=token_of.get(notification.pk),
+                        reply_token=reply_token_of.get(notification.pk),
                     )
                     try:
                         mailer.open()  # a no-op while the connection is open
@@ -224,35 +234,90 @@ NEWS: dict[str, dict[str | None, Any]] = {
 }
 
 
+# What a notice says happened, where it differs when the recipient can answer by replying.
+NEWS_WHEN_REPLIES: dict[str, dict[str, Any]] = {
+    "case_update": {
+        "awaiting_complainant": _(
+            "We need more information from you to continue. Please answer by replying to this e-mail "
+            "or on your complaint's page; the clock is paused until you do."
+        ),
+    },
+}
+
+# The last line of every e-mail: how to answer, by (sent to staff, replies reach the portal).
+FOOTER: dict[tuple[bool, bool], Any] = {
+    (False, True): _(
+        "You can answer by replying to this e-mail: your answer and its attachments are added to "
+        "your complaint."
+    ),
+    (True, True): _(
+        "You can answer by replying to this e-mail: your reply is posted on the case as a public "
+        "reply, which the complainant sees."
+    ),
+    (False, False): _("To write to us, use your complaint's page."),
+    (True, False): _("To answer, open the case in the portal."),
+}
+
+
 def render_notification(
-    notification: Notification, *, now: datetime, tracking_token: str | None = None
+    notification: Notification,
+    *,
+    now: datetime,
+    tracking_token: str | None = None,
+    reply_token: str | None = None,
 ) -> EmailMultiAlternatives:
     """Render the notice's e-mail (text and HTML) in the recipient's language and time zone.
 
     A notice that carries a tracking link gets `tracking_token`, minted for it, or else
-    mints one here (a write in the caller's transaction).
+    mints one here (a write in the caller's transaction). A notice about a case, when
+    INBOUND_EMAIL_ADDRESS is set, is answered at a reply address: with `reply_token`, minted
+    for it, or else one minted here the same way. Its Message-ID is its row's, and it names
+    the case's thread root in References and In-Reply-To.
     """
     context: dict[str, Any] = {**notification.context, "site_url": settings.SITE_URL}
     if "moves" in context:  # the SLA engine's summary: times are stored as ISO text
         context["moves"] = [{**move, "due_at": parse_datetime(move["due_at"])} for move in context["moves"]]
     complaint = notification.complaint
+    to_staff = notification.recipient_id is not None
+    headers: dict[str, str] = {}
+    if notification.message_id:
+        headers["Message-ID"] = notification.message_id
+    reply_to: list[str] = []
     if complaint is not None:
         context["complaint"] = complaint
         # Staff are sent to their own case page; the complainant to theirs.
-        page = "staff:case" if notification.recipient_id is not None else "complaints:detail"
+        page = "staff:case" if to_staff else "complaints:detail"
         context["case_url"] = absolute_url(reverse(page, args=[complaint.reference]))
         if notification.context.get("with_tracking_link"):
             # Minted at sending time: the raw token lives only in the e-mail, never in a row.
             token = tracking_token or issue_tracking_token(complaint=complaint, now=now)
             context["tracking_url"] = absolute_url(reverse("complaints:track", args=[token]))
             context["tracking_days"] = settings.TRACKING_LINK_TTL.days
+        if inbound_address_configured():
+            if reply_token is None:
+                (reply_token,) = issue_reply_tokens(
+                    pairs=[(complaint.pk, notification.recipient_id, notification.email)], now=now
+                )
+            reply_to.append(reply_address(reply_token))
+        root = case_root_id(complaint.reference)
+        headers["References"] = headers["In-Reply-To"] = root
+    replies = bool(reply_to)
     base = f"emails/{notification.template}"
     with reading_as(notification.language):
         if news := NEWS.get(notification.template):
-            context["news"] = str(news.get(context.get("kind"), news[None]))
+            kind = context.get("kind")
+            sentence = replies and NEWS_WHEN_REPLIES.get(notification.template, {}).get(kind)
+            context["news"] = str(sentence or news.get(kind, news[None]))
+        context["footer"] = str(FOOTER[to_staff, replies])
         subject = header_text(render_to_string(f"{base}_subject.txt", context))
         text = render_to_string(f"{base}.txt", context)
         html = render_to_string(f"{base}.html", context)
-    message = EmailMultiAlternatives(subject=subject, body=text, to=[checked_address(notification.email)])
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=text,
+        to=[checked_address(notification.email)],
+        reply_to=reply_to,
+        headers=headers,
+    )
     message.attach_alternative(html, "text/html")
     return message

@@ -22,6 +22,7 @@ from django.db import transaction
 
 from common.bulk import BulkInsert
 from complaints.models import ActorRole, Complaint, ComplaintEvent, Notification
+from complaints.replies import new_message_id
 
 logger = logging.getLogger(__name__)
 
@@ -135,7 +136,8 @@ def notice_values(
 ) -> dict[str, Any]:
     """The columns of one outbox notice: the only statement of what a notice holds.
 
-    A language the portal does not speak falls back to LANGUAGE_CODE.
+    A language the portal does not speak falls back to LANGUAGE_CODE. The notice's
+    Message-ID is given here, once: a resend carries the same one.
     """
     return {
         "complaint_id": complaint_id,
@@ -146,6 +148,7 @@ def notice_values(
         "context": context or {},
         "created_at": now,
         "next_attempt_at": now,
+        "message_id": new_message_id(),
     }
 
 

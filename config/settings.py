@@ -12,7 +12,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.validators import validate_email
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -474,6 +475,43 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
 EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Complaint portal <no-reply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# The mailbox replies to the portal's e-mails reach. Each notice about a case carries a
+# Reply-To of `<local>+<token>@<domain>` (complaints.replies), whose token is 32 characters:
+# RFC 5321 allows 64 in a local part, so the configured one may have 31 at most.
+INBOUND_LOCAL_MAX_LENGTH = 64 - 1 - 32
+
+
+def inbound_address(name: str, default: str) -> str:
+    """The address in variable `name` (empty: no replies by e-mail), checked: one bare address
+    whose local part holds no `+` (the token goes there) and leaves room for the token."""
+    value = env_str(name, default).strip()
+    if not value:
+        return ""
+    local, _at, _domain = value.rpartition("@")
+    try:
+        validate_email(value)
+    except ValidationError:
+        raise ImproperlyConfigured(
+            f"{name} must be one e-mail address such as replies@example.org (no name, no list), "
+            f"not {value!r}."
+        ) from None
+    if "+" in local:
+        raise ImproperlyConfigured(
+            f"{name} must have no '+' in the part before the @ (the portal adds +<token> there), "
+            f"not {value!r}."
+        )
+    if len(local) > INBOUND_LOCAL_MAX_LENGTH:
+        raise ImproperlyConfigured(
+            f"{name}: the part before the @ may have at most {INBOUND_LOCAL_MAX_LENGTH} characters "
+            f"(the portal adds +<token> there), not {len(local)}."
+        )
+    return value
+
+
+# Empty: the e-mails ask people to write from the case page instead of replying.
+INBOUND_EMAIL_ADDRESS = inbound_address("INBOUND_EMAIL_ADDRESS", "replies@localhost" if DEBUG else "")
+
 
 # --- Inbound e-mail: mail providers' webhooks -------------------------------------------
 

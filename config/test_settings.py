@@ -13,6 +13,8 @@ os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/15")
 os.environ.setdefault("CELERY_RESULT_BACKEND", os.environ["CELERY_BROKER_URL"])
 os.environ.setdefault("CACHE_URL", "redis://127.0.0.1:6379/14")
 os.environ.setdefault("EMAIL_BACKEND", "locmem")
+# As in production: notices carry a reply address (tests of the portal without one clear it).
+os.environ.setdefault("INBOUND_EMAIL_ADDRESS", "replies@portal.example.org")
 
 from config.settings import *  # noqa: F403
 from config.settings import STORAGES

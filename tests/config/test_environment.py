@@ -129,3 +129,38 @@ def test_check_deploy_is_clean_with_production_settings(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def inbound_address(tmp_path, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", "import config.settings as s; print(repr(s.INBOUND_EMAIL_ADDRESS))"],
+        cwd=ROOT,
+        env={**BASE_ENV, "VAR_DIR": str(tmp_path / "var"), **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_a_debug_run_has_an_inbound_address_and_production_has_one_only_when_given(tmp_path):
+    assert inbound_address(tmp_path, DEBUG="true").stdout.strip() == "'replies@localhost'"
+    assert inbound_address(tmp_path, SECRET_KEY="x" * 60).stdout.strip() == "''"
+    given = inbound_address(tmp_path, SECRET_KEY="x" * 60, INBOUND_EMAIL_ADDRESS=" support@example.org ")
+    assert given.stdout.strip() == "'support@example.org'"
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("support+cases@example.org", "must have no '+' in the part before the @"),
+        ("Support <support@example.org>", "must be one e-mail address"),
+        ("support@example.org, help@example.org", "must be one e-mail address"),
+        ("support", "must be one e-mail address"),
+        ("s" * 32 + "@example.org", "at most 31 characters"),
+    ],
+)
+def test_an_inbound_address_a_token_cannot_be_added_to_stops_start_up(tmp_path, value, message):
+    result = inbound_address(tmp_path, DEBUG="true", INBOUND_EMAIL_ADDRESS=value)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: INBOUND_EMAIL_ADDRESS" in result.stderr
+    assert message in result.stderr
