@@ -100,6 +100,9 @@ def _annotate_events(
         event.evidence_items = [
             evidence_by_id[i] for i in event.payload.get("evidence", []) if i in evidence_by_id
         ]
+        # A reply that came by e-mail: the message as received, and the files refused.
+        event.email_item = evidence_by_id.get(event.payload.get("email", ""))
+        event.refused_files = event.payload.get("refused", [])
         # A filing lists its contacts; a contact added later names its own.
         listed = event.payload.get("contacts") or [event.payload.get("contact_id")]
         event.contact_items = [contacts_by_id[i] for i in listed if i in contacts_by_id]

@@ -423,6 +423,7 @@ class EventKind(models.TextChoices):
     CLOSED = "closed", _("Closed")
     RATED = "rated", _("Handling rated")
     WITHDRAWN = "withdrawn", _("Withdrawn")
+    MAIL_BOUNCED = "mail_bounced", _("E-mail not delivered")
 
 
 class ActorRole(models.TextChoices):
@@ -530,6 +531,8 @@ class NotificationStatus(models.TextChoices):
     PENDING = "pending", _("Pending")
     SENT = "sent", _("Sent")
     FAILED = "failed", _("Failed")
+    # Sent, then returned by the recipient's mail server (a delivery failure report).
+    BOUNCED = "bounced", _("Returned undelivered")
 
 
 class Notification(models.Model):
@@ -614,3 +617,80 @@ class CannedReply(models.Model):
     def body_for(self, language: str) -> str:
         """The text in `language` (vi or en); the other one if that is empty."""
         return in_language(language, self.body_vi, self.body_en)
+
+
+class InboundDoor(models.TextChoices):
+    IMAP = "imap", _("Mailbox (IMAP)")
+    WEBHOOK = "webhook", _("Mail provider")
+    FOLDER = "folder", _("Folder")
+    REVIEW = "review", _("Review")
+
+
+class InboundStatus(models.TextChoices):
+    LANDED = "landed", _("Added to its case")
+    REVIEW = "review", _("Waiting for review")
+    ATTACHED = "attached", _("Attached to a case by staff")
+    DISCARDED = "discarded", _("Discarded")
+    AUTO_REPLY = "auto_reply", _("Automatic reply")
+    BOUNCE = "bounce", _("Delivery failure report")
+
+
+class ReviewReason(models.TextChoices):
+    """Why an e-mail waits for a person instead of landing on a case."""
+
+    NO_MATCH = "no_match", _("It matches no case.")
+    UNKNOWN_TOKEN = "unknown_token", _("Its reply address is unknown or was revoked.")
+    WRONG_SENDER = "wrong_sender", _("It was not sent from the address the case wrote to.")
+    NO_TOKEN = "no_token", _("It names a case but was not sent to that case's reply address.")
+    AUTH_FAILED = "auth_failed", _("The receiving mail server could not verify its sender (DMARC or SPF).")
+    MALFORMED = "malformed", _("It could not be read.")
+    REFUSED = "refused", _("Its case does not take replies now.")
+    RATE_LIMITED = "rate_limited", _("Its sender sent more messages than the hourly limit.")
+    EMPTY = "empty", _("It holds no new text and no file.")
+
+
+class InboundMessage(models.Model):
+    """One e-mail received, by whichever door, recorded once (by Message-ID, else by the
+    SHA-256 of its bytes) before anything is done with it. The raw message is kept in
+    storage (`raw_key`); what became of it is `status`, and why it waits for a person,
+    `reason`."""
+
+    door = models.CharField(max_length=8, choices=InboundDoor.choices)
+    message_id = models.CharField(max_length=255, blank=True)
+    sha256 = models.CharField(max_length=64, unique=True)
+    raw_key = models.CharField(max_length=255)
+    size = models.PositiveIntegerField()
+    received_at = models.DateTimeField()
+    from_address = models.CharField(_("from"), max_length=254, blank=True)
+    subject = models.CharField(_("subject"), max_length=255, blank=True)
+    # The new text as the pipeline read it (quotes and signature stripped), for review.
+    text = models.TextField(blank=True)
+    status = models.CharField(max_length=10, choices=InboundStatus.choices)
+    reason = models.CharField(max_length=16, choices=ReviewReason.choices, blank=True)
+    detail = models.TextField(blank=True)
+    # The case it landed on, or the one it seems to be about (for review).
+    complaint = models.ForeignKey(
+        Complaint, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
+    )
+    event = models.ForeignKey(
+        ComplaintEvent, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
+    )
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    handled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["message_id"], condition=~Q(message_id=""), name="inbound_message_id_once"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["status", "received_at"], name="inbound_status_idx"),
+            models.Index(fields=["from_address", "received_at"], name="inbound_sender_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.from_address} {self.subject!r} ({self.status})"

@@ -43,6 +43,8 @@ from django.urls import path, re_path
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from complaints.models import InboundDoor
+
 logger = logging.getLogger(__name__)
 
 # A Mailgun timestamp this far in the future is still taken: the two clocks may disagree.
@@ -188,7 +190,7 @@ def hand_to_pipeline(
     raises propagates, so the door answers 500 and the provider posts the message again.
     """
     handler = import_string(settings.INBOUND_HANDLER)
-    handler(sender.original_mime(event))
+    handler(sender.original_mime(event), door=InboundDoor.WEBHOOK)
 
 
 def connect_doors() -> None:

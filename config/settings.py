@@ -559,6 +559,13 @@ NOTIFICATION_BATCH_SIZE = env_int("NOTIFICATION_BATCH_SIZE", 100)
 # Seconds between two on-commit nudges of the outbox task (beat delivers in between).
 NOTIFICATION_NUDGE_INTERVAL = 1
 
+# Inbound e-mail (complaints.services.inbound): caps on one message, and how many messages
+# one sender may have land per hour before the rest waits for review.
+INBOUND_MAX_BYTES = env_int("INBOUND_MAX_BYTES", 40 * 1024 * 1024)
+INBOUND_MAX_ATTACHMENTS = env_int("INBOUND_MAX_ATTACHMENTS", 10)
+INBOUND_MAX_DEPTH = env_int("INBOUND_MAX_DEPTH", 8)
+INBOUND_LIMIT_PER_SENDER = env_int("INBOUND_LIMIT_PER_SENDER", 20)
+
 # Demo accounts (seeded by `manage.py seed_demo`) can only sign in while DEBUG is on.
 DEMO_PASSWORD = "demo"
 HEALTHZ_TIMEOUT = timedelta(seconds=2)

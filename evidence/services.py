@@ -324,6 +324,7 @@ def attach_evidence(
     now: datetime,
     stored: StoredObjects | None = None,
     actor_role: str | None = None,
+    announce: bool = True,
 ) -> AttachResult:
     """Seal and store each (upload, caption); return what was attached and what was refused.
 
@@ -331,11 +332,19 @@ def attach_evidence(
     the others. Locks the complaint, so the per-complaint limits hold under concurrent
     uploads. Within `atomic_with_files()` the stored objects share the caller's fate;
     alone, it opens one. Raises EvidenceStorageError if storage fails (nothing is kept).
+    With `announce=False` the caller's own timeline entry names the files (a reply by
+    e-mail), so no "evidence added" entry is written.
     """
     if stored is None:
         with atomic_with_files() as own:
             return attach_evidence(
-                complaint=complaint, uploads=uploads, by=by, now=now, stored=own, actor_role=actor_role
+                complaint=complaint,
+                uploads=uploads,
+                by=by,
+                now=now,
+                stored=own,
+                actor_role=actor_role,
+                announce=announce,
             )
     result = AttachResult()
     complaint = Complaint.objects.select_for_update().get(pk=complaint.pk)
@@ -378,6 +387,7 @@ def attach_evidence(
         existing += upload.size
     if result.attached:
         Evidence.objects.bulk_create(result.attached)
+    if result.attached and announce:
         record_event(
             complaint=complaint,
             kind=EventKind.EVIDENCE_ADDED,
@@ -386,8 +396,38 @@ def attach_evidence(
             actor_role=role,
             payload={"evidence": [str(e.public_id) for e in result.attached]},
         )
+    if result.attached:
         Complaint.objects.filter(pk=complaint.pk).update(version=complaint.version + 1)
     return result
+
+
+def keep_email(
+    *,
+    complaint: Complaint,
+    key: str,
+    name: str,
+    size: int,
+    sha256: str,
+    by: Any,
+    now: datetime,
+    actor_role: str,
+) -> Evidence:
+    """Seal an e-mail the portal received about the case as evidence: the object already
+    stored under `key` (the inbound pipeline's copy of the raw message, hashed on arrival)
+    becomes the original of an `.eml` evidence row. The portal's own record of what was
+    said, not an upload: it is not counted against the complaint's file limits."""
+    return Evidence.objects.create(
+        complaint=complaint,
+        uploaded_by=by if getattr(by, "is_authenticated", False) else None,
+        uploader_role=actor_role,
+        original_name=display_name(name),
+        kind=Kind.EMAIL,
+        content_type="message/rfc822",
+        size=size,
+        sha256=sha256,
+        original_key=key,
+        created_at=now,
+    )
 
 
 # --- Staging: files checked the moment they are chosen -----------------------------------

@@ -299,3 +299,22 @@ class ExportFilterForm(forms.Form):
         if start and end and start > end:
             raise forms.ValidationError(_("The start date must not be after the end date."))
         return cleaned
+
+
+class AttachMailForm(forms.Form):
+    """The case a reviewer puts a waiting e-mail on."""
+
+    reference = forms.CharField(
+        label=_("Case reference"),
+        max_length=16,
+        help_text=_("For example KN-7F3K-Q9XM. The e-mail is added as the complainant's reply."),
+        error_messages={"required": _("Give the reference of the case.")},
+    )
+
+    def clean_reference(self) -> str:
+        reference = self.cleaned_data["reference"].strip().upper()
+        if not Complaint.objects.filter(reference=reference).exists():
+            raise forms.ValidationError(
+                _("No case has the reference %(reference)s."), params={"reference": reference}
+            )
+        return reference

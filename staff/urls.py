@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from staff.views import case, queues, reports
+from staff.views import case, mail, queues, reports
 
 app_name = "staff"
 
@@ -20,6 +20,11 @@ urlpatterns = [
     path("cases/<str:reference>/escalate/", case.escalate, name="escalate"),
     path("cases/<str:reference>/de_escalate/", case.de_escalate, name="de_escalate"),
     path("cases/<str:reference>/resolve/", case.resolve, name="resolve"),
+    path("mail/", mail.mail_review, name="mail_review"),
+    path("mail/<slug:tab>/", mail.mail_review, name="mail_review_tab"),
+    path("mail/<int:pk>/original.eml", mail.mail_original, name="mail_original"),
+    path("mail/<int:pk>/attach/", mail.mail_attach, name="mail_attach"),
+    path("mail/<int:pk>/discard/", mail.mail_discard, name="mail_discard"),
     path("dashboard/", reports.sla_dashboard, name="dashboard"),
     path("export.csv", reports.export_complaints, name="export"),
 ]

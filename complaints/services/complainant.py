@@ -51,10 +51,13 @@ def add_contact(*, complaint: Complaint, data: dict[str, Any], by: Any, now: dat
     return contact
 
 
-def reply_as_complainant(*, complaint: Complaint, body: str, by: Any, now: datetime) -> Complaint:
+def reply_as_complainant(
+    *, complaint: Complaint, body: str, by: Any, now: datetime, payload: dict[str, Any] | None = None
+) -> Complaint:
     """Add the complainant's message; an answer to a request for information resumes the case.
 
-    Notifies the assignee. Raises ActionRefused if the complaint is closed.
+    Notifies the assignee. Raises ActionRefused if the complaint is closed. `payload` goes
+    on the timeline entry (a reply by e-mail names its sealed message and its files there).
     """
     with transaction.atomic():
         complaint = Complaint.objects.locked(complaint)
@@ -66,6 +69,7 @@ def reply_as_complainant(*, complaint: Complaint, body: str, by: Any, now: datet
             now=now,
             body=body,
             actor_role=ActorRole.COMPLAINANT,
+            payload=payload,
         )
         fields: list[str] = []
         if complaint.status == Status.AWAITING_COMPLAINANT:

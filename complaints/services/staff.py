@@ -21,12 +21,20 @@ from complaints.services.lifecycle import open_if_new, save, transition
 from escalation import clock
 
 
-def reply_as_staff(*, complaint: Complaint, body: str, by: Any, now: datetime, version: int) -> Complaint:
+def reply_as_staff(
+    *,
+    complaint: Complaint,
+    body: str,
+    by: Any,
+    now: datetime,
+    version: int,
+    payload: dict[str, Any] | None = None,
+) -> Complaint:
     """Send the complainant a public message; it satisfies the first-response target.
 
     Queues a notice to the complainant in their language. Raises StaleForm if the case
     changed since `version`, ActionRefused if it is closed. Locks the complaint; bumps
-    its version.
+    its version. `payload` goes on the timeline entry (as for a complainant's reply).
     """
     with transaction.atomic():
         complaint = Complaint.objects.locked(complaint, version=version)
@@ -34,7 +42,13 @@ def reply_as_staff(*, complaint: Complaint, body: str, by: Any, now: datetime, v
         fields = clock.settle(complaint=complaint, now=now)  # a deadline passed before the reply
         fields += open_if_new(complaint, by=by, now=now)
         record_event(
-            complaint=complaint, kind=EventKind.REPLY, by=by, now=now, body=body, actor_role=ActorRole.STAFF
+            complaint=complaint,
+            kind=EventKind.REPLY,
+            by=by,
+            now=now,
+            body=body,
+            actor_role=ActorRole.STAFF,
+            payload=payload,
         )
         fields += clock.note_staff_response(complaint=complaint, now=now)
         save(complaint, fields)

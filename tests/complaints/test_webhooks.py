@@ -70,12 +70,13 @@ BODY_START = "Tôi đã gửi lại mã OTP, vẫn không nhận được."
 RECEIVED: list[bytes] = []
 
 
-def record(raw: bytes) -> None:
+def record(raw: bytes, *, door: str) -> None:
     """The test's pipeline: keeps what the door handed on."""
+    assert door == "webhook"
     RECEIVED.append(raw)
 
 
-def failing_pipeline(raw: bytes) -> None:
+def failing_pipeline(raw: bytes, *, door: str) -> None:
     """A pipeline that cannot take the message now (its transaction rolled back)."""
     raise RuntimeError("the database refused the timeline entry")
 
