@@ -65,7 +65,7 @@ from complaints.models import (
 )
 from complaints.records import record_event
 from complaints.refusals import ActionRefused
-from complaints.replies import notice_for_message_ids, redeem_reply_token, token_in_address
+from complaints.replies import notice_for_message_ids, redeem_reply_token, reference_in_root_id, token_in_address
 from complaints.rules import check_open
 from complaints.services.complainant import reply_as_complainant
 from complaints.services.staff import reply_as_staff
@@ -273,9 +273,12 @@ def _attach(
 
 def _threaded(mail: ParsedMail) -> Complaint | None:
     """The case a message without a reply token seems to be about (for review only)."""
-    if notice := notice_for_message_ids([*mail.in_reply_to, *mail.references]):
+    named = [*mail.in_reply_to, *mail.references]
+    if notice := notice_for_message_ids(named):
         return notice.complaint
-    if reference := reference_in_subject(mail.subject):
+    # A reply to the case's thread root (every notice names it in References).
+    roots = [reference for message_id in named if (reference := reference_in_root_id(message_id))]
+    if reference := roots[0] if roots else reference_in_subject(mail.subject):
         return Complaint.objects.filter(reference=reference).first()
     return None
 
