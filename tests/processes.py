@@ -317,12 +317,16 @@ class ImapServer:
         self.process: subprocess.Popen[bytes] | None = None
 
     def _config(self, root: Path, mail_uid: int, mail_gid: int, process_user: str | None) -> str:
+        import grp
+
+        process_group = grp.getgrgid(mail_gid).gr_name
         # Without root, every service runs as the current user and none of them chroots.
         rootless = (
             ""
             if process_user is None
             else f"""
 default_internal_user = {process_user}
+default_internal_group = {process_group}
 default_login_user = {process_user}
 service anvil {{
   chroot =
