@@ -22,11 +22,14 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from django.conf import settings
 from imapclient import DELETED, IMAPClient
 from imapclient.exceptions import IMAPClientError
+
+from complaints.models import InboundDoor
 
 logger = logging.getLogger(__name__)
 
@@ -186,14 +189,15 @@ def poll_folder(handler: Callable[[bytes], object], *, path: Path) -> PollResult
 
 
 def poll_doors(
-    handler: Callable[[bytes], object], *, mailbox: MailboxSettings | None, folder: Path | None
+    receive: Callable[..., object], *, mailbox: MailboxSettings | None, folder: Path | None
 ) -> PollResult:
-    """Take what waits at each door given: the IMAP mailbox (drained) and the folder."""
+    """Take what waits at each door given, the IMAP mailbox (drained) and the folder, handing
+    each message to `receive(raw, door=...)` with the door's name (InboundDoor.IMAP or FOLDER)."""
     result = NOTHING
     if mailbox is not None:
-        result += drain_imap(handler, mailbox=mailbox)
+        result += drain_imap(partial(receive, door=InboundDoor.IMAP), mailbox=mailbox)
     if folder is not None:
-        result += poll_folder(handler, path=folder)
+        result += poll_folder(partial(receive, door=InboundDoor.FOLDER), path=folder)
     return result
 
 

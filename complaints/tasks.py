@@ -35,8 +35,8 @@ def close_resolved_complaints() -> int:
 def poll_inbound_mail() -> dict[str, int]:
     """Take the mail waiting at the IMAP door and the folder door, whichever are configured (beat),
     handing each message to the inbound pipeline, settings.INBOUND_HANDLER (resolved at each poll)."""
-    handler = import_string(settings.INBOUND_HANDLER)
-    result = poll_doors(handler, mailbox=imap_settings(), folder=settings.INBOUND_FOLDER)
+    receive = import_string(settings.INBOUND_HANDLER)
+    result = poll_doors(receive, mailbox=imap_settings(), folder=settings.INBOUND_FOLDER)
     if result.taken or result.failed:
         logger.info("inbound mail: taken %s, failed %s", result.taken, result.failed)
     return {"taken": result.taken, "failed": result.failed}

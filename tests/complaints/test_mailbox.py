@@ -22,6 +22,7 @@ from django.db import connection
 
 from complaints import tasks
 from complaints.mailbox import MailboxSettings, PollResult, drain_imap, poll_folder, poll_imap
+from complaints.models import InboundDoor
 from tests.conftest import ROOT, ImapServer, free_port, require, subprocess_env
 
 
@@ -332,12 +333,12 @@ def test_a_name_already_processed_is_kept_beside_the_first(tmp_path):
 
 # --- The task and its schedule ----------------------------------------------------------------
 
-RECEIVED: list[int] = []
+RECEIVED: list[tuple[int, str]] = []
 
 
-def receive(raw: bytes) -> None:
+def receive(raw: bytes, *, door: str) -> None:
     """The handler the task resolves in the test below, in place of the pipeline."""
-    RECEIVED.append(number(raw))
+    RECEIVED.append((number(raw), door))
 
 
 def test_the_task_takes_mail_from_both_doors_with_the_handler_it_names(imap_server, tmp_path, settings):
@@ -351,7 +352,7 @@ def test_the_task_takes_mail_from_both_doors_with_the_handler_it_names(imap_serv
     RECEIVED.clear()
 
     assert tasks.poll_inbound_mail.apply().get() == {"taken": 2, "failed": 0}
-    assert RECEIVED == [1, 2]
+    assert RECEIVED == [(1, InboundDoor.IMAP), (2, InboundDoor.FOLDER)]
     assert numbers(imap_server.messages("Processed")) == [1]
 
 
