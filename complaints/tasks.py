@@ -5,9 +5,12 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from complaints import services
+from complaints.mailbox import imap_settings, poll_doors
 from complaints.notifications import deliver_outbox
 
 logger = logging.getLogger(__name__)
@@ -26,3 +29,14 @@ def deliver_notifications() -> dict[str, int]:
 def close_resolved_complaints() -> int:
     """Close resolved complaints whose dispute window has ended."""
     return services.close_expired_resolutions(now=timezone.now())
+
+
+@shared_task(name="complaints.tasks.poll_inbound_mail", ignore_result=True)
+def poll_inbound_mail() -> dict[str, int]:
+    """Take the mail waiting at the IMAP door and the folder door, whichever are configured (beat),
+    handing each message to the inbound pipeline, settings.INBOUND_HANDLER (resolved at each poll)."""
+    receive = import_string(settings.INBOUND_HANDLER)
+    result = poll_doors(receive, mailbox=imap_settings(), folder=settings.INBOUND_FOLDER)
+    if result.taken or result.failed:
+        logger.info("inbound mail: taken %s, failed %s", result.taken, result.failed)
+    return {"taken": result.taken, "failed": result.failed}

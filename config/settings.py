@@ -420,6 +420,30 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     },
 }
 
+# --- Inbound e-mail: the IMAP mailbox and the folder -------------------------------------
+
+# The IMAP door (complaints.mailbox): a mailbox of the portal's own, polled on beat; each
+# message is moved to the processed folder once its effects are committed.
+INBOUND_IMAP_HOST = env_str("INBOUND_IMAP_HOST")
+INBOUND_IMAP_SSL = env_bool("INBOUND_IMAP_SSL", True)
+INBOUND_IMAP_PORT = env_int("INBOUND_IMAP_PORT", 993 if INBOUND_IMAP_SSL else 143)
+INBOUND_IMAP_USER = env_str("INBOUND_IMAP_USER")
+INBOUND_IMAP_PASSWORD = env_str("INBOUND_IMAP_PASSWORD")
+INBOUND_IMAP_FOLDER = env_str("INBOUND_IMAP_FOLDER", "INBOX")
+INBOUND_IMAP_PROCESSED_FOLDER = env_str("INBOUND_IMAP_PROCESSED_FOLDER", "Processed")
+if INBOUND_IMAP_HOST and not (INBOUND_IMAP_USER and INBOUND_IMAP_PASSWORD):
+    raise ImproperlyConfigured("INBOUND_IMAP_HOST needs INBOUND_IMAP_USER and INBOUND_IMAP_PASSWORD.")
+# The folder door, for `make run`: drop a .eml in var/inbox/ and the worker takes it.
+_inbound_folder = env_str("INBOUND_FOLDER", str(VAR_DIR / "inbox") if DEBUG else "")
+INBOUND_FOLDER = Path(_inbound_folder) if _inbound_folder else None
+INBOUND_POLL_INTERVAL = env_int("INBOUND_POLL_INTERVAL", 10)
+if INBOUND_IMAP_HOST or INBOUND_FOLDER:
+    CELERY_BEAT_SCHEDULE["poll-inbound-mail"] = {
+        "task": "complaints.tasks.poll_inbound_mail",
+        "schedule": float(INBOUND_POLL_INTERVAL),
+        "options": {"expires": float(INBOUND_POLL_INTERVAL)},
+    }
+
 # --- Cache (rate limits) -------------------------------------------------------------------
 
 # Redis in production (CACHE_URL=redis://...); one process's memory for a DEBUG run.

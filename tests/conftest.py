@@ -1,4 +1,4 @@
-"""Shared fixtures: service checks, a real Celery worker, a Chromium browser."""
+"""Shared fixtures: service checks, a real Celery worker, a Chromium browser, an IMAP server."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import pytest
 from tests.processes import ROOT as ROOT
 from tests.processes import BeatProcess as BeatProcess
 from tests.processes import GunicornProcess as GunicornProcess
+from tests.processes import ImapServer as ImapServer
 from tests.processes import SmtpSink as SmtpSink
 from tests.processes import WorkerProcess as WorkerProcess
 from tests.processes import celery_env as celery_env
@@ -210,3 +211,17 @@ def smtp_sink() -> Iterator[SmtpSink]:
     """An SMTP server in this process that records every message delivered to it."""
     with SmtpSink() as sink:
         yield sink
+
+
+@pytest.fixture(scope="session")
+def _dovecot() -> Iterator[ImapServer]:
+    require(shutil.which("dovecot") is not None, "Dovecot (Debian's dovecot-imapd; `make system-packages`)")
+    with ImapServer() as server:
+        yield server
+
+
+@pytest.fixture
+def imap_server(_dovecot) -> ImapServer:
+    """A real Dovecot IMAP server (one per session), its mailbox emptied for each test."""
+    _dovecot.clear()
+    return _dovecot

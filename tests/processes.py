@@ -1,5 +1,5 @@
 """Start and stop the portal's processes (a Celery worker and beat, gunicorn) and wait on them;
-an SMTP server for them to send to.
+an SMTP server for them to send to, and a real IMAP server (Dovecot) for them to read from.
 
 Plain helpers, no pytest: the tests use them through their fixtures (tests/conftest.py)
 and `make bench` (bench/harness.py) starts its gunicorn, worker and beat with them too.
@@ -292,3 +292,181 @@ class SmtpSink:
     def __exit__(self, *exc_info: object) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class ImapServer:
+    """A real Dovecot IMAP server on a free port of 127.0.0.1, for as long as the `with` lasts.
+
+    Everything it writes (configuration, mail in Maildir form, sockets, state, log) lives in
+    a temporary folder of its own; no system file or service is touched. One user, `user`
+    with `password`, logs in with plain text (no TLS: it listens on the loopback only).
+    Dovecot never gives mail access to uid 0, so when the tests run as root the mail belongs
+    to Dovecot's own system user; otherwise every Dovecot process runs as the current user.
+    `capabilities`, if given, replaces what the server announces after login (Dovecot's
+    `imap_capability`): a server without MOVE, say, for a client's fallback path.
+    """
+
+    USER = "portal"
+    PASSWORD = "imap-test-password"  # a throwaway server's only account
+
+    def __init__(self, *, capabilities: str | None = None) -> None:
+        self.capabilities = capabilities
+        self.host = "127.0.0.1"
+        self.port = free_port()
+        self.user, self.password = self.USER, self.PASSWORD
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def _config(self, root: Path, mail_uid: int, mail_gid: int, process_user: str | None) -> str:
+        import grp
+
+        process_group = grp.getgrgid(mail_gid).gr_name
+        # Without root, every service runs as the current user and none of them chroots.
+        rootless = (
+            ""
+            if process_user is None
+            else f"""
+default_internal_user = {process_user}
+default_internal_group = {process_group}
+default_login_user = {process_user}
+service anvil {{
+  chroot =
+}}
+service imap-login {{
+  chroot =
+}}
+"""
+        )
+        announce = "" if self.capabilities is None else f"imap_capability = {self.capabilities}"
+        return f"""
+protocols = imap
+listen = {self.host}
+base_dir = {root}/run
+state_dir = {root}/state
+log_path = {root}/dovecot.log
+ssl = no
+# Dovecot 2.3's name for "allow LOGIN without TLS" (2.4 calls it auth_allow_cleartext).
+disable_plaintext_auth = no
+first_valid_uid = {mail_uid}
+last_valid_uid = {mail_uid}
+first_valid_gid = {mail_gid}
+last_valid_gid = {mail_gid}
+mail_location = maildir:~/Maildir
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN {root}/users
+}}
+userdb {{
+  driver = static
+  args = uid={mail_uid} gid={mail_gid} home={root}/mail/%u
+}}
+service imap-login {{
+  inet_listener imap {{
+    address = {self.host}
+    port = {self.port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+{announce}
+{rootless}"""
+
+    def __enter__(self) -> ImapServer:
+        import pwd
+        import shutil
+        import tempfile
+
+        dovecot = shutil.which("dovecot") or "/usr/sbin/dovecot"
+        self.root = root = Path(tempfile.mkdtemp(prefix="portal-imap-"))
+        (root / "run").mkdir()
+        (root / "state").mkdir()
+        (root / "mail").mkdir()
+        if os.geteuid() == 0:
+            owner = pwd.getpwnam("dovecot")  # created by Debian's dovecot-core
+            mail_uid, mail_gid, process_user = owner.pw_uid, owner.pw_gid, None
+            root.chmod(0o755)  # the mail processes, as that user, must reach mail/
+            os.chown(root / "mail", mail_uid, mail_gid)
+        else:
+            mail_uid, mail_gid = os.getuid(), os.getgid()
+            process_user = pwd.getpwuid(mail_uid).pw_name
+        (root / "users").write_text(f"{self.user}:{{PLAIN}}{self.password}\n")
+        (root / "dovecot.conf").write_text(self._config(root, mail_uid, mail_gid, process_user))
+        self.log = (root / "output.log").open("ab")
+        self.process = subprocess.Popen(
+            [dovecot, "-F", "-c", str(root / "dovecot.conf")], stdout=self.log, stderr=subprocess.STDOUT
+        )
+        try:
+            wait_for(
+                lambda: self.process.poll() is not None or port_open(self.host, self.port),
+                timeout=30,
+                what="dovecot to listen",
+            )
+            assert self.process.poll() is None, self.output()
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def output(self) -> str:
+        """What Dovecot printed and logged, for an assertion message."""
+        return "".join(
+            path.read_text(errors="replace")
+            for path in (self.root / "output.log", self.root / "dovecot.log")
+            if path.exists()
+        )
+
+    def connect(self):
+        """A logged-in `imapclient.IMAPClient` (a context manager: it logs out on exit)."""
+        from imapclient import IMAPClient
+
+        client = IMAPClient(self.host, port=self.port, ssl=False, timeout=10)
+        client.login(self.user, self.password)
+        return client
+
+    def append(self, raw: bytes, folder: str = "INBOX") -> None:
+        """Deliver `raw` into `folder` (created if missing), unseen."""
+        with self.connect() as client:
+            if not client.folder_exists(folder):
+                client.create_folder(folder)
+            client.append(folder, raw)
+
+    def fetch(self, folder: str) -> list[tuple[bytes, tuple[bytes, ...]]]:
+        """Each message of `folder` as (raw bytes, flags), oldest first; [] if there is no folder.
+        Read without setting \\Seen."""
+        with self.connect() as client:
+            if not client.folder_exists(folder):
+                return []
+            client.select_folder(folder, readonly=True)
+            uids = sorted(client.search("ALL"))
+            if not uids:
+                return []
+            fetched = client.fetch(uids, ["BODY.PEEK[]", "FLAGS"])
+            return [(fetched[uid][b"BODY[]"], fetched[uid][b"FLAGS"]) for uid in uids]
+
+    def messages(self, folder: str = "INBOX") -> list[bytes]:
+        """The raw bytes of each message in `folder`, oldest first."""
+        return [raw for raw, _flags in self.fetch(folder)]
+
+    def clear(self) -> None:
+        """Delete every message and every folder but INBOX: a fresh mailbox for the next test."""
+        with self.connect() as client:
+            for _flags, _delimiter, name in client.list_folders():
+                if name.upper() != "INBOX":
+                    client.delete_folder(name)
+            client.select_folder("INBOX")
+            if uids := client.search("ALL"):
+                client.delete_messages(uids)
+                client.expunge()
+
+    def __exit__(self, *exc_info: object) -> None:
+        import shutil
+
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+        shutil.rmtree(self.root, ignore_errors=True)
