@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from config.celery import ping
@@ -12,4 +14,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def test_a_task_round_trips_through_redis_and_a_real_worker(celery_worker_process):
     result = ping.delay()
     assert result.get(timeout=30) == "pong"
-    assert f"Task portal.ping[{result.id}] succeeded" in celery_worker_process.output()
+    # The worker logs the success just after it stores the result: wait for the line.
+    line = f"Task portal.ping[{result.id}] succeeded"
+    deadline = time.monotonic() + 10
+    while line not in celery_worker_process.output() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert line in celery_worker_process.output()
