@@ -182,7 +182,8 @@ def tidy(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n")
 
 
-_UNSAFE_NAME = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
+# Path and shell characters, and the bidirectional controls that make "fdp.exe" read "exe.pdf".
+_UNSAFE_NAME = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*\u200e\u200f\u202a-\u202e\u2066-\u2069]')
 
 
 def _file_name(part: Message, *, index: int) -> str:
