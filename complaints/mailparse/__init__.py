@@ -58,6 +58,7 @@ __all__ = [
     "new_text",
     "normalise_address",
     "parse",
+    "reason_for",
     "reference_in_subject",
 ]
 
@@ -150,6 +151,20 @@ class TooDeep(MalformedMail):
 EMPTY = _("The message is empty.")
 NO_HEADERS = _("The message has no headers, so it is not an e-mail.")
 NO_SENDER = _("The message has no sender address (From).")
+
+
+def reason_for(code: str, params: dict[str, Any]) -> Any:
+    """The reason of a refusal stored as its `code` and `params`, translated when shown.
+
+    For the review list: store what `MalformedMail` carried, show it in the reader's
+    language later. An unknown code reads as the generic "could not be read".
+    """
+    messages = {
+        refusal.code: refusal.message for refusal in (MalformedMail, TooLarge, TooManyAttachments, TooDeep)
+    }
+    messages.update({"empty": EMPTY, "no_headers": NO_HEADERS, "no_sender": NO_SENDER})
+    message = messages.get(code, MalformedMail.message)
+    return MalformedMail(message, code=code, **(params if code in messages else {})).reason
 
 
 def _megabytes(size: int) -> str:

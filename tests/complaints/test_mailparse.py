@@ -32,6 +32,7 @@ from complaints.mailparse import (
     new_text,
     normalise_address,
     parse,
+    reason_for,
     reference_in_subject,
 )
 
@@ -773,6 +774,18 @@ def test_refusal_reasons_are_translated_when_shown_not_when_raised():
             == "Thư nặng 30 MB, vượt quá mức tối đa 25 MB được nhận."
         )
         assert str(TooDeep(limit=8).reason) == "Các phần của thư lồng nhau quá 8 cấp."
+
+
+def test_a_stored_refusal_is_shown_again_in_the_readers_language():
+    with pytest.raises(TooManyAttachments) as refused:
+        parse(with_attachments(4), limits=Limits(max_attachments=3))
+    stored = (refused.value.code, refused.value.params)
+
+    with translation.override("vi"):
+        assert str(reason_for(*stored)) == "Thư có 4 tệp đính kèm, nhiều hơn mức tối đa 3 tệp được nhận."
+        assert str(reason_for("no_sender", {})) == "Thư không có địa chỉ người gửi (From)."
+    with translation.override("en"):
+        assert str(reason_for("no_such_code", {"x": 1})) == "The message could not be read as an e-mail."
 
 
 # --- properties -----------------------------------------------------------------------------
