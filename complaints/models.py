@@ -15,6 +15,7 @@ from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from common.times import when
+from complaints.mailparse import reason_for
 from complaints.refusals import stale_form
 
 # Crockford's base 32 without the letters people confuse (I, L, O, U).
@@ -668,6 +669,8 @@ class InboundMessage(models.Model):
     status = models.CharField(max_length=10, choices=InboundStatus.choices)
     reason = models.CharField(max_length=16, choices=ReviewReason.choices, blank=True)
     detail = models.TextField(blank=True)
+    # Why it could not be read, as the parser's code and numbers: shown in the reader's language.
+    problem = models.JSONField(default=dict, blank=True)
     # The case it landed on, or the one it seems to be about (for review).
     complaint = models.ForeignKey(
         Complaint, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
@@ -694,3 +697,10 @@ class InboundMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_address} {self.subject!r} ({self.status})"
+
+    @property
+    def problem_text(self) -> str:
+        """Why the message could not be read, in the active language ("" if it could)."""
+        if not self.problem:
+            return ""
+        return str(reason_for(self.problem.get("code", ""), self.problem.get("params", {})))

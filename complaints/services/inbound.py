@@ -65,7 +65,12 @@ from complaints.models import (
 )
 from complaints.records import record_event
 from complaints.refusals import ActionRefused
-from complaints.replies import notice_for_message_ids, redeem_reply_token, reference_in_root_id, token_in_address
+from complaints.replies import (
+    notice_for_message_ids,
+    redeem_reply_token,
+    reference_in_root_id,
+    token_in_address,
+)
 from complaints.rules import check_open
 from complaints.services.complainant import reply_as_complainant
 from complaints.services.staff import reply_as_staff
@@ -116,7 +121,7 @@ def receive_raw(raw: bytes, *, door: str = InboundDoor.FOLDER, now: datetime | N
             )
             if mail is None:
                 inbound.reason = ReviewReason.MALFORMED
-                inbound.detail = str(getattr(problem, "reason", "") or problem)
+                inbound.problem = {"code": problem.code, "params": problem.params}
                 inbound.save(force_insert=True)
             else:
                 inbound.from_address = mail.from_address[:254]
