@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -39,6 +40,7 @@ QUOTED = (
     "\nVào Th 2, 2 thg 3, 2026 lúc 10:00 Cổng khiếu nại <replies@portal.example> đã viết:\n"
     "> Chúng tôi cần thêm thông tin.\n"
 )
+VIETNAMESE_LETTER = re.compile("[đơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữự]")
 CORPUS = Path(__file__).resolve().parent.parent / "mail_corpus"
 
 pytestmark = pytest.mark.django_db
@@ -216,12 +218,15 @@ def test_attachments_go_through_the_vaults_checks_and_a_refused_one_is_named_on_
             ("hoa-don.png", "application/octet-stream", b"MZ\x90\x00" + b"\x00" * 200),
         ],
     )
-    inbound = receive_raw(raw, now=LATER)
+    with translation.override("en"):  # whatever the worker's language...
+        inbound = receive_raw(raw, now=LATER)
     event = ComplaintEvent.objects.get(pk=inbound.event_id)
     (kept,) = Evidence.objects.filter(public_id__in=event.payload["evidence"])
     assert kept.original_name == "anh-chup.png" and kept.kind == Kind.IMAGE
     (refused,) = event.payload["refused"]
     assert refused["name"] == "hoa-don.png" and "hoa-don.png" in refused["why"]
+    # ...why is written in the complainant's language (this complaint's is Vietnamese).
+    assert VIETNAMESE_LETTER.search(refused["why"]), refused["why"]
 
 
 def test_a_staff_members_emailed_reply_is_a_public_reply_and_counts_as_the_first_response(agent):
