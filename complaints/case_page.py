@@ -106,7 +106,7 @@ def _annotate_events(
         # A filing lists its contacts; a contact added later names its own.
         listed = event.payload.get("contacts") or [event.payload.get("contact_id")]
         event.contact_items = [contacts_by_id[i] for i in listed if i in contacts_by_id]
-        event.summary = describe(event, level_names)
+        event.summary = describe(event, level_names) or _mail_summary(event)
     assigned = [event for event in events if event.kind == EventKind.ASSIGNED]
     ids = {event.payload.get("to") for event in assigned} - {None}
     if not ids:
@@ -118,3 +118,13 @@ def _annotate_events(
             event.summary = _("%(name)s took the case.") % {"name": name}
         else:
             event.summary = _("The case was assigned to %(name)s.") % {"name": name}
+
+
+def _mail_summary(event: ComplaintEvent) -> str:
+    """What a returned e-mail means for the case, for staff ("" for other events)."""
+    if event.kind != EventKind.MAIL_BOUNCED:
+        return ""
+    return _(
+        "The e-mail to %(email)s came back undelivered (%(status)s): that address does not receive "
+        "mail. Reach the complainant another way, or ask them for another address."
+    ) % {"email": event.payload.get("email", ""), "status": event.payload.get("status", "")}

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from django.core.files.storage import default_storage
+from django.urls import reverse
 from django.utils import translation
 from PIL import Image
 
@@ -257,7 +258,7 @@ def test_a_sender_over_the_hourly_limit_waits_for_review(waiting, settings):
     assert InboundMessage.objects.filter(reason=ReviewReason.RATE_LIMITED).count() == 1
 
 
-def test_a_bounce_marks_the_notice_and_tells_staff_on_the_case(waiting):
+def test_a_bounce_marks_the_notice_and_tells_staff_on_the_case(waiting, agent, client):
     notice = Notification.objects.filter(complaint=waiting, recipient=None).latest("pk")
     Notification.objects.filter(pk=notice.pk).update(
         status=NotificationStatus.SENT, message_id="<notice.1907.8c21de@portal.example>"
@@ -269,6 +270,9 @@ def test_a_bounce_marks_the_notice_and_tells_staff_on_the_case(waiting):
     assert notice.status == NotificationStatus.BOUNCED
     told = ComplaintEvent.objects.get(complaint=waiting, kind=EventKind.MAIL_BOUNCED)
     assert told.public is False and told.payload["email"] == notice.email
+    client.force_login(agent)
+    page = client.get(reverse("staff:case", args=[waiting.reference])).content.decode()
+    assert f"E-mail gửi tới {notice.email} bị trả lại, không gửi được (5.1.1)" in page
 
 
 def test_an_unreadable_message_is_kept_for_review(waiting):
