@@ -6,49 +6,169 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('complaints', '0010_reply_tokens'),
+        ("complaints", "0010_reply_tokens"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='complaintevent',
-            name='kind',
-            field=models.CharField(choices=[('submitted', 'Complaint submitted'), ('triaged', 'Triaged'), ('assigned', 'Assigned'), ('reply', 'Reply'), ('internal_note', 'Internal note'), ('evidence_added', 'Evidence added'), ('contact_logged', 'Contact with the provider recorded'), ('info_requested', 'Information requested'), ('reminder', 'Reminder sent'), ('escalation_requested', 'Escalation requested'), ('sla_warning', 'Deadline approaching'), ('sla_breached', 'Deadline missed'), ('escalated', 'Escalated'), ('de_escalated', 'De-escalated'), ('status_changed', 'Status changed'), ('resolved', 'Resolved'), ('disputed', 'Resolution disputed'), ('closed', 'Closed'), ('rated', 'Handling rated'), ('withdrawn', 'Withdrawn'), ('mail_bounced', 'E-mail not delivered')], max_length=32),
+            model_name="complaintevent",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("submitted", "Complaint submitted"),
+                    ("triaged", "Triaged"),
+                    ("assigned", "Assigned"),
+                    ("reply", "Reply"),
+                    ("internal_note", "Internal note"),
+                    ("evidence_added", "Evidence added"),
+                    ("contact_logged", "Contact with the provider recorded"),
+                    ("info_requested", "Information requested"),
+                    ("reminder", "Reminder sent"),
+                    ("escalation_requested", "Escalation requested"),
+                    ("sla_warning", "Deadline approaching"),
+                    ("sla_breached", "Deadline missed"),
+                    ("escalated", "Escalated"),
+                    ("de_escalated", "De-escalated"),
+                    ("status_changed", "Status changed"),
+                    ("resolved", "Resolved"),
+                    ("disputed", "Resolution disputed"),
+                    ("closed", "Closed"),
+                    ("rated", "Handling rated"),
+                    ("withdrawn", "Withdrawn"),
+                    ("mail_bounced", "E-mail not delivered"),
+                ],
+                max_length=32,
+            ),
         ),
         migrations.AlterField(
-            model_name='notification',
-            name='status',
-            field=models.CharField(choices=[('pending', 'Pending'), ('sent', 'Sent'), ('failed', 'Failed'), ('bounced', 'Returned undelivered')], default='pending', max_length=8),
+            model_name="notification",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("pending", "Pending"),
+                    ("sent", "Sent"),
+                    ("failed", "Failed"),
+                    ("bounced", "Returned undelivered"),
+                ],
+                default="pending",
+                max_length=8,
+            ),
         ),
         migrations.CreateModel(
-            name='InboundMessage',
+            name="InboundMessage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('door', models.CharField(choices=[('imap', 'Mailbox (IMAP)'), ('webhook', 'Mail provider'), ('folder', 'Folder'), ('review', 'Review')], max_length=8)),
-                ('message_id', models.CharField(blank=True, max_length=255)),
-                ('sha256', models.CharField(max_length=64, unique=True)),
-                ('raw_key', models.CharField(max_length=255)),
-                ('size', models.PositiveIntegerField()),
-                ('received_at', models.DateTimeField()),
-                ('from_address', models.CharField(blank=True, max_length=254, verbose_name='from')),
-                ('subject', models.CharField(blank=True, max_length=255, verbose_name='subject')),
-                ('text', models.TextField(blank=True)),
-                ('status', models.CharField(choices=[('landed', 'Added to its case'), ('review', 'Waiting for review'), ('attached', 'Attached to a case by staff'), ('discarded', 'Discarded'), ('auto_reply', 'Automatic reply'), ('bounce', 'Delivery failure report')], max_length=10)),
-                ('reason', models.CharField(blank=True, choices=[('no_match', 'It matches no case.'), ('unknown_token', 'Its reply address is unknown or was revoked.'), ('wrong_sender', 'It was not sent from the address the case wrote to.'), ('no_token', "It names a case but was not sent to that case's reply address."), ('auth_failed', 'The receiving mail server could not verify its sender (DMARC or SPF).'), ('malformed', 'It could not be read.'), ('refused', 'Its case does not take replies now.'), ('rate_limited', 'Its sender sent more messages than the hourly limit.'), ('empty', 'It holds no new text and no file.')], max_length=16)),
-                ('detail', models.TextField(blank=True)),
-                ('problem', models.JSONField(blank=True, default=dict)),
-                ('handled_at', models.DateTimeField(blank=True, null=True)),
-                ('complaint', models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='complaints.complaint')),
-                ('event', models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='complaints.complaintevent')),
-                ('handled_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "door",
+                    models.CharField(
+                        choices=[
+                            ("imap", "Mailbox (IMAP)"),
+                            ("webhook", "Mail provider"),
+                            ("folder", "Folder"),
+                            ("review", "Review"),
+                        ],
+                        max_length=8,
+                    ),
+                ),
+                ("message_id", models.CharField(blank=True, max_length=255)),
+                ("sha256", models.CharField(max_length=64, unique=True)),
+                ("raw_key", models.CharField(max_length=255)),
+                ("size", models.PositiveIntegerField()),
+                ("received_at", models.DateTimeField()),
+                ("from_address", models.CharField(blank=True, max_length=254, verbose_name="from")),
+                ("subject", models.CharField(blank=True, max_length=255, verbose_name="subject")),
+                ("text", models.TextField(blank=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("landed", "Added to its case"),
+                            ("review", "Waiting for review"),
+                            ("attached", "Attached to a case by staff"),
+                            ("discarded", "Discarded"),
+                            ("auto_reply", "Automatic reply"),
+                            ("bounce", "Delivery failure report"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "reason",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("no_match", "It matches no case."),
+                            ("unknown_token", "Its reply address is unknown or was revoked."),
+                            ("wrong_sender", "It was not sent from the address the case wrote to."),
+                            ("no_token", "It names a case but was not sent to that case's reply address."),
+                            (
+                                "auth_failed",
+                                "The receiving mail server could not verify its sender (DMARC or SPF).",
+                            ),
+                            ("malformed", "It could not be read."),
+                            ("refused", "Its case does not take replies now."),
+                            ("rate_limited", "Its sender sent more messages than the hourly limit."),
+                            ("empty", "It holds no new text and no file."),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("detail", models.TextField(blank=True)),
+                ("problem", models.JSONField(blank=True, default=dict)),
+                ("handled_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "complaint",
+                    models.ForeignKey(
+                        blank=True,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="complaints.complaint",
+                    ),
+                ),
+                (
+                    "event",
+                    models.ForeignKey(
+                        blank=True,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="complaints.complaintevent",
+                    ),
+                ),
+                (
+                    "handled_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-received_at', '-pk'],
-                'indexes': [models.Index(fields=['status', 'received_at'], name='inbound_status_idx'), models.Index(fields=['from_address', 'received_at'], name='inbound_sender_idx')],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('message_id', ''), _negated=True), fields=('message_id',), name='inbound_message_id_once')],
+                "ordering": ["-received_at", "-pk"],
+                "indexes": [
+                    models.Index(fields=["status", "received_at"], name="inbound_status_idx"),
+                    models.Index(fields=["from_address", "received_at"], name="inbound_sender_idx"),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("message_id", ""), _negated=True),
+                        fields=("message_id",),
+                        name="inbound_message_id_once",
+                    )
+                ],
             },
         ),
     ]
