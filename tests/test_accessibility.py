@@ -17,6 +17,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
@@ -29,6 +30,7 @@ from playwright.sync_api import BrowserContext, Page, expect
 from accounts.models import Role
 from complaints import services, tracking
 from complaints.models import CannedReply, Complaint, Status
+from complaints.services.inbound import receive_raw
 from escalation.sweep import sweep
 from evidence.services import attach_evidence, write_dossier
 from evidence.uploadhandler import EvidenceUploadHandler
@@ -42,6 +44,7 @@ BROWSER_LOCALE = {"en": "en-US", "vi": "vi-VN"}
 WIDTHS = {"phone": 375, "desktop": 1280}
 BLOCKING = {"serious", "critical"}
 AXE = Axe()
+MAIL_CORPUS = Path(__file__).resolve().parent / "mail_corpus"
 
 # Rules switched off, each with the reason it is a false positive here. Keep this narrow.
 AXE_OPTIONS: dict = {"resultTypes": ["violations"]}
@@ -437,7 +440,9 @@ def test_every_page_has_no_serious_or_critical_axe_violation(
     submit(agent, "form[action$='/request_info/']", 400)
     audit.check(agent, "case: request information with errors (agent)")
 
-    # A team lead hands cases out.
+    # A team lead hands cases out, and reviews the e-mail that did not land by itself.
+    receive_raw((MAIL_CORPUS / "gmail_reply_vi.eml").read_bytes())
+    receive_raw((MAIL_CORPUS / "out_of_office_en.eml").read_bytes())
     lead = contexts(language, width).new_page()
     sign_in(lead, base, world.lead, language)
     visit(
@@ -447,6 +452,8 @@ def test_every_page_has_no_serious_or_critical_axe_violation(
         [
             ("queue: unassigned (lead)", "/staff/queue/unassigned/"),
             ("queue: my team's (lead)", "/staff/queue/team/"),
+            ("e-mail to review (lead)", "/staff/mail/"),
+            ("e-mail: automatic replies (lead)", "/staff/mail/automatic/"),
             ("case: deadline missed (lead)", f"/complaints/{case['breached']}/"),
         ],
     )
@@ -467,7 +474,7 @@ def test_every_page_has_no_serious_or_critical_axe_violation(
         ],
     )
 
-    assert audit.pages >= 55
+    assert audit.pages >= 57
     audit.assert_clean()
 
 
