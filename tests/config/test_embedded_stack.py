@@ -108,6 +108,21 @@ def test_web_worker_and_beat_run_together_and_ctrl_c_stops_all_of_them(tmp_path)
                 what="the worker to run a task from the filesystem broker",
             )
 
+            # The folder door: an .eml dropped in var/inbox/ is taken in by the worker.
+            inbox = tmp_path / "var" / "inbox"
+            inbox.mkdir(parents=True, exist_ok=True)
+            corpus = ROOT / "tests" / "mail_corpus"
+            (inbox / ".reply.eml").write_bytes((corpus / "gmail_reply_vi.eml").read_bytes())
+            (inbox / ".reply.eml").rename(inbox / "reply.eml")
+            wait_for(
+                lambda: (inbox / "processed" / "reply.eml").exists(),
+                timeout=60,
+                what="the worker to take the e-mail from var/inbox/",
+            )
+            count = "from complaints.models import InboundMessage; print(InboundMessage.objects.count())"
+            recorded = manage(env, "shell", "-c", count)
+            assert recorded.strip().splitlines()[-1] == "1"
+
             supervisor.send_signal(signal.SIGINT)
             assert supervisor.wait(timeout=60) == 0
             marker = f"VAR_DIR={tmp_path / 'var'}"
