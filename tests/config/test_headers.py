@@ -29,8 +29,10 @@ from django.utils.http import urlsafe_base64_encode
 from accounts.models import Role
 from complaints import tracking
 from complaints.models import Complaint
+from complaints.services.inbound import receive_raw
 from evidence.models import Evidence
 from staff.selectors import TABS
+from staff.views.mail import TABS as MAIL_TABS
 from tests.complaints.conftest import intake_post
 from tests.conftest import ROOT, subprocess_env
 from tests.evidence.conftest import evidence_post, png
@@ -75,7 +77,9 @@ def world(client, django_user_model, tmp_path) -> dict:
     assert evidence.thumbnail_key  # so the preview <img> is on the case page
     manager = make_user(username="manager", role=Role.MANAGER)
     superuser = make_user(username="root", is_staff=True, is_superuser=True)
+    mail = receive_raw((ROOT / "tests" / "mail_corpus" / "gmail_reply_vi.eml").read_bytes())
     return {
+        "mail": mail,
         "complainant": complainant,
         "manager": manager,
         "superuser": superuser,
@@ -93,7 +97,10 @@ def kwargs_for(route: Route, world: dict) -> list[dict[str, str]]:
         "variant": ["thumb", "view", "original"],
         "tab": list(TABS),
         "uidb64": [urlsafe_base64_encode(force_bytes(user.pk))],
+        "pk": [str(world["mail"].pk)],
     }
+    if route.name == "staff:mail_review_tab":
+        values["tab"] = list(MAIL_TABS)
     if route.name == "complaints:track":
         values["token"] = [tracking.issue_tracking_token(complaint=complaint, now=timezone.now())]
     elif route.name == "accounts:password_reset_confirm":
