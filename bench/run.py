@@ -1,6 +1,7 @@
 """`make bench`: measure the portal on PostgreSQL and print one JSON line per figure.
 
-python -m bench.run [intake|upload|sweep|outbox|pages|load]...   (all of them, in this order, by default)
+python -m bench.run [intake|upload|sweep|outbox|inbound|pages|load]...
+(all of them, in this order, by default)
 
 Every figure stands beside a baseline measured in the same run, so it reads as a ratio.
 Results also go to bench/results/latest.jsonl. Benchmarks never gate CI. The harness is
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import sys
 
-from bench import intake, load, outbox, pages, sweep, upload
+from bench import inbound, intake, load, outbox, pages, sweep, upload
 from bench.harness import RESULTS
 
 BENCHMARKS = {
@@ -19,6 +20,7 @@ BENCHMARKS = {
     "upload": upload.run,
     "sweep": sweep.run,
     "outbox": outbox.run,
+    "inbound": inbound.run,
     "pages": pages.run,
     "load": load.run,
 }
