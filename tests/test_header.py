@@ -29,10 +29,10 @@ ROLES = ("guest", *PEOPLE)
 STAFF_LINKS = {
     "guest": set(),
     "complainant": set(),
-    "agent": {"/staff/queue/"},
-    "lead": {"/staff/queue/"},
-    "manager": {"/staff/queue/", "/staff/escalated/", "/staff/dashboard/"},
-    "admin": {"/staff/queue/", "/staff/escalated/", "/staff/dashboard/", "/admin/"},
+    "agent": {"/staff/queue/", "/staff/mail/"},
+    "lead": {"/staff/queue/", "/staff/mail/"},
+    "manager": {"/staff/queue/", "/staff/mail/", "/staff/escalated/", "/staff/dashboard/"},
+    "admin": {"/staff/queue/", "/staff/mail/", "/staff/escalated/", "/staff/dashboard/", "/admin/"},
 }
 
 # The boxes of what the header shows on its bar: the brand, each top-level item, the toggler.
