@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -72,6 +72,9 @@ def submit_complaint(
     now: datetime,
     submission_key: uuid.UUID | None = None,
     on_filed: Callable[[Complaint], object] | None = None,
+    missing: Sequence[str] = (),
+    described: Callable[[Complaint], dict[str, Any]] | None = None,
+    acknowledgement: str = "complaint_received",
 ) -> tuple[Complaint, bool]:
     """File a complaint with its contact history; return (complaint, created).
 
@@ -82,6 +85,12 @@ def submit_complaint(
     contacts, one SUBMITTED event (listing the contacts) and the notice.
     `on_filed(complaint)` runs inside the same transaction (the intake page attaches the
     evidence there), so everything is filed, or nothing.
+
+    With `missing` (DossierPart values) the complaint is filed incomplete, lacking those
+    parts since `now` (one opened by e-mail); its clock starts all the same.
+    `described(complaint)` runs before the SUBMITTED event is written and returns what
+    the event's payload adds (the e-mail inbound intake sealed, its files).
+    `acknowledgement` names the notice's template.
     """
     subcategory: Subcategory = data["subcategory"]
     account = by if by is not None and getattr(by, "is_authenticated", False) else None
@@ -109,6 +118,8 @@ def submit_complaint(
                 complexity=subcategory.default_complexity,
                 submitted_at=now,
                 status_changed_at=now,
+                incomplete_since=now if missing else None,
+                missing_parts=list(missing),
             )
             complaint.search_text = search_text(
                 complaint.reference, complaint.subject, complaint.description, complaint.contact_email
@@ -118,6 +129,9 @@ def submit_complaint(
             saved_contacts = ContactAttempt.objects.bulk_create(
                 [contact_attempt(complaint=complaint, data=contact, now=now) for contact in contacts]
             )
+            payload: dict[str, Any] = {"contacts": [contact.pk for contact in saved_contacts]}
+            if described is not None:
+                payload.update(described(complaint))
             # One event for the filing: the contacts given with it are part of it.
             record_event(
                 complaint=complaint,
@@ -125,9 +139,9 @@ def submit_complaint(
                 by=by,
                 now=now,
                 actor_role=ActorRole.COMPLAINANT,
-                payload={"contacts": [contact.pk for contact in saved_contacts]},
+                payload=payload,
             )
-            notify_complainant(complaint, template="complaint_received", now=now, with_tracking_link=True)
+            notify_complainant(complaint, template=acknowledgement, now=now, with_tracking_link=True)
             if on_filed is not None:
                 on_filed(complaint)
     except IntegrityError:
