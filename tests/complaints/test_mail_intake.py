@@ -7,15 +7,18 @@ Real PostgreSQL; messages are built as bytes the way mail clients write them.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
 import pytest
 from django.core import mail as outbox
 from django.db import IntegrityError, transaction
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import Role
 from complaints.models import (
     UNCLASSIFIED,
     Complaint,
@@ -25,12 +28,13 @@ from complaints.models import (
     InboundStatus,
     Notification,
     ReviewReason,
+    Subcategory,
 )
 from complaints.notifications import deliver_outbox
 from complaints.replies import issue_reply_tokens, reply_address
 from complaints.services.inbound import guess_language, receive_raw
 from evidence.models import Evidence, Kind
-from tests.factories import NOW, make_complaint
+from tests.factories import NOW, make_complaint, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -116,9 +120,11 @@ def test_the_acknowledgement_is_queued_once_in_the_guessed_language_with_a_link_
     reference = Complaint.objects.get(pk=inbound.complaint_id).reference
     assert sent.subject == f"[{reference}] Chúng tôi đã nhận e-mail của bạn: vui lòng bổ sung khiếu nại"
     assert "Bổ sung khiếu nại của bạn bằng liên kết riêng này" in sent.body
-    # The link opens the complaint's page.
+    # The link opens the complaint's page, with the form to complete it.
     page = client.get(tracking_path(sent), follow=True, HTTP_ACCEPT_LANGUAGE="vi")
     assert page.status_code == 200
+    html = page.content.decode()
+    assert 'data-testid="complete-form"' in html and "Bổ sung khiếu nại của bạn" in html
 
 
 def test_a_message_without_vietnamese_letters_is_answered_in_english():
@@ -270,3 +276,99 @@ def test_only_a_complaint_marked_incomplete_may_lack_its_provider():
     with pytest.raises(IntegrityError), transaction.atomic():
         Complaint.objects.filter(pk=complaint.pk).update(provider_name="")
     Complaint.objects.filter(pk=complaint.pk).update(provider_name="", incomplete_since=NOW)
+
+
+# --- Completing the dossier on the complaint's page ----------------------------------------
+
+
+@pytest.fixture
+def opened(client):
+    """A complaint opened by e-mail, and a browser holding its tracking link."""
+    inbound = receive_raw(new_mail(), now=RECEIVED)
+    deliver_outbox(now=timezone.now())  # the link is minted to work from now
+    client.get(tracking_path(outbox.outbox[-1]))
+    return Complaint.objects.get(pk=inbound.complaint_id)
+
+
+def completion(**overrides) -> dict[str, str]:
+    sub = Subcategory.objects.get(category__slug="account", slug="locked-suspended")
+    data = {
+        "complete-subcategory": str(sub.pk),
+        "complete-provider_name": "Ví MoMoney",
+        "complete-occurred_at": "2026-03-01T09:30",
+        "complete-first_reported_at": "",
+        "complete-desired_outcome": "Mở khoá ví và cho tôi rút tiền.",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_completing_through_the_page_clears_the_mark_and_keeps_everything(client, opened):
+    evidence_before = list(opened.evidence.values_list("public_id", flat=True))
+    response = client.post(reverse("complaints:complete", args=[opened.reference]), completion())
+    assert response.status_code == 302
+    done = Complaint.objects.get(pk=opened.pk)
+    assert (done.incomplete_since, done.missing_parts) == (None, [])
+    assert (done.category.slug, done.subcategory.slug, done.complexity) == (
+        "account",
+        "locked-suspended",
+        "complex",
+    )
+    assert (done.provider_name, done.desired_outcome) == ("Ví MoMoney", "Mở khoá ví và cho tôi rút tiền.")
+    assert done.occurred_at == datetime(2026, 3, 1, 2, 30, tzinfo=UTC)  # 09:30 in Ho Chi Minh City
+    # Everything it had is kept: what the mail said, its clock's start, its sealed message.
+    assert (done.subject, done.description, done.contact_email) == (
+        opened.subject,
+        opened.description,
+        opened.contact_email,
+    )
+    assert done.clock_started_at == RECEIVED and done.first_response_due_at == opened.first_response_due_at
+    assert list(done.evidence.values_list("public_id", flat=True)) == evidence_before
+    event = done.events.get(kind=EventKind.COMPLETED)
+    assert event.public and event.actor_role == "complainant"
+    assert set(event.payload["missing"]) == set(opened.missing_parts)
+    # The page no longer offers the form, and a second completion is refused in words.
+    page = client.get(reverse("complaints:detail", args=[opened.reference]), HTTP_ACCEPT_LANGUAGE="vi")
+    assert 'data-testid="complete-form"' not in page.content.decode()
+    again = client.post(reverse("complaints:complete", args=[opened.reference]), completion(), follow=True)
+    assert "Khiếu nại này đã đầy đủ thông tin." in again.content.decode()
+
+
+def test_a_refused_completion_re_renders_with_what_was_typed_and_changes_nothing(client, opened):
+    response = client.post(
+        reverse("complaints:complete", args=[opened.reference]),
+        completion(**{"complete-subcategory": "", "complete-provider_name": "Ví MoMoney giữ tiền"}),
+        HTTP_ACCEPT_LANGUAGE="vi",
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert 'value="Ví MoMoney giữ tiền"' in html
+    assert "Mở khoá ví và cho tôi rút tiền." in html
+    assert 'data-testid="complete-form"' in html
+    unchanged = Complaint.objects.get(pk=opened.pk)
+    assert unchanged.incomplete_since == RECEIVED and unchanged.provider_name == ""
+    assert not unchanged.events.filter(kind=EventKind.COMPLETED).exists()
+
+
+def test_someone_without_the_tracking_link_cannot_complete_it(opened):
+    response = Client().post(reverse("complaints:complete", args=[opened.reference]), completion())
+    assert response.status_code == 404
+    assert Complaint.objects.get(pk=opened.pk).incomplete_since is not None
+
+
+# --- What staff see ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("language", "badge"), [("vi", "Chưa đầy đủ"), ("en", "Incomplete")])
+def test_staff_see_the_incompleteness_on_the_queue_row_and_the_case_page(client, language, badge):
+    incomplete = Complaint.objects.get(pk=receive_raw(new_mail(), now=RECEIVED).complaint_id)
+    complete = make_complaint()
+    agent = make_user(username="agent", role=Role.AGENT, preferred_language=language)
+    client.force_login(agent)
+    queue = client.get(reverse("staff:queue_tab", args=["unassigned"]), HTTP_ACCEPT_LANGUAGE=language)
+    rows = dict(re.findall(r'<tr data-reference="([^"]+)">(.*?)</tr>', queue.content.decode(), re.S))
+    assert 'data-testid="incomplete"' in rows[incomplete.reference] and badge in rows[incomplete.reference]
+    assert 'data-testid="incomplete"' not in rows[complete.reference]
+    case = client.get(reverse("staff:case", args=[incomplete.reference]), HTTP_ACCEPT_LANGUAGE=language)
+    html = case.content.decode()
+    assert f">{badge}</span>" in html and 'data-testid="missing-parts"' in html
