@@ -24,7 +24,7 @@ from complaints.forms import (
     ReplyForm,
     WithdrawForm,
 )
-from complaints.models import Complaint, ComplaintEvent, EventKind
+from complaints.models import UNCLASSIFIED, Complaint, ComplaintEvent, EventKind
 from complaints.refusals import permitted
 from complaints.rules import check_completable, check_reminder
 from escalation.models import EscalationLevel
@@ -92,8 +92,11 @@ def case_context(
     # A complaint opened by e-mail: its complainant completes the dossier here.
     context["can_complete"] = owner and permitted(check_completable, complaint)
     if context["can_complete"]:
+        initial: dict[str, Any] = {"occurred_at": complaint.occurred_at}
+        if complaint.category.slug != UNCLASSIFIED:  # staff classified it meanwhile
+            initial["subcategory"] = complaint.subcategory_id
         context["complete_form"] = bound.get("complete_form") or CompleteComplaintForm(
-            prefix="complete", initial={"occurred_at": complaint.occurred_at}
+            prefix="complete", initial=initial
         )
     return context
 

@@ -37,6 +37,7 @@ import unicodedata
 import uuid
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
+from email.utils import parseaddr
 from typing import Any
 
 from django.conf import settings
@@ -215,7 +216,7 @@ def _intake(inbound: InboundMessage, mail: ParsedMail, *, stored: StoredObjects,
         _review(inbound, ReviewReason.RATE_LIMITED)
     elif not mail.text.strip():
         _review(inbound, ReviewReason.EMPTY)
-    elif _unclassified() is None or not _valid_address(mail.from_address):
+    elif _unclassified() is None or not _valid_address(mail.from_address) or _from_portal(mail):
         _review(inbound, ReviewReason.NO_MATCH)
     else:
         open_complaint(inbound, mail, stored=stored, now=now)
@@ -243,6 +244,13 @@ def _unclassified() -> Subcategory | None:
         .filter(slug=UNCLASSIFIED, category__slug=UNCLASSIFIED)
         .first()
     )
+
+
+def _from_portal(mail: ParsedMail) -> bool:
+    """Whether the message claims to come from the portal's own addresses: answering it
+    would have the portal write to itself, perhaps for ever."""
+    own = {settings.INBOUND_EMAIL_ADDRESS, settings.DEFAULT_FROM_EMAIL, settings.SERVER_EMAIL}
+    return mail.from_address in {normalise_address(parseaddr(address)[1]) for address in own if address}
 
 
 def _valid_address(address: str) -> bool:

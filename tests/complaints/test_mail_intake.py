@@ -32,6 +32,7 @@ from complaints.models import (
 )
 from complaints.notifications import deliver_outbox
 from complaints.replies import issue_reply_tokens, reply_address
+from complaints.services import reclassify_complaint
 from complaints.services.inbound import guess_language, receive_raw
 from evidence.models import Evidence, Kind
 from tests.factories import NOW, make_complaint, make_user
@@ -217,6 +218,14 @@ def test_mail_without_text_waits_for_review():
     assert not Complaint.objects.exists()
 
 
+def test_mail_from_the_portals_own_addresses_is_never_answered(settings):
+    settings.DEFAULT_FROM_EMAIL = "Cổng khiếu nại <no-reply@portal.example>"
+    for sender in ("no-reply@portal.example", INTAKE.upper()):
+        inbound = receive_raw(new_mail(sender=sender, text=f"Từ {sender}.\n"), now=RECEIVED)
+        assert (inbound.status, inbound.reason) == (InboundStatus.REVIEW, ReviewReason.NO_MATCH)
+    assert not Complaint.objects.exists() and not Notification.objects.exists()
+
+
 def test_mail_that_did_not_come_to_the_intake_address_still_waits_for_review():
     inbound = receive_raw(new_mail(to="someone-else@portal.example"), now=RECEIVED)
     assert (inbound.status, inbound.reason) == (InboundStatus.REVIEW, ReviewReason.NO_MATCH)
@@ -348,6 +357,24 @@ def test_a_refused_completion_re_renders_with_what_was_typed_and_changes_nothing
     unchanged = Complaint.objects.get(pk=opened.pk)
     assert unchanged.incomplete_since == RECEIVED and unchanged.provider_name == ""
     assert not unchanged.events.filter(kind=EventKind.COMPLETED).exists()
+
+
+def test_the_form_starts_from_what_is_known_when_it_happened_and_a_class_staff_gave_it(client, opened):
+    page = client.get(reverse("complaints:detail", args=[opened.reference])).content.decode()
+    assert 'name="complete-occurred_at" value="2026-03-02T09:55"' in page  # the mail's date, local time
+    assert re.search(r'<option value="\d+" selected>', page) is None
+    agent = make_user(username="agent", role=Role.AGENT)
+    sub = Subcategory.objects.get(category__slug="technical", slug="payments")
+    reclassify_complaint(
+        complaint=opened,
+        subcategory=sub,
+        complexity="complex",
+        by=agent,
+        now=RECEIVED,
+        version=opened.version,
+    )
+    page = client.get(reverse("complaints:detail", args=[opened.reference])).content.decode()
+    assert f'<option value="{sub.pk}" selected>' in page
 
 
 def test_someone_without_the_tracking_link_cannot_complete_it(opened):
