@@ -97,6 +97,8 @@ SEEDS = (
     ("complaints.migrations.0002_seed_categories", "seed"),
     ("escalation.migrations.0002_seed_ladder_policies_calendar", "seed"),
     ("escalation.migrations.0005_calendar_and_holiday_names_in_both_languages", "seed"),
+    ("complaints.migrations.0012_incomplete_complaints", "seed_unclassified"),
+    ("escalation.migrations.0006_policy_for_unclassified", "seed"),
 )
 
 

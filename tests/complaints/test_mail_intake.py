@@ -128,6 +128,14 @@ def test_the_acknowledgement_is_queued_once_in_the_guessed_language_with_a_link_
     assert 'data-testid="complete-form"' in html and "Bổ sung khiếu nại của bạn" in html
 
 
+# Twice: the second run comes after the first one's flush, with the seeds put back.
+@pytest.mark.parametrize("run", [1, 2])
+@pytest.mark.django_db(transaction=True)
+def test_mail_opens_a_complaint_in_a_transactional_test_too(run):
+    complaint = Complaint.objects.get(pk=receive_raw(new_mail(), now=RECEIVED).complaint_id)
+    assert complaint.is_incomplete and complaint.first_response_due_at is not None
+
+
 def test_a_message_without_vietnamese_letters_is_answered_in_english():
     raw = new_mail(
         name="", sender="john.smith@example.com", subject="Refund never arrived", text="I paid twice.\n"
