@@ -9,7 +9,7 @@ by the SHA-256 of its bytes) and keeps the raw bytes in storage, then decides:
 2. threading: the reply token in a recipient address; else `In-Reply-To`/`References`
    naming a notice the portal sent; else a reference `[KN-XXXX-XXXX]` in the subject.
    Mail sent to the intake address itself (INBOUND_EMAIL_ADDRESS, no token) that matches
-   no case is a new complaint: `open_complaint` files it incomplete, its clock running
+   no case is a new complaint: `intake.file_complaint_from_mail` files it incomplete, its clock running
    from receipt, and answers with a link to complete the dossier (only when the sender
    passed DMARC/SPF, is within the limit, and wrote some text; else it waits for review).
 3. who may speak: only a live token whose address is the message's `From` lands on the
@@ -30,13 +30,9 @@ recorded once: a door may deliver at least once.
 from __future__ import annotations
 
 import hashlib
-import io
 import logging
-import re
-import unicodedata
 import uuid
-from contextlib import ExitStack
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from email.utils import parseaddr
 from typing import Any
 
@@ -47,12 +43,10 @@ from django.core.files.storage import default_storage
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.template.defaultfilters import filesizeformat
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from complaints.mailparse import (
-    Attachment,
     Bounce,
     Limits,
     MalformedMail,
@@ -61,21 +55,16 @@ from complaints.mailparse import (
     parse,
     reference_in_subject,
 )
-from complaints.mailparse.headers import clean, clean_line
 from complaints.models import (
-    UNCLASSIFIED,
     ActorRole,
     Complaint,
-    DossierPart,
     EventKind,
     InboundDoor,
     InboundMessage,
     InboundStatus,
-    Language,
     Notification,
     NotificationStatus,
     ReviewReason,
-    Subcategory,
 )
 from complaints.records import record_event
 from complaints.refusals import ActionRefused
@@ -87,22 +76,15 @@ from complaints.replies import (
 )
 from complaints.rules import check_open
 from complaints.services.complainant import reply_as_complainant
-from complaints.services.intake import submit_complaint
+from complaints.services.intake import attach_mail_files, file_complaint_from_mail, unclassified_subcategory
 from complaints.services.staff import reply_as_staff
-from evidence.models import largest_size_limit
-from evidence.services import StoredObjects, atomic_with_files, attach_evidence, display_name, keep_email
-from evidence.uploadhandler import seal
+from evidence.services import StoredObjects, atomic_with_files, keep_email
 
 logger = logging.getLogger(__name__)
 
 PREFIX = "inbound"
 SENDER_WINDOW = timedelta(hours=1)
 ALREADY_HANDLED = _("Someone has already dealt with this message.")
-# What a complaint opened by e-mail lacks until its complainant completes it. When it
-# happened is taken from the mail's date, to be confirmed on the same form.
-# A Date header before this is a broken clock, not when the problem happened.
-EARLIEST_DATE = datetime(1970, 1, 2, tzinfo=UTC)
-INCOMPLETE_BY_EMAIL = (DossierPart.CATEGORY, DossierPart.PROVIDER, DossierPart.DESIRED_OUTCOME)
 
 
 def limits() -> Limits:
@@ -216,127 +198,29 @@ def _intake(inbound: InboundMessage, mail: ParsedMail, *, stored: StoredObjects,
         _review(inbound, ReviewReason.RATE_LIMITED)
     elif not mail.text.strip():
         _review(inbound, ReviewReason.EMPTY)
-    elif _unclassified() is None or not _valid_address(mail.from_address) or _from_portal(mail):
+    elif (subcategory := unclassified_subcategory()) is None or not _acceptable_sender(mail):
         _review(inbound, ReviewReason.NO_MATCH)
     else:
-        open_complaint(inbound, mail, stored=stored, now=now)
+        complaint = file_complaint_from_mail(
+            inbound=inbound, mail=mail, subcategory=subcategory, stored=stored, now=now
+        )
+        inbound.complaint = complaint
+        inbound.event = complaint.events.get(kind=EventKind.SUBMITTED)
+        _settle(inbound, InboundStatus.LANDED)
 
 
-# Letters only Vietnamese writes among the languages the portal meets: ă â đ ê ô ơ ư and
-# the precomposed vowels with tone marks (Latin Extended Additional, U+1EA0 to U+1EF9).
-_VIETNAMESE = re.compile("[ăâđêôơưĂÂĐÊÔƠƯ\u1ea0-\u1ef9]")
-
-
-def guess_language(*texts: str) -> str:
-    """The language of a message: Vietnamese ("vi") when any text has a letter only
-    Vietnamese uses, else English ("en").
-
-    Pure. English rather than the portal's default: a message written without a single
-    Vietnamese letter is far more likely English than Vietnamese typed without diacritics.
-    """
-    found = any(_VIETNAMESE.search(unicodedata.normalize("NFC", text)) for text in texts)
-    return Language.VI if found else Language.EN
-
-
-def _unclassified() -> Subcategory | None:
-    return (
-        Subcategory.objects.select_related("category")
-        .filter(slug=UNCLASSIFIED, category__slug=UNCLASSIFIED)
-        .first()
-    )
-
-
-def _from_portal(mail: ParsedMail) -> bool:
-    """Whether the message claims to come from the portal's own addresses: answering it
-    would have the portal write to itself, perhaps for ever."""
-    own = {settings.INBOUND_EMAIL_ADDRESS, settings.DEFAULT_FROM_EMAIL, settings.SERVER_EMAIL}
-    return mail.from_address in {normalise_address(parseaddr(address)[1]) for address in own if address}
-
-
-def _valid_address(address: str) -> bool:
+def _acceptable_sender(mail: ParsedMail) -> bool:
+    """Whether a new complaint may be filed for, and answered to, the message's sender: an
+    address that can be written to, and not one of the portal's own (answering that would
+    have the portal write to itself, perhaps for ever)."""
     try:
-        validate_email(address)
+        validate_email(mail.from_address)
     except ValidationError:
         return False
-    return len(address) <= 254
-
-
-def _first_line(text: str) -> str:
-    return next((line.strip() for line in text.splitlines() if line.strip()), "")
-
-
-def open_complaint(
-    inbound: InboundMessage, mail: ParsedMail, *, stored: StoredObjects, now: datetime
-) -> Complaint:
-    """File a mail to the intake address as a new complaint, marked incomplete; return it.
-
-    The sender is its contact (name from the From header, else the address's local part),
-    its language guessed from the text (`guess_language`), its subject the mail's (else the
-    text's first line), its description the new text; it waits under "not yet classified"
-    without a provider or a desired outcome (`INCOMPLETE_BY_EMAIL`), and happened when the
-    mail was written (its Date, unless in the future; else at receipt). Its clock starts at
-    receipt; the message is sealed as `.eml` evidence and its files go through the vault,
-    both named on the SUBMITTED event; the acknowledgement (`complaint_received_by_email`)
-    carries a tracking link to complete it. The message is settled as landed on it.
-    Runs in the caller's transaction (`receive_raw`'s): all of it, or nothing.
-    """
-    subcategory = _unclassified()
-    text = clean(mail.text).strip()[: Complaint._meta.get_field("description").max_length]
-    subject = clean_line(mail.subject) or _first_line(text)
-    language = guess_language(subject, text)
-    written = mail.date if mail.date is not None and EARLIEST_DATE <= mail.date <= now else now
-    data = {
-        "subcategory": subcategory,
-        "subject": subject[: Complaint._meta.get_field("subject").max_length],
-        "description": text,
-        "desired_outcome": "",
-        "occurred_at": written,
-        "contact_name": (clean_line(mail.from_name) or mail.from_address.partition("@")[0])[:150],
-        "contact_email": mail.from_address,
-        "language": language,
-        "provider_name": "",
-    }
-
-    def described(complaint: Complaint) -> dict[str, Any]:
-        email = keep_email(
-            complaint=complaint,
-            key=inbound.raw_key,
-            name=f"{complaint.reference}-{now:%Y%m%d-%H%M%S}.eml",
-            size=inbound.size,
-            sha256=inbound.sha256,
-            by=None,
-            now=now,
-            actor_role=ActorRole.COMPLAINANT,
-        )
-        payload: dict[str, Any] = {"via": "email", "inbound": inbound.pk, "email": str(email.public_id)}
-        if mail.attachments:
-            with translation.override(language):
-                attached, refused = _attach(
-                    mail.attachments,
-                    complaint=complaint,
-                    by=None,
-                    role=ActorRole.COMPLAINANT,
-                    stored=stored,
-                    now=now,
-                )
-            payload["evidence"] = attached
-            if refused:
-                payload["refused"] = refused
-        return payload
-
-    complaint, _created = submit_complaint(
-        data=data,
-        contacts=[],
-        by=None,
-        now=now,
-        missing=INCOMPLETE_BY_EMAIL,
-        described=described,
-        acknowledgement="complaint_received_by_email",
-    )
-    inbound.complaint = complaint
-    inbound.event = complaint.events.get(kind=EventKind.SUBMITTED)
-    _settle(inbound, InboundStatus.LANDED)
-    return complaint
+    if len(mail.from_address) > Complaint._meta.get_field("contact_email").max_length:
+        return False
+    own = {settings.INBOUND_EMAIL_ADDRESS, settings.DEFAULT_FROM_EMAIL, settings.SERVER_EMAIL}
+    return mail.from_address not in {normalise_address(parseaddr(address)[1]) for address in own if address}
 
 
 def land(
@@ -370,7 +254,7 @@ def land(
         if mail.attachments:
             # What the entry says of a refused file is written in the complainant's language.
             with translation.override(complaint.language):
-                attached, refused = _attach(
+                attached, refused = attach_mail_files(
                     mail.attachments, complaint=complaint, by=by, role=role, stored=stored, now=now
                 )
             payload["evidence"] = attached
@@ -398,42 +282,6 @@ def land(
             handled_by=reviewed_by,
             now=now if reviewed_by is not None else None,
         )
-
-
-def _attach(
-    attachments: tuple[Attachment, ...],
-    *,
-    complaint: Complaint,
-    by: Any,
-    role: str,
-    stored: StoredObjects,
-    now: datetime,
-) -> tuple[list[str], list[dict[str, str]]]:
-    """The message's files through the vault's own checks: (ids attached, [{name, why}] refused)."""
-    uploads = []
-    refused: list[dict[str, str]] = []
-    with ExitStack() as files:
-        for attachment in attachments:
-            upload = files.enter_context(seal(io.BytesIO(attachment.data), attachment.name))
-            if upload is None:  # over the vault's size cap for its type
-                why = _("“%(name)s” is larger than %(limit)s.") % {
-                    "name": display_name(attachment.name),
-                    "limit": filesizeformat(largest_size_limit()),
-                }
-                refused.append({"name": attachment.name, "why": str(why)})
-                continue
-            uploads.append((upload, ""))
-        result = attach_evidence(
-            complaint=complaint,
-            uploads=uploads,
-            by=by,
-            now=now,
-            stored=stored,
-            actor_role=role,
-            announce=False,
-        )
-    refused += [{"name": refusal.name, "why": refusal.message} for refusal in result.refused]
-    return [str(evidence.public_id) for evidence in result.attached], refused
 
 
 def _threaded(mail: ParsedMail) -> Complaint | None:

@@ -33,7 +33,8 @@ from complaints.models import (
 from complaints.notifications import deliver_outbox
 from complaints.replies import issue_reply_tokens, reply_address
 from complaints.services import reclassify_complaint
-from complaints.services.inbound import guess_language, receive_raw
+from complaints.services.inbound import receive_raw
+from complaints.services.intake import guess_language
 from evidence.models import Evidence, Kind
 from tests.factories import NOW, make_complaint, make_user
 
