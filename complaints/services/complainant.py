@@ -44,7 +44,8 @@ def complete_complaint(
 ) -> Complaint:
     """Give an incomplete complaint (opened by e-mail) the parts it lacked and clear its mark.
 
-    Its category is now `subcategory`'s and its complexity that one's default; the deadlines
+    Its category is now `subcategory`'s and its complexity that one's default (unless staff
+    had already put it there: their complexity stands); the deadlines
     are recomputed from when the clock started (at receipt). Appends a public COMPLETED event
     naming the parts that were missing, and tells the assignee. Raises ActionRefused if the
     complaint is closed, already complete, or `subcategory` is the unclassified one. Locks the
@@ -57,8 +58,9 @@ def complete_complaint(
         check_completable(complaint)
         missing = list(complaint.missing_parts)
         fields = clock.settle(complaint=complaint, now=now)  # under the old targets
+        if complaint.subcategory_id != subcategory.pk:  # else staff's triage of it stands
+            complaint.complexity = subcategory.default_complexity
         complaint.category_id, complaint.subcategory_id = subcategory.category_id, subcategory.pk
-        complaint.complexity = subcategory.default_complexity
         complaint.provider_name, complaint.desired_outcome = provider_name, desired_outcome
         complaint.occurred_at, complaint.first_reported_at = occurred_at, first_reported_at
         complaint.incomplete_since, complaint.missing_parts = None, []

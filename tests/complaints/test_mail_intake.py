@@ -386,6 +386,20 @@ def test_the_form_starts_from_what_is_known_when_it_happened_and_a_class_staff_g
     assert f'<option value="{sub.pk}" selected>' in page
 
 
+def test_completing_keeps_the_complexity_staff_gave_the_same_subcategory(client, opened):
+    app = Subcategory.objects.get(category__slug="technical", slug="app")  # simple by default
+    agent = make_user(username="agent", role=Role.AGENT)
+    reclassify_complaint(
+        complaint=opened, subcategory=app, complexity="complex", by=agent, now=RECEIVED, version=1
+    )
+    client.post(
+        reverse("complaints:complete", args=[opened.reference]),
+        completion(**{"complete-subcategory": app.pk}),
+    )
+    done = Complaint.objects.get(pk=opened.pk)
+    assert (done.subcategory_id, done.complexity, done.incomplete_since) == (app.pk, "complex", None)
+
+
 def test_someone_without_the_tracking_link_cannot_complete_it(opened):
     response = Client().post(reverse("complaints:complete", args=[opened.reference]), completion())
     assert response.status_code == 404
