@@ -9,9 +9,10 @@ by the SHA-256 of its bytes) and keeps the raw bytes in storage, then decides:
 2. threading: the reply token in a recipient address; else `In-Reply-To`/`References`
    naming a notice the portal sent; else a reference `[KN-XXXX-XXXX]` in the subject.
    Mail sent to the intake address itself (INBOUND_EMAIL_ADDRESS, no token) that matches
-   no case is a new complaint: `intake.file_complaint_from_mail` files it incomplete, its clock running
-   from receipt, and answers with a link to complete the dossier (only when the sender
-   passed DMARC/SPF, is within the limit, and wrote some text; else it waits for review).
+   no case is a new complaint: `intake.file_complaint_from_mail` files it incomplete, its
+   clock running from receipt, and answers with a link to complete the dossier (only when
+   the sender passed DMARC/SPF, is within the limit, wrote some text and is not the
+   portal itself; else it waits for review).
 3. who may speak: only a live token whose address is the message's `From` lands on the
    case, and only when the receiving server did not fail the sender's DMARC or SPF and
    the sender is within the hourly limit. Anything else waits for a person in review,
