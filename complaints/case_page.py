@@ -16,10 +16,17 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
 from complaints.access import is_owner, may_add_evidence, may_take_dossier, may_take_original
-from complaints.forms import ContactForm, RatingForm, ReasonForm, ReplyForm, WithdrawForm
-from complaints.models import Complaint, ComplaintEvent, EventKind
+from complaints.forms import (
+    CompleteComplaintForm,
+    ContactForm,
+    RatingForm,
+    ReasonForm,
+    ReplyForm,
+    WithdrawForm,
+)
+from complaints.models import UNCLASSIFIED, Complaint, ComplaintEvent, EventKind
 from complaints.refusals import permitted
-from complaints.rules import check_reminder
+from complaints.rules import check_completable, check_reminder
 from escalation.models import EscalationLevel
 from escalation.rules import can_request_escalation
 from escalation.standing import latest_move_up, standing
@@ -82,6 +89,15 @@ def case_context(
     }
     for name, (form_class, prefix) in COMPLAINANT_FORMS.items():
         context[name] = bound.get(name) or form_class(prefix=prefix)
+    # A complaint opened by e-mail: its complainant completes the dossier here.
+    context["can_complete"] = owner and permitted(check_completable, complaint)
+    if context["can_complete"]:
+        initial: dict[str, Any] = {"occurred_at": complaint.occurred_at}
+        if complaint.category.slug != UNCLASSIFIED:  # staff classified it meanwhile
+            initial["subcategory"] = complaint.subcategory_id
+        context["complete_form"] = bound.get("complete_form") or CompleteComplaintForm(
+            prefix="complete", initial=initial
+        )
     return context
 
 

@@ -3,6 +3,7 @@ cleaning both audiences' forms share: validation and layout only."""
 
 from __future__ import annotations
 
+import copy
 import re
 import unicodedata
 import uuid
@@ -71,6 +72,14 @@ def _not_in_future(value: Any) -> Any:
     if value is not None and value < EARLIEST:
         raise forms.ValidationError(_("This date is too far in the past."))
     return value
+
+
+def check_report_order(form: forms.Form, cleaned: dict[str, Any]) -> dict[str, Any]:
+    """A problem is reported to its provider after it happened, not before."""
+    occurred, reported = cleaned.get("occurred_at"), cleaned.get("first_reported_at")
+    if occurred and reported and reported < occurred:
+        form.add_error("first_reported_at", _("You cannot have reported it before it happened."))
+    return cleaned
 
 
 class SubcategoryField(forms.ModelChoiceField):
@@ -198,11 +207,29 @@ class ComplaintForm(CleanTextMixin, forms.Form):
         return helper
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
-        occurred, reported = cleaned.get("occurred_at"), cleaned.get("first_reported_at")
-        if occurred and reported and reported < occurred:
-            self.add_error("first_reported_at", _("You cannot have reported it before it happened."))
-        return cleaned
+        return check_report_order(self, super().clean())
+
+
+def _intake_field(name: str) -> forms.Field:
+    """A copy of the intake form's field: the same label, help and validation."""
+    return copy.deepcopy(ComplaintForm.base_fields[name])
+
+
+class CompleteComplaintForm(CleanTextMixin, forms.Form):
+    """What a complaint opened by e-mail still lacks, with the intake form's own fields."""
+
+    subcategory = _intake_field("subcategory")
+    provider_name = _intake_field("provider_name")
+    occurred_at = _intake_field("occurred_at")
+    first_reported_at = _intake_field("first_reported_at")
+    desired_outcome = _intake_field("desired_outcome")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["subcategory"].widget.choices = grouped_subcategory_choices
+
+    def clean(self) -> dict[str, Any]:
+        return check_report_order(self, super().clean())
 
 
 class ContactForm(CleanTextMixin, forms.Form):

@@ -90,6 +90,21 @@ class Subcategory(BilingualNameMixin):
         constraints = [models.UniqueConstraint(fields=["category", "slug"], name="subcategory_slug_unique")]
 
 
+# The category (and its one subcategory) of a complaint nobody has classified yet: one
+# opened by an e-mail to the intake address. Seeded inactive (migration 0012), so no form
+# offers it; the complainant and staff move the complaint out of it.
+UNCLASSIFIED = "unclassified"
+
+
+class DossierPart(models.TextChoices):
+    """A part of the dossier an incomplete complaint still lacks (it was opened by e-mail)."""
+
+    CATEGORY = "category", _("what the problem is about")
+    PROVIDER = "provider", _("the service or company")
+    OCCURRED_AT = "occurred_at", _("when it happened")
+    DESIRED_OUTCOME = "desired_outcome", _("the outcome wanted")
+
+
 class Status(models.TextChoices):
     NEW = "new", _("New")
     OPEN = "open", _("Open")
@@ -262,6 +277,13 @@ class Complaint(models.Model):
     last_reminder_at = models.DateTimeField(_("last reminder"), null=True, blank=True)
     rating = models.PositiveSmallIntegerField(_("rating"), null=True, blank=True)
     rating_comment = models.TextField(_("rating comment"), max_length=2_000, blank=True)
+    # An incomplete complaint (opened by an e-mail, without the form) lacks `missing_parts`
+    # (DossierPart values) since then; both are cleared when its complainant completes it.
+    # Only a complaint marked incomplete may lack its provider or its desired outcome.
+    incomplete_since = models.DateTimeField(_("incomplete since"), null=True, blank=True)
+    missing_parts = models.JSONField(
+        _("missing parts"), default=list, db_default=Value([], output_field=models.JSONField()), blank=True
+    )
     # Bumped by every service that changes the complaint: a stale staff form is refused.
     version = models.PositiveIntegerField(default=1)
 
@@ -351,6 +373,10 @@ class Complaint(models.Model):
                 condition=Q(rating__isnull=True) | Q(rating__gte=1, rating__lte=5),
                 name="complaint_rating_1_to_5",
             ),
+            models.CheckConstraint(
+                condition=Q(incomplete_since__isnull=False) | (~Q(provider_name="") & ~Q(desired_outcome="")),
+                name="complaint_complete_unless_marked",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -359,6 +385,15 @@ class Complaint(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status not in (Status.CLOSED, Status.WITHDRAWN)
+
+    @property
+    def is_incomplete(self) -> bool:
+        return self.incomplete_since is not None
+
+    @property
+    def missing_labels(self) -> list[str]:
+        """What the dossier still lacks, in the active language."""
+        return [str(DossierPart(part).label) for part in self.missing_parts if part in DossierPart.values]
 
     def can_transition_to(self, status: str) -> bool:
         return status in TRANSITIONS[self.status]
@@ -425,6 +460,7 @@ class EventKind(models.TextChoices):
     RATED = "rated", _("Handling rated")
     WITHDRAWN = "withdrawn", _("Withdrawn")
     MAIL_BOUNCED = "mail_bounced", _("E-mail not delivered")
+    COMPLETED = "completed", _("Complaint completed")
 
 
 class ActorRole(models.TextChoices):

@@ -229,6 +229,7 @@ NEWS: dict[str, dict[str | None, Any]] = {
         "escalated": _("A case was escalated to your level: a deadline was missed."),
         "assigned": _("A case was assigned to you."),
         "withdrawn": _("The complainant withdrew the complaint."),
+        "completed": _("The complainant completed the complaint they opened by e-mail."),
         None: _("There is news on a case assigned to you."),
     },
 }

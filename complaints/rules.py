@@ -86,3 +86,14 @@ def check_reminder(complaint: Complaint, *, now: datetime) -> None:
         params={"time": when(complaint.next_reminder_at())},
         code="reminder_too_soon",
     )
+
+
+ALREADY_COMPLETE = _("This complaint is already complete.")
+
+
+def check_completable(complaint: Complaint) -> None:
+    """Only an open complaint marked incomplete (opened by e-mail) is completed; raise
+    ActionRefused otherwise."""
+    check_open(complaint)
+    if not complaint.is_incomplete:
+        raise ActionRefused(ALREADY_COMPLETE, code="complete")

@@ -11,6 +11,7 @@ urlpatterns = [
     path("track/<str:token>/", views.track, name="track"),
     path("<str:reference>/", views.complaint_detail, name="detail"),
     path("<str:reference>/submitted/", views.complaint_submitted, name="submitted"),
+    path("<str:reference>/complete/", views.complaint_complete, name="complete"),
     path("<str:reference>/reply/", views.complaint_reply, name="reply"),
     path("<str:reference>/contacts/", views.complaint_add_contact, name="add_contact"),
     path("<str:reference>/remind/", views.complaint_remind, name="remind"),

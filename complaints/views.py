@@ -32,6 +32,7 @@ from complaints.access import (
 from complaints.case_page import case_context
 from complaints.forms import (
     ComplaintForm,
+    CompleteComplaintForm,
     ContactForm,
     ContactFormSet,
     FindComplaintForm,
@@ -222,6 +223,13 @@ def _add_contact(*, complaint: Complaint, by: Any, now: Any, **data: Any) -> Non
     services.add_contact(complaint=complaint, data=data, by=by, now=now)
 
 
+complaint_complete = _complainant_action(
+    CompleteComplaintForm,
+    "complete_form",
+    "complete",
+    services.complete_complaint,
+    gettext_noop("Thank you: your complaint is complete."),
+)
 complaint_reply = _complainant_action(
     ReplyForm, "reply_form", None, services.reply_as_complainant, gettext_noop("Your message was added.")
 )

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.utils import translation
 
 # The process helpers live in tests.processes (bench uses them too); the tests may import
 # them from here as well.
@@ -97,7 +98,18 @@ SEEDS = (
     ("complaints.migrations.0002_seed_categories", "seed"),
     ("escalation.migrations.0002_seed_ladder_policies_calendar", "seed"),
     ("escalation.migrations.0005_calendar_and_holiday_names_in_both_languages", "seed"),
+    ("complaints.migrations.0012_incomplete_complaints", "seed_unclassified"),
+    ("escalation.migrations.0006_policy_for_unclassified", "seed"),
 )
+
+
+@pytest.fixture(autouse=True)
+def _default_language_after() -> Iterator[None]:
+    """Each test leaves the default language active: a request through the test client keeps
+    the language LocaleMiddleware chose for it active in the thread afterwards, and a later
+    test reading a lazy message would get it in that language."""
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

@@ -17,6 +17,8 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
+from email.message import EmailMessage
+from email.utils import make_msgid
 from pathlib import Path
 
 import pytest
@@ -237,6 +239,17 @@ def sign_in(page: Page, base: str, user, language: str) -> None:
     expect(page.locator("html")).to_have_attribute("lang", language)
 
 
+def intake_mail(language: str, *, to: str) -> bytes:
+    """An e-mail to the intake address that matches no case: it opens an incomplete complaint."""
+    message = EmailMessage()
+    message["From"] = "Lan <lan.mail@example.org>"
+    message["To"] = to
+    message["Subject"] = "Ví bị khoá" if language == "vi" else "My wallet is locked"
+    message["Message-ID"] = make_msgid(domain="mail.example.org")
+    message.set_content("Tôi không rút được tiền.\n" if language == "vi" else "I cannot withdraw my money.\n")
+    return message.as_bytes()
+
+
 def submit(page: Page, form_selector: str, expected: int) -> None:
     """Send a form as it is (often empty, to see its validation errors); expect that status."""
     with page.expect_navigation() as navigation:
@@ -347,6 +360,15 @@ def test_every_page_has_no_serious_or_critical_axe_violation(
         audit, guest, base, [("complaint submitted", f"/complaints/{world.guest_case.reference}/submitted/")]
     )
 
+    # A complaint opened by an e-mail to the intake address: its page asks to complete it.
+    opened = receive_raw(intake_mail(language, to=settings.INBOUND_EMAIL_ADDRESS)).complaint
+    opened_token = tracking.issue_tracking_token(complaint=opened, now=timezone.now())
+    guest.goto(f"{base}/complaints/track/{opened_token}/")
+    guest.wait_for_url(f"{base}/complaints/{opened.reference}/")
+    audit.check(guest, "case opened by e-mail, to complete (guest)")
+    submit(guest, "form[action$='/complete/']", 400)
+    audit.check(guest, "case opened by e-mail, completed with errors (guest)")
+
     # Too many requests (the find form, sign-in), and an expired form (CSRF).
     settings.FIND_COMPLAINT_LIMIT = 0
     guest.goto(f"{base}/complaints/find/")
@@ -455,6 +477,7 @@ def test_every_page_has_no_serious_or_critical_axe_violation(
             ("e-mail to review (lead)", "/staff/mail/"),
             ("e-mail: automatic replies (lead)", "/staff/mail/automatic/"),
             ("case: deadline missed (lead)", f"/complaints/{case['breached']}/"),
+            ("case: opened by e-mail, incomplete (lead)", f"/complaints/{opened.reference}/"),
         ],
     )
 

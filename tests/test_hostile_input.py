@@ -182,6 +182,18 @@ FORMS = [
             "contact-summary": "Họ hứa gọi lại.",
         },
     ),
+    Form(
+        "complete",
+        "owner",
+        _complaint_url("complaints:complete"),
+        {
+            "complete-subcategory": "1",
+            "complete-provider_name": "ShopNhanh",
+            "complete-occurred_at": "2026-01-10T09:30",
+            "complete-first_reported_at": "",
+            "complete-desired_outcome": "Hoàn tiền",
+        },
+    ),
     Form("remind", "owner", _complaint_url("complaints:remind"), {}),
     Form("withdraw", "owner", _complaint_url("complaints:withdraw"), {"withdraw-reason": "Đã xong"}),
     Form("accept", "owner", _complaint_url("complaints:accept"), {}),

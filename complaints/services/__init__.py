@@ -13,6 +13,7 @@ below are the workflows' public face.
 from complaints.services.complainant import (
     accept_resolution,
     add_contact,
+    complete_complaint,
     dispute_resolution,
     rate_handling,
     reply_as_complainant,
@@ -37,6 +38,7 @@ __all__ = [
     "add_internal_note",
     "assign_complaint",
     "close_expired_resolutions",
+    "complete_complaint",
     "dispute_resolution",
     "file_complaint",
     "rate_handling",

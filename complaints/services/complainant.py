@@ -1,5 +1,5 @@
-"""What the complainant does to their case: write, add a contact, remind, withdraw, accept,
-dispute, rate, and ask for a fresh tracking link.
+"""What the complainant does to their case: complete one opened by e-mail, write, add a
+contact, remind, withdraw, accept, dispute, rate, and ask for a fresh tracking link.
 
 Every action takes `now` from its caller, runs in one transaction, locks the complaint,
 appends its timeline event and queues its notices in the outbox. Asking for escalation
@@ -14,12 +14,79 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from complaints.models import ActorRole, Complaint, ContactAttempt, EventKind, Status
+from complaints.models import (
+    UNCLASSIFIED,
+    ActorRole,
+    Complaint,
+    ContactAttempt,
+    EventKind,
+    Status,
+    Subcategory,
+)
 from complaints.records import notify_assignee, notify_complainant, record_event
 from complaints.refusals import ActionRefused, TransitionNotAllowed
-from complaints.rules import check_open, check_reminder
+from complaints.rules import check_completable, check_open, check_reminder
 from complaints.services.intake import contact_attempt
 from complaints.services.lifecycle import save, transition
+from escalation import clock
+
+
+def complete_complaint(
+    *,
+    complaint: Complaint,
+    by: Any,
+    now: datetime,
+    subcategory: Subcategory,
+    provider_name: str,
+    occurred_at: datetime,
+    desired_outcome: str,
+    first_reported_at: datetime | None = None,
+) -> Complaint:
+    """Give an incomplete complaint (opened by e-mail) the parts it lacked and clear its mark.
+
+    Its category is now `subcategory`'s and its complexity that one's default (unless staff
+    had already put it there: their complexity stands); the deadlines
+    are recomputed from when the clock started (at receipt). Appends a public COMPLETED event
+    naming the parts that were missing, and tells the assignee. Raises ActionRefused if the
+    complaint is closed, already complete, or `subcategory` is the unclassified one. Locks the
+    complaint; bumps its version.
+    """
+    if subcategory.category.slug == UNCLASSIFIED:
+        raise ActionRefused(_("Choose what the problem is about."), code="unclassified")
+    with transaction.atomic():
+        complaint = Complaint.objects.locked(complaint)
+        check_completable(complaint)
+        missing = list(complaint.missing_parts)
+        fields = clock.settle(complaint=complaint, now=now)  # under the old targets
+        if complaint.subcategory_id != subcategory.pk:  # else staff's triage of it stands
+            complaint.complexity = subcategory.default_complexity
+        complaint.category_id, complaint.subcategory_id = subcategory.category_id, subcategory.pk
+        complaint.provider_name, complaint.desired_outcome = provider_name, desired_outcome
+        complaint.occurred_at, complaint.first_reported_at = occurred_at, first_reported_at
+        complaint.incomplete_since, complaint.missing_parts = None, []
+        fields += [
+            "category",
+            "subcategory",
+            "complexity",
+            "provider_name",
+            "desired_outcome",
+            "occurred_at",
+            "first_reported_at",
+            "incomplete_since",
+            "missing_parts",
+        ]
+        fields += clock.recompute_deadlines(complaint=complaint, now=now)
+        record_event(
+            complaint=complaint,
+            kind=EventKind.COMPLETED,
+            by=by,
+            now=now,
+            actor_role=ActorRole.COMPLAINANT,
+            payload={"missing": missing, "subcategory": subcategory.pk},
+        )
+        save(complaint, fields)
+        notify_assignee(complaint, kind="completed", now=now)
+    return complaint
 
 
 def add_contact(*, complaint: Complaint, data: dict[str, Any], by: Any, now: datetime) -> ContactAttempt:

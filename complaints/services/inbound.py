@@ -8,6 +8,11 @@ by the SHA-256 of its bytes) and keeps the raw bytes in storage, then decides:
    the case; an automatic reply is recorded and goes no further. Neither is answered.
 2. threading: the reply token in a recipient address; else `In-Reply-To`/`References`
    naming a notice the portal sent; else a reference `[KN-XXXX-XXXX]` in the subject.
+   Mail sent to the intake address itself (INBOUND_EMAIL_ADDRESS, no token) that matches
+   no case is a new complaint: `intake.file_complaint_from_mail` files it incomplete, its
+   clock running from receipt, and answers with a link to complete the dossier (only when
+   the sender passed DMARC/SPF, is within the limit, wrote some text and is not the
+   portal itself; else it waits for review).
 3. who may speak: only a live token whose address is the message's `From` lands on the
    case, and only when the receiving server did not fail the sender's DMARC or SPF and
    the sender is within the hourly limit. Anything else waits for a person in review,
@@ -26,24 +31,23 @@ recorded once: a door may deliver at least once.
 from __future__ import annotations
 
 import hashlib
-import io
 import logging
 import uuid
-from contextlib import ExitStack
 from datetime import datetime, timedelta
+from email.utils import parseaddr
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.template.defaultfilters import filesizeformat
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from complaints.mailparse import (
-    Attachment,
     Bounce,
     Limits,
     MalformedMail,
@@ -73,10 +77,9 @@ from complaints.replies import (
 )
 from complaints.rules import check_open
 from complaints.services.complainant import reply_as_complainant
+from complaints.services.intake import attach_mail_files, file_complaint_from_mail, unclassified_subcategory
 from complaints.services.staff import reply_as_staff
-from evidence.models import largest_size_limit
-from evidence.services import StoredObjects, atomic_with_files, attach_evidence, display_name, keep_email
-from evidence.uploadhandler import seal
+from evidence.services import StoredObjects, atomic_with_files, keep_email
 
 logger = logging.getLogger(__name__)
 
@@ -156,6 +159,8 @@ def _decide(inbound: InboundMessage, mail: ParsedMail, *, stored: StoredObjects,
         _settle(inbound, InboundStatus.AUTO_REPLY, detail=mail.auto_reply)
     elif token_seen and token is None:
         _review(inbound, ReviewReason.UNKNOWN_TOKEN)
+    elif complaint is None and not token_seen and _to_intake_address(mail):
+        _intake(inbound, mail, stored=stored, now=now)
     elif complaint is None:
         _review(inbound, ReviewReason.NO_MATCH)
     elif token is None:
@@ -177,6 +182,46 @@ def _decide(inbound: InboundMessage, mail: ParsedMail, *, stored: StoredObjects,
             land(inbound, mail, complaint=complaint, staff=speaker, stored=stored, now=now)
         except ActionRefused as exc:
             _review(inbound, ReviewReason.REFUSED, detail=" ".join(exc.messages))
+
+
+def _to_intake_address(mail: ParsedMail) -> bool:
+    """Whether the message was sent to the intake address itself (case and IDNA aside)."""
+    intake = settings.INBOUND_EMAIL_ADDRESS
+    return bool(intake) and normalise_address(intake) in mail.recipients
+
+
+def _intake(inbound: InboundMessage, mail: ParsedMail, *, stored: StoredObjects, now: datetime) -> None:
+    """New mail to the intake address: a new complaint, unless the sender is not to be trusted
+    or answered (failed DMARC/SPF, over the limit) or said nothing: those wait for review."""
+    if mail.auth_failure:
+        _review(inbound, ReviewReason.AUTH_FAILED, detail=mail.auth_failure)
+    elif _over_sender_limit(inbound, now=now):
+        _review(inbound, ReviewReason.RATE_LIMITED)
+    elif not mail.text.strip():
+        _review(inbound, ReviewReason.EMPTY)
+    elif (subcategory := unclassified_subcategory()) is None or not _acceptable_sender(mail):
+        _review(inbound, ReviewReason.NO_MATCH)
+    else:
+        complaint = file_complaint_from_mail(
+            inbound=inbound, mail=mail, subcategory=subcategory, stored=stored, now=now
+        )
+        inbound.complaint = complaint
+        inbound.event = complaint.events.get(kind=EventKind.SUBMITTED)
+        _settle(inbound, InboundStatus.LANDED)
+
+
+def _acceptable_sender(mail: ParsedMail) -> bool:
+    """Whether a new complaint may be filed for, and answered to, the message's sender: an
+    address that can be written to, and not one of the portal's own (answering that would
+    have the portal write to itself, perhaps for ever)."""
+    try:
+        validate_email(mail.from_address)
+    except ValidationError:
+        return False
+    if len(mail.from_address) > Complaint._meta.get_field("contact_email").max_length:
+        return False
+    own = {settings.INBOUND_EMAIL_ADDRESS, settings.DEFAULT_FROM_EMAIL, settings.SERVER_EMAIL}
+    return mail.from_address not in {normalise_address(parseaddr(address)[1]) for address in own if address}
 
 
 def land(
@@ -210,7 +255,7 @@ def land(
         if mail.attachments:
             # What the entry says of a refused file is written in the complainant's language.
             with translation.override(complaint.language):
-                attached, refused = _attach(
+                attached, refused = attach_mail_files(
                     mail.attachments, complaint=complaint, by=by, role=role, stored=stored, now=now
                 )
             payload["evidence"] = attached
@@ -238,42 +283,6 @@ def land(
             handled_by=reviewed_by,
             now=now if reviewed_by is not None else None,
         )
-
-
-def _attach(
-    attachments: tuple[Attachment, ...],
-    *,
-    complaint: Complaint,
-    by: Any,
-    role: str,
-    stored: StoredObjects,
-    now: datetime,
-) -> tuple[list[str], list[dict[str, str]]]:
-    """The message's files through the vault's own checks: (ids attached, [{name, why}] refused)."""
-    uploads = []
-    refused: list[dict[str, str]] = []
-    with ExitStack() as files:
-        for attachment in attachments:
-            upload = files.enter_context(seal(io.BytesIO(attachment.data), attachment.name))
-            if upload is None:  # over the vault's size cap for its type
-                why = _("“%(name)s” is larger than %(limit)s.") % {
-                    "name": display_name(attachment.name),
-                    "limit": filesizeformat(largest_size_limit()),
-                }
-                refused.append({"name": attachment.name, "why": str(why)})
-                continue
-            uploads.append((upload, ""))
-        result = attach_evidence(
-            complaint=complaint,
-            uploads=uploads,
-            by=by,
-            now=now,
-            stored=stored,
-            actor_role=role,
-            announce=False,
-        )
-    refused += [{"name": refusal.name, "why": refusal.message} for refusal in result.refused]
-    return [str(evidence.public_id) for evidence in result.attached], refused
 
 
 def _threaded(mail: ParsedMail) -> Complaint | None:

@@ -1,21 +1,51 @@
-"""Intake: a complaint filed with its dossier, its earlier contacts and its evidence, or nothing."""
+"""Intake: a complaint filed with its dossier, its earlier contacts and its evidence, or nothing;
+or one opened by an e-mail to the intake address, marked incomplete until its complainant
+completes it (`file_complaint_from_mail`, called by the inbound pipeline)."""
 
 from __future__ import annotations
 
+import io
+import re
+import unicodedata
 import uuid
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.template.defaultfilters import filesizeformat
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 
-from complaints.models import ActorRole, Complaint, ContactAttempt, EventKind, Subcategory
+from complaints.mailparse import Attachment, ParsedMail
+from complaints.mailparse.headers import clean, clean_line
+from complaints.models import (
+    UNCLASSIFIED,
+    ActorRole,
+    Complaint,
+    ContactAttempt,
+    DossierPart,
+    EventKind,
+    InboundMessage,
+    Language,
+    Subcategory,
+)
 from complaints.records import notify_complainant, record_event
 from complaints.refusals import FilesRefused
 from complaints.search import search_text
 from escalation import clock
-from evidence.services import AttachResult, attach_files, discard_files_on_failure
-from evidence.uploadhandler import SealedUpload
+from evidence.models import largest_size_limit
+from evidence.services import (
+    AttachResult,
+    StoredObjects,
+    attach_evidence,
+    attach_files,
+    discard_files_on_failure,
+    display_name,
+    keep_email,
+)
+from evidence.uploadhandler import SealedUpload, seal
 
 
 def file_complaint(
@@ -72,6 +102,9 @@ def submit_complaint(
     now: datetime,
     submission_key: uuid.UUID | None = None,
     on_filed: Callable[[Complaint], object] | None = None,
+    missing: Sequence[str] = (),
+    described: Callable[[Complaint], dict[str, Any]] | None = None,
+    acknowledgement: str = "complaint_received",
 ) -> tuple[Complaint, bool]:
     """File a complaint with its contact history; return (complaint, created).
 
@@ -82,6 +115,12 @@ def submit_complaint(
     contacts, one SUBMITTED event (listing the contacts) and the notice.
     `on_filed(complaint)` runs inside the same transaction (the intake page attaches the
     evidence there), so everything is filed, or nothing.
+
+    With `missing` (DossierPart values) the complaint is filed incomplete, lacking those
+    parts since `now` (one opened by e-mail); its clock starts all the same.
+    `described(complaint)` runs before the SUBMITTED event is written and returns what
+    the event's payload adds (the e-mail inbound intake sealed, its files).
+    `acknowledgement` names the notice's template.
     """
     subcategory: Subcategory = data["subcategory"]
     account = by if by is not None and getattr(by, "is_authenticated", False) else None
@@ -109,6 +148,8 @@ def submit_complaint(
                 complexity=subcategory.default_complexity,
                 submitted_at=now,
                 status_changed_at=now,
+                incomplete_since=now if missing else None,
+                missing_parts=list(missing),
             )
             complaint.search_text = search_text(
                 complaint.reference, complaint.subject, complaint.description, complaint.contact_email
@@ -118,6 +159,9 @@ def submit_complaint(
             saved_contacts = ContactAttempt.objects.bulk_create(
                 [contact_attempt(complaint=complaint, data=contact, now=now) for contact in contacts]
             )
+            payload: dict[str, Any] = {"contacts": [contact.pk for contact in saved_contacts]}
+            if described is not None:
+                payload.update(described(complaint))
             # One event for the filing: the contacts given with it are part of it.
             record_event(
                 complaint=complaint,
@@ -125,9 +169,9 @@ def submit_complaint(
                 by=by,
                 now=now,
                 actor_role=ActorRole.COMPLAINANT,
-                payload={"contacts": [contact.pk for contact in saved_contacts]},
+                payload=payload,
             )
-            notify_complainant(complaint, template="complaint_received", now=now, with_tracking_link=True)
+            notify_complainant(complaint, template=acknowledgement, now=now, with_tracking_link=True)
             if on_filed is not None:
                 on_filed(complaint)
     except IntegrityError:
@@ -149,3 +193,154 @@ def contact_attempt(*, complaint: Complaint, data: dict[str, Any], now: datetime
         summary=data["summary"],
         created_at=now,
     )
+
+
+# --- By e-mail: mail to the intake address that matches no case --------------------------
+
+
+# What a complaint opened by e-mail lacks until its complainant completes it. When it
+# happened is taken from the mail's date, to be confirmed on the same form.
+INCOMPLETE_BY_EMAIL = (DossierPart.CATEGORY, DossierPart.PROVIDER, DossierPart.DESIRED_OUTCOME)
+# A Date header before this is a broken clock, not when the problem happened.
+EARLIEST_DATE = datetime(1970, 1, 2, tzinfo=UTC)
+
+
+# Letters only Vietnamese writes among the languages the portal meets: ă â đ ê ô ơ ư and
+# the precomposed vowels with tone marks (Latin Extended Additional, U+1EA0 to U+1EF9).
+_VIETNAMESE = re.compile("[ăâđêôơưĂÂĐÊÔƠƯ\u1ea0-\u1ef9]")
+
+
+def guess_language(*texts: str) -> str:
+    """The language of a message: Vietnamese ("vi") when any text has a letter only
+    Vietnamese uses, else English ("en").
+
+    Pure. English rather than the portal's default: a message written without a single
+    Vietnamese letter is far more likely English than Vietnamese typed without diacritics.
+    """
+    found = any(_VIETNAMESE.search(unicodedata.normalize("NFC", text)) for text in texts)
+    return Language.VI if found else Language.EN
+
+
+def unclassified_subcategory() -> Subcategory | None:
+    """Where a complaint opened by e-mail waits to be classified (seeded); None if deleted."""
+    return (
+        Subcategory.objects.select_related("category")
+        .filter(slug=UNCLASSIFIED, category__slug=UNCLASSIFIED)
+        .first()
+    )
+
+
+def _first_line(text: str) -> str:
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")
+
+
+def file_complaint_from_mail(
+    *,
+    inbound: InboundMessage,
+    mail: ParsedMail,
+    subcategory: Subcategory,
+    stored: StoredObjects,
+    now: datetime,
+) -> Complaint:
+    """File a mail to the intake address as a new complaint, marked incomplete; return it.
+
+    The sender is its contact (name from the From header, else the address's local part),
+    its language guessed from the text (`guess_language`), its subject the mail's (else the
+    text's first line), its description the new text. It waits under `subcategory` ("not
+    yet classified", `unclassified_subcategory`) without a provider or a desired outcome
+    (`INCOMPLETE_BY_EMAIL`), and happened when the mail was written (its Date, unless in
+    the future; else at receipt). Its clock starts at receipt; the message is sealed as
+    `.eml` evidence and its files go through the vault, both named on the SUBMITTED event;
+    the acknowledgement (`complaint_received_by_email`) carries a tracking link to complete
+    it. Runs in the caller's transaction (`receive_raw`'s, whose stored objects are
+    `stored`): all of it, or nothing.
+    """
+    text = clean(mail.text).strip()[: Complaint._meta.get_field("description").max_length]
+    subject = clean_line(mail.subject) or _first_line(text)
+    language = guess_language(subject, text)
+    written = mail.date if mail.date is not None and EARLIEST_DATE <= mail.date <= now else now
+    data = {
+        "subcategory": subcategory,
+        "subject": subject[: Complaint._meta.get_field("subject").max_length],
+        "description": text,
+        "desired_outcome": "",
+        "occurred_at": written,
+        "contact_name": (clean_line(mail.from_name) or mail.from_address.partition("@")[0])[:150],
+        "contact_email": mail.from_address,
+        "language": language,
+        "provider_name": "",
+    }
+
+    def described(complaint: Complaint) -> dict[str, Any]:
+        email = keep_email(
+            complaint=complaint,
+            key=inbound.raw_key,
+            name=f"{complaint.reference}-{now:%Y%m%d-%H%M%S}.eml",
+            size=inbound.size,
+            sha256=inbound.sha256,
+            by=None,
+            now=now,
+            actor_role=ActorRole.COMPLAINANT,
+        )
+        payload: dict[str, Any] = {"via": "email", "inbound": inbound.pk, "email": str(email.public_id)}
+        if mail.attachments:
+            with translation.override(language):
+                attached, refused = attach_mail_files(
+                    mail.attachments,
+                    complaint=complaint,
+                    by=None,
+                    role=ActorRole.COMPLAINANT,
+                    stored=stored,
+                    now=now,
+                )
+            payload["evidence"] = attached
+            if refused:
+                payload["refused"] = refused
+        return payload
+
+    complaint, _created = submit_complaint(
+        data=data,
+        contacts=[],
+        by=None,
+        now=now,
+        missing=INCOMPLETE_BY_EMAIL,
+        described=described,
+        acknowledgement="complaint_received_by_email",
+    )
+    return complaint
+
+
+def attach_mail_files(
+    attachments: tuple[Attachment, ...],
+    *,
+    complaint: Complaint,
+    by: Any,
+    role: str,
+    stored: StoredObjects,
+    now: datetime,
+) -> tuple[list[str], list[dict[str, str]]]:
+    """The message's files through the vault's own checks: (ids attached, [{name, why}] refused)."""
+    uploads = []
+    refused: list[dict[str, str]] = []
+    with ExitStack() as files:
+        for attachment in attachments:
+            upload = files.enter_context(seal(io.BytesIO(attachment.data), attachment.name))
+            if upload is None:  # over the vault's size cap for its type
+                why = _("“%(name)s” is larger than %(limit)s.") % {
+                    "name": display_name(attachment.name),
+                    "limit": filesizeformat(largest_size_limit()),
+                }
+                refused.append({"name": attachment.name, "why": str(why)})
+                continue
+            uploads.append((upload, ""))
+        result = attach_evidence(
+            complaint=complaint,
+            uploads=uploads,
+            by=by,
+            now=now,
+            stored=stored,
+            actor_role=role,
+            announce=False,
+        )
+    refused += [{"name": refusal.name, "why": refusal.message} for refusal in result.refused]
+    return [str(evidence.public_id) for evidence in result.attached], refused

@@ -186,12 +186,19 @@ def test_threading_without_a_token_only_suggests_the_case(waiting):
         reply(to="replies@portal.example", subject=f"Về [{waiting.reference}]"), now=LATER
     )
     assert (by_subject.reason, by_subject.complaint_id) == (ReviewReason.NO_TOKEN, waiting.pk)
-    nothing = receive_raw(reply(to="replies@portal.example", subject="Xin chào", text="Ai đó?\n"), now=LATER)
+    # Matching no case, mail to the intake address is a new complaint (test_mail_intake.py);
+    # sent anywhere else, it waits for review.
+    nothing = receive_raw(reply(to="someone@portal.example", subject="Xin chào", text="Ai đó?\n"), now=LATER)
     assert (nothing.status, nothing.reason, nothing.complaint_id) == (
         InboundStatus.REVIEW,
         ReviewReason.NO_MATCH,
         None,
     )
+    new = receive_raw(
+        reply(to="replies@portal.example", subject="Xin chào", text="Tôi cần giúp.\n"), now=LATER
+    )
+    assert (new.status, new.reason) == (InboundStatus.LANDED, "")
+    assert new.complaint_id not in (None, waiting.pk)
 
 
 def test_an_automatic_reply_is_recorded_never_posted_and_never_answered(waiting):
@@ -290,12 +297,13 @@ def test_an_unreadable_message_is_kept_for_review(waiting):
 
 
 def test_a_reviewer_attaches_a_waiting_message_to_a_case_or_discards_it(waiting, agent):
-    stranger = receive_raw(reply(to="replies@portal.example", sender="lan.other@example.org"), now=LATER)
+    # Mail that matches no case and did not come to the intake address waits for review.
+    stranger = receive_raw(reply(to="lan@portal.example", sender="lan.other@example.org"), now=LATER)
     attached = attach_to_case(inbound=stranger, complaint=waiting, by=agent, now=LATER)
     assert (attached.status, attached.handled_by_id) == (InboundStatus.ATTACHED, agent.pk)
     event = ComplaintEvent.objects.get(pk=attached.event_id)
     assert event.payload["reviewed_by"] == agent.pk and "DH-12345" in event.body
-    other = receive_raw(reply(to="replies@portal.example", text="Quảng cáo.\n"), now=LATER)
+    other = receive_raw(reply(to="lan@portal.example", text="Quảng cáo.\n"), now=LATER)
     assert discard(inbound=other, by=agent, now=LATER).status == InboundStatus.DISCARDED
     assert InboundMessage.objects.filter(
         pk=other.pk, status=InboundStatus.DISCARDED
