@@ -14,7 +14,16 @@ from typing import Any
 
 from django.db import transaction
 
-from complaints.models import ActorRole, Complaint, ComplaintEvent, EventKind, Status, Subcategory
+from complaints.models import (
+    UNCLASSIFIED,
+    ActorRole,
+    Complaint,
+    ComplaintEvent,
+    DossierPart,
+    EventKind,
+    Status,
+    Subcategory,
+)
 from complaints.records import notify_assignee, record_event, tell_complainant
 from complaints.rules import check_assignment, check_open
 from complaints.services.lifecycle import open_if_new, save, transition
@@ -156,6 +165,10 @@ def reclassify_complaint(
         complaint.category_id, complaint.subcategory_id = subcategory.category_id, subcategory.pk
         complaint.complexity = complexity
         fields = ["category", "subcategory", "complexity", *settled]
+        if DossierPart.CATEGORY in complaint.missing_parts and subcategory.category.slug != UNCLASSIFIED:
+            # Staff have said what an incomplete case is about: that part is no longer missing.
+            complaint.missing_parts = [p for p in complaint.missing_parts if p != DossierPart.CATEGORY]
+            fields.append("missing_parts")
         fields += clock.recompute_deadlines(complaint=complaint, now=now)
         record_event(
             complaint=complaint,

@@ -400,6 +400,18 @@ def test_completing_keeps_the_complexity_staff_gave_the_same_subcategory(client,
     assert (done.subcategory_id, done.complexity, done.incomplete_since) == (app.pk, "complex", None)
 
 
+def test_staff_saying_what_an_incomplete_case_is_about_takes_that_part_off_the_missing_list(opened):
+    assert "category" in opened.missing_parts
+    app = Subcategory.objects.get(category__slug="technical", slug="app")
+    agent = make_user(username="agent", role=Role.AGENT)
+    done = reclassify_complaint(
+        complaint=opened, subcategory=app, complexity="simple", by=agent, now=RECEIVED, version=opened.version
+    )
+    done.refresh_from_db()
+    assert "category" not in done.missing_parts and done.missing_parts  # the rest is still missing
+    assert done.is_incomplete
+
+
 def test_someone_without_the_tracking_link_cannot_complete_it(opened):
     response = Client().post(reverse("complaints:complete", args=[opened.reference]), completion())
     assert response.status_code == 404
