@@ -51,6 +51,34 @@ logger = logging.getLogger(__name__)
 MAILGUN_CLOCK_SKEW = 5 * 60
 
 
+def json_body_limit() -> int:
+    """The largest JSON post a door takes: a message of INBOUND_MAX_BYTES base64-encoded (a
+    third larger, or JSON-escaped), with room for the provider's own fields."""
+    return settings.INBOUND_MAX_BYTES * 3 // 2
+
+
+def read_json_body(request: HttpRequest) -> None:
+    """Read a post that is not a form (Postmark's JSON, SNS's) under the inbound cap rather
+    than Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB by default: less than a reply with a
+    phone's screenshot). Only for these doors, once the post's credentials were checked.
+    Raises RequestDataTooBig over `json_body_limit()`. A form post (Mailgun, SendGrid) is
+    left to Django's parser and its cap on one field."""
+    if request.content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        return
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    limit = json_body_limit()
+    if length > limit:
+        raise RequestDataTooBig(f"{length} bytes, over the inbound cap of {limit}")
+    body = request.read(limit + 1)
+    if len(body) > limit:
+        raise RequestDataTooBig(f"over the inbound cap of {limit}")
+    # HttpRequest.body returns what was read: anymail's view then parses it as usual.
+    request._body = body
+
+
 class ProviderDoor:
     """What the four provider views share: configuration, credentials and answers.
 
@@ -75,13 +103,15 @@ class ProviderDoor:
             response["WWW-Authenticate"] = 'Basic realm="inbound"'
             return response
         try:
+            read_json_body(request)
             return super().post(request, *args, **kwargs)  # type: ignore[misc]
         except AnymailWebhookValidationFailure as exc:
             logger.warning("inbound %s post refused: %s", self.esp_name, exc)
             return HttpResponse(status=403)
-        except RequestDataTooBig:
-            # Django's cap on a body (or a form field) held in memory: the raw message is one.
-            logger.error("inbound %s post refused: larger than DATA_UPLOAD_MAX_MEMORY_SIZE", self.esp_name)
+        except RequestDataTooBig as exc:
+            # Over the inbound cap (a JSON post), or over Django's cap on a form field held
+            # in memory (a form post: the raw message is one field).
+            logger.error("inbound %s post refused as too large: %s", self.esp_name, exc)
             return HttpResponse(status=413)
         except Exception:
             logger.exception("inbound %s post failed; the provider will post it again", self.esp_name)
