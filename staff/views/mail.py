@@ -50,7 +50,7 @@ def mail_review(request: HttpRequest, tab: str = "waiting") -> HttpResponse:
         suggested = message.complaint.reference if message.complaint is not None else ""
         message.attach_form = AttachMailForm(initial={"reference": suggested}, prefix=f"m{message.pk}")
     waiting = (
-        rows.count()
+        page.paginator.count
         if tab == "waiting"
         else InboundMessage.objects.filter(status=InboundStatus.REVIEW).count()
     )
