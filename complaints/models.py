@@ -656,6 +656,10 @@ class CannedReply(models.Model):
         return in_language(language, self.body_vi, self.body_en)
 
 
+# Where received messages are stored as they came (the evidence storage), by InboundMessage.raw_key.
+INBOUND_PREFIX = "inbound"
+
+
 class InboundDoor(models.TextChoices):
     IMAP = "imap", _("Mailbox (IMAP)")
     WEBHOOK = "webhook", _("Mail provider")

@@ -35,7 +35,7 @@ from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from complaints.models import Complaint, EventKind
+from complaints.models import INBOUND_PREFIX, Complaint, EventKind, InboundMessage
 from complaints.records import actor_role_of, record_event
 from complaints.refusals import EvidenceRejected
 from evidence.models import ACCEPTED_TYPES, Evidence, Kind, StagedUpload, size_limit_for
@@ -653,15 +653,18 @@ def _walk(prefix: str) -> Iterator[str]:
 def reap_orphans(
     *, now: datetime, older_than: timedelta = timedelta(days=1), dry_run: bool = False
 ) -> list[str]:
-    """Delete stored evidence objects that no row references and that are older than a day.
+    """Delete stored evidence objects, and received messages (under `inbound/`), that no row
+    references and that are older than a day.
 
     Younger objects may belong to a transaction still in flight, so they are left alone.
     Returns the keys deleted (or that would be, with dry_run).
     """
-    try:
-        keys = list(_walk(PREFIX))
-    except FileNotFoundError:
-        return []
+    keys: list[str] = []
+    for prefix in (PREFIX, INBOUND_PREFIX):
+        try:
+            keys += _walk(prefix)
+        except FileNotFoundError:
+            continue
     reaped = []
     for start in range(0, len(keys), 500):
         chunk = keys[start : start + 500]
@@ -671,6 +674,7 @@ def reap_orphans(
         ).values_list("original_key", "derivative_key", "thumbnail_key")
         for row in rows:
             known.update(row)
+        known.update(InboundMessage.objects.filter(raw_key__in=chunk).values_list("raw_key", flat=True))
         for key in chunk:
             if key in known or default_storage.get_modified_time(key) > now - older_than:
                 continue

@@ -57,6 +57,7 @@ from complaints.mailparse import (
     reference_in_subject,
 )
 from complaints.models import (
+    INBOUND_PREFIX,
     ActorRole,
     Complaint,
     EventKind,
@@ -83,7 +84,6 @@ from evidence.services import StoredObjects, atomic_with_files, keep_email
 
 logger = logging.getLogger(__name__)
 
-PREFIX = "inbound"
 SENDER_WINDOW = timedelta(hours=1)
 ALREADY_HANDLED = _("Someone has already dealt with this message.")
 
@@ -119,7 +119,7 @@ def receive_raw(raw: bytes, *, door: str = InboundDoor.FOLDER, now: datetime | N
                 sha256=digest,
                 size=len(raw),
                 received_at=now,
-                raw_key=stored.save(f"{PREFIX}/{now:%Y/%m}/{uuid.uuid4().hex}.eml", ContentFile(raw)),
+                raw_key=stored.save(f"{INBOUND_PREFIX}/{now:%Y/%m}/{uuid.uuid4().hex}.eml", ContentFile(raw)),
                 status=InboundStatus.REVIEW,
             )
             if mail is None:

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from accounts.models import Role
 from complaints.models import Complaint
+from complaints.services.inbound import receive_raw
 from evidence.models import Evidence
 from evidence.uploadhandler import EvidenceUploadHandler
 from tests.complaints.conftest import intake_post
@@ -174,6 +175,20 @@ def test_the_reaper_removes_only_old_objects_without_a_row(client):
     assert old_orphan not in remaining
     assert young_orphan in remaining
     assert set(kept.stored_keys()) <= remaining
+
+
+def test_the_reaper_removes_received_messages_no_record_holds_and_keeps_the_recorded_ones():
+    recorded = receive_raw(
+        (Path(__file__).resolve().parent.parent / "mail_corpus" / "gmail_reply_vi.eml").read_bytes()
+    )
+    # A worker killed after storing a message and before its record committed leaves this:
+    lost = default_storage.save("inbound/2026/11/lost.eml", ContentFile(b"Subject: x\r\n\r\nlost"))
+    two_days_ago = time.time() - 2 * 86400
+    for key in (recorded.raw_key, lost):
+        os.utime(default_storage.path(key), (two_days_ago, two_days_ago))
+    call_command("reap_evidence")
+    assert default_storage.exists(recorded.raw_key)
+    assert not default_storage.exists(lost)
 
 
 def test_the_reaper_task_delegates_to_the_service():
