@@ -1,4 +1,7 @@
 from django.contrib import admin
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from complaints.models import (
     CannedReply,
@@ -6,7 +9,9 @@ from complaints.models import (
     Complaint,
     ComplaintEvent,
     ContactAttempt,
+    InboundMessage,
     Notification,
+    ReplyToken,
     Subcategory,
 )
 
@@ -74,6 +79,36 @@ class NotificationAdmin(ReadOnlyModelAdmin):
     list_display = ("template", "email", "language", "status", "attempts", "created_at", "sent_at")
     list_filter = ("status", "template")
     readonly_fields = [f.name for f in Notification._meta.fields]
+
+
+@admin.register(InboundMessage)
+class InboundMessageAdmin(ReadOnlyModelAdmin):
+    """Every e-mail received, as recorded; staff act on those waiting at /staff/mail/."""
+
+    list_display = ("received_at", "door", "from_address", "subject", "status", "reason")
+    list_filter = ("status", "reason", "door")
+    search_fields = ("from_address", "subject", "message_id")
+    readonly_fields = [f.name for f in InboundMessage._meta.fields]
+
+
+@admin.register(ReplyToken)
+class ReplyTokenAdmin(ReadOnlyModelAdmin):
+    """Reply addresses issued (hashes only). Revoking one stops replies to it from landing."""
+
+    list_display = ("complaint", "email", "created_at", "revoked_at")
+    list_filter = ("revoked_at",)
+    search_fields = ("email", "complaint__reference")
+    readonly_fields = [f.name for f in ReplyToken._meta.fields]
+    actions = ["revoke"]
+
+    @admin.action(description=_("Revoke the selected reply addresses"))
+    def revoke(self, request, queryset) -> None:
+        revoked = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        self.message_user(
+            request,
+            ngettext("%(count)s reply address revoked.", "%(count)s reply addresses revoked.", revoked)
+            % {"count": revoked},
+        )
 
 
 @admin.register(CannedReply)

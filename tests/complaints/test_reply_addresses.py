@@ -13,6 +13,7 @@ import pytest
 from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils.html import escape
 
 from accounts.models import Role
@@ -336,3 +337,19 @@ def test_a_reply_address_on_an_international_domain_is_recognised_in_either_spel
     assert header(mail.outbox[0], "Reply-To").endswith(f"@{ascii_domain}")  # as it is sent
     assert header(mail.outbox[0], "Message-ID").endswith(f"@{ascii_domain}>")
     assert case_root_id(complaint.reference) == f"<case-{complaint.reference}@{ascii_domain}>"
+
+
+def test_an_administrator_revokes_reply_addresses_from_the_admin(client):
+    complaint = make_complaint()
+    pairs = [(complaint.pk, None, complaint.contact_email), (complaint.pk, None, "old@example.org")]
+    kept, revoked = issue_reply_tokens(pairs=pairs, now=NOW)
+    client.force_login(make_user(username="root", is_staff=True, is_superuser=True))
+    target = ReplyToken.objects.get(email="old@example.org")
+    response = client.post(
+        reverse("admin:complaints_replytoken_changelist"),
+        {"action": "revoke", "_selected_action": [target.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert redeem_reply_token(revoked) is None
+    assert redeem_reply_token(kept) is not None
