@@ -24,6 +24,7 @@ urlpatterns = [
     path("mail/<slug:tab>/", mail.mail_review, name="mail_review_tab"),
     path("mail/<int:pk>/original.eml", mail.mail_original, name="mail_original"),
     path("mail/<int:pk>/attach/", mail.mail_attach, name="mail_attach"),
+    path("mail/<int:pk>/open/", mail.mail_open, name="mail_open"),
     path("mail/<int:pk>/discard/", mail.mail_discard, name="mail_discard"),
     path("dashboard/", reports.sla_dashboard, name="dashboard"),
     path("export.csv", reports.export_complaints, name="export"),

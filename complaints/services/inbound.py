@@ -86,6 +86,12 @@ logger = logging.getLogger(__name__)
 
 SENDER_WINDOW = timedelta(hours=1)
 ALREADY_HANDLED = _("Someone has already dealt with this message.")
+NO_SENDER_TO_ANSWER = _(
+    "Its sender's address is not one the portal can write to (or it is the portal's own)."
+)
+NO_UNCLASSIFIED = _(
+    "The category of complaints not yet classified was deleted; an administrator can restore it."
+)
 
 
 def limits() -> Limits:
@@ -373,6 +379,35 @@ def attach_to_case(
         except MalformedMail as exc:
             raise ActionRefused(str(exc.reason)) from exc
         land(inbound, mail, complaint=complaint, staff=None, stored=stored, now=now, reviewed_by=by)
+    return inbound
+
+
+def open_as_complaint(*, inbound: InboundMessage, by: Any, now: datetime) -> InboundMessage:
+    """A reviewer opens a waiting message as a new complaint, as if it had come to the
+    intake address (say, one held back by a failed DMARC check): incomplete, filed and its
+    clock started when the message was received, its sender sent a link to complete it.
+    Raises ActionRefused if the message is no longer waiting, cannot be read, its sender
+    cannot be written to, or the "not yet classified" category is gone."""
+    with atomic_with_files() as stored:
+        inbound = InboundMessage.objects.select_for_update().get(pk=inbound.pk)
+        if inbound.status != InboundStatus.REVIEW:
+            raise ActionRefused(ALREADY_HANDLED)
+        with default_storage.open(inbound.raw_key, "rb") as handle:
+            raw = handle.read()
+        try:
+            mail = parse(raw, limits=limits())
+        except MalformedMail as exc:
+            raise ActionRefused(str(exc.reason)) from exc
+        if not _acceptable_sender(mail):
+            raise ActionRefused(NO_SENDER_TO_ANSWER)
+        if (subcategory := unclassified_subcategory()) is None:
+            raise ActionRefused(NO_UNCLASSIFIED)
+        complaint = file_complaint_from_mail(
+            inbound=inbound, mail=mail, subcategory=subcategory, stored=stored, now=inbound.received_at
+        )
+        inbound.complaint = complaint
+        inbound.event = complaint.events.get(kind=EventKind.SUBMITTED)
+        _settle(inbound, InboundStatus.ATTACHED, handled_by=by, now=now)
     return inbound
 
 

@@ -96,6 +96,27 @@ def mail_attach(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @role_required(*STAFF_ROLES)
+def mail_open(request: HttpRequest, pk: int) -> HttpResponse:
+    message = get_object_or_404(InboundMessage, pk=pk)
+    try:
+        opened = pipeline.open_as_complaint(inbound=message, by=request.user, now=timezone.now())
+    except ActionRefused as exc:
+        for error in exc.messages:
+            messages.error(request, error)
+    else:
+        messages.success(
+            request,
+            _(
+                "Complaint %(reference)s was opened from the e-mail; its sender was sent a link "
+                "to complete it."
+            )
+            % {"reference": opened.complaint.reference},
+        )
+    return redirect("staff:mail_review")
+
+
+@require_POST
+@role_required(*STAFF_ROLES)
 def mail_discard(request: HttpRequest, pk: int) -> HttpResponse:
     message = get_object_or_404(InboundMessage, pk=pk)
     try:

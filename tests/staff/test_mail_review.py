@@ -9,7 +9,15 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import Role
-from complaints.models import ComplaintEvent, EventKind, InboundMessage, InboundStatus
+from complaints.models import (
+    Complaint,
+    ComplaintEvent,
+    EventKind,
+    InboundMessage,
+    InboundStatus,
+    Notification,
+    ReviewReason,
+)
 from complaints.services.inbound import receive_raw
 from tests.factories import NOW, PASSWORD, make_complaint, make_user
 
@@ -101,3 +109,30 @@ def test_complainants_and_strangers_do_not_see_the_page(client):
     assert client.get(reverse("staff:mail_review")).status_code == 404
     message = stray()
     assert client.post(reverse("staff:mail_discard", args=[message.pk])).status_code == 404
+
+
+def test_a_mail_held_back_from_intake_can_be_opened_as_a_new_complaint_once(client, agent, settings):
+    settings.INBOUND_EMAIL_ADDRESS = "replies@portal.example"
+    message = EmailMessage()
+    message["Authentication-Results"] = "mx.portal.example; spf=pass smtp.mailfrom=example.org; dmarc=fail"
+    message["From"] = "An Nguyễn <an.nguyen@example.org>"
+    message["To"] = "replies@portal.example"
+    message["Subject"] = "Ví điện tử bị khoá"
+    message["Message-ID"] = make_msgid(domain="example.org")
+    message.set_content("Ví của tôi bị khoá từ hôm qua, tôi không rút được tiền.")
+    held = receive_raw(message.as_bytes(), now=NOW)
+    assert (held.status, held.reason) == (InboundStatus.REVIEW, ReviewReason.AUTH_FAILED)
+    response = client.post(reverse("staff:mail_open", args=[held.pk]), follow=True)
+    held.refresh_from_db()
+    assert (held.status, held.handled_by_id) == (InboundStatus.ATTACHED, agent.pk)
+    complaint = held.complaint
+    assert complaint.is_incomplete and complaint.submitted_at == held.received_at
+    assert complaint.contact_email == held.from_address
+    assert f"Đã mở khiếu nại {complaint.reference} từ e-mail này" in response.content.decode()
+    acknowledgements = Notification.objects.filter(
+        complaint=complaint, template="complaint_received_by_email"
+    )
+    assert acknowledgements.count() == 1
+    again = client.post(reverse("staff:mail_open", args=[held.pk]), follow=True)
+    assert "Đã có người xử lý thư này." in again.content.decode()
+    assert Complaint.objects.filter(contact_email=held.from_address).count() == 1
