@@ -362,6 +362,20 @@ def _settle(
 # --- Review: mail that waits for a person ------------------------------------------------
 
 
+def _waiting(inbound: InboundMessage) -> tuple[InboundMessage, ParsedMail]:
+    """The message, locked and still waiting for review, read again as it was received.
+    Raises ActionRefused if someone dealt with it meanwhile or it cannot be read."""
+    inbound = InboundMessage.objects.select_for_update().get(pk=inbound.pk)
+    if inbound.status != InboundStatus.REVIEW:
+        raise ActionRefused(ALREADY_HANDLED)
+    with default_storage.open(inbound.raw_key, "rb") as handle:
+        raw = handle.read()
+    try:
+        return inbound, parse(raw, limits=limits())
+    except MalformedMail as exc:
+        raise ActionRefused(str(exc.reason)) from exc
+
+
 def attach_to_case(
     *, inbound: InboundMessage, complaint: Complaint, by: Any, now: datetime
 ) -> InboundMessage:
@@ -369,15 +383,7 @@ def attach_to_case(
     sealed message and files with it). Raises ActionRefused if the message is no longer
     waiting, cannot be read, or the case takes no replies."""
     with atomic_with_files() as stored:
-        inbound = InboundMessage.objects.select_for_update().get(pk=inbound.pk)
-        if inbound.status != InboundStatus.REVIEW:
-            raise ActionRefused(ALREADY_HANDLED)
-        with default_storage.open(inbound.raw_key, "rb") as handle:
-            raw = handle.read()
-        try:
-            mail = parse(raw, limits=limits())
-        except MalformedMail as exc:
-            raise ActionRefused(str(exc.reason)) from exc
+        inbound, mail = _waiting(inbound)
         land(inbound, mail, complaint=complaint, staff=None, stored=stored, now=now, reviewed_by=by)
     return inbound
 
@@ -389,15 +395,7 @@ def open_as_complaint(*, inbound: InboundMessage, by: Any, now: datetime) -> Inb
     Raises ActionRefused if the message is no longer waiting, cannot be read, its sender
     cannot be written to, or the "not yet classified" category is gone."""
     with atomic_with_files() as stored:
-        inbound = InboundMessage.objects.select_for_update().get(pk=inbound.pk)
-        if inbound.status != InboundStatus.REVIEW:
-            raise ActionRefused(ALREADY_HANDLED)
-        with default_storage.open(inbound.raw_key, "rb") as handle:
-            raw = handle.read()
-        try:
-            mail = parse(raw, limits=limits())
-        except MalformedMail as exc:
-            raise ActionRefused(str(exc.reason)) from exc
+        inbound, mail = _waiting(inbound)
         if not _acceptable_sender(mail):
             raise ActionRefused(NO_SENDER_TO_ANSWER)
         if (subcategory := unclassified_subcategory()) is None:
