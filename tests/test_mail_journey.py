@@ -1,12 +1,15 @@
-"""E-mail both ways, end to end, in Vietnamese: an agent asks for information in Chromium,
-the request reaches the complainant through a real SMTP server, the complainant answers by
-replying with a screenshot, the reply is delivered to a real IMAP mailbox (Dovecot) and
-taken in by the same poll the beat task runs; the agent then sees the answer and the
-screenshot on the case, with the clock running again."""
+"""E-mail both ways, end to end, in Vietnamese, through a real SMTP server and a real IMAP
+mailbox (Dovecot), taken in by the same poll the beat task runs:
+
+- an agent asks for information in Chromium, the complainant answers by replying with a
+  screenshot; the agent sees the answer and the screenshot, with the clock running again;
+- someone writes to the intake address; the portal opens an incomplete complaint and
+  answers with a link, through which the person completes the dossier in Chromium."""
 
 from __future__ import annotations
 
 import io
+import re
 from email.message import EmailMessage
 from email.utils import make_msgid
 
@@ -110,3 +113,64 @@ def test_the_complainant_answers_by_email_with_a_screenshot_and_the_agent_sees_i
         assert staff.errors == []
     finally:
         staff.close()
+
+
+def test_mail_to_the_intake_address_opens_a_complaint_its_sender_completes_through_the_emailed_link(
+    browser, live_server, smtp_sink, imap_server, settings
+):
+    settings.INBOUND_EMAIL_ADDRESS = "replies@portal.example"
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_USE_TLS = smtp_sink.host, smtp_sink.port, False
+    base = live_server.url
+    message = EmailMessage()
+    message["From"] = "Trần Thu Hà <ha.tran@example.org>"
+    message["To"] = "replies@portal.example"
+    message["Subject"] = "Không đăng nhập được vào ví"
+    message["Message-ID"] = make_msgid(domain="mail.example.org")
+    message.set_content(
+        "Từ sáng nay tôi không đăng nhập được vào ví, mã OTP không về.\n\n--\nGửi từ iPhone của tôi\n"
+    )
+    imap_server.append(message.as_bytes())
+    mailbox = MailboxSettings(
+        host=imap_server.host,
+        port=imap_server.port,
+        user=imap_server.user,
+        password=imap_server.password,
+        ssl=False,
+    )
+    assert poll_doors(receive_raw, mailbox=mailbox, folder=None).taken == 1
+    complaint = Complaint.objects.get(contact_email="ha.tran@example.org")
+    assert complaint.is_incomplete and complaint.language == "vi" and complaint.clock_started_at is not None
+
+    # The acknowledgement goes out over SMTP, with the private link.
+    deliver_outbox(now=timezone.now())
+    (acknowledgement,) = [m for m in smtp_sink.messages if m["To"] == "ha.tran@example.org"]
+    link = re.search(
+        r"https?://\S+/complaints/track/\S+/", acknowledgement.get_body(("plain",)).get_content()
+    )
+    path = link.group(0).split("/complaints/", 1)[1]
+
+    person = Browsing(browser, LANGUAGE)
+    try:
+        page = person.new_page()
+        page.goto(f"{base}/complaints/{path}")
+        page.wait_for_url(f"{base}/complaints/{complaint.reference}/")
+        form = page.get_by_test_id("complete-form")
+        expect(form.get_by_role("heading", name=tr(LANGUAGE, "Complete your complaint"))).to_be_visible()
+        form.get_by_label(tr(LANGUAGE, "What is the problem about?")).select_option(
+            label="Không đăng nhập được"
+        )
+        form.get_by_label(tr(LANGUAGE, "Which service or company?")).fill("Ví điện tử MoMoney")
+        form.get_by_label(tr(LANGUAGE, "When did it happen?")).fill("2026-11-30T08:00")
+        form.get_by_label(tr(LANGUAGE, "What outcome do you want?")).fill("Mở lại quyền truy cập ví của tôi.")
+        form.get_by_role("button", name=tr(LANGUAGE, "Complete my complaint")).click()
+        page.wait_for_url(f"{base}/complaints/{complaint.reference}/")
+        expect(page.get_by_test_id("complete-form")).to_have_count(0)
+        # The dossier holds what the e-mail said, without its signature.
+        expect(page.get_by_role("main")).to_contain_text("mã OTP không về")
+        expect(page.get_by_role("main")).not_to_contain_text("Gửi từ iPhone")
+        complaint.refresh_from_db()
+        assert not complaint.is_incomplete and complaint.provider_name == "Ví điện tử MoMoney"
+        assert person.errors == []
+    finally:
+        person.close()
