@@ -44,7 +44,7 @@ from django.core.files.storage import default_storage
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from complaints.mailparse import (
@@ -78,9 +78,9 @@ from complaints.replies import (
 )
 from complaints.rules import check_open
 from complaints.services.complainant import reply_as_complainant
-from complaints.services.intake import attach_mail_files, file_complaint_from_mail, unclassified_subcategory
+from complaints.services.intake import file_complaint_from_mail, file_mail, unclassified_subcategory
 from complaints.services.staff import reply_as_staff
-from evidence.services import StoredObjects, atomic_with_files, keep_email
+from evidence.services import StoredObjects, atomic_with_files
 
 logger = logging.getLogger(__name__)
 
@@ -173,13 +173,7 @@ def _decide(inbound: InboundMessage, mail: ParsedMail, *, stored: StoredObjects,
         _review(inbound, ReviewReason.NO_TOKEN)
     elif normalise_address(token.email) != mail.from_address:
         _review(inbound, ReviewReason.WRONG_SENDER, detail=mail.from_address)
-    elif mail.auth_failure:
-        _review(inbound, ReviewReason.AUTH_FAILED, detail=mail.auth_failure)
-    elif _over_sender_limit(inbound, now=now):
-        _review(inbound, ReviewReason.RATE_LIMITED)
-    elif not mail.text.strip() and not mail.attachments:
-        _review(inbound, ReviewReason.EMPTY)
-    else:
+    elif not _held_back(inbound, mail, now=now, text_required=False):
         speaker = token.recipient if token.recipient_id is not None else None
         if speaker is not None and not (speaker.is_active and speaker.is_agent):
             _review(inbound, ReviewReason.WRONG_SENDER, detail=mail.from_address)
@@ -188,6 +182,21 @@ def _decide(inbound: InboundMessage, mail: ParsedMail, *, stored: StoredObjects,
             land(inbound, mail, complaint=complaint, staff=speaker, stored=stored, now=now)
         except ActionRefused as exc:
             _review(inbound, ReviewReason.REFUSED, detail=" ".join(exc.messages))
+
+
+def _held_back(inbound: InboundMessage, mail: ParsedMail, *, now: datetime, text_required: bool) -> bool:
+    """Send to review (and say True) a message that found its case or the intake but may
+    not act: its sender failed DMARC/SPF or is over the hourly limit, or it says nothing
+    (no new text, and no file unless `text_required`)."""
+    if mail.auth_failure:
+        _review(inbound, ReviewReason.AUTH_FAILED, detail=mail.auth_failure)
+    elif _over_sender_limit(inbound, now=now):
+        _review(inbound, ReviewReason.RATE_LIMITED)
+    elif not mail.text.strip() and (text_required or not mail.attachments):
+        _review(inbound, ReviewReason.EMPTY)
+    else:
+        return False
+    return True
 
 
 def _to_intake_address(mail: ParsedMail) -> bool:
@@ -199,13 +208,9 @@ def _to_intake_address(mail: ParsedMail) -> bool:
 def _intake(inbound: InboundMessage, mail: ParsedMail, *, stored: StoredObjects, now: datetime) -> None:
     """New mail to the intake address: a new complaint, unless the sender is not to be trusted
     or answered (failed DMARC/SPF, over the limit) or said nothing: those wait for review."""
-    if mail.auth_failure:
-        _review(inbound, ReviewReason.AUTH_FAILED, detail=mail.auth_failure)
-    elif _over_sender_limit(inbound, now=now):
-        _review(inbound, ReviewReason.RATE_LIMITED)
-    elif not mail.text.strip():
-        _review(inbound, ReviewReason.EMPTY)
-    elif (subcategory := unclassified_subcategory()) is None or not _acceptable_sender(mail):
+    if _held_back(inbound, mail, now=now, text_required=True):
+        return
+    if (subcategory := unclassified_subcategory()) is None or not _acceptable_sender(mail):
         _review(inbound, ReviewReason.NO_MATCH)
     else:
         complaint = file_complaint_from_mail(
@@ -247,26 +252,16 @@ def land(
         check_open(complaint)
         by = staff if staff is not None else complaint.complainant
         role = ActorRole.STAFF if staff is not None else ActorRole.COMPLAINANT
-        email = keep_email(
+        payload = file_mail(
+            inbound=inbound,
+            mail=mail,
             complaint=complaint,
-            key=inbound.raw_key,
-            name=f"{complaint.reference}-{now:%Y%m%d-%H%M%S}.eml",
-            size=inbound.size,
-            sha256=inbound.sha256,
             by=by,
+            role=role,
+            stored=stored,
             now=now,
-            actor_role=role,
+            language=complaint.language,
         )
-        payload: dict[str, Any] = {"via": "email", "inbound": inbound.pk, "email": str(email.public_id)}
-        if mail.attachments:
-            # What the entry says of a refused file is written in the complainant's language.
-            with translation.override(complaint.language):
-                attached, refused = attach_mail_files(
-                    mail.attachments, complaint=complaint, by=by, role=role, stored=stored, now=now
-                )
-            payload["evidence"] = attached
-            if refused:
-                payload["refused"] = refused
         if reviewed_by is not None:
             payload["reviewed_by"] = reviewed_by.pk
         complaint.refresh_from_db(fields=["version"])

@@ -272,31 +272,16 @@ def file_complaint_from_mail(
     }
 
     def described(complaint: Complaint) -> dict[str, Any]:
-        email = keep_email(
+        return file_mail(
+            inbound=inbound,
+            mail=mail,
             complaint=complaint,
-            key=inbound.raw_key,
-            name=f"{complaint.reference}-{now:%Y%m%d-%H%M%S}.eml",
-            size=inbound.size,
-            sha256=inbound.sha256,
             by=None,
+            role=ActorRole.COMPLAINANT,
+            stored=stored,
             now=now,
-            actor_role=ActorRole.COMPLAINANT,
+            language=language,
         )
-        payload: dict[str, Any] = {"via": "email", "inbound": inbound.pk, "email": str(email.public_id)}
-        if mail.attachments:
-            with translation.override(language):
-                attached, refused = attach_mail_files(
-                    mail.attachments,
-                    complaint=complaint,
-                    by=None,
-                    role=ActorRole.COMPLAINANT,
-                    stored=stored,
-                    now=now,
-                )
-            payload["evidence"] = attached
-            if refused:
-                payload["refused"] = refused
-        return payload
 
     complaint, _created = submit_complaint(
         data=data,
@@ -308,6 +293,43 @@ def file_complaint_from_mail(
         acknowledgement="complaint_received_by_email",
     )
     return complaint
+
+
+def file_mail(
+    *,
+    inbound: InboundMessage,
+    mail: ParsedMail,
+    complaint: Complaint,
+    by: Any,
+    role: str,
+    stored: StoredObjects,
+    now: datetime,
+    language: str,
+) -> dict[str, Any]:
+    """Put a received message on the complaint's file: the message sealed as `.eml`
+    evidence (the object the pipeline stored), its attachments through the vault's checks.
+    Returns what the timeline entry's payload says of them: the sealed e-mail, the files
+    kept and those refused, with why in `language` (the complainant's)."""
+    email = keep_email(
+        complaint=complaint,
+        key=inbound.raw_key,
+        name=f"{complaint.reference}-{now:%Y%m%d-%H%M%S}.eml",
+        size=inbound.size,
+        sha256=inbound.sha256,
+        by=by,
+        now=now,
+        actor_role=role,
+    )
+    payload: dict[str, Any] = {"via": "email", "inbound": inbound.pk, "email": str(email.public_id)}
+    if mail.attachments:
+        with translation.override(language):
+            attached, refused = attach_mail_files(
+                mail.attachments, complaint=complaint, by=by, role=role, stored=stored, now=now
+            )
+        payload["evidence"] = attached
+        if refused:
+            payload["refused"] = refused
+    return payload
 
 
 def attach_mail_files(

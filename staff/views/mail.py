@@ -10,6 +10,8 @@ case (as the complainant's reply) or discarded; nothing is dropped silently.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib import messages
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
@@ -72,6 +74,20 @@ def mail_original(request: HttpRequest, pk: int) -> FileResponse:
     )
 
 
+def _review_action(request: HttpRequest, act: Callable[[], str]) -> HttpResponse:
+    """Run a reviewer's action: what `act` returns is said as a success; a rule's refusal
+    (someone else dealt with the message, the case takes no replies, ...) as an error.
+    Either way, back to the list."""
+    try:
+        done = act()
+    except ActionRefused as exc:
+        for error in exc.messages:
+            messages.error(request, error)
+    else:
+        messages.success(request, done)
+    return redirect("staff:mail_review")
+
+
 @require_POST
 @role_required(*STAFF_ROLES)
 def mail_attach(request: HttpRequest, pk: int) -> HttpResponse:
@@ -82,48 +98,35 @@ def mail_attach(request: HttpRequest, pk: int) -> HttpResponse:
             messages.error(request, error)
         return redirect("staff:mail_review")
     complaint = Complaint.objects.get(reference=form.cleaned_data["reference"])
-    try:
+
+    def attach() -> str:
         pipeline.attach_to_case(inbound=message, complaint=complaint, by=request.user, now=timezone.now())
-    except ActionRefused as exc:
-        for error in exc.messages:
-            messages.error(request, error)
-    else:
-        messages.success(
-            request, _("The e-mail was added to case %(reference)s.") % {"reference": complaint.reference}
-        )
-    return redirect("staff:mail_review")
+        return _("The e-mail was added to case %(reference)s.") % {"reference": complaint.reference}
+
+    return _review_action(request, attach)
 
 
 @require_POST
 @role_required(*STAFF_ROLES)
 def mail_open(request: HttpRequest, pk: int) -> HttpResponse:
     message = get_object_or_404(InboundMessage, pk=pk)
-    try:
+
+    def open_it() -> str:
         opened = pipeline.open_as_complaint(inbound=message, by=request.user, now=timezone.now())
-    except ActionRefused as exc:
-        for error in exc.messages:
-            messages.error(request, error)
-    else:
-        messages.success(
-            request,
-            _(
-                "Complaint %(reference)s was opened from the e-mail; its sender was sent a link "
-                "to complete it."
-            )
-            % {"reference": opened.complaint.reference},
-        )
-    return redirect("staff:mail_review")
+        return _(
+            "Complaint %(reference)s was opened from the e-mail; its sender was sent a link to complete it."
+        ) % {"reference": opened.complaint.reference}
+
+    return _review_action(request, open_it)
 
 
 @require_POST
 @role_required(*STAFF_ROLES)
 def mail_discard(request: HttpRequest, pk: int) -> HttpResponse:
     message = get_object_or_404(InboundMessage, pk=pk)
-    try:
+
+    def discard() -> str:
         pipeline.discard(inbound=message, by=request.user, now=timezone.now())
-    except ActionRefused as exc:
-        for error in exc.messages:
-            messages.error(request, error)
-    else:
-        messages.success(request, _("The e-mail was discarded. It stays on record."))
-    return redirect("staff:mail_review")
+        return _("The e-mail was discarded. It stays on record.")
+
+    return _review_action(request, discard)
