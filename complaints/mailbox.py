@@ -37,6 +37,10 @@ logger = logging.getLogger(__name__)
 # without it first, so mail that keeps failing never holds back the mail behind it.
 RETRY_KEYWORD = "PortalRetry"
 
+# The most bytes of messages fetched in one command: a batch of replies comes in one or two
+# round trips, and a batch of 25 MB messages still one message at a time.
+FETCH_BUDGET = 8 * 1024 * 1024
+
 # What a broken connection, a refused login or an unexpected answer raises.
 CONNECTION_ERRORS = (OSError, IMAPClientError)
 
@@ -92,17 +96,27 @@ def poll_imap(handler: Callable[[bytes], object], *, mailbox: MailboxSettings) -
     UID) first, and move each to the processed folder (created if missing) once its handler
     has returned.
 
-    A message is fetched with BODY.PEEK[], so one whose handler raises stays unseen, where it
-    was; it is marked with RETRY_KEYWORD, and later polls take it only after every message
-    not so marked. The move is UID MOVE where the server offers MOVE, else COPY, \\Deleted and
-    UID EXPUNGE (a plain EXPUNGE without UIDPLUS, which also purges any other message marked
-    deleted in that folder: give the portal a mailbox of its own). A poller killed after the
-    handler returned and before the move hands the message over again at the next poll; the
-    pipeline's de-duplication absorbs it. A server that cannot be reached, refuses the login or
-    drops the connection is logged and ends the poll: never raises for the server's sake;
-    returns what was done before.
+    The batch's messages are fetched with BODY.PEEK[], several to a command (FETCH_BUDGET
+    bytes at most, one message at least), so a message whose handler raises stays unseen,
+    where it was; it is marked with RETRY_KEYWORD, and later polls take it only after every
+    message not so marked. The move is UID MOVE where the server offers MOVE, else COPY,
+    \\Deleted and UID EXPUNGE (a plain EXPUNGE without UIDPLUS, which also purges any other
+    message marked deleted in that folder: give the portal a mailbox of its own). A poller
+    killed after the handler returned and before the move hands the message over again at the
+    next poll; the pipeline's de-duplication absorbs it. A server that cannot be reached,
+    refuses the login or drops the connection is logged and ends the poll: never raises for
+    the server's sake; returns what was done before.
     """
-    taken = failed = 0
+    return drain_imap(handler, mailbox=mailbox, max_batches=1)
+
+
+def drain_imap(
+    handler: Callable[[bytes], object], *, mailbox: MailboxSettings, max_batches: int = 20
+) -> PollResult:
+    """poll_imap batch after batch, on one connection, while a full batch made progress,
+    `max_batches` at most (the next poll goes on from there): a backlog is taken in one run,
+    not one batch per beat."""
+    tally = _Tally()
     try:
         client = IMAPClient(mailbox.host, port=mailbox.port, ssl=mailbox.ssl, timeout=mailbox.timeout)
     except CONNECTION_ERRORS as exc:
@@ -113,15 +127,49 @@ def poll_imap(handler: Callable[[bytes], object], *, mailbox: MailboxSettings) -
         if not client.folder_exists(mailbox.processed_folder):
             client.create_folder(mailbox.processed_folder)
         client.select_folder(mailbox.folder)
-        for uid in _next_batch(client, mailbox.batch):
-            fetched = client.fetch([uid], ["BODY.PEEK[]"]).get(uid, {})
-            raw = fetched.get(b"BODY[]")
+        for _ in range(max_batches):
+            before = tally.result()
+            _take_batch(client, handler, mailbox=mailbox, tally=tally)
+            batch = PollResult(tally.taken - before.taken, tally.failed - before.failed)
+            if batch.taken == 0 or batch.taken + batch.failed < mailbox.batch:
+                break
+    except CONNECTION_ERRORS as exc:
+        logger.warning("inbound mail: IMAP %s:%s, poll cut short: %s", mailbox.host, mailbox.port, _said(exc))
+    finally:
+        try:
+            client.logout()
+        except CONNECTION_ERRORS:
+            with contextlib.suppress(OSError):
+                client.shutdown()
+    return tally.result()
+
+
+@dataclass
+class _Tally:
+    """What a poll has done so far; kept when the connection drops midway."""
+
+    taken: int = 0
+    failed: int = 0
+
+    def result(self) -> PollResult:
+        return PollResult(self.taken, self.failed)
+
+
+def _take_batch(
+    client: IMAPClient, handler: Callable[[bytes], object], *, mailbox: MailboxSettings, tally: _Tally
+) -> None:
+    """The next batch handed over, message by message, each moved once its handler returned."""
+    uids = _next_batch(client, mailbox.batch)
+    for group in _fetch_groups(client, uids):
+        bodies = client.fetch(group, ["BODY.PEEK[]"])
+        for uid in group:
+            raw = bodies.get(uid, {}).get(b"BODY[]")
             if raw is None:  # gone since the search: another poller took it
                 continue
             try:
                 handler(raw)
             except Exception as exc:  # noqa: BLE001 - one bad message must not stop the poll
-                failed += 1
+                tally.failed += 1
                 logger.error(
                     "inbound mail: IMAP message uid %s in %s failed, left there: %s",
                     uid,
@@ -131,30 +179,26 @@ def poll_imap(handler: Callable[[bytes], object], *, mailbox: MailboxSettings) -
                 _mark_for_retry(client, uid)
                 continue
             _move(client, uid, mailbox.processed_folder)
-            taken += 1
-    except CONNECTION_ERRORS as exc:
-        logger.warning("inbound mail: IMAP %s:%s, poll cut short: %s", mailbox.host, mailbox.port, _said(exc))
-    finally:
-        try:
-            client.logout()
-        except CONNECTION_ERRORS:
-            with contextlib.suppress(OSError):
-                client.shutdown()
-    return PollResult(taken, failed)
+            tally.taken += 1
 
 
-def drain_imap(
-    handler: Callable[[bytes], object], *, mailbox: MailboxSettings, max_batches: int = 20
-) -> PollResult:
-    """poll_imap batch after batch while a full batch made progress, `max_batches` at most
-    (the next poll goes on from there): a backlog is taken in one run, not one batch per beat."""
-    total = NOTHING
-    for _ in range(max_batches):
-        result = poll_imap(handler, mailbox=mailbox)
-        total += result
-        if result.taken == 0 or result.taken + result.failed < mailbox.batch:
-            break
-    return total
+def _fetch_groups(client: IMAPClient, uids: list[int]) -> list[list[int]]:
+    """`uids` in order, cut into runs whose messages add up to FETCH_BUDGET bytes at most (a
+    larger message alone): one FETCH per run instead of one per message, without holding a
+    whole batch of large messages in memory at once."""
+    if not uids:
+        return []
+    sizes = client.fetch(uids, ["RFC822.SIZE"])
+    groups: list[list[int]] = [[]]
+    held = 0
+    for uid in uids:
+        size = sizes.get(uid, {}).get(b"RFC822.SIZE", 0)
+        if groups[-1] and held + size > FETCH_BUDGET:
+            groups.append([])
+            held = 0
+        groups[-1].append(uid)
+        held += size
+    return groups
 
 
 def poll_folder(handler: Callable[[bytes], object], *, path: Path) -> PollResult:

@@ -20,6 +20,7 @@ import sys
 import pytest
 from django.db import connection
 
+from complaints import mailbox as mailbox_module
 from complaints import tasks
 from complaints.mailbox import MailboxSettings, PollResult, drain_imap, poll_folder, poll_imap
 from complaints.models import InboundDoor
@@ -151,6 +152,27 @@ def test_a_backlog_is_drained_batch_after_batch_in_one_run(imap_server):
     assert drain_imap(handler, mailbox=mailbox_of(imap_server, batch=3)) == PollResult(taken=7, failed=0)
     assert handler.seen == list(range(1, 8))
     assert imap_server.messages("INBOX") == []
+
+
+def test_a_batch_is_fetched_several_messages_to_a_command_within_the_byte_budget(imap_server, monkeypatch):
+    for n in range(1, 6):
+        imap_server.append(message(n))
+    size = len(message(1).replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"))
+    monkeypatch.setattr(mailbox_module, "FETCH_BUDGET", 2 * size + 1)
+
+    with imap_server.connect() as client:
+        client.select_folder("INBOX", readonly=True)
+        uids = sorted(client.search("ALL"))
+        # Two messages to a FETCH while they fit; a message larger than the budget goes alone.
+        assert [len(group) for group in mailbox_module._fetch_groups(client, uids)] == [2, 2, 1]
+        monkeypatch.setattr(mailbox_module, "FETCH_BUDGET", 10)
+        assert mailbox_module._fetch_groups(client, uids) == [[uid] for uid in uids]
+
+    monkeypatch.setattr(mailbox_module, "FETCH_BUDGET", 2 * size + 1)
+    handler = Recorder()
+    assert poll_imap(handler, mailbox=mailbox_of(imap_server)) == PollResult(taken=5, failed=0)
+    assert handler.seen == [1, 2, 3, 4, 5]
+    assert numbers(imap_server.messages("Processed")) == [1, 2, 3, 4, 5]
 
 
 @pytest.fixture
