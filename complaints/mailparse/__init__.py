@@ -18,12 +18,14 @@ anything but `MalformedMail`, whose `reason` tells staff why the message waits f
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from email import policy
 from email.message import Message
 from email.parser import BytesParser
+from email.policy import EmailPolicy
 from typing import Any
 
 from django.utils.functional import lazy
@@ -173,7 +175,27 @@ def _megabytes(size: int) -> str:
 
 # --- the whole message ------------------------------------------------------------------
 
-_PARSER = BytesParser(policy=policy.default)
+class _RememberingPolicy(EmailPolicy):
+    """policy.default, whose headers are parsed once: the standard library parses a header
+    again at every read (a part's Content-Type several times per part), which was most of
+    the time taken to read a reply. Parsed headers are immutable, so one object may serve
+    every read of the same name and value."""
+
+    def header_fetch_parse(self, name: str, value: Any) -> Any:
+        if hasattr(value, "name") or len(value) > _REMEMBERED_LENGTH:
+            return super().header_fetch_parse(name, value)
+        return _parsed_header(name, value)
+
+
+_REMEMBERED_LENGTH = 1000  # a long References header is read once or twice: not worth keeping
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed_header(name: str, value: str) -> Any:
+    return policy.default.header_fetch_parse(name, value)
+
+
+_PARSER = BytesParser(policy=_RememberingPolicy())
 
 
 def parse(raw: bytes, *, limits: Limits = Limits()) -> ParsedMail:
