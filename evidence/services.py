@@ -348,8 +348,8 @@ def attach_evidence(
             )
     result = AttachResult()
     complaint = Complaint.objects.select_for_update().get(pk=complaint.pk)
-    existing = complaint.evidence.aggregate(total=Sum("size"))["total"] or 0
-    count = complaint.evidence.count()
+    held = complaint.evidence.aggregate(total=Sum("size"), count=Count("pk"))
+    existing, count = held["total"] or 0, held["count"]
     role = actor_role or actor_role_of(by)
     for index, (upload, caption) in enumerate(uploads):
         name = display_name(upload.name)
