@@ -25,7 +25,8 @@ def run() -> None:
     notice quoted (Vietnamese) and two attachments (a PNG screenshot, a PDF receipt); every
     one must land. `inbound_floor_msgs_s`: the same 200 messages fetched and moved to another
     folder with imapclient alone, in the door's batches, before and after the door's run
-    (the mean of the two). `inbound_latency_p95_s` (and p50): 40 more replies delivered one
+    (the mean of the two). `inbound_stdlib_read_msgs_s`: the same 200 read by the
+    standard library alone (parsed, every part decoded and hashed). `inbound_latency_p95_s` (and p50): 40 more replies delivered one
     by one over about a minute to a mailbox a Celery worker and beat poll at the default
     interval, each timed from its APPEND to its entry on the timeline."""
     fresh_database()
@@ -50,10 +51,14 @@ def run() -> None:
                 for file in sorted((folder / "run").glob("*.eml")):
                     client.append("INBOX", file.read_bytes())
             throughput(env)
+            read = probe("bench.inbound_probe", "reading", str(folder), **env)
             with celery("inbound", folder, **env):
                 timed = probe("bench.inbound_probe", "latency", str(folder), **env)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+    if read["read"] != MESSAGES:
+        raise SystemExit(f"inbound benchmark: the standard library read {read['read']} messages")
+    emit("inbound_stdlib_read_msgs_s", MESSAGES / read["seconds"], "msg/s", MESSAGES)
     if timed["seen"] != LATENCY or timed["delivered"] != LATENCY:
         raise SystemExit(f"inbound latency: not every reply reached its timeline: {timed}")
     emit("inbound_latency_p50_s", statistics.median(timed["seconds"]), "s", LATENCY)

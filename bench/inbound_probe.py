@@ -7,6 +7,8 @@ python -m bench.inbound_probe messages FOLDER N M   replies to the first N compl
 python -m bench.inbound_probe floor FROM TO [each]  fetch every message of FROM and move it to TO,
                                                     with imapclient alone, in the door's batches
                                                     (with `each`, one message per command)
+python -m bench.inbound_probe reading FOLDER       the replies of FOLDER/run read by the standard library
+                                                    alone: parsed, every part decoded, hashed
 python -m bench.inbound_probe door N                one run of the inbound poll as beat makes it,
                                                     then check that the N replies landed
 python -m bench.inbound_probe latency FOLDER        deliver FOLDER/latency/*.eml one by one at
@@ -17,13 +19,16 @@ python -m bench.inbound_probe latency FOLDER        deliver FOLDER/latency/*.eml
 from __future__ import annotations
 
 import cProfile
+import hashlib
 import io
 import json
 import os
 import random
 import sys
 import time
+from email import policy
 from email.message import EmailMessage
+from email.parser import BytesParser
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
@@ -187,6 +192,26 @@ def floor(source: str, target: str, *, each: bool = False) -> None:
     print(json.dumps({"fetched": fetched, "bytes": size, "seconds": seconds}))
 
 
+def reading(folder: Path) -> None:
+    """What any pipeline that takes these messages in must at least do, with nothing of the
+    portal's: each message's bytes hashed, parsed by the standard library (policy.default,
+    which decodes RFC 2047 headers) and every leaf part's payload decoded and hashed. The
+    files are read before the clock starts."""
+    raws = [file.read_bytes() for file in sorted((folder / "run").glob("*.eml"))]
+    parser = BytesParser(policy=policy.default)
+    started = time.perf_counter()
+    for raw in raws:
+        hashlib.sha256(raw).digest()
+        message = parser.parsebytes(raw)
+        for name in ("From", "To", "Subject", "Message-ID", "Date"):
+            str(message.get(name, ""))
+        for part in message.walk():
+            if not part.is_multipart():
+                hashlib.sha256(part.get_payload(decode=True) or b"").digest()
+    seconds = time.perf_counter() - started
+    print(json.dumps({"read": len(raws), "seconds": seconds}))
+
+
 def door(expected: int) -> None:
     """One run of the beat task's body (every configured door drained, each message through
     the pipeline), timed; then what landed. BENCH_INBOUND_PROFILE=1 profiles the run into
@@ -278,6 +303,8 @@ if __name__ == "__main__":
         messages(Path(arguments[0]), int(arguments[1]), int(arguments[2]))
     elif step == "floor":
         floor(arguments[0], arguments[1], each=arguments[2:] == ["each"])
+    elif step == "reading":
+        reading(Path(arguments[0]))
     elif step == "door":
         door(int(arguments[0]))
     elif step == "latency":
