@@ -11,14 +11,18 @@ from django.utils.translation import gettext_lazy as _
 
 
 class Role(models.TextChoices):
-    """The staff groups, created by a migration. Complainants have no group."""
+    """The staff groups, created by migrations. Complainants have no group."""
 
     AGENT = "Agents", _("Agents")
     TEAM_LEAD = "Team leads", _("Team leads")
     MANAGER = "Managers", _("Managers")
+    # Answer people's requests about their personal data and are told of signs of a breach;
+    # they handle no complaints unless they also hold one of the roles above.
+    PRIVACY_OFFICER = "Privacy officers", _("Privacy officers")
 
 
-STAFF_ROLES = frozenset(Role.values)
+# The roles that work cases: the queues, the case workspace, whom a case can go to.
+STAFF_ROLES = frozenset({Role.AGENT, Role.TEAM_LEAD, Role.MANAGER})
 
 
 class User(AbstractUser):
@@ -58,7 +62,7 @@ class User(AbstractUser):
             return frozenset()
         cached = getattr(self, "_role_names", None)
         if cached is None:
-            cached = frozenset(self.groups.filter(name__in=STAFF_ROLES).values_list("name", flat=True))
+            cached = frozenset(self.groups.filter(name__in=Role.values).values_list("name", flat=True))
             self._role_names = cached
         return cached
 
@@ -77,6 +81,15 @@ class User(AbstractUser):
     @property
     def is_manager(self) -> bool:
         return self.has_role(Role.MANAGER)
+
+    @property
+    def is_privacy_officer(self) -> bool:
+        return self.has_role(Role.PRIVACY_OFFICER)
+
+    @property
+    def holds_staff_role(self) -> bool:
+        """Any staff role, privacy officers' included, or the admin: what staff sign-in rules apply to."""
+        return self.is_superuser or self.is_staff or bool(self.role_names())
 
     @property
     def display_name(self) -> str:

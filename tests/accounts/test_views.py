@@ -20,7 +20,21 @@ pytestmark = pytest.mark.django_db
 
 
 def test_the_staff_groups_exist_after_migrating():
-    assert set(Group.objects.values_list("name", flat=True)) >= {"Agents", "Team leads", "Managers"}
+    assert set(Group.objects.values_list("name", flat=True)) >= {
+        "Agents",
+        "Team leads",
+        "Managers",
+        "Privacy officers",
+    }
+
+
+def test_a_privacy_officer_holds_a_staff_role_but_works_no_cases(client):
+    officer = make_user(role=Role.PRIVACY_OFFICER)
+
+    assert officer.holds_staff_role and officer.is_privacy_officer
+    assert not officer.is_agent
+    client.force_login(officer)
+    assert client.get(reverse("staff:queue")).status_code == 404
 
 
 def test_a_complainant_signs_up_with_email_and_password_and_is_signed_in(client):
