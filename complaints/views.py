@@ -24,6 +24,7 @@ from complaints import services
 from complaints.access import (
     grant_guest_access,
     guest_ids,
+    is_owner,
     is_staff,
     owned_complaint,
     staging_owner,
@@ -103,7 +104,7 @@ def complaint_create(request: HttpRequest) -> HttpResponse:
             for public_id in files.removed:
                 evidence_services.discard_staged(owner=staging_owner(request), public_id=public_id)
         try:
-            complaint, result = services.file_complaint(
+            complaint, result, created = services.file_complaint(
                 data=form.cleaned_data,
                 contacts=contacts.entries,
                 files=[(item, caption) for _index, item, caption in rows],
@@ -131,6 +132,19 @@ def complaint_create(request: HttpRequest) -> HttpResponse:
                 _intake_context(form, contacts, files, lost_files=lost),
             )
         else:
+            if not created and not is_owner(request, complaint):
+                # The form was sent before. Whoever sends it again (a copy of the page, its
+                # key read off a shared screen) gets neither the complaint nor access to it:
+                # only the browser that filed it, or the account it was filed under, follows it.
+                messages.info(
+                    request,
+                    _(
+                        "This form was sent before, and its complaint is filed. Follow it with "
+                        "the link in the e-mail we sent to its contact address; if that e-mail "
+                        "is lost, ask for a new link below."
+                    ),
+                )
+                return redirect("complaints:find")
             report_upload_outcome(request, result)
             response = redirect("complaints:submitted", complaint.reference)
             return grant_guest_access(request, response, complaint)

@@ -175,6 +175,7 @@ def _megabytes(size: int) -> str:
 
 # --- the whole message ------------------------------------------------------------------
 
+
 class _RememberingPolicy(EmailPolicy):
     """policy.default, whose headers are parsed once: the standard library parses a header
     again at every read (a part's Content-Type several times per part), which was most of

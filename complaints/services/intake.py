@@ -57,8 +57,10 @@ def file_complaint(
     by: Any,
     now: datetime,
     submission_key: uuid.UUID | None = None,
-) -> tuple[Complaint, AttachResult]:
-    """File a complaint with its contacts and its evidence in one transaction, or nothing.
+) -> tuple[Complaint, AttachResult, bool]:
+    """File a complaint with its contacts and its evidence in one transaction, or nothing;
+    return it, what became of the files, and whether it was filed now (False: the
+    `submission_key` was used before, and the complaint is the one it filed then).
 
     `files` are (file, caption) pairs: a file sent with the form, or the id of one the
     session `owner` staged when it was chosen (claimed here). If any file is refused (its
@@ -83,7 +85,7 @@ def file_complaint(
             if result.refused:
                 raise FilesRefused(result.refused)
 
-        complaint, _created = submit_complaint(
+        complaint, created = submit_complaint(
             data=data,
             contacts=contacts,
             by=by,
@@ -91,7 +93,7 @@ def file_complaint(
             submission_key=submission_key,
             on_filed=attach if files else None,
         )
-    return complaint, result
+    return complaint, result, created
 
 
 def submit_complaint(

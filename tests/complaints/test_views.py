@@ -8,11 +8,13 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Role
 from complaints import services
+from complaints.access import GUEST_COOKIE
 from complaints.models import Complaint, ContactAttempt, EventKind, Notification, Status
 from complaints.notifications import deliver_outbox
 from tests.complaints.conftest import intake_post
@@ -102,6 +104,31 @@ def test_a_double_submit_files_one_complaint(client):
     second = client.post(reverse("complaints:create"), intake_post(submission_key=key))
     assert first["Location"] == second["Location"]
     assert Complaint.objects.count() == 1
+
+
+def test_a_form_sent_again_from_another_browser_gets_neither_the_complaint_nor_access_to_it(client):
+    key = str(uuid.uuid4())
+    filed = client.post(reverse("complaints:create"), intake_post(submission_key=key))
+    complaint = Complaint.objects.get()
+    assert filed["Location"] == reverse("complaints:submitted", args=[complaint.reference])
+
+    stranger = Client()
+    again = stranger.post(
+        reverse("complaints:create"), intake_post(submission_key=key), HTTP_ACCEPT_LANGUAGE="en"
+    )
+
+    assert again.status_code == 302 and again["Location"] == reverse("complaints:find")
+    assert GUEST_COOKIE not in again.cookies
+    assert Complaint.objects.count() == 1
+    page = stranger.get(reverse("complaints:find"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "This form was sent before" in page
+    assert stranger.get(reverse("complaints:detail", args=[complaint.reference])).status_code == 404
+    assert stranger.get(reverse("complaints:submitted", args=[complaint.reference])).status_code == 404
+    # The browser that filed it still follows it when it sends the form again.
+    assert (
+        client.post(reverse("complaints:create"), intake_post(submission_key=key))["Location"]
+        == (filed["Location"])
+    )
 
 
 def test_a_date_in_the_future_or_a_report_before_the_event_is_refused(client):
