@@ -11,6 +11,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
+from common.forms import CleanTextMixin
 
 
 def _helper(submit_label: str) -> FormHelper:
@@ -33,7 +34,7 @@ class LoginForm(AuthenticationForm):
     }
 
 
-class SignUpForm(forms.Form):
+class SignUpForm(CleanTextMixin, forms.Form):
     full_name = forms.CharField(label=_("Full name"), max_length=150, required=False)
     email = forms.EmailField(
         label=_("E-mail"),
@@ -85,7 +86,7 @@ class SignUpForm(forms.Form):
         return cleaned
 
 
-class ProfileForm(forms.Form):
+class ProfileForm(CleanTextMixin, forms.Form):
     full_name = forms.CharField(label=_("Full name"), max_length=150, required=False)
     email = forms.EmailField(label=_("E-mail"), max_length=254)
     preferred_language = forms.ChoiceField(

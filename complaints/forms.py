@@ -4,8 +4,6 @@ cleaning both audiences' forms share: validation and layout only."""
 from __future__ import annotations
 
 import copy
-import re
-import unicodedata
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,6 +15,7 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
+from common.forms import CleanTextMixin
 from complaints.models import ContactChannel, Language, Subcategory
 from complaints.selectors import (
     active_subcategories,
@@ -25,33 +24,8 @@ from complaints.selectors import (
     grouped_subcategory_choices,
 )
 
-# C0 controls other than tab and newlines (and DEL) have no business in a complaint.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # Times a little in the future are clock skew between the visitor's device and ours.
 CLOCK_SLACK = timedelta(minutes=10)
-
-
-def clean_text(value: str) -> str:
-    """NFC-normalise (Vietnamese typed as NFD finds the same text) and drop control characters."""
-    return _CONTROL.sub("", unicodedata.normalize("NFC", value)).strip()
-
-
-class CleanTextMixin:
-    """Normalise every text field of the form the same way.
-
-    A required field left empty once control characters are dropped gets the field's
-    own "required" message.
-    """
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()  # type: ignore[misc]
-        for name, value in list(cleaned.items()):
-            if isinstance(value, str):
-                cleaned[name] = clean_text(value)
-                field = self.fields[name]  # type: ignore[attr-defined]
-                if field.required and not cleaned[name]:
-                    self.add_error(name, field.error_messages["required"])  # type: ignore[attr-defined]
-        return cleaned
 
 
 class DateTimeInput(forms.DateTimeInput):

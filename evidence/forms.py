@@ -14,8 +14,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from common.forms import CleanTextMixin
 from complaints.access import staging_owner
-from complaints.forms import CleanTextMixin
 from complaints.refusals import EvidenceRejected
 from evidence.models import StagedUpload
 from evidence.services import (

@@ -13,7 +13,9 @@ from django.contrib.auth import get_user_model
 from django.forms.models import ModelChoiceIteratorValue
 from django.utils.translation import gettext_lazy as _
 
-from complaints.forms import CleanTextMixin, SubcategoryField, clean_text
+from common.forms import CleanTextMixin
+from common.text import clean_text
+from complaints.forms import SubcategoryField
 from complaints.models import (
     QUEUE_STATUSES,
     CannedReply,
@@ -240,7 +242,7 @@ class ResolveForm(StaffActionForm):
 # --- Lists and reports ------------------------------------------------------------------------
 
 
-class QueueFilterForm(forms.Form):
+class QueueFilterForm(CleanTextMixin, forms.Form):
     """Filters of the queue; every field optional, every value checked."""
 
     q = forms.CharField(label=_("Search"), required=False, max_length=200, strip=True)
@@ -259,7 +261,7 @@ class QueueFilterForm(forms.Form):
     breached = forms.BooleanField(label=_("Breached only"), required=False)
 
 
-class DashboardForm(forms.Form):
+class DashboardForm(CleanTextMixin, forms.Form):
     """The dashboard's only parameter: how many recent weeks it covers."""
 
     weeks = forms.TypedChoiceField(
@@ -274,7 +276,7 @@ class DashboardForm(forms.Form):
     )
 
 
-class ExportFilterForm(forms.Form):
+class ExportFilterForm(CleanTextMixin, forms.Form):
     """Which complaints to export; every field optional, every value checked."""
 
     submitted_from = forms.DateField(label=_("Submitted from"), required=False)
@@ -301,7 +303,7 @@ class ExportFilterForm(forms.Form):
         return cleaned
 
 
-class AttachMailForm(forms.Form):
+class AttachMailForm(CleanTextMixin, forms.Form):
     """The case a reviewer puts a waiting e-mail on."""
 
     reference = forms.CharField(

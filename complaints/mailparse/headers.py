@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 from email.message import Message
 from email.utils import getaddresses, parsedate_to_datetime
 
+from common.text import single_line
+
 # The form of complaints.models.new_reference ("KN-7F3K-Q9XM"); a test holds the two together.
 REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
@@ -28,8 +30,9 @@ def clean(text: str) -> str:
 
 
 def clean_line(text: str) -> str:
-    """`clean`, on one line with single spaces."""
-    return " ".join(clean(text.replace("\t", " ").replace("\n", " ")).split())
+    """`clean`, on one line with single spaces, without the invisible characters that make a
+    name or a subject read other than it is (bidirectional controls, zero-width spaces)."""
+    return single_line(clean(text))
 
 
 def header(message: Message, name: str) -> str:

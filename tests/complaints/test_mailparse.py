@@ -493,7 +493,7 @@ def test_raw_utf8_headers_are_read():
     [
         ('attachment; filename="../../etc/passwd"', "passwd"),
         ('attachment; filename="C:\\\\Users\\\\lan\\\\hoa-don.pdf"', "hoa-don.pdf"),
-        ('attachment; filename="invoice\u202efdp.exe"', "invoice_fdp.exe"),
+        ('attachment; filename="invoice\u202efdp.exe"', "invoicefdp.exe"),
         ('attachment; filename="a<b>:c|d?.pdf"', "a_b__c_d_.pdf"),
         ('attachment; filename="..."', "attachment-1.pdf"),
         ("attachment", "attachment-1.pdf"),
