@@ -105,6 +105,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Staff sessions end after STAFF_SESSION_IDLE_MINUTES without a request.
+    "accounts.middleware.StaffIdleTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -467,6 +469,10 @@ else:
 LOGIN_LIMIT_PER_USER_IP = env_int("LOGIN_LIMIT_PER_USER_IP", 5)
 LOGIN_LIMIT_PER_IP = env_int("LOGIN_LIMIT_PER_IP", 50)
 LOGIN_LIMIT_WINDOW = env_int("LOGIN_LIMIT_WINDOW", 15 * 60)
+# A staff member's (or the admin's) session ends after this long without a request.
+STAFF_SESSION_IDLE_MINUTES = env_int("STAFF_SESSION_IDLE_MINUTES", 480)
+if STAFF_SESSION_IDLE_MINUTES < 1:
+    raise ImproperlyConfigured("STAFF_SESSION_IDLE_MINUTES must be at least 1.")
 # Complaints filed, and reminders sent, per address and per contact e-mail in an hour.
 INTAKE_LIMIT_PER_IP = env_int("INTAKE_LIMIT_PER_IP", 20)
 INTAKE_LIMIT_PER_EMAIL = env_int("INTAKE_LIMIT_PER_EMAIL", 10)

@@ -90,9 +90,9 @@ def test_a_complaint_filed_with_invisible_characters_keeps_none_of_them(client):
 
 @pytest.mark.django_db
 def test_a_name_made_only_of_invisible_characters_is_missing(client):
-    response = client.post(
-        reverse("complaints:create"), intake_post(contact_name="\u200b\u3164\u202e"), HTTP_ACCEPT_LANGUAGE="en"
-    )
+    blank = "\u200b\u3164\u202e"
+    data = intake_post(contact_name=blank)
+    response = client.post(reverse("complaints:create"), data, HTTP_ACCEPT_LANGUAGE="en")
 
     assert response.status_code == 200
     assert "contact_name" in response.context["form"].errors
