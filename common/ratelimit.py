@@ -121,6 +121,40 @@ def hit(scope: str, key: str, *, limit: int, window: int, fail_open: bool) -> Ve
     return Verdict(allowed=count <= limit, retry_after=retry_after)
 
 
+def reached(scope: str, key: str, *, limit: int, window: int) -> Verdict:
+    """Whether (scope, key) has used up its `limit` in the current window, without counting
+    an attempt: for limits on failures, counted by `hit` only when an attempt fails. With
+    the store down, the verdict allows (a refusal of what already failed cannot be checked)."""
+    cache_key, retry_after = _cache_key(scope, key, window, int(time.time()))
+    try:
+        count = cache.get(cache_key, 0)
+    except Exception:  # noqa: BLE001 - the limiter's store is down: fail open
+        logger.warning("rate limiter unavailable for %s; failing open", scope)
+        return Verdict(allowed=True, retry_after=UNAVAILABLE_RETRY_AFTER, unavailable=True)
+    return Verdict(allowed=count < limit, retry_after=retry_after)
+
+
+class Refused(Exception):
+    """Raised deep in a view to answer its request with the 429 page (RefusedMiddleware)."""
+
+    def __init__(self, verdict: Verdict) -> None:
+        super().__init__(verdict)
+        self.verdict = verdict
+
+
+class RefusedMiddleware:
+    """Answer a view that raised Refused with `refuse`: the 429 page, Retry-After set."""
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        return refuse(request, exception.verdict) if isinstance(exception, Refused) else None
+
+
 def refund(scope: str, key: str, *, window: int) -> None:
     """Take back one attempt counted in the current window (a sign-in that succeeded)."""
     cache_key, _retry_after = _cache_key(scope, key, window, int(time.time()))

@@ -8,13 +8,16 @@ a 404, never a hint.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
+from collections.abc import Iterator
 from typing import Any
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 
+from common import ratelimit
 from complaints.models import Complaint
 
 GUEST_COOKIE = "kn_guest"
@@ -111,13 +114,39 @@ def complaint_or_404(queryset: Any, reference: str) -> Complaint:
 
 
 def visible_complaint(request: HttpRequest, reference: str, queryset: Any = None) -> Complaint:
-    """The complaint if this visitor may see it (its complainant or staff); otherwise 404."""
+    """The complaint if this visitor may see it (its complainant or staff); otherwise 404,
+    counted as a failed look-up (`looked_up`)."""
     base = Complaint.objects if queryset is None else queryset
     visible = base.visible_to(request.user, guest_ids=guest_ids(request))
-    return complaint_or_404(visible, reference)
+    with looked_up(request):
+        return complaint_or_404(visible, reference)
 
 
 def owned_complaint(request: HttpRequest, reference: str) -> Complaint:
-    """The complaint if this visitor filed it (or holds its tracking link); otherwise 404."""
+    """The complaint if this visitor filed it (or holds its tracking link); otherwise 404,
+    counted as a failed look-up (`looked_up`)."""
     queryset = Complaint.objects.owned_by(request.user, guest_ids=guest_ids(request))
-    return complaint_or_404(queryset, reference)
+    with looked_up(request):
+        return complaint_or_404(queryset, reference)
+
+
+@contextlib.contextmanager
+def looked_up(request: HttpRequest) -> Iterator[None]:
+    """Count a look-up of a complaint (by reference or tracking link) that ends in 404 against
+    the client's address, and refuse (ratelimit.Refused: 429) every look-up from an address
+    that failed LOOKUP_FAILURE_LIMIT times within LOOKUP_FAILURE_WINDOW seconds, so nobody
+    walks through references or guesses links. Staff are not counted: they are known, and
+    one office's agents share an address."""
+    if is_staff(request):
+        yield
+        return
+    scope, key = "lookup-failed", ratelimit.ip_key(request)
+    limit, window = settings.LOOKUP_FAILURE_LIMIT, settings.LOOKUP_FAILURE_WINDOW
+    verdict = ratelimit.reached(scope, key, limit=limit, window=window)
+    if not verdict.allowed:
+        raise ratelimit.Refused(verdict)
+    try:
+        yield
+    except Http404:
+        ratelimit.hit(scope, key, limit=limit, window=window, fail_open=True)
+        raise

@@ -26,6 +26,7 @@ from complaints.access import (
     guest_ids,
     is_owner,
     is_staff,
+    looked_up,
     owned_complaint,
     staging_owner,
     visible_complaint,
@@ -310,9 +311,10 @@ complaint_rate = _complainant_action(
 @never_cache
 def track(request: HttpRequest, token: str) -> HttpResponse:
     """Exchange a tracking link's token for this browser's access, then go to the token-free URL."""
-    complaint = redeem_tracking_token(token=token, now=timezone.now())
-    if complaint is None:
-        raise Http404
+    with looked_up(request):
+        complaint = redeem_tracking_token(token=token, now=timezone.now())
+        if complaint is None:
+            raise Http404
     response = redirect("complaints:detail", complaint.reference)
     response["Referrer-Policy"] = "no-referrer"
     return grant_guest_access(request, response, complaint)

@@ -105,6 +105,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # A view that raised common.ratelimit.Refused answers 429.
+    "common.ratelimit.RefusedMiddleware",
     # Staff sessions end after STAFF_SESSION_IDLE_MINUTES without a request.
     "accounts.middleware.StaffIdleTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -469,6 +471,9 @@ else:
 LOGIN_LIMIT_PER_USER_IP = env_int("LOGIN_LIMIT_PER_USER_IP", 5)
 LOGIN_LIMIT_PER_IP = env_int("LOGIN_LIMIT_PER_IP", 50)
 LOGIN_LIMIT_WINDOW = env_int("LOGIN_LIMIT_WINDOW", 15 * 60)
+# Look-ups of a complaint (reference or tracking link) that fail, per client address and window.
+LOOKUP_FAILURE_LIMIT = env_int("LOOKUP_FAILURE_LIMIT", 30)
+LOOKUP_FAILURE_WINDOW = env_int("LOOKUP_FAILURE_WINDOW", 3600)
 # A staff member's (or the admin's) session ends after this long without a request.
 STAFF_SESSION_IDLE_MINUTES = env_int("STAFF_SESSION_IDLE_MINUTES", 480)
 if STAFF_SESSION_IDLE_MINUTES < 1:
@@ -606,7 +611,15 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Tracking-link and password-reset tokens never reach a log (common.logscrub).
+    "filters": {"scrub_secrets": {"()": "common.logscrub.ScrubSecrets"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["scrub_secrets"]}
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # The development server's request lines, through the same scrubbing handler.
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }

@@ -37,3 +37,4 @@ SITE_URL = "http://testserver"
 NOTIFICATION_NUDGE_INTERVAL = 0  # every nudge goes out; test_notifications covers the throttle
 # Tests file many complaints from one address; those about the limits lower them.
 INTAKE_LIMIT_PER_IP = INTAKE_LIMIT_PER_EMAIL = REMINDER_LIMIT_PER_IP = REMINDER_LIMIT_PER_EMAIL = 10_000
+LOOKUP_FAILURE_LIMIT = 10_000

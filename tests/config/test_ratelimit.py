@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import html
 import re
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,16 +19,18 @@ from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.test import RequestFactory
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext
 
+from accounts.models import Role
 from common import ratelimit
 from common.times import duration
 from complaints.models import Complaint, ComplaintEvent, EventKind, Notification
+from complaints.tracking import issue_tracking_token
 from tests.complaints.conftest import intake_post
 from tests.conftest import port_open
 from tests.evidence.conftest import evidence_post, png
-from tests.factories import PASSWORD, make_user
+from tests.factories import PASSWORD, make_complaint, make_user
 
 STRANGER = "203.0.113.9"
 REAL_USER = "198.51.100.7"
@@ -400,3 +403,53 @@ def test_no_limit_key_holds_an_email_address_in_clear():
     assert verdict.allowed
     keys = [key for key in cache._cache.get_client().keys("*") if b"rl:probe" in key]
     assert keys and not any(re.search(rb"lan|example", key) for key in keys)
+
+
+# --- Failed look-ups of tracking links and references (issue 14, point 8) -------------------
+
+
+@pytest.mark.django_db
+def test_an_address_that_keeps_failing_look_ups_is_refused_even_a_good_one(client, settings):
+    settings.LOOKUP_FAILURE_LIMIT = 3
+    mine = make_complaint()
+    token = issue_tracking_token(complaint=mine, now=timezone.now())
+    other = make_complaint()
+
+    def status(url: str, ip: str = STRANGER) -> int:
+        return client.get(url, REMOTE_ADDR=ip).status_code
+
+    # The stranger's good link works and does not count; their guesses do.
+    assert status(reverse("complaints:track", args=[token])) == 302
+    assert status(f"/complaints/track/{'x' * 43}/") == 404
+    assert status(reverse("complaints:detail", args=[other.reference])) == 404
+    assert status(reverse("complaints:detail", args=[mine.reference])) == 200
+    assert status("/complaints/KN-AAAA-BBBB/") == 404  # the third failure
+
+    refused = client.get(
+        reverse("complaints:detail", args=[mine.reference]), REMOTE_ADDR=STRANGER, HTTP_ACCEPT_LANGUAGE="vi"
+    )
+    assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
+    assert "Quá nhiều yêu cầu" in body(refused)
+    assert status(reverse("complaints:track", args=[token])) == 429
+    # Another address is not held back by the stranger's guesses.
+    assert status(reverse("complaints:track", args=[token]), REAL_USER) == 302
+
+
+@pytest.mark.django_db
+def test_staff_mistyping_references_are_not_counted(client, settings):
+    settings.LOOKUP_FAILURE_LIMIT = 1
+    client.force_login(make_user(role=Role.AGENT))
+    for _ in range(3):
+        assert client.get("/complaints/KN-AAAA-BBBB/submitted/", REMOTE_ADDR=STRANGER).status_code == 404
+    assert cache.get(ratelimit._cache_key("lookup-failed", STRANGER, 3600, int(time.time()))[0]) is None
+
+
+@pytest.mark.django_db
+def test_look_ups_go_on_while_the_store_is_down(client, store_down, settings):
+    settings.LOOKUP_FAILURE_LIMIT = 0  # would refuse everything
+    mine = make_complaint()
+    token = issue_tracking_token(complaint=mine, now=timezone.now())
+
+    assert client.get(reverse("complaints:track", args=[token]), REMOTE_ADDR=STRANGER).status_code == 302
+    store_down.start()
+    assert client.get(reverse("complaints:track", args=[token]), REMOTE_ADDR=STRANGER).status_code == 429
