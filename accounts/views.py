@@ -13,7 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language as django_set_language
@@ -21,6 +21,7 @@ from django.views.i18n import set_language as django_set_language
 from accounts import services
 from accounts.backends import account_named
 from accounts.forms import LoginForm, ProfileForm, SignUpForm
+from accounts.signals import security_event
 from common import ratelimit
 
 
@@ -38,24 +39,70 @@ def _remember_language(response: HttpResponse, language: str) -> HttpResponse:
     return response
 
 
-def login_limits(request: HttpRequest, username: str) -> list[ratelimit.Limit]:
+def typed_name(username: str) -> str:
+    """The sign-in name as the form hands it to the backend: Unicode-normalised, without
+    surrounding spaces."""
+    return unicodedata.normalize("NFKC", username).strip()
+
+
+def login_limits(request: HttpRequest, typed: str, account: Any) -> list[ratelimit.Limit]:
     """Sign-in attempts counted per account + address (a stranger elsewhere cannot lock the
     real user out) and per address across names (password spraying).
 
-    The account is the one the typed name signs in to, so its username and e-mail address,
+    `account` is the one the typed name signs in to, so its username and e-mail address,
     in any case, share one count; a name that matches no account is counted as typed
     (normalised), so guessing at names is limited too.
     """
     ip = ratelimit.ip_key(request)
     window = settings.LOGIN_LIMIT_WINDOW
-    # As the form hands it to the backend: Unicode-normalised, without surrounding spaces.
-    typed = unicodedata.normalize("NFKC", username).strip()
-    account = account_named(typed) if typed else None
     who = f"account:{account.pk}" if account is not None else f"name:{ratelimit.normalise(typed)}"
     return [
         ratelimit.Limit("login-user-ip", f"{who}|{ip}", settings.LOGIN_LIMIT_PER_USER_IP, window),
         ratelimit.Limit("login-ip", ip, settings.LOGIN_LIMIT_PER_IP, window),
     ]
+
+
+def account_ceiling(account: Any) -> ratelimit.Limit:
+    """Failed sign-ins to one account from every address together (21 addresses trying 5
+    passwords each stay under the per-address limits, not under this)."""
+    return ratelimit.Limit(
+        "login-account",
+        f"account:{account.pk}",
+        settings.LOGIN_LIMIT_PER_ACCOUNT,
+        settings.LOGIN_LIMIT_WINDOW,
+    )
+
+
+# A browser its account signed in from: the account's owner, who is never slowed down by
+# the account's ceiling (signed, so nobody can make one up).
+KNOWN_BROWSER_COOKIE = "kn_known"
+KNOWN_BROWSER_SALT = "accounts.known-browser"
+KNOWN_BROWSER_MAX_ACCOUNTS = 5
+
+
+def known_accounts(request: HttpRequest) -> list[int]:
+    """The accounts that signed in from this browser within LOGIN_KNOWN_BROWSER_DAYS."""
+    raw = request.get_signed_cookie(
+        KNOWN_BROWSER_COOKIE,
+        default="",
+        salt=KNOWN_BROWSER_SALT,
+        max_age=settings.LOGIN_KNOWN_BROWSER_DAYS * 24 * 3600,
+    )
+    return [int(part) for part in raw.split(",") if part.isdigit()]
+
+
+def remember_browser(request: HttpRequest, response: HttpResponse, user: Any) -> None:
+    """Mark this browser as one `user` signs in from (the most recent accounts kept)."""
+    ids = [pk for pk in known_accounts(request) if pk != user.pk][-(KNOWN_BROWSER_MAX_ACCOUNTS - 1) :]
+    response.set_signed_cookie(
+        KNOWN_BROWSER_COOKIE,
+        ",".join(str(pk) for pk in [*ids, user.pk]),
+        salt=KNOWN_BROWSER_SALT,
+        max_age=settings.LOGIN_KNOWN_BROWSER_DAYS * 24 * 3600,
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )
 
 
 class LoginView(auth_views.LoginView):
@@ -64,6 +111,11 @@ class LoginView(auth_views.LoginView):
     Every attempt is counted before the password is checked and a successful one is taken
     back, so the limits count failures. The throttle fails closed: with its store down,
     nobody can sign in (503, "try again in a minute") rather than anybody guessing freely.
+
+    Past LOGIN_LIMIT_PER_ACCOUNT failures to one account within the window, from whatever
+    addresses, sign-ins to it from browsers it has not signed in from are slowed to one
+    every LOGIN_SLOW_SECONDS, and the privacy officers are alerted (accounts.signals). Its
+    owner, on a browser they signed in from before, is not slowed: nobody can lock them out.
     """
 
     form_class = LoginForm
@@ -71,15 +123,50 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
     def post(self, request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
-        limits = login_limits(request, request.POST.get("username", ""))
+        typed = typed_name(request.POST.get("username", ""))
+        account = account_named(typed) if typed else None
+        limits = login_limits(request, typed, account)
         verdict = ratelimit.check(limits, fail_open=False)
         if not verdict.allowed:
             return self.refuse(verdict)
+        if account is not None and account.pk not in known_accounts(request):
+            ceiling = account_ceiling(account)
+            limits.append(ceiling)
+            slowed = self.past_ceiling(account, ceiling)
+            if slowed is not None:
+                return self.refuse(slowed)
         response = super().post(request, *args, **kwargs)
         if request.user.is_authenticated:
             for limit in limits:
                 ratelimit.refund(limit.scope, limit.key, window=limit.window)
+            remember_browser(request, response, request.user)
         return response
+
+    def past_ceiling(self, account: Any, ceiling: ratelimit.Limit) -> ratelimit.Verdict | None:
+        """Count this attempt against the account's ceiling; past it, alert and let one attempt
+        through every LOGIN_SLOW_SECONDS. The verdict that refuses this one, or None."""
+        counted = ratelimit.hit(
+            ceiling.scope, ceiling.key, limit=ceiling.limit, window=ceiling.window, fail_open=False
+        )
+        if counted.allowed:
+            return None
+        if counted.unavailable:
+            return counted
+        security_event.send(
+            sender=type(self),
+            kind="sign_in_ceiling",
+            account=account,
+            details={
+                "limit": ceiling.limit,
+                "window_minutes": ceiling.window // 60,
+                "pace_seconds": settings.LOGIN_SLOW_SECONDS,
+            },
+            now=timezone.now(),
+        )
+        pace = ratelimit.hit(
+            "login-account-pace", ceiling.key, limit=1, window=settings.LOGIN_SLOW_SECONDS, fail_open=False
+        )
+        return None if pace.allowed else pace
 
     def refuse(self, verdict: ratelimit.Verdict) -> HttpResponse:
         """The sign-in page again, the username kept, saying why and when to retry."""

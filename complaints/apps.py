@@ -8,6 +8,8 @@ class ComplaintsConfig(AppConfig):
 
     def ready(self) -> None:
         # The providers' webhooks feed the inbound pipeline through anymail's signal.
-        from complaints import webhooks
+        from complaints import security, webhooks
 
         webhooks.connect_doors()
+        # Signs of an attack reported by accounts reach the privacy officers.
+        security.connect()

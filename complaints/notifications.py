@@ -232,6 +232,10 @@ NEWS: dict[str, dict[str | None, Any]] = {
         "completed": _("The complainant completed the complaint they opened by e-mail."),
         None: _("There is news on a case assigned to you."),
     },
+    "security_alert": {
+        "sign_in_ceiling": _("Sign-ins to one account keep failing: someone may be guessing its password."),
+        None: _("Something on the portal looks like an attack on an account or on personal data."),
+    },
 }
 
 
@@ -257,6 +261,12 @@ FOOTER: dict[tuple[bool, bool], Any] = {
     ),
     (False, False): _("To write to us, use your complaint's page."),
     (True, False): _("To answer, open the case in the portal."),
+}
+
+
+# The last line of the e-mails that are about no case.
+FOOTER_OF_TEMPLATE: dict[str, Any] = {
+    "security_alert": _("You receive this e-mail as a privacy officer of the complaint portal."),
 }
 
 
@@ -309,7 +319,7 @@ def render_notification(
             kind = context.get("kind")
             sentence = replies and NEWS_WHEN_REPLIES.get(notification.template, {}).get(kind)
             context["news"] = str(sentence or news.get(kind, news[None]))
-        context["footer"] = str(FOOTER[to_staff, replies])
+        context["footer"] = str(FOOTER_OF_TEMPLATE.get(notification.template) or FOOTER[to_staff, replies])
         subject = header_text(render_to_string(f"{base}_subject.txt", context))
         text = render_to_string(f"{base}.txt", context)
         html = render_to_string(f"{base}.html", context)

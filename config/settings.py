@@ -471,6 +471,14 @@ else:
 LOGIN_LIMIT_PER_USER_IP = env_int("LOGIN_LIMIT_PER_USER_IP", 5)
 LOGIN_LIMIT_PER_IP = env_int("LOGIN_LIMIT_PER_IP", 50)
 LOGIN_LIMIT_WINDOW = env_int("LOGIN_LIMIT_WINDOW", 15 * 60)
+# Failed sign-ins to one account from all addresses within the window; past it, attempts
+# from browsers the account has not signed in from are slowed and privacy officers alerted.
+LOGIN_LIMIT_PER_ACCOUNT = env_int("LOGIN_LIMIT_PER_ACCOUNT", 20)
+LOGIN_SLOW_SECONDS = env_int("LOGIN_SLOW_SECONDS", 30)
+# How long a browser stays known to an account it signed in from.
+LOGIN_KNOWN_BROWSER_DAYS = env_int("LOGIN_KNOWN_BROWSER_DAYS", 90)
+# The same alert to privacy officers (kind and account) at most once in this many minutes.
+SECURITY_ALERT_QUIET_MINUTES = env_int("SECURITY_ALERT_QUIET_MINUTES", 60)
 # Look-ups of a complaint (reference or tracking link) that fail, per client address and window.
 LOOKUP_FAILURE_LIMIT = env_int("LOOKUP_FAILURE_LIMIT", 30)
 LOOKUP_FAILURE_WINDOW = env_int("LOOKUP_FAILURE_WINDOW", 3600)

@@ -17,15 +17,17 @@ from pathlib import Path
 import pytest
 from django.core.cache import cache
 from django.core.files.storage import default_storage
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from accounts.models import Role
+from accounts.views import KNOWN_BROWSER_COOKIE
 from common import ratelimit
 from common.times import duration
 from complaints.models import Complaint, ComplaintEvent, EventKind, Notification
+from complaints.notifications import render_notification
 from complaints.tracking import issue_tracking_token
 from tests.complaints.conftest import intake_post
 from tests.conftest import port_open
@@ -405,6 +407,99 @@ def test_no_limit_key_holds_an_email_address_in_clear():
     assert keys and not any(re.search(rb"lan|example", key) for key in keys)
 
 
+# --- One account's ceiling across addresses (issue 14, point 8) ---------------------------------
+
+PROBE_ADDRESSES = [f"192.0.2.{n}" for n in range(1, 22)]  # 21 addresses
+
+
+def probe_manager(
+    client, spellings=("manager", "MANAGER", "manager@example.org", " Manager ", "MANAGER@EXAMPLE.ORG")
+):
+    """The outside probe: 5 wrong passwords from each of 21 addresses (105), in several spellings."""
+    return [
+        sign_in(client, spelling, f"guess-{ip}-{n}", ip).status_code
+        for ip in PROBE_ADDRESSES
+        for n, spelling in enumerate(spellings)
+    ]
+
+
+@pytest.fixture
+def ceiling(settings):
+    settings.LOGIN_LIMIT_PER_USER_IP = 5
+    settings.LOGIN_LIMIT_PER_IP = 50
+    settings.LOGIN_LIMIT_PER_ACCOUNT = 10
+    settings.LOGIN_SLOW_SECONDS = 3600  # one attempt past the ceiling for the whole test
+    return settings
+
+
+@pytest.mark.django_db
+def test_failed_sign_ins_to_one_account_from_many_addresses_meet_its_ceiling(client, ceiling):
+    make_user(username="manager", email="manager@example.org", role=Role.MANAGER)
+
+    statuses = probe_manager(client)
+
+    # Counted under the account, whatever the spelling: 10 checked, one more let through
+    # by the slowed pace, every other one refused before its password was looked at.
+    assert statuses[:11] == [200] * 11
+    assert set(statuses[11:]) == {429} and len(statuses) == 105
+    refused = sign_in(client, "manager", PASSWORD, "192.0.2.200", HTTP_ACCEPT_LANGUAGE="en")
+    assert refused.status_code == 429 and "_auth_user_id" not in client.session
+    assert expected_retry_text(refused, "en") in body(refused)
+
+
+@pytest.mark.django_db
+def test_past_the_ceiling_attempts_are_slowed_not_stopped(client, ceiling):
+    ceiling.LOGIN_SLOW_SECONDS = 2
+    make_user(username="manager", email="manager@example.org", role=Role.MANAGER)
+    probe_manager(client)
+    time.sleep(2.1)  # the pace's window passes: one more attempt goes through
+
+    assert sign_in(client, "manager", PASSWORD, "192.0.2.201").status_code == 302
+
+
+@pytest.mark.django_db
+def test_the_owner_on_a_browser_they_signed_in_from_is_never_slowed(client, ceiling):
+    make_user(username="manager", email="manager@example.org", role=Role.MANAGER)
+    owner = Client()
+    assert sign_in(owner, "manager", PASSWORD, REAL_USER).status_code == 302
+    owner.post(reverse("accounts:logout"))  # the real sign-out: the browser keeps its cookies
+    assert "_auth_user_id" not in owner.session
+
+    probe_manager(client)
+
+    assert sign_in(owner, "manager", PASSWORD, REAL_USER).status_code == 302
+    # A cookie made up by the prober does not pass for the owner's browser.
+    client.cookies[KNOWN_BROWSER_COOKIE] = owner.cookies[KNOWN_BROWSER_COOKIE].value.replace("1", "2")
+    assert sign_in(client, "manager", PASSWORD, "192.0.2.202").status_code == 429
+
+
+@pytest.mark.django_db
+def test_meeting_the_ceiling_alerts_the_privacy_officers_once(client, ceiling):
+    manager = make_user(username="manager", email="manager@example.org", role=Role.MANAGER)
+    officer = make_user(
+        username="dpo", email="dpo@example.org", role=Role.PRIVACY_OFFICER, preferred_language="vi"
+    )
+    make_user(username="boss", email="boss@example.org", is_superuser=True)  # told only without officers
+
+    for ip in PROBE_ADDRESSES[:2]:
+        for n in range(5):
+            sign_in(client, "manager", f"guess{n}", ip)
+    assert not Notification.objects.filter(template="security_alert").exists()  # at the ceiling, not past
+
+    probe_manager(client)
+
+    (alert,) = Notification.objects.filter(template="security_alert")
+    assert (alert.recipient_id, alert.email, alert.language) == (officer.pk, "dpo@example.org", "vi")
+    message = render_notification(alert, now=timezone.now())
+    assert message.subject == "[Bảo mật] " + (
+        "Đăng nhập vào một tài khoản liên tục thất bại: có thể có người đang dò mật khẩu của tài khoản đó."
+    )
+    assert "Tài khoản: manager" in message.body
+    assert "Hơn 10 lần đăng nhập thất bại trong 15 phút" in message.body
+    assert f"/admin/accounts/user/{manager.pk}/change/" in message.body
+    assert "cán bộ bảo vệ dữ liệu cá nhân" in message.body
+
+
 # --- Failed look-ups of tracking links and references (issue 14, point 8) -------------------
 
 
@@ -453,3 +548,16 @@ def test_look_ups_go_on_while_the_store_is_down(client, store_down, settings):
     assert client.get(reverse("complaints:track", args=[token]), REMOTE_ADDR=STRANGER).status_code == 302
     store_down.start()
     assert client.get(reverse("complaints:track", args=[token]), REMOTE_ADDR=STRANGER).status_code == 429
+
+
+@pytest.mark.django_db
+def test_without_a_privacy_officer_the_administrators_are_alerted(client, ceiling):
+    make_user(username="manager", email="manager@example.org", role=Role.MANAGER)
+    admin = make_user(username="boss", email="boss@example.org", is_superuser=True, preferred_language="en")
+
+    probe_manager(client)
+
+    (alert,) = Notification.objects.filter(template="security_alert")
+    assert alert.recipient_id == admin.pk
+    subject = render_notification(alert, now=timezone.now()).subject
+    assert subject.startswith("[Security] Sign-ins to one account")
