@@ -111,6 +111,7 @@ def prepare(out: str) -> None:
             "contact_name": "Nguyễn Thị Lan",
             "contact_email": "lan@example.org",
             "language": "vi",
+            "consent": "on",
             "submission_key": "__KEY__",
             "contacts-TOTAL_FORMS": "0",
             "contacts-INITIAL_FORMS": "0",

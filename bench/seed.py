@@ -110,6 +110,7 @@ def intake_fields(token: str) -> dict[str, str]:
         "contact_email": "lan@example.org",
         "contact_phone": "0901234567",
         "language": "vi",
+        "consent": "on",
         "submission_key": "KEYPLACEHOLDER",
         "contacts-TOTAL_FORMS": "1",
         "contacts-INITIAL_FORMS": "0",

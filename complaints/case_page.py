@@ -16,6 +16,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
 from complaints.access import is_owner, may_add_evidence, may_take_dossier, may_take_original
+from complaints.consent import notice_context
 from complaints.forms import (
     CompleteComplaintForm,
     ContactForm,
@@ -98,6 +99,7 @@ def case_context(
         context["complete_form"] = bound.get("complete_form") or CompleteComplaintForm(
             prefix="complete", initial=initial
         )
+        context.update(notice_context())  # the privacy notice it asks consent to
     return context
 
 

@@ -148,6 +148,14 @@ class ComplaintForm(CleanTextMixin, forms.Form):
     )
     language = forms.ChoiceField(label=_("Language for our messages"), choices=Language.choices)
     submission_key = forms.UUIDField(widget=forms.HiddenInput, required=False)
+    # Explicit consent: an unticked box, never ticked for the visitor (rendered below the
+    # privacy notice, after the files, not in the crispy layout).
+    consent = forms.BooleanField(
+        label=_("I have read how my personal data is processed, above, and I agree to it."),
+        error_messages={
+            "required": _("We can only handle your complaint with your consent: please tick the box.")
+        },
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -190,13 +198,15 @@ def _intake_field(name: str) -> forms.Field:
 
 
 class CompleteComplaintForm(CleanTextMixin, forms.Form):
-    """What a complaint opened by e-mail still lacks, with the intake form's own fields."""
+    """What a complaint opened by e-mail still lacks, with the intake form's own fields, and
+    the complainant's consent, which an e-mail cannot give."""
 
     subcategory = _intake_field("subcategory")
     provider_name = _intake_field("provider_name")
     occurred_at = _intake_field("occurred_at")
     first_reported_at = _intake_field("first_reported_at")
     desired_outcome = _intake_field("desired_outcome")
+    consent = _intake_field("consent")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -284,6 +284,11 @@ class Complaint(models.Model):
     missing_parts = models.JSONField(
         _("missing parts"), default=list, db_default=Value([], output_field=models.JSONField()), blank=True
     )
+    # The complainant's consent to the processing of their data: when, and to which wording
+    # of the privacy notice (ConsentWording.version). Empty on a complaint opened by e-mail
+    # and not yet completed, and on those filed before the portal asked.
+    consent_version = models.CharField(_("consent wording"), max_length=40, blank=True, default="")
+    consent_given_at = models.DateTimeField(_("consent given"), null=True, blank=True)
     # Bumped by every service that changes the complaint: a stale staff form is refused.
     version = models.PositiveIntegerField(default=1)
 
@@ -744,3 +749,23 @@ class InboundMessage(models.Model):
         if not self.problem:
             return ""
         return str(reason_for(self.problem.get("code", ""), self.problem.get("params", {})))
+
+
+class ConsentWording(models.Model):
+    """A wording of the privacy notice a complainant consented to, as shown in each language.
+
+    `version` is a digest of both texts: a new wording is a new version, written the first
+    time someone consents to it, so the wording behind any complaint's consent can be shown.
+    """
+
+    version = models.CharField(max_length=40, unique=True)
+    text_vi = models.TextField()
+    text_en = models.TextField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("privacy notice wording")
+        verbose_name_plural = _("privacy notice wordings")
+
+    def __str__(self) -> str:
+        return self.version

@@ -32,6 +32,7 @@ from complaints.access import (
     visible_complaint,
 )
 from complaints.case_page import case_context
+from complaints.consent import current_version, notice_context, record_consent_wording
 from complaints.forms import (
     ComplaintForm,
     CompleteComplaintForm,
@@ -55,6 +56,12 @@ logger = logging.getLogger(__name__)
 
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "complaints/home.html")
+
+
+def privacy_notice(request: HttpRequest) -> HttpResponse:
+    """The privacy notice complainants consent to when filing, on a page of its own."""
+    version, _texts = current_version()
+    return render(request, "complaints/privacy.html", {**notice_context(), "version": version})
 
 
 @never_cache
@@ -105,13 +112,14 @@ def complaint_create(request: HttpRequest) -> HttpResponse:
             for public_id in files.removed:
                 evidence_services.discard_staged(owner=staging_owner(request), public_id=public_id)
         try:
+            now = timezone.now()
             complaint, result, created = services.file_complaint(
-                data=form.cleaned_data,
+                data={**form.cleaned_data, "consent_version": record_consent_wording(now=now)},
                 contacts=contacts.entries,
                 files=[(item, caption) for _index, item, caption in rows],
                 owner=staging_owner(request),
                 by=user,
-                now=timezone.now(),
+                now=now,
                 submission_key=form.cleaned_data["submission_key"],
             )
         except FilesRefused as exc:
@@ -159,6 +167,7 @@ def _intake_context(
     form: ComplaintForm, contacts: Any, files: Any, *, lost_files: bool = False
 ) -> dict[str, Any]:
     return {
+        **notice_context(),
         "form": form,
         "contacts": contacts,
         "files": files or EvidenceFormSet(prefix="evidence"),
@@ -238,11 +247,18 @@ def _add_contact(*, complaint: Complaint, by: Any, now: Any, **data: Any) -> Non
     services.add_contact(complaint=complaint, data=data, by=by, now=now)
 
 
+def _complete(*, complaint: Complaint, by: Any, now: Any, consent: bool, **data: Any) -> None:
+    # The form refuses an unticked box: here `consent` is True.
+    services.complete_complaint(
+        complaint=complaint, by=by, now=now, consent_version=record_consent_wording(now=now), **data
+    )
+
+
 complaint_complete = _complainant_action(
     CompleteComplaintForm,
     "complete_form",
     "complete",
-    services.complete_complaint,
+    _complete,
     gettext_noop("Thank you: your complaint is complete."),
 )
 complaint_reply = _complainant_action(

@@ -517,6 +517,14 @@ EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
 EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Complaint portal <no-reply@localhost>")
+
+# --- Personal data -----------------------------------------------------------------
+
+# Named by the privacy notice complainants consent to when filing (complaints.consent).
+PORTAL_OPERATOR_NAME = env_str("PORTAL_OPERATOR_NAME", "")
+PRIVACY_CONTACT_EMAIL = env_str("PRIVACY_CONTACT_EMAIL", "")
+# Years a closed complaint's personal data is kept, unless its category says otherwise.
+RETENTION_DEFAULT_YEARS = env_int("RETENTION_DEFAULT_YEARS", 3)
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # The mailbox replies to the portal's e-mails reach. Each notice about a case carries a

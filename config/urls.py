@@ -8,6 +8,7 @@ from config import views
 
 urlpatterns = [
     path("", complaint_views.home, name="home"),
+    path("privacy/", complaint_views.privacy_notice, name="privacy"),
     path("accounts/", include("accounts.urls")),
     path("", include("evidence.urls")),
     path("complaints/", include("complaints.urls")),

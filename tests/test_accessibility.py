@@ -594,6 +594,11 @@ def test_a_guest_files_a_complaint_with_the_keyboard_alone(browser, live_server,
     assert page.locator("#id_occurred_at").input_value() == "2026-01-10T09:30"
     type_into(page, page.locator("#id_contact_name"), "Nguyễn Thị Lan")
     type_into(page, page.locator("#id_contact_email"), "lan@example.org")
+    # Consent: an unticked box, ticked with the space bar.
+    tab_to(page, page.locator("#id_consent"))
+    assert not page.locator("#id_consent").is_checked()
+    page.keyboard.press("Space")
+    assert page.locator("#id_consent").is_checked()
 
     tab_to(page, page.get_by_role("button", name=tr(language, "Send the complaint")))
     with page.expect_navigation():

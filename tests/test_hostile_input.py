@@ -192,6 +192,7 @@ FORMS = [
             "complete-occurred_at": "2026-01-10T09:30",
             "complete-first_reported_at": "",
             "complete-desired_outcome": "Hoàn tiền",
+            "complete-consent": "on",
         },
     ),
     Form("remind", "owner", _complaint_url("complaints:remind"), {}),

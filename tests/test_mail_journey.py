@@ -163,6 +163,9 @@ def test_mail_to_the_intake_address_opens_a_complaint_its_sender_completes_throu
         form.get_by_label(tr(LANGUAGE, "Which service or company?")).fill("Ví điện tử MoMoney")
         form.get_by_label(tr(LANGUAGE, "When did it happen?")).fill("2026-11-30T08:00")
         form.get_by_label(tr(LANGUAGE, "What outcome do you want?")).fill("Mở lại quyền truy cập ví của tôi.")
+        form.get_by_label(
+            tr(LANGUAGE, "I have read how my personal data is processed, above, and I agree to it.")
+        ).check()
         form.get_by_role("button", name=tr(LANGUAGE, "Complete my complaint")).click()
         page.wait_for_url(f"{base}/complaints/{complaint.reference}/")
         expect(page.get_by_test_id("complete-form")).to_have_count(0)

@@ -72,6 +72,7 @@ def file_complaint(browser, base: str, screenshot: Path, *, subject: str, email:
         page.select_option("#id_language", language)
         page.set_input_files("#id_evidence-0-file", str(screenshot))
         page.fill("#id_evidence-0-caption", "the error screen")
+        page.check("#id_consent")
         page.get_by_role("button", name="Send the complaint" if language == "en" else "Gửi khiếu nại").click()
         try:
             page.wait_for_url(re.compile(r"/complaints/KN-[0-9A-Z-]+/submitted/$"), timeout=30_000)

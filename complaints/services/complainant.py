@@ -40,9 +40,11 @@ def complete_complaint(
     provider_name: str,
     occurred_at: datetime,
     desired_outcome: str,
+    consent_version: str,
     first_reported_at: datetime | None = None,
 ) -> Complaint:
-    """Give an incomplete complaint (opened by e-mail) the parts it lacked and clear its mark.
+    """Give an incomplete complaint (opened by e-mail) the parts it lacked and clear its mark;
+    record the complainant's consent to the privacy notice of `consent_version`.
 
     Its category is now `subcategory`'s and its complexity that one's default (unless staff
     had already put it there: their complexity stands); the deadlines
@@ -64,7 +66,10 @@ def complete_complaint(
         complaint.provider_name, complaint.desired_outcome = provider_name, desired_outcome
         complaint.occurred_at, complaint.first_reported_at = occurred_at, first_reported_at
         complaint.incomplete_since, complaint.missing_parts = None, []
+        complaint.consent_version, complaint.consent_given_at = consent_version, now
         fields += [
+            "consent_version",
+            "consent_given_at",
             "category",
             "subcategory",
             "complexity",

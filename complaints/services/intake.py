@@ -152,6 +152,10 @@ def submit_complaint(
                 status_changed_at=now,
                 incomplete_since=now if missing else None,
                 missing_parts=list(missing),
+                # The privacy notice's version the complainant consented to (the intake page
+                # records it); a complaint opened by e-mail has none until it is completed.
+                consent_version=data.get("consent_version", ""),
+                consent_given_at=now if data.get("consent_version") else None,
             )
             complaint.search_text = search_text(
                 complaint.reference, complaint.subject, complaint.description, complaint.contact_email

@@ -25,6 +25,7 @@ def intake_post(**overrides: Any) -> dict[str, Any]:
         "contact_email": "lan@example.org",
         "contact_phone": "",
         "language": "vi",
+        "consent": "on",
         "submission_key": "",
         "contacts-TOTAL_FORMS": "1",
         "contacts-INITIAL_FORMS": "0",

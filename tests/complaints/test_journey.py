@@ -31,6 +31,7 @@ def test_a_guest_files_follows_the_emailed_link_replies_and_reminds(browser, liv
     page.select_option("#id_contacts-0-channel", "chat")
     page.fill("#id_contacts-0-contacted_at", "2026-01-11T08:00")
     page.fill("#id_contacts-0-summary", "Nhân viên chat hứa sẽ gọi lại.")
+    page.get_by_label("Tôi đã đọc cách dữ liệu cá nhân của tôi được xử lý (ở trên) và tôi đồng ý.").check()
     page.get_by_role("button", name="Gửi khiếu nại").click()
     page.wait_for_url(re.compile(r"/complaints/KN-[0-9A-Z-]+/submitted/$"))
     reference = page.get_by_test_id("reference").inner_text()

@@ -6,6 +6,7 @@ Real PostgreSQL; messages are built as bytes the way mail clients write them.
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -19,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Role
+from complaints.consent import current_version
 from complaints.models import (
     UNCLASSIFIED,
     Complaint,
@@ -316,6 +318,7 @@ def completion(**overrides) -> dict[str, str]:
         "complete-occurred_at": "2026-03-01T09:30",
         "complete-first_reported_at": "",
         "complete-desired_outcome": "Mở khoá ví và cho tôi rút tiền.",
+        "complete-consent": "on",
     }
     data.update(overrides)
     return data
@@ -434,3 +437,24 @@ def test_staff_see_the_incompleteness_on_the_queue_row_and_the_case_page(client,
     case = client.get(reverse("staff:case", args=[incomplete.reference]), HTTP_ACCEPT_LANGUAGE=language)
     html = case.content.decode()
     assert f">{badge}</span>" in html and 'data-testid="missing-parts"' in html
+
+
+def test_a_complaint_opened_by_email_has_no_consent_until_its_complainant_gives_it(client, opened):
+    assert (opened.consent_version, opened.consent_given_at) == ("", None)
+    page = html.unescape(client.get(reverse("complaints:detail", args=[opened.reference])).content.decode())
+    assert "Ai được xem" in page and 'name="complete-consent"' in page
+
+    refused = client.post(
+        reverse("complaints:complete", args=[opened.reference]),
+        completion(**{"complete-consent": ""}),
+        HTTP_ACCEPT_LANGUAGE="vi",
+    )
+    assert refused.status_code == 400  # the case page's answer to a form with errors
+    assert "vui lòng đánh dấu vào ô này" in html.unescape(refused.content.decode())
+    assert Complaint.objects.get(pk=opened.pk).is_incomplete
+
+    assert (
+        client.post(reverse("complaints:complete", args=[opened.reference]), completion()).status_code == 302
+    )
+    done = Complaint.objects.get(pk=opened.pk)
+    assert done.consent_version == current_version()[0] and done.consent_given_at is not None

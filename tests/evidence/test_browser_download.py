@@ -77,6 +77,7 @@ def test_files_sent_at_intake_go_through_the_progress_upload(browser, live_serve
         page.fill("#id_contact_email", "lan@example.org")
         page.set_input_files("#id_evidence-0-file", str(screenshot))
         page.fill("#id_evidence-0-caption", "the crash screen")
+        page.check("#id_consent")
         page.get_by_role("button", name="Send the complaint").click()
         page.wait_for_url("**/submitted/")
         assert page.get_by_text("1 file was added.").is_visible()

@@ -47,6 +47,7 @@ def test_a_bad_file_is_refused_beside_its_name_before_send_and_the_good_one_is_f
         assert not Complaint.objects.exists()  # all of this before Send
         assert list(StagedUpload.objects.values_list("original_name", flat=True)) == ["screenshot.png"]
 
+        page.check("#id_consent")
         page.get_by_role("button", name="Send the complaint").click()
         try:
             page.wait_for_url("**/submitted/", timeout=30_000)
