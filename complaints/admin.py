@@ -24,8 +24,8 @@ class SubcategoryInline(admin.TabularInline):
 
 @admin.register(Category)
 class CategoryAdmin(admin.ModelAdmin):
-    list_display = ("name_vi", "name_en", "slug", "position", "is_active")
-    list_editable = ("position", "is_active")
+    list_display = ("name_vi", "name_en", "slug", "retention_years", "position", "is_active")
+    list_editable = ("retention_years", "position", "is_active")
     inlines = [SubcategoryInline]
 
 
@@ -72,6 +72,35 @@ class ComplaintAdmin(ReadOnlyModelAdmin):
     date_hierarchy = "submitted_at"
     inlines = [ContactInline, EventInline]
     list_select_related = ("category",)
+    fields = (
+        "reference",
+        "status",
+        "category",
+        "subject",
+        "contact_name",
+        "contact_email",
+        "submitted_at",
+        "status_changed_at",
+        "consent_version",
+        "consent_given_at",
+        "legal_hold_reason",
+        "legal_hold_since",
+        "anonymised_at",
+    )
+    readonly_fields = tuple(name for name in fields if name != "legal_hold_reason")
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        # Only the legal hold is set here (by whoever may change complaints): everything
+        # else about a case goes through the portal's services.
+        return request.user.has_perm("complaints.change_complaint")
+
+    def save_model(self, request, obj, form, change) -> None:
+        if "legal_hold_reason" in form.changed_data:
+            obj.legal_hold_reason = obj.legal_hold_reason.strip()
+            obj.legal_hold_since = timezone.now() if obj.legal_hold_reason else None
+            Complaint.objects.filter(pk=obj.pk).update(
+                legal_hold_reason=obj.legal_hold_reason, legal_hold_since=obj.legal_hold_since
+            )
 
 
 @admin.register(Notification)

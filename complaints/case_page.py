@@ -23,6 +23,7 @@ from complaints.forms import (
     RatingForm,
     ReasonForm,
     ReplyForm,
+    WithdrawConsentForm,
     WithdrawForm,
 )
 from complaints.models import UNCLASSIFIED, Complaint, ComplaintEvent, EventKind
@@ -41,6 +42,7 @@ COMPLAINANT_FORMS: dict[str, tuple[type, str | None]] = {
     "contact_form": (ContactForm, "contact"),
     "dispute_form": (ReasonForm, "dispute"),
     "withdraw_form": (WithdrawForm, "withdraw"),
+    "consent_form": (WithdrawConsentForm, "consent"),
     "rating_form": (RatingForm, "rating"),
 }
 

@@ -268,6 +268,16 @@ class WithdrawForm(CleanTextMixin, forms.Form):
     )
 
 
+class WithdrawConsentForm(forms.Form):
+    confirm = forms.BooleanField(
+        label=_(
+            "I understand that my complaint will be closed, if it is still open, and its personal "
+            "data erased: what I wrote, my contact details and my files."
+        ),
+        error_messages={"required": _("Tick the box to confirm.")},
+    )
+
+
 class RatingForm(CleanTextMixin, forms.Form):
     rating = forms.TypedChoiceField(
         label=_("How well was your complaint handled?"),

@@ -67,6 +67,15 @@ class BilingualNameMixin(models.Model):
 
 class Category(BilingualNameMixin):
     slug = models.SlugField(_("code"), unique=True)
+    retention_years = models.PositiveSmallIntegerField(
+        _("retention (years)"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Years the personal data of a closed or withdrawn complaint of this category is kept "
+            "before it is anonymised. Empty: the portal's default (RETENTION_DEFAULT_YEARS)."
+        ),
+    )
 
     class Meta:
         ordering = ["position", "pk"]
@@ -117,6 +126,8 @@ class Status(models.TextChoices):
 # The cases staff work on: the queues hold these, nearest deadline first.
 FAR_FUTURE = datetime(9999, 12, 31, tzinfo=UTC)
 QUEUE_STATUSES = (Status.NEW, Status.OPEN, Status.AWAITING_COMPLAINANT)
+# Cases that ended (their status changes no more): retention counts from then.
+ENDED_STATUSES = (Status.CLOSED, Status.WITHDRAWN)
 # A case's next deadline: the first response until it is given, then the resolution;
 # cases without a policy come last.
 QUEUE_DUE = Coalesce(
@@ -289,6 +300,14 @@ class Complaint(models.Model):
     # and not yet completed, and on those filed before the portal asked.
     consent_version = models.CharField(_("consent wording"), max_length=40, blank=True, default="")
     consent_given_at = models.DateTimeField(_("consent given"), null=True, blank=True)
+    # Withdrawn by the complainant: the case ended then, and its personal data goes at once
+    # (or as soon as a legal hold is lifted).
+    consent_withdrawn_at = models.DateTimeField(_("consent withdrawn"), null=True, blank=True)
+    # Retention: a legal hold (with its reason) keeps the personal data past its category's
+    # retention period; anonymised_at says when it was erased (complaints.services.retention).
+    legal_hold_reason = models.TextField(_("legal hold"), blank=True, max_length=2_000)
+    legal_hold_since = models.DateTimeField(_("legal hold since"), null=True, blank=True)
+    anonymised_at = models.DateTimeField(_("anonymised"), null=True, blank=True)
     # Bumped by every service that changes the complaint: a stale staff form is refused.
     version = models.PositiveIntegerField(default=1)
 
@@ -372,6 +391,12 @@ class Complaint(models.Model):
                 name="complaint_open_level_idx",
                 condition=Q(status__in=QUEUE_STATUSES),
             ),
+            # The retention sweep: ended cases not yet anonymised, oldest end first.
+            models.Index(
+                fields=["status_changed_at"],
+                name="complaint_retention_idx",
+                condition=Q(status__in=ENDED_STATUSES, anonymised_at__isnull=True),
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -379,7 +404,9 @@ class Complaint(models.Model):
                 name="complaint_rating_1_to_5",
             ),
             models.CheckConstraint(
-                condition=Q(incomplete_since__isnull=False) | (~Q(provider_name="") & ~Q(desired_outcome="")),
+                condition=Q(incomplete_since__isnull=False)
+                | Q(anonymised_at__isnull=False)
+                | (~Q(provider_name="") & ~Q(desired_outcome="")),
                 name="complaint_complete_unless_marked",
             ),
         ]
@@ -466,6 +493,8 @@ class EventKind(models.TextChoices):
     WITHDRAWN = "withdrawn", _("Withdrawn")
     MAIL_BOUNCED = "mail_bounced", _("E-mail not delivered")
     COMPLETED = "completed", _("Complaint completed")
+    CONSENT_WITHDRAWN = "consent_withdrawn", _("Consent withdrawn")
+    ANONYMISED = "anonymised", _("Personal data erased")
 
 
 class ActorRole(models.TextChoices):

@@ -12,6 +12,7 @@ from django.utils.module_loading import import_string
 from complaints import services
 from complaints.mailbox import imap_settings, poll_doors
 from complaints.notifications import deliver_outbox
+from complaints.services.retention import anonymise_expired
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +30,17 @@ def deliver_notifications() -> dict[str, int]:
 def close_resolved_complaints() -> int:
     """Close resolved complaints whose dispute window has ended."""
     return services.close_expired_resolutions(now=timezone.now())
+
+
+@shared_task(name="complaints.tasks.anonymise_expired_complaints", ignore_result=True)
+def anonymise_expired_complaints() -> int:
+    """Erase the personal data of ended cases past their category's retention (daily)."""
+    done = anonymise_expired(now=timezone.now())
+    if done.complaints:
+        logger.info(
+            "retention: %s complaints anonymised, %s stored objects deleted", done.complaints, done.objects
+        )
+    return done.complaints
 
 
 @shared_task(name="complaints.tasks.poll_inbound_mail", ignore_result=True)

@@ -16,6 +16,7 @@ urlpatterns = [
     path("<str:reference>/contacts/", views.complaint_add_contact, name="add_contact"),
     path("<str:reference>/remind/", views.complaint_remind, name="remind"),
     path("<str:reference>/withdraw/", views.complaint_withdraw, name="withdraw"),
+    path("<str:reference>/consent/", views.complaint_withdraw_consent, name="withdraw_consent"),
     path("<str:reference>/accept/", views.complaint_accept, name="accept"),
     path("<str:reference>/dispute/", views.complaint_dispute, name="dispute"),
     path("<str:reference>/rate/", views.complaint_rate, name="rate"),

@@ -42,6 +42,7 @@ from complaints.forms import (
     RatingForm,
     ReasonForm,
     ReplyForm,
+    WithdrawConsentForm,
     WithdrawForm,
 )
 from complaints.models import Complaint
@@ -297,6 +298,16 @@ complaint_withdraw = _complainant_action(
     "withdraw",
     services.withdraw_complaint,
     gettext_noop("Your complaint was withdrawn."),
+)
+complaint_withdraw_consent = _complainant_action(
+    WithdrawConsentForm,
+    "consent_form",
+    "consent",
+    services.withdraw_consent,
+    gettext_noop(
+        "Your consent is withdrawn. Your complaint's personal data is erased, unless the law "
+        "requires us to keep it for now: then it is erased as soon as that ends."
+    ),
 )
 complaint_accept = _complainant_action(
     None, "", None, services.accept_resolution, gettext_noop("Thank you. Your complaint is now closed.")

@@ -422,6 +422,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": 3600.0,
         "options": {"expires": 3600.0},
     },
+    # Retention: personal data of ended cases past their category's period, erased daily.
+    "anonymise-expired-complaints": {
+        "task": "complaints.tasks.anonymise_expired_complaints",
+        "schedule": 24 * 3600.0,
+        "options": {"expires": 24 * 3600.0},
+    },
 }
 
 # --- Inbound e-mail: the IMAP mailbox and the folder -------------------------------------

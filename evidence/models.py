@@ -90,7 +90,9 @@ class Evidence(models.Model):
     content_type = models.CharField(max_length=100)
     size = models.PositiveBigIntegerField(_("size"))
     sha256 = models.CharField(_("SHA-256"), max_length=64)
-    original_key = models.CharField(max_length=255, unique=True)
+    # None once erased with its complaint's personal data (complaints.services.retention):
+    # unique, and many erased ones may each have none, which only NULL allows.
+    original_key = models.CharField(max_length=255, unique=True, null=True)  # noqa: DJ001
     # Images only: re-encoded without metadata, orientation applied, and a small preview.
     derivative_key = models.CharField(max_length=255, blank=True)
     derivative_content_type = models.CharField(max_length=100, blank=True)

@@ -479,13 +479,16 @@ def staged_uploads(*, owner: str, ids: list[uuid.UUID]) -> dict[uuid.UUID, Stage
     }
 
 
-def _delete_objects_on_commit(keys: list[str]) -> None:
+def delete_objects_on_commit(keys: list[str]) -> None:
+    """Delete the stored objects `keys` once the transaction commits; one that cannot be
+    deleted is logged and left to the reaper (its row no longer names it)."""
+
     def delete() -> None:
         for key in keys:
             try:
                 default_storage.delete(key)
             except Exception:
-                logger.warning("could not delete staged object %s; the reaper will", key, exc_info=True)
+                logger.warning("could not delete stored object %s; the reaper will", key, exc_info=True)
 
     transaction.on_commit(delete)
 
@@ -497,7 +500,7 @@ def discard_staged(*, owner: str, public_id: uuid.UUID) -> bool:
         if staged is None:
             return False
         staged.delete()
-        _delete_objects_on_commit([staged.key])
+        delete_objects_on_commit([staged.key])
     return True
 
 
@@ -523,7 +526,7 @@ def _claim(owner: str, public_id: uuid.UUID, exits: ExitStack) -> SealedUpload |
         logger.warning("staged object %s changed since it was checked; refused", staged.key)
         return None
     staged.delete()
-    _delete_objects_on_commit([staged.key])
+    delete_objects_on_commit([staged.key])
     return upload
 
 
@@ -602,7 +605,7 @@ def reap_staged(
             reaped.extend(keys)
             if not dry_run:
                 StagedUpload.objects.filter(pk__in=[pk for pk, _key in batch]).delete()
-                _delete_objects_on_commit(keys)
+                delete_objects_on_commit(keys)
     try:
         stray = list(_walk(STAGING_PREFIX))
     except FileNotFoundError:
@@ -689,7 +692,7 @@ def write_dossier(*, complaint: Complaint, language: str) -> IO[bytes]:
 
     Returns an open temporary file positioned at the start (spooled to disk past 10 MB).
     """
-    evidence = list(complaint.evidence.all())
+    evidence = list(complaint.evidence.filter(original_key__isnull=False))  # erased ones have nothing to give
     archive = tempfile.SpooledTemporaryFile(max_size=10 * 1024 * 1024)  # noqa: SIM115 - returned open
     manifest: dict[str, Any] = {
         "reference": complaint.reference,

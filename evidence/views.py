@@ -165,8 +165,8 @@ def download(request: HttpRequest, public_id: str, variant: str) -> HttpResponse
     for anything that is not re-encoded; thumb: the small preview shown on the timeline."""
     evidence = get_object_or_404(Evidence.objects.select_related("complaint"), public_id=public_id)
     complaint = evidence.complaint
-    if not (is_owner(request, complaint) or is_staff(request)):
-        raise Http404
+    if not (is_owner(request, complaint) or is_staff(request)) or not evidence.original_key:
+        raise Http404  # not theirs to see, or erased with the complaint's personal data
     stem = evidence.original_name.rsplit(".", 1)[0]
     if variant == "thumb" and evidence.thumbnail_key:
         ext = evidence.thumbnail_key.rsplit(".", 1)[-1]

@@ -20,6 +20,7 @@ from complaints.services.complainant import (
     resend_tracking_link,
     send_reminder,
     withdraw_complaint,
+    withdraw_consent,
 )
 from complaints.services.intake import file_complaint, submit_complaint
 from complaints.services.lifecycle import close_expired_resolutions, transition_complaint
@@ -52,4 +53,5 @@ __all__ = [
     "submit_complaint",
     "transition_complaint",
     "withdraw_complaint",
+    "withdraw_consent",
 ]

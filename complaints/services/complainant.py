@@ -26,6 +26,7 @@ from complaints.models import (
 from complaints.records import notify_assignee, notify_complainant, record_event
 from complaints.refusals import ActionRefused, TransitionNotAllowed
 from complaints.rules import check_completable, check_open, check_reminder
+from complaints.services import retention
 from complaints.services.intake import contact_attempt
 from complaints.services.lifecycle import save, transition
 from escalation import clock
@@ -184,6 +185,39 @@ def withdraw_complaint(*, complaint: Complaint, by: Any, now: datetime, reason: 
         save(complaint, fields)
         notify_assignee(complaint, kind="withdrawn", now=now)
     return complaint
+
+
+def withdraw_consent(*, complaint: Complaint, by: Any, now: datetime, confirm: bool = True) -> bool:
+    """The complainant withdraws their consent to the processing of their data: an open case
+    is withdrawn (its assignee told), the withdrawal goes on the timeline, and the personal
+    data is erased at once, or, under a legal hold, as soon as the hold is lifted (the
+    retention sweep takes it then). True if erased now. Raises ActionRefused once withdrawn."""
+    with transaction.atomic():
+        complaint = Complaint.objects.locked(complaint)
+        if complaint.anonymised_at is not None or complaint.consent_withdrawn_at is not None:
+            raise ActionRefused(_("Your consent is already withdrawn."), code="consent_withdrawn")
+        if complaint.is_open:
+            fields = transition(
+                complaint,
+                Status.WITHDRAWN,
+                by=by,
+                now=now,
+                actor_role=ActorRole.COMPLAINANT,
+                kind=EventKind.WITHDRAWN,
+                payload={"reason": "consent_withdrawn"},
+            )
+            save(complaint, fields)
+            notify_assignee(complaint, kind="withdrawn", now=now)
+        complaint.consent_withdrawn_at = now
+        save(complaint, ["consent_withdrawn_at"])
+        record_event(
+            complaint=complaint,
+            kind=EventKind.CONSENT_WITHDRAWN,
+            by=by,
+            now=now,
+            actor_role=ActorRole.COMPLAINANT,
+        )
+        return retention.erase_now(complaint, now=now)
 
 
 def accept_resolution(*, complaint: Complaint, by: Any, now: datetime) -> Complaint:

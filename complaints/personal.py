@@ -1,0 +1,203 @@
+"""Where personal data lives: every field of every model of the portal, with its decision.
+
+`ERASED` lists, per model, the fields that hold what a person told us or what identifies
+them: anonymisation (complaints.services.retention) blanks them, deletes the stored
+objects they name, or deletes the rows; the person's export reads them. `KEPT` lists every
+other field, each kept because it is not personal (codes, dates, deadlines, counters, staff
+actions) so that the statistics do not change. tests/complaints/test_personal_data.py
+checks that every field of every model is in exactly one of the two: a new field without
+a decision fails it.
+"""
+
+from __future__ import annotations
+
+# Rows about a complaint whose personal fields are blanked (or, for tokens, whose rows go).
+ERASED: dict[str, frozenset[str]] = {
+    "complaints.Complaint": frozenset(
+        {
+            "complainant",  # the link to the person's account (set to nothing)
+            "subject",
+            "description",
+            "desired_outcome",
+            "steps_taken",
+            "contact_name",
+            "contact_email",
+            "contact_phone",
+            "provider_username",
+            "provider_email",
+            "provider_account_id",
+            "resolution_summary",
+            "rating_comment",
+            "search_text",
+            "legal_hold_reason",  # may name the person (kept while the hold stands)
+        }
+    ),
+    "complaints.ComplaintEvent": frozenset({"body", "payload"}),  # payload: structural keys kept
+    "complaints.ContactAttempt": frozenset({"with_whom", "their_reference", "summary"}),
+    "complaints.TrackingToken": frozenset({"token_hash"}),  # rows deleted
+    "complaints.ReplyToken": frozenset({"email", "token_hash"}),  # rows deleted
+    "complaints.Notification": frozenset({"email", "context", "last_error"}),
+    "complaints.InboundMessage": frozenset(
+        {"from_address", "subject", "text", "detail", "problem", "raw_key"}
+    ),
+    "escalation.Escalation": frozenset({"note"}),
+    "evidence.Evidence": frozenset(
+        {"caption", "original_name", "original_key", "derivative_key", "thumbnail_key"}
+    ),
+}
+
+KEPT: dict[str, frozenset[str]] = {
+    "complaints.Complaint": frozenset(
+        {
+            "id",
+            "reference",
+            "submission_key",
+            "category",
+            "subcategory",
+            "occurred_at",
+            "first_reported_at",
+            "language",
+            "provider_name",  # the company complained about, not the person
+            "complexity",
+            "status",
+            "assignee",
+            "submitted_at",
+            "status_changed_at",
+            "resolved_at",
+            "closed_at",
+            "last_reminder_at",
+            "rating",
+            "incomplete_since",
+            "missing_parts",
+            "consent_version",
+            "consent_given_at",
+            "consent_withdrawn_at",
+            "legal_hold_since",
+            "anonymised_at",
+            "version",
+            "clock_started_at",
+            "clock_paused_at",
+            "first_response_due_at",
+            "first_responded_at",
+            "first_response_warned_at",
+            "first_response_breached_at",
+            "resolution_due_at",
+            "resolution_warned_at",
+            "resolution_breached_at",
+            "escalation_level",
+            "level_since",
+            "next_check_at",
+        }
+    ),
+    "complaints.ComplaintEvent": frozenset(
+        {"id", "complaint", "kind", "actor", "actor_role", "created_at", "public"}
+    ),
+    "complaints.ContactAttempt": frozenset({"id", "complaint", "channel", "contacted_at", "created_at"}),
+    "complaints.TrackingToken": frozenset({"id", "complaint", "created_at", "expires_at", "last_used_at"}),
+    "complaints.ReplyToken": frozenset({"id", "complaint", "recipient", "created_at", "revoked_at"}),
+    "complaints.Notification": frozenset(
+        {
+            "id",
+            "complaint",
+            "recipient",
+            "template",
+            "language",
+            "status",
+            "attempts",
+            "created_at",
+            "next_attempt_at",
+            "sent_at",
+            "message_id",
+        }
+    ),
+    "complaints.InboundMessage": frozenset(
+        {
+            "id",
+            "door",
+            "message_id",
+            "sha256",
+            "size",
+            "received_at",
+            "status",
+            "reason",
+            "complaint",
+            "event",
+            "handled_by",
+            "handled_at",
+        }
+    ),
+    "escalation.Escalation": frozenset(
+        {
+            "id",
+            "complaint",
+            "from_level",
+            "to_level",
+            "reason",
+            "deadline_at",
+            "trigger_key",
+            "by",
+            "due_at",
+            "created_at",
+        }
+    ),
+    "evidence.Evidence": frozenset(
+        {
+            "id",
+            "public_id",
+            "complaint",
+            "uploaded_by",
+            "uploader_role",
+            "kind",
+            "content_type",
+            "size",
+            "sha256",  # proof of what was filed, kept when the file goes
+            "derivative_content_type",
+            "width",
+            "height",
+            "created_at",
+        }
+    ),
+}
+
+# Models that hold no personal data at all: the catalogue and the settings of the engine.
+NOT_PERSONAL: frozenset[str] = frozenset(
+    {
+        "complaints.Category",
+        "complaints.Subcategory",
+        "complaints.CannedReply",
+        "complaints.ConsentWording",
+        "escalation.BusinessCalendar",
+        "escalation.WorkingPeriod",
+        "escalation.Holiday",
+        "escalation.SlaPolicy",
+        "escalation.EscalationLevel",
+    }
+)
+
+# Models with personal data that is not a complaint's, and where it is dealt with.
+ELSEWHERE: dict[str, str] = {
+    "accounts.User": "a person's account: closed on request (a privacy request), not by a case's retention",
+    "evidence.StagedUpload": "files chosen on a form and not sent: deleted after a day (evidence.tasks)",
+}
+
+# The keys of an event's payload kept by anonymisation: ids, codes and times, never text.
+KEPT_PAYLOAD_KEYS: frozenset[str] = frozenset(
+    {
+        "from",
+        "to",
+        "status",
+        "fell_due_at",
+        "due_at",
+        "deadline",
+        "missing",
+        "via",
+        "door",
+        "evidence",
+        "contacts",
+        "contact_id",
+        "inbound",
+        "reviewed_by",
+        "kind",
+        "level",
+    }
+)
