@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('evidence', '0002_staged_upload'),
+        ("evidence", "0002_staged_upload"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='evidence',
-            name='original_key',
+            model_name="evidence",
+            name="original_key",
             field=models.CharField(max_length=255, null=True, unique=True),
         ),
     ]
