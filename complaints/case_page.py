@@ -20,6 +20,7 @@ from complaints.consent import notice_context
 from complaints.forms import (
     CompleteComplaintForm,
     ContactForm,
+    CorrectContactForm,
     RatingForm,
     ReasonForm,
     ReplyForm,
@@ -43,6 +44,7 @@ COMPLAINANT_FORMS: dict[str, tuple[type, str | None]] = {
     "dispute_form": (ReasonForm, "dispute"),
     "withdraw_form": (WithdrawForm, "withdraw"),
     "consent_form": (WithdrawConsentForm, "consent"),
+    "correct_form": (CorrectContactForm, "correct"),
     "rating_form": (RatingForm, "rating"),
 }
 
@@ -92,6 +94,11 @@ def case_context(
     }
     for name, (form_class, prefix) in COMPLAINANT_FORMS.items():
         context[name] = bound.get(name) or form_class(prefix=prefix)
+    if "correct_form" not in bound:  # the details as they stand, to correct
+        context["correct_form"] = CorrectContactForm(
+            prefix="correct",
+            initial={name: getattr(complaint, name) for name in CorrectContactForm.base_fields},
+        )
     # A complaint opened by e-mail: its complainant completes the dossier here.
     context["can_complete"] = owner and permitted(check_completable, complaint)
     if context["can_complete"]:

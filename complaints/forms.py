@@ -268,6 +268,15 @@ class WithdrawForm(CleanTextMixin, forms.Form):
     )
 
 
+class CorrectContactForm(CleanTextMixin, forms.Form):
+    """The complainant's contact details on one complaint, as the intake form asks them."""
+
+    contact_name = _intake_field("contact_name")
+    contact_email = _intake_field("contact_email")
+    contact_phone = _intake_field("contact_phone")
+    language = _intake_field("language")
+
+
 class WithdrawConsentForm(forms.Form):
     confirm = forms.BooleanField(
         label=_(

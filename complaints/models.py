@@ -494,6 +494,7 @@ class EventKind(models.TextChoices):
     MAIL_BOUNCED = "mail_bounced", _("E-mail not delivered")
     COMPLETED = "completed", _("Complaint completed")
     CONSENT_WITHDRAWN = "consent_withdrawn", _("Consent withdrawn")
+    CONTACT_CORRECTED = "contact_corrected", _("Contact details corrected")
     ANONYMISED = "anonymised", _("Personal data erased")
 
 

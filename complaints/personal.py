@@ -201,3 +201,41 @@ KEPT_PAYLOAD_KEYS: frozenset[str] = frozenset(
         "level",
     }
 )
+
+
+# What a person's export (complaints.services.personal_data) gives of each model's personal
+# fields, read from the rows about them: their complaints, the public entries of their
+# timelines, their earlier contacts, their files (and the files themselves), the notices
+# sent to them and the e-mails they sent.
+EXPORTED: dict[str, frozenset[str]] = {
+    "complaints.Complaint": ERASED["complaints.Complaint"]
+    - {"complainant", "search_text", "legal_hold_reason"},
+    "complaints.ComplaintEvent": frozenset({"body"}),
+    "complaints.ContactAttempt": ERASED["complaints.ContactAttempt"],
+    "complaints.Notification": frozenset({"email"}),
+    "complaints.InboundMessage": frozenset({"from_address", "subject", "text"}),
+    "evidence.Evidence": frozenset({"caption", "original_name", "original_key"}),  # the key: the file
+}
+
+# The personal fields an export leaves out, and why; with EXPORTED, every erased field is
+# decided (tests/complaints/test_personal_data.py).
+NOT_EXPORTED: dict[tuple[str, str], str] = {
+    ("complaints.Complaint", "complainant"): "the account itself is exported once, not per complaint",
+    ("complaints.Complaint", "search_text"): "an index built from fields that are exported",
+    ("complaints.Complaint", "legal_hold_reason"): "a legal matter between the operator and an authority",
+    ("complaints.ComplaintEvent", "payload"): "ids and codes; what they mean is exported with the entry",
+    ("complaints.TrackingToken", "token_hash"): "a secret's hash, useless to anyone",
+    ("complaints.ReplyToken", "email"): "the contact address, exported with the complaint",
+    ("complaints.ReplyToken", "token_hash"): "a secret's hash, useless to anyone",
+    ("complaints.Notification", "context"): "what the notice said is in the timeline",
+    ("complaints.Notification", "last_error"): "the mail server's words, not the person's data",
+    ("complaints.InboundMessage", "detail"): "why staff had to review it",
+    ("complaints.InboundMessage", "problem"): "why staff had to review it",
+    (
+        "complaints.InboundMessage",
+        "raw_key",
+    ): "the sealed e-mail is the person's own message, exported as text",
+    ("escalation.Escalation", "note"): "staff's reasons for moving the case, internal",
+    ("evidence.Evidence", "derivative_key"): "a re-encoded copy of a file whose original is exported",
+    ("evidence.Evidence", "thumbnail_key"): "a preview of a file whose original is exported",
+}

@@ -11,13 +11,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import DatabaseError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import get_language, gettext_noop
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from common import ratelimit
 from complaints import services
@@ -38,6 +38,7 @@ from complaints.forms import (
     CompleteComplaintForm,
     ContactForm,
     ContactFormSet,
+    CorrectContactForm,
     FindComplaintForm,
     RatingForm,
     ReasonForm,
@@ -47,6 +48,7 @@ from complaints.forms import (
 )
 from complaints.models import Complaint
 from complaints.refusals import ActionRefused, FilesRefused
+from complaints.services import personal_data
 from complaints.tracking import redeem_tracking_token
 from escalation import moves
 from evidence import services as evidence_services
@@ -299,6 +301,49 @@ complaint_withdraw = _complainant_action(
     services.withdraw_complaint,
     gettext_noop("Your complaint was withdrawn."),
 )
+
+
+def _correct_contact(*, complaint: Complaint, by: Any, now: Any, **data: Any) -> None:
+    personal_data.correct_contact(complaint=complaint, by=by, now=now, **data)
+
+
+complaint_correct_contact = _complainant_action(
+    CorrectContactForm,
+    "correct_form",
+    "correct",
+    _correct_contact,
+    gettext_noop("Your contact details were corrected."),
+)
+
+
+@require_GET
+def complaint_export(request: HttpRequest, reference: str) -> HttpResponse:
+    """Everything the portal holds about the complainant, as a ZIP: from a case page, the
+    complaints of their account and those this browser holds."""
+    complaint = owned_complaint(request, reference)
+    user = request.user if request.user.is_authenticated else None
+    mine = Complaint.objects.owned_by(request.user, guest_ids=guest_ids(request))
+    return _export_response(
+        mine | Complaint.objects.filter(pk=complaint.pk), user=user, name=complaint.reference
+    )
+
+
+@login_required
+@require_GET
+def my_data_export(request: HttpRequest) -> HttpResponse:
+    """The same for a signed-in complainant, from "My complaints"."""
+    mine = Complaint.objects.owned_by(request.user, guest_ids=guest_ids(request))
+    return _export_response(mine, user=request.user, name=request.user.get_username())
+
+
+def _export_response(complaints: Any, *, user: Any, name: str) -> HttpResponse:
+    now = timezone.now()
+    archive = personal_data.write_export(complaints.distinct(), user=user, language=get_language(), now=now)
+    response = FileResponse(archive, as_attachment=True, filename=f"my-data-{now:%Y%m%d}.zip")
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 complaint_withdraw_consent = _complainant_action(
     WithdrawConsentForm,
     "consent_form",
