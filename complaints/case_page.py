@@ -21,6 +21,7 @@ from complaints.forms import (
     CompleteComplaintForm,
     ContactForm,
     CorrectContactForm,
+    PrivacyRequestForm,
     RatingForm,
     ReasonForm,
     ReplyForm,
@@ -45,6 +46,7 @@ COMPLAINANT_FORMS: dict[str, tuple[type, str | None]] = {
     "withdraw_form": (WithdrawForm, "withdraw"),
     "consent_form": (WithdrawConsentForm, "consent"),
     "correct_form": (CorrectContactForm, "correct"),
+    "privacy_form": (PrivacyRequestForm, "privacy"),
     "rating_form": (RatingForm, "rating"),
 }
 

@@ -16,7 +16,7 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from common.forms import CleanTextMixin
-from complaints.models import ContactChannel, Language, Subcategory
+from complaints.models import ContactChannel, Language, PrivacyRequestKind, Subcategory
 from complaints.selectors import (
     active_subcategories,
     cached_active_subcategories,
@@ -275,6 +275,17 @@ class CorrectContactForm(CleanTextMixin, forms.Form):
     contact_email = _intake_field("contact_email")
     contact_phone = _intake_field("contact_phone")
     language = _intake_field("language")
+
+
+class PrivacyRequestForm(CleanTextMixin, forms.Form):
+    kind = forms.ChoiceField(label=_("What do you ask for?"), choices=PrivacyRequestKind.choices)
+    details = forms.CharField(
+        label=_("Details (optional)"),
+        max_length=5_000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("For a correction, what is wrong and what is right; for an objection, why."),
+    )
 
 
 class WithdrawConsentForm(forms.Form):

@@ -303,6 +303,9 @@ class Complaint(models.Model):
     # Withdrawn by the complainant: the case ended then, and its personal data goes at once
     # (or as soon as a legal hold is lifted).
     consent_withdrawn_at = models.DateTimeField(_("consent withdrawn"), null=True, blank=True)
+    # A restriction requested by the complainant (a privacy request) freezes processing until
+    # lifted: no notice about the case goes out, no dossier or export includes it.
+    processing_restricted_at = models.DateTimeField(_("processing restricted"), null=True, blank=True)
     # Retention: a legal hold (with its reason) keeps the personal data past its category's
     # retention period; anonymised_at says when it was erased (complaints.services.retention).
     legal_hold_reason = models.TextField(_("legal hold"), blank=True, max_length=2_000)
@@ -495,6 +498,8 @@ class EventKind(models.TextChoices):
     COMPLETED = "completed", _("Complaint completed")
     CONSENT_WITHDRAWN = "consent_withdrawn", _("Consent withdrawn")
     CONTACT_CORRECTED = "contact_corrected", _("Contact details corrected")
+    PRIVACY_REQUEST = "privacy_request", _("Request about personal data")
+    PRIVACY_REQUEST_ANSWERED = "privacy_request_answered", _("Request about personal data answered")
     ANONYMISED = "anonymised", _("Personal data erased")
 
 
@@ -799,3 +804,55 @@ class ConsentWording(models.Model):
 
     def __str__(self) -> str:
         return self.version
+
+
+class PrivacyRequestKind(models.TextChoices):
+    ACCESS = "access", _("Access to my data")
+    CORRECTION = "correction", _("Correction of my data")
+    ERASURE = "erasure", _("Erasure of my data")
+    RESTRICTION = "restriction", _("Restriction of the processing of my data")
+    OBJECTION = "objection", _("Objection to the processing of my data")
+
+
+class PrivacyRequestStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    DONE = "done", _("Done")
+    REFUSED = "refused", _("Refused")
+
+
+class PrivacyRequest(models.Model):
+    """A person's request about their personal data, made from a complaint's page: its own
+    kind of case for the privacy officers, with a deadline (complaints.services.privacy)."""
+
+    complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="privacy_requests")
+    kind = models.CharField(_("request"), max_length=16, choices=PrivacyRequestKind.choices)
+    status = models.CharField(
+        _("status"), max_length=16, choices=PrivacyRequestStatus.choices, default=PrivacyRequestStatus.OPEN
+    )
+    details = models.TextField(_("details"), max_length=5_000, blank=True)
+    requester = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    email = models.EmailField(_("e-mail"), max_length=254)
+    language = models.CharField(max_length=8)
+    created_at = models.DateTimeField(_("received"))
+    due_at = models.DateTimeField(_("due"))
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    handled_at = models.DateTimeField(_("answered"), null=True, blank=True)
+    answer = models.TextField(_("answer"), max_length=5_000, blank=True)
+
+    class Meta:
+        verbose_name = _("request about personal data")
+        verbose_name_plural = _("requests about personal data")
+        indexes = [
+            # The privacy officers' queue: open requests, nearest deadline first.
+            models.Index(fields=["due_at", "id"], name="privacy_open_idx", condition=Q(status="open")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.complaint_id})"
+
+    def is_overdue(self, now: datetime) -> bool:
+        return self.status == PrivacyRequestStatus.OPEN and self.due_at < now

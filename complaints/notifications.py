@@ -28,7 +28,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
 from common.times import reading_as
-from complaints.models import Notification, NotificationStatus
+from complaints.models import FAR_FUTURE, Notification, NotificationStatus, PrivacyRequestKind
 from complaints.replies import case_root_id, inbound_address_configured, issue_reply_tokens, reply_address
 from complaints.tracking import issue_tracking_token, issue_tracking_tokens
 
@@ -103,8 +103,12 @@ def _deliver_batch(*, now: datetime, batch_size: int) -> tuple[DeliveryResult, i
         )
         reply_token_of = dict(zip((n.pk for n in replyable), reply_tokens, strict=True))
         mailer = get_connection()  # one SMTP connection for the batch
+        held: list[int] = []
         try:
             for notification in batch:
+                if notification.complaint is not None and notification.complaint.processing_restricted_at:
+                    held.append(notification.pk)  # frozen with the case until the restriction is lifted
+                    continue
                 try:
                     message = render_notification(
                         notification,
@@ -137,6 +141,8 @@ def _deliver_batch(*, now: datetime, batch_size: int) -> tuple[DeliveryResult, i
         finally:
             with contextlib.suppress(Exception):
                 mailer.close()
+        if held:
+            Notification.objects.filter(pk__in=held).update(next_attempt_at=FAR_FUTURE)
         if sent_ids:
             Notification.objects.filter(pk__in=sent_ids).update(
                 status=NotificationStatus.SENT, sent_at=now, attempts=F("attempts") + 1
@@ -232,6 +238,13 @@ NEWS: dict[str, dict[str | None, Any]] = {
         "completed": _("The complainant completed the complaint they opened by e-mail."),
         None: _("There is news on a case assigned to you."),
     },
+    "privacy_request": {
+        "received": _("We received your request about your personal data."),
+        "new": _("A request about personal data waits for a privacy officer."),
+        "done": _("Your request about your personal data was carried out."),
+        "refused": _("Your request about your personal data was refused."),
+        None: _("There is news on a request about personal data."),
+    },
     "security_alert": {
         "sign_in_ceiling": _("Sign-ins to one account keep failing: someone may be guessing its password."),
         None: _("Something on the portal looks like an attack on an account or on personal data."),
@@ -314,7 +327,13 @@ def render_notification(
         headers["References"] = headers["In-Reply-To"] = root
     replies = bool(reply_to)
     base = f"emails/{notification.template}"
+    if "due_at" in notification.context and notification.template == "privacy_request":
+        context["due"] = parse_datetime(notification.context["due_at"])
+        if "request" in notification.context:  # to a privacy officer: their page for it
+            context["request_url"] = absolute_url(reverse("staff:privacy_request", args=[context["request"]]))
     with reading_as(notification.language):
+        if "request_kind" in context:
+            context["request_label"] = str(PrivacyRequestKind(context["request_kind"]).label)
         if news := NEWS.get(notification.template):
             kind = context.get("kind")
             sentence = replies and NEWS_WHEN_REPLIES.get(notification.template, {}).get(kind)

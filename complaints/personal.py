@@ -44,6 +44,7 @@ ERASED: dict[str, frozenset[str]] = {
     "evidence.Evidence": frozenset(
         {"caption", "original_name", "original_key", "derivative_key", "thumbnail_key"}
     ),
+    "complaints.PrivacyRequest": frozenset({"details", "requester", "email", "answer"}),
 }
 
 KEPT: dict[str, frozenset[str]] = {
@@ -72,6 +73,7 @@ KEPT: dict[str, frozenset[str]] = {
             "consent_version",
             "consent_given_at",
             "consent_withdrawn_at",
+            "processing_restricted_at",
             "legal_hold_since",
             "anonymised_at",
             "version",
@@ -157,6 +159,9 @@ KEPT: dict[str, frozenset[str]] = {
             "created_at",
         }
     ),
+    "complaints.PrivacyRequest": frozenset(
+        {"id", "complaint", "kind", "status", "language", "created_at", "due_at", "handled_by", "handled_at"}
+    ),
 }
 
 # Models that hold no personal data at all: the catalogue and the settings of the engine.
@@ -215,6 +220,7 @@ EXPORTED: dict[str, frozenset[str]] = {
     "complaints.Notification": frozenset({"email"}),
     "complaints.InboundMessage": frozenset({"from_address", "subject", "text"}),
     "evidence.Evidence": frozenset({"caption", "original_name", "original_key"}),  # the key: the file
+    "complaints.PrivacyRequest": frozenset({"details", "email", "answer"}),
 }
 
 # The personal fields an export leaves out, and why; with EXPORTED, every erased field is
@@ -238,4 +244,5 @@ NOT_EXPORTED: dict[tuple[str, str], str] = {
     ("escalation.Escalation", "note"): "staff's reasons for moving the case, internal",
     ("evidence.Evidence", "derivative_key"): "a re-encoded copy of a file whose original is exported",
     ("evidence.Evidence", "thumbnail_key"): "a preview of a file whose original is exported",
+    ("complaints.PrivacyRequest", "requester"): "the account itself is exported once",
 }

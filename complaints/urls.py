@@ -20,6 +20,7 @@ urlpatterns = [
     path("<str:reference>/consent/", views.complaint_withdraw_consent, name="withdraw_consent"),
     path("<str:reference>/contact-details/", views.complaint_correct_contact, name="correct_contact"),
     path("<str:reference>/my-data.zip", views.complaint_export, name="export"),
+    path("<str:reference>/privacy-request/", views.complaint_privacy_request, name="privacy_request"),
     path("<str:reference>/accept/", views.complaint_accept, name="accept"),
     path("<str:reference>/dispute/", views.complaint_dispute, name="dispute"),
     path("<str:reference>/rate/", views.complaint_rate, name="rate"),

@@ -40,6 +40,7 @@ from complaints.forms import (
     ContactFormSet,
     CorrectContactForm,
     FindComplaintForm,
+    PrivacyRequestForm,
     RatingForm,
     ReasonForm,
     ReplyForm,
@@ -48,7 +49,7 @@ from complaints.forms import (
 )
 from complaints.models import Complaint
 from complaints.refusals import ActionRefused, FilesRefused
-from complaints.services import personal_data
+from complaints.services import personal_data, privacy
 from complaints.tracking import redeem_tracking_token
 from escalation import moves
 from evidence import services as evidence_services
@@ -342,6 +343,19 @@ def _export_response(complaints: Any, *, user: Any, name: str) -> HttpResponse:
     response = FileResponse(archive, as_attachment=True, filename=f"my-data-{now:%Y%m%d}.zip")
     response["Cache-Control"] = "no-store"
     return response
+
+
+def _privacy_request(*, complaint: Complaint, by: Any, now: Any, kind: str, details: str) -> None:
+    privacy.make_request(complaint=complaint, kind=kind, details=details, by=by, now=now)
+
+
+complaint_privacy_request = _complainant_action(
+    PrivacyRequestForm,
+    "privacy_form",
+    "privacy",
+    _privacy_request,
+    gettext_noop("Your request was sent. We will answer by e-mail before the date shown."),
+)
 
 
 complaint_withdraw_consent = _complainant_action(

@@ -531,6 +531,9 @@ PORTAL_OPERATOR_NAME = env_str("PORTAL_OPERATOR_NAME", "")
 PRIVACY_CONTACT_EMAIL = env_str("PRIVACY_CONTACT_EMAIL", "")
 # Years a closed complaint's personal data is kept, unless its category says otherwise.
 RETENTION_DEFAULT_YEARS = env_int("RETENTION_DEFAULT_YEARS", 3)
+# Working time (on the case's business calendar) within which a request about personal data
+# is due: set it to what your regulator requires.
+PRIVACY_REQUEST_WORKING_HOURS = env_int("PRIVACY_REQUEST_WORKING_HOURS", 72)
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # The mailbox replies to the portal's e-mails reach. Each notice about a case carries a

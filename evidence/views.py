@@ -194,8 +194,8 @@ def download(request: HttpRequest, public_id: str, variant: str) -> HttpResponse
 def dossier(request: HttpRequest, reference: str) -> HttpResponse:
     """The complaint as a ZIP for a regulator: its complainant and managers only."""
     complaint = visible_complaint(request, reference)
-    if not may_take_dossier(request, complaint):
-        raise Http404
+    if not may_take_dossier(request, complaint) or complaint.processing_restricted_at is not None:
+        raise Http404  # not theirs to take, or its processing is restricted until lifted
     archive = services.write_dossier(complaint=complaint, language=get_language())
     response = FileResponse(
         archive,

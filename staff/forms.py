@@ -22,6 +22,7 @@ from complaints.models import (
     Category,
     Complaint,
     Complexity,
+    PrivacyRequestStatus,
     Status,
 )
 from complaints.selectors import active_subcategories, grouped_subcategory_choices
@@ -320,3 +321,18 @@ class AttachMailForm(CleanTextMixin, forms.Form):
                 _("No case has the reference %(reference)s."), params={"reference": reference}
             )
         return reference
+
+
+class AnswerPrivacyRequestForm(CleanTextMixin, forms.Form):
+    outcome = forms.ChoiceField(
+        label=_("Outcome"),
+        choices=[(PrivacyRequestStatus.DONE, _("Carried out")), (PrivacyRequestStatus.REFUSED, _("Refused"))],
+        widget=forms.RadioSelect,
+    )
+    answer = forms.CharField(
+        label=_("Answer to the requester"),
+        max_length=5_000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("Sent to them by e-mail and shown on their case's timeline. Required for a refusal."),
+    )

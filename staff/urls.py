@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from staff.views import case, mail, queues, reports
+from staff.views import case, mail, privacy, queues, reports
 
 app_name = "staff"
 
@@ -26,6 +26,11 @@ urlpatterns = [
     path("mail/<int:pk>/attach/", mail.mail_attach, name="mail_attach"),
     path("mail/<int:pk>/open/", mail.mail_open, name="mail_open"),
     path("mail/<int:pk>/discard/", mail.mail_discard, name="mail_discard"),
+    path("privacy/", privacy.privacy_requests, name="privacy_requests"),
+    path("privacy/<slug:tab>/", privacy.privacy_requests, name="privacy_requests_tab"),
+    path("privacy/requests/<int:pk>/", privacy.privacy_request, name="privacy_request"),
+    path("privacy/requests/<int:pk>/answer/", privacy.privacy_answer, name="privacy_answer"),
+    path("privacy/cases/<str:reference>/lift/", privacy.privacy_lift, name="privacy_lift"),
     path("dashboard/", reports.sla_dashboard, name="dashboard"),
     path("export.csv", reports.export_complaints, name="export"),
 ]

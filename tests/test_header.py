@@ -23,6 +23,7 @@ PEOPLE = {
     "lead": {"first_name": "Lê Thị Thu", "last_name": "Hà", "role": Role.TEAM_LEAD},
     "manager": {"first_name": "Phạm Quốc", "last_name": "Bảo", "role": Role.MANAGER},
     "admin": {"first_name": "Quản trị", "last_name": "Viên", "is_staff": True, "is_superuser": True},
+    "privacy": {"first_name": "Đỗ Thị", "last_name": "Mai", "role": Role.PRIVACY_OFFICER},
 }
 ROLES = ("guest", *PEOPLE)
 # The staff pages each kind of person finds in the staff menu (none: no staff menu).
@@ -32,7 +33,15 @@ STAFF_LINKS = {
     "agent": {"/staff/queue/", "/staff/mail/"},
     "lead": {"/staff/queue/", "/staff/mail/"},
     "manager": {"/staff/queue/", "/staff/mail/", "/staff/escalated/", "/staff/dashboard/"},
-    "admin": {"/staff/queue/", "/staff/mail/", "/staff/escalated/", "/staff/dashboard/", "/admin/"},
+    "admin": {
+        "/staff/queue/",
+        "/staff/mail/",
+        "/staff/escalated/",
+        "/staff/dashboard/",
+        "/staff/privacy/",
+        "/admin/",
+    },
+    "privacy": {"/staff/privacy/"},
 }
 
 # The boxes of what the header shows on its bar: the brand, each top-level item, the toggler.

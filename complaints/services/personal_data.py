@@ -114,6 +114,10 @@ def complaint_data(complaint: Complaint) -> dict[str, Any]:
                 "pk"
             )
         ],
+        "requests_about_data": [
+            _fields(item, "complaints.PrivacyRequest", "kind", "status", "created_at", "due_at", "handled_at")
+            for item in complaint.privacy_requests.order_by("created_at", "pk")
+        ],
         "emails_received": [
             _fields(message, "complaints.InboundMessage", "received_at", "status")
             for message in InboundMessage.objects.filter(complaint=complaint).order_by("received_at", "pk")

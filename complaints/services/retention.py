@@ -31,6 +31,7 @@ from complaints.models import (
     InboundMessage,
     Notification,
     NotificationStatus,
+    PrivacyRequest,
     ReplyToken,
     TrackingToken,
 )
@@ -141,6 +142,9 @@ def anonymise(complaint_ids: list[int], *, now: datetime, held_too: bool = False
             from_address="", subject="", text="", detail="", problem={}, raw_key=""
         )
         Escalation.objects.filter(complaint_id__in=ids).exclude(note="").update(note="")
+        PrivacyRequest.objects.filter(complaint_id__in=ids).update(
+            details="", email="", answer="", requester=None
+        )
         Evidence.objects.filter(complaint_id__in=ids).update(
             caption="", original_name="", original_key=None, derivative_key="", thumbnail_key=""
         )

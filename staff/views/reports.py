@@ -56,7 +56,8 @@ def export_complaints(request: HttpRequest) -> HttpResponse:
         return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
     level_names = {level.rank: level.name for level in EscalationLevel.objects.all()}
     rows = export_rows(
-        filtered_complaints(form.cleaned_data),
+        # A case whose complainant restricted its processing is in no export until lifted.
+        filtered_complaints(form.cleaned_data).filter(processing_restricted_at__isnull=True),
         language=translation.get_language(),
         level_names=level_names,
     )

@@ -21,10 +21,12 @@ from complaints.models import (
     EventKind,
     InboundMessage,
     Notification,
+    PrivacyRequest,
     ReplyToken,
 )
 from complaints.personal import ERASED, EXPORTED, NOT_EXPORTED
 from complaints.replies import issue_reply_tokens
+from complaints.services import privacy
 from evidence.models import Evidence
 from tests.complaints.conftest import intake_post
 from tests.complaints.test_retention import a_full_case
@@ -53,6 +55,13 @@ def unzip(response) -> tuple[dict, zipfile.ZipFile]:
 def test_the_export_holds_every_row_of_the_persons_data_and_their_files():
     owner = make_user(first_name="Lan", email="lan.account@example.org")
     complaint = a_full_case(now=timezone.now(), ended_days_ago=10, by=owner)
+    privacy.make_request(
+        complaint=complaint,
+        kind="correction",
+        details="Số điện thoại đúng là 0912345678",
+        by=owner,
+        now=timezone.now(),
+    )
     browser = Client()
     browser.force_login(owner)
 
@@ -66,6 +75,7 @@ def test_the_export_holds_every_row_of_the_persons_data_and_their_files():
         "complaints.Notification": Notification.objects.filter(complaint=complaint, recipient__isnull=True),
         "complaints.InboundMessage": InboundMessage.objects.filter(complaint=complaint),
         "evidence.Evidence": Evidence.objects.filter(complaint=complaint),
+        "complaints.PrivacyRequest": PrivacyRequest.objects.filter(complaint=complaint),
     }
     assert set(rows) == set(EXPORTED)
     for label, queryset in rows.items():
