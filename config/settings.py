@@ -84,6 +84,10 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     # Only anymail's inbound webhooks are used (complaints.webhooks); sending stays on EMAIL_BACKEND.
     "anymail",
+    # The second factor (accounts.second_factor): TOTP authenticators and recovery codes.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "accounts",
     "complaints",
     "escalation",
@@ -184,6 +188,17 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # Password-reset links stay valid for one day.
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 24
+
+# The second factor (accounts.second_factor): every staff role and admin enrols a TOTP
+# authenticator; complainants may. The name authenticator apps list the portal under.
+OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Complaint portal")
+# "Remember this browser" after a code: days the browser skips the code (0: never offered).
+OTP_REMEMBER_DAYS = env_int("OTP_REMEMBER_DAYS", 7)
+if not 0 <= OTP_REMEMBER_DAYS <= 30:
+    raise ImproperlyConfigured("OTP_REMEMBER_DAYS must be a whole number of days from 0 to 30.")
+# Secrets and recovery codes never appear in the admin: an administrator resets a second
+# factor by deleting the person's devices there, and the person enrols again.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 # --- Security ----------------------------------------------------------------------
 
@@ -467,6 +482,12 @@ else:
 LOGIN_LIMIT_PER_USER_IP = env_int("LOGIN_LIMIT_PER_USER_IP", 5)
 LOGIN_LIMIT_PER_IP = env_int("LOGIN_LIMIT_PER_IP", 50)
 LOGIN_LIMIT_WINDOW = env_int("LOGIN_LIMIT_WINDOW", 15 * 60)
+# Wrong second-factor codes (authenticator or recovery) per account, and per address across
+# accounts, in a window (fails closed). django-otp also makes each device wait longer after
+# every failure in a row (1 s, 2 s, 4 s, ...) until a right code.
+OTP_LIMIT_PER_USER = env_int("OTP_LIMIT_PER_USER", 10)
+OTP_LIMIT_PER_IP = env_int("OTP_LIMIT_PER_IP", 50)
+OTP_LIMIT_WINDOW = env_int("OTP_LIMIT_WINDOW", 15 * 60)
 # Complaints filed, and reminders sent, per address and per contact e-mail in an hour.
 INTAKE_LIMIT_PER_IP = env_int("INTAKE_LIMIT_PER_IP", 20)
 INTAKE_LIMIT_PER_EMAIL = env_int("INTAKE_LIMIT_PER_EMAIL", 10)
