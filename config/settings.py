@@ -617,6 +617,8 @@ INBOUND_LIMIT_PER_SENDER = env_int("INBOUND_LIMIT_PER_SENDER", 20)
 
 # Demo accounts (seeded by `manage.py seed_demo`) can only sign in while DEBUG is on.
 DEMO_PASSWORD = "demo"
+# The demo staff accounts' authenticator secret (base32, as an app takes it; README.md shows it).
+DEMO_TOTP_SECRET = "DEMOPORTALDEMOPORTALDEMOPORTAL22"
 HEALTHZ_TIMEOUT = timedelta(seconds=2)
 
 # --- Logging ---------------------------------------------------------------------------------
