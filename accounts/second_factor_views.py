@@ -80,7 +80,8 @@ def setup(request: HttpRequest) -> HttpResponse:
     """Set up an authenticator app (a staff member's first, a complainant's choice, or a new
     one): its QR code and secret, then a first code from it."""
     user = request.user
-    if not user.is_verified() and second_factor.authenticator(user) is not None:
+    current = second_factor.authenticator(user)
+    if current is not None and not user.is_verified():
         # Replacing an authenticator takes a code from the current one (or a recovery code).
         return redirect_to_login(
             reverse("accounts:second_factor_setup"), reverse("accounts:second_factor_verify")
@@ -92,7 +93,7 @@ def setup(request: HttpRequest) -> HttpResponse:
         "next": _next_url(request),
         "qr_code": second_factor.qr_code_data_uri(device),
         "secret": second_factor.secret_text(device),
-        "replacing": second_factor.authenticator(user) is not None,
+        "replacing": current is not None,
     }
     template = "accounts/second_factor_setup.html"
     if request.method == "POST" and form.is_valid():
