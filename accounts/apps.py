@@ -9,6 +9,6 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib.auth.signals import user_logged_in
 
-        from accounts.middleware import stamp_at_sign_in
+        from accounts.sessions import stamp_at_sign_in
 
         user_logged_in.connect(stamp_at_sign_in, dispatch_uid="accounts.staff_session_stamp")

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from accounts.models import User
 from common.forms import CleanTextMixin
@@ -106,3 +107,43 @@ class ProfileForm(CleanTextMixin, forms.Form):
         if taken:
             raise forms.ValidationError(_("An account with this e-mail address already exists."))
         return email
+
+
+class EnrolmentForm(forms.Form):
+    """The first code from a new authenticator app, which confirms it."""
+
+    code = forms.CharField(
+        label=_("Six-digit code from the app"),
+        max_length=20,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
+        ),
+    )
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.helper = _helper(_("Confirm"))
+
+
+class SecondFactorForm(forms.Form):
+    """The code step of signing in: a code from the app, or a recovery code."""
+
+    code = forms.CharField(
+        label=_("Code"),
+        max_length=20,
+        help_text=_("The six digits your authenticator app shows now, or one of your recovery codes."),
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "autofocus": True}),
+    )
+    remember = forms.BooleanField(required=False)
+
+    def __init__(self, *args: object, remember_days: int, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        if remember_days > 0:
+            self.fields["remember"].label = ngettext(
+                "Do not ask for a code on this browser for %(days)s day",
+                "Do not ask for a code on this browser for %(days)s days",
+                remember_days,
+            ) % {"days": remember_days}
+        else:
+            del self.fields["remember"]
+        self.helper = _helper(_("Continue"))

@@ -1,71 +1,68 @@
-"""Staff sessions end after STAFF_SESSION_IDLE_MINUTES without a request."""
+"""The gate of the second factor: sign-in is finished only once it is passed.
+
+A person signed in with their password who holds a staff role (or is an admin), or who set
+up an authenticator, reaches no page of the portal (staff pages, the admin, case pages,
+evidence, their profile) before a code from it in this session: they are sent to enrolment
+when they have no authenticator yet, else to the code step, with the page they asked for as
+`next`. Only the pages that step needs stay open. A browser remembered after a code passes
+by itself while its cookie holds (accounts.second_factor).
+"""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
-from django.conf import settings
-from django.contrib import messages
-from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
-from django.utils.translation import ngettext
+from django.urls import reverse
 
-# When the session last saw its user (seconds since the epoch).
-SEEN = "staff_seen_at"
-# The stamp is renewed at most this often, so a busy agent's pages do not each save the session.
-RENEW_SECONDS = 60
+from accounts import second_factor
+from accounts.second_factor import Owed
+
+# What a person who owes the second factor may still open (URL names).
+OPEN_BEFORE_SECOND_FACTOR = frozenset(
+    {
+        "accounts:second_factor_setup",
+        "accounts:second_factor_verify",
+        "accounts:logout",
+        "accounts:set_language",
+        "healthz",
+        "favicon",
+    }
+)
 
 
-class StaffIdleTimeoutMiddleware:
-    """Sign out a user who holds a staff role (or the admin) once their session has had no
-    request for STAFF_SESSION_IDLE_MINUTES, whatever the session's own age; the next request
-    goes to the sign-in page, saying why, and comes back to where it was going.
+class SecondFactorMiddleware:
+    """Hold every page but the second factor's own until the session has passed it.
 
-    The session also expires in the store that long after its last renewal, so one left
-    behind on a shared computer cannot be picked up there later. Complainants' sessions
-    keep the site's usual age.
+    Sets `request.second_factor_pending` (read by the header) for a person who still owes it.
+    Must come after django-otp's OTPMiddleware.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        user = request.user
-        if user.is_authenticated and user.holds_staff_role:
-            idle = settings.STAFF_SESSION_IDLE_MINUTES * 60
-            now = int(time.time())
-            seen = request.session.get(SEEN)
-            if seen is not None and now - seen > idle:
-                logout(request)
-                minutes = settings.STAFF_SESSION_IDLE_MINUTES
-                messages.info(
-                    request,
-                    ngettext(
-                        "You were signed out after %(minutes)d minute without activity. "
-                        "Please sign in again.",
-                        "You were signed out after %(minutes)d minutes without activity. "
-                        "Please sign in again.",
-                        minutes,
-                    )
-                    % {"minutes": minutes},
-                )
-                return redirect_to_login(request.get_full_path())
-            if seen is None or now - seen >= RENEW_SECONDS:
-                stamp(request.session, now=now)
         return self.get_response(request)
 
-
-def stamp(session: Any, *, now: int) -> None:
-    """Note in `session` that its staff user was seen at `now`, and let it expire in the
-    store STAFF_SESSION_IDLE_MINUTES later."""
-    session[SEEN] = now
-    session.set_expiry(settings.STAFF_SESSION_IDLE_MINUTES * 60)
-
-
-def stamp_at_sign_in(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
-    """At sign-in (user_logged_in), so a staff member's first page saves no session."""
-    if request is not None and hasattr(request, "session") and user.holds_staff_role:
-        stamp(request.session, now=int(time.time()))
+    def process_view(
+        self, request: HttpRequest, view: Callable[..., Any], args: Any, kwargs: Any
+    ) -> HttpResponse | None:
+        user = request.user
+        if not user.is_authenticated or user.is_verified():
+            return None
+        needed = second_factor.owed(user)
+        if needed is None:
+            return None
+        if needed is Owed.VERIFY:
+            device = second_factor.remembered_authenticator(request, user)
+            if device is not None:
+                second_factor.pass_second_factor(request, device)
+                return None
+        request.second_factor_pending = True
+        match = request.resolver_match
+        if match is not None and match.view_name in OPEN_BEFORE_SECOND_FACTOR:
+            return None
+        step = "accounts:second_factor_setup" if needed is Owed.ENROL else "accounts:second_factor_verify"
+        return redirect_to_login(request.get_full_path(), reverse(step))

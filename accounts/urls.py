@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts import views
+from accounts import second_factor_views, views
 
 app_name = "accounts"
 
@@ -16,4 +16,10 @@ urlpatterns = [
     path("password/reset/sent/", views.password_reset_done, name="password_reset_done"),
     path("password/reset/<uidb64>/<token>/", views.password_reset_confirm, name="password_reset_confirm"),
     path("password/reset/complete/", views.password_reset_complete, name="password_reset_complete"),
+    # The second factor: the profile's page, setting up an app, the code step, recovery codes.
+    path("second-factor/", second_factor_views.overview, name="second_factor"),
+    path("second-factor/set-up/", second_factor_views.setup, name="second_factor_setup"),
+    path("second-factor/code/", second_factor_views.verify, name="second_factor_verify"),
+    path("second-factor/recovery-codes/", second_factor_views.codes, name="second_factor_codes"),
+    path("second-factor/turn-off/", second_factor_views.turn_off, name="second_factor_turn_off"),
 ]

@@ -84,6 +84,10 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     # Only anymail's inbound webhooks are used (complaints.webhooks); sending stays on EMAIL_BACKEND.
     "anymail",
+    # The second factor (accounts.second_factor): TOTP authenticators and recovery codes.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "accounts",
     "complaints",
     "escalation",
@@ -104,11 +108,15 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): the second factor this session passed (django-otp) ...
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # A view that raised common.ratelimit.Refused answers 429.
     "common.ratelimit.RefusedMiddleware",
     # Staff sessions end after STAFF_SESSION_IDLE_MINUTES without a request.
-    "accounts.middleware.StaffIdleTimeoutMiddleware",
+    "accounts.sessions.StaffIdleTimeoutMiddleware",
+    # ... which staff, and anyone who set one up, must pass before any other page opens.
+    "accounts.middleware.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -188,6 +196,17 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # Password-reset links stay valid for one day.
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 24
+
+# The second factor (accounts.second_factor): every staff role and admin enrols a TOTP
+# authenticator; complainants may. The name authenticator apps list the portal under.
+OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Complaint portal")
+# "Remember this browser" after a code: days the browser skips the code (0: never offered).
+OTP_REMEMBER_DAYS = env_int("OTP_REMEMBER_DAYS", 7)
+if not 0 <= OTP_REMEMBER_DAYS <= 30:
+    raise ImproperlyConfigured("OTP_REMEMBER_DAYS must be a whole number of days from 0 to 30.")
+# Secrets and recovery codes never appear in the admin: an administrator resets a second
+# factor by deleting the person's devices there, and the person enrols again.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 # --- Security ----------------------------------------------------------------------
 
@@ -492,6 +511,12 @@ LOOKUP_FAILURE_WINDOW = env_int("LOOKUP_FAILURE_WINDOW", 3600)
 STAFF_SESSION_IDLE_MINUTES = env_int("STAFF_SESSION_IDLE_MINUTES", 480)
 if STAFF_SESSION_IDLE_MINUTES < 1:
     raise ImproperlyConfigured("STAFF_SESSION_IDLE_MINUTES must be at least 1.")
+# Wrong second-factor codes (authenticator or recovery) per account, and per address across
+# accounts, in a window (fails closed). django-otp also makes each device wait longer after
+# every failure in a row (1 s, 2 s, 4 s, ...) until a right code.
+OTP_LIMIT_PER_USER = env_int("OTP_LIMIT_PER_USER", 10)
+OTP_LIMIT_PER_IP = env_int("OTP_LIMIT_PER_IP", 50)
+OTP_LIMIT_WINDOW = env_int("OTP_LIMIT_WINDOW", 15 * 60)
 # Complaints filed, and reminders sent, per address and per contact e-mail in an hour.
 INTAKE_LIMIT_PER_IP = env_int("INTAKE_LIMIT_PER_IP", 20)
 INTAKE_LIMIT_PER_EMAIL = env_int("INTAKE_LIMIT_PER_EMAIL", 10)
@@ -628,6 +653,8 @@ INBOUND_LIMIT_PER_SENDER = env_int("INBOUND_LIMIT_PER_SENDER", 20)
 
 # Demo accounts (seeded by `manage.py seed_demo`) can only sign in while DEBUG is on.
 DEMO_PASSWORD = "demo"
+# The demo staff accounts' authenticator secret (base32, as an app takes it; README.md shows it).
+DEMO_TOTP_SECRET = "DEMOPORTALDEMOPORTALDEMOPORTAL22"
 HEALTHZ_TIMEOUT = timedelta(seconds=2)
 
 # --- Logging ---------------------------------------------------------------------------------

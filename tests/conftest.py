@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -11,6 +12,9 @@ from pathlib import Path
 
 import pytest
 from django.utils import translation
+
+from accounts.second_factor import authenticator
+from tests.factories import enrol, fresh_totp_code
 
 # The process helpers live in tests.processes (bench uses them too); the tests may import
 # them from here as well.
@@ -28,7 +32,27 @@ from tests.processes import subprocess_env as subprocess_env
 from tests.processes import wait_for as wait_for
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
+# The code step of signing in (accounts.second_factor), where a browser test lands after the password.
+CODE_STEP = re.compile(r"/accounts/second-factor/code/")
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
+
+
+def authenticator_for(user):
+    """The person's authenticator app, as a browser test signs them in with it: set up (with the
+    real service) for a staff member who has none, as it is before anyone reaches a staff page;
+    None for a complainant who never set one up."""
+    device = authenticator(user)
+    if device is None and user.holds_staff_role:
+        device = enrol(user)
+    return device
+
+
+def type_code(page, device) -> None:
+    """The code step of the real sign-in in Chromium: the page that follows the password asks
+    for a code; the one `device` shows now is computed here (RFC 6238 by hand) and sent."""
+    page.wait_for_url(CODE_STEP)
+    page.locator("main input[name=code]").fill(fresh_totp_code(device))
+    page.locator("main form[method=post] [type=submit]").click()
 
 
 def require(condition: bool, what: str) -> None:

@@ -36,8 +36,9 @@ from complaints.services.inbound import receive_raw
 from escalation.sweep import sweep
 from evidence.services import attach_evidence, write_dossier
 from evidence.uploadhandler import EvidenceUploadHandler
+from tests.conftest import CODE_STEP, authenticator_for, type_code
 from tests.evidence.conftest import png, text
-from tests.factories import PASSWORD, contact_data, make_complaint, make_user
+from tests.factories import PASSWORD, contact_data, fresh_totp_code, make_complaint, make_user, totp_code
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -230,11 +231,21 @@ def new_context(browser, language: str, width: int) -> BrowserContext:
     return browser.new_context(locale=BROWSER_LOCALE[language], viewport={"width": width, "height": 900})
 
 
-def sign_in(page: Page, base: str, user, language: str) -> None:
+def password_step(page: Page, base: str, user, language: str):
+    """The sign-in form; returns the person's authenticator (set up for staff), whose code
+    the next page asks for, or None."""
+    device = authenticator_for(user)
     page.goto(f"{base}/accounts/login/")
     page.get_by_label(tr(language, "Username or e-mail")).fill(user.username)
     page.locator("input[name=password]").fill(PASSWORD)
     page.get_by_role("button", name=tr(language, "Sign in"), exact=True).click()
+    return device
+
+
+def sign_in(page: Page, base: str, user, language: str) -> None:
+    device = password_step(page, base, user, language)
+    if device is not None:
+        type_code(page, device)
     page.wait_for_url(f"{base}/")
     expect(page.locator("html")).to_have_attribute("lang", language)
 
@@ -430,6 +441,25 @@ def test_every_page_has_no_serious_or_critical_axe_violation(
     submit(own, f"form[action$='/complaints/{case['new']}/remind/']", 429)
     audit.check(own, "reminder, too many requests (429)")
 
+    # The second factor, from the profile: off, setting up an app (sent empty first), the
+    # recovery codes shown once, on.
+    visit(
+        audit,
+        own,
+        base,
+        [
+            ("second factor, off", "/accounts/second-factor/"),
+            ("set up an authenticator app", "/accounts/second-factor/set-up/"),
+        ],
+    )
+    submit(own, "main form[method=post]", 200)
+    audit.check(own, "set up an authenticator app with errors")
+    own.locator("main input[name=code]").fill(totp_code(own.get_by_test_id("secret").inner_text()))
+    submit(own, "main form[method=post]", 200)
+    expect(own.get_by_test_id("recovery-codes").locator("li")).to_have_count(10)
+    audit.check(own, "recovery codes, shown once")
+    visit(audit, own, base, [("second factor, on", "/accounts/second-factor/")])
+
     # The dossier a complainant downloads: its page inside the ZIP.
     archive = zipfile.ZipFile(
         io.BytesIO(write_dossier(complaint=world.cases["new"], language=language).read())
@@ -439,8 +469,15 @@ def test_every_page_has_no_serious_or_critical_axe_violation(
     audit.check(dossier, "dossier.html in the dossier ZIP")
 
     # An agent: the queue's tabs, its empty state and a bad filter; cases with the staff panel.
+    # After the password, the code step (sent empty first).
     agent = contexts(language, width).new_page()
-    sign_in(agent, base, world.agent, language)
+    device = password_step(agent, base, world.agent, language)
+    agent.wait_for_url(CODE_STEP)
+    audit.check(agent, "second factor: type your code")
+    submit(agent, "main form[method=post]", 200)
+    audit.check(agent, "second factor: type your code, with errors")
+    type_code(agent, device)
+    agent.wait_for_url(f"{base}/")
     visit(
         audit,
         agent,
@@ -497,7 +534,7 @@ def test_every_page_has_no_serious_or_critical_axe_violation(
         ],
     )
 
-    assert audit.pages >= 57
+    assert audit.pages >= 64
     audit.assert_clean()
 
 
@@ -549,11 +586,19 @@ def type_into(page: Page, target, text: str) -> None:
 
 
 def keyboard_sign_in(page: Page, base: str, user, language: str) -> None:
+    device = authenticator_for(user)
     page.goto(f"{base}/accounts/login/")
     type_into(page, page.locator("input[name=username]"), user.username)
     type_into(page, page.locator("input[name=password]"), PASSWORD)
     with page.expect_navigation():
         page.keyboard.press("Enter")
+    if device is not None:
+        # The code step: the field has the focus; the code is typed and sent with Enter.
+        page.wait_for_url(CODE_STEP)
+        assert page.evaluate("document.activeElement.name") == "code"
+        page.keyboard.type(fresh_totp_code(device))
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
     page.wait_for_url(f"{base}/")
     expect(page.locator("form[action$='/logout/'] button")).to_have_text(tr(language, "Sign out"))
 

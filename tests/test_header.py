@@ -10,6 +10,7 @@ from django.utils import translation
 from playwright.sync_api import Page, expect
 
 from accounts.models import Role
+from tests.conftest import authenticator_for, type_code
 from tests.factories import PASSWORD, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -72,10 +73,13 @@ def page_for(browser, live_server) -> Iterator:
         if role != "guest":
             fields = dict(PEOPLE[role])
             user = make_user(username=f"{role}-{language}-{width}", preferred_language=language, **fields)
+            device = authenticator_for(user)
             page.goto(f"{live_server.url}/accounts/login/")
             page.locator("input[name=username]").fill(user.username)
             page.locator("input[name=password]").fill(PASSWORD)
             page.locator("main form[method=post] button[type=submit]").click()
+            if device is not None:
+                type_code(page, device)
             page.wait_for_url(f"{live_server.url}/")
         page.goto(f"{live_server.url}/complaints/new/")
         expect(page.locator("html")).to_have_attribute("lang", language)

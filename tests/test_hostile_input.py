@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 from accounts.models import Role
 from complaints.models import Complaint, ComplaintEvent, ContactAttempt, Notification, Subcategory
 from evidence.models import Evidence
-from tests.factories import make_complaint, make_user
+from tests.factories import make_complaint, make_user, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -128,7 +128,7 @@ def client_for(user: Any = None) -> Client:
     )
     client.cookies[django_settings.CSRF_COOKIE_NAME] = CSRF_TOKEN
     if user is not None:
-        client.force_login(user)
+        sign_in(client, user)
     return client
 
 

@@ -27,7 +27,7 @@ from evidence import services as evidence_services
 from evidence.uploadhandler import EvidenceUploadHandler
 from tests.complaints.conftest import intake_post
 from tests.evidence.conftest import png
-from tests.factories import contact_data, make_complaint, make_user
+from tests.factories import contact_data, make_complaint, make_user, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -106,7 +106,7 @@ def _sealed_png(name: str):
 
 def signed_in(user) -> Client:
     client = Client(raise_request_exception=False, HTTP_ACCEPT_LANGUAGE="en")
-    client.force_login(user)
+    sign_in(client, user)
     return client
 
 

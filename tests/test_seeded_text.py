@@ -21,7 +21,7 @@ from django.utils import translation
 
 from accounts.models import Role
 from complaints.models import Complaint
-from tests.factories import make_user
+from tests.factories import make_user, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -125,7 +125,7 @@ TITLES = {"vi": "Cần mã đơn hàng hoặc mã giao dịch", "en": "Need the 
 def test_the_staff_page_names_canned_replies_in_the_readers_language(client, settings, language):
     settings.DEBUG = True
     call_command("seed_demo")
-    client.force_login(make_user(role=Role.AGENT, preferred_language=language))
+    sign_in(client, make_user(role=Role.AGENT, preferred_language=language))
     # An English complaint on a Vietnamese page and the other way round: the title follows
     # the reader, the text the complainant.
     complaint = Complaint.objects.filter(status="new").first()

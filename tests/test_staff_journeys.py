@@ -19,10 +19,11 @@ from django.utils import timezone, translation
 from django.utils.functional import Promise
 from playwright.sync_api import Locator, Page, expect
 
-from accounts.models import Role
+from accounts.models import Role, User
 from common.times import duration_since, when
 from complaints.models import Complaint, EventKind, Status
 from escalation.models import Escalation
+from tests.conftest import authenticator_for, type_code
 from tests.factories import PASSWORD, make_complaint, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -78,12 +79,16 @@ class Browsing:
 
 
 def sign_in(page: Page, base_url: str, username: str, language: str) -> None:
-    """Sign in through the real login form; the portal then speaks `language`."""
+    """Sign in through the real login form, then the code step for whoever has an authenticator
+    (every member of staff); the portal then speaks `language`."""
+    device = authenticator_for(User.objects.get(username=username))
     page.goto(f"{base_url}/accounts/login/")
     expect(page.locator("html")).to_have_attribute("lang", language)
     page.get_by_label(tr(language, "Username or e-mail")).fill(username)
     page.get_by_label(tr(language, "Password")).fill(PASSWORD)
     page.get_by_role("button", name=tr(language, "Sign in"), exact=True).click()
+    if device is not None:
+        type_code(page, device)
     page.wait_for_url(f"{base_url}/")
     expect(page.locator("html")).to_have_attribute("lang", language)
     expect(page.get_by_role("button", name=tr(language, "Sign out"))).to_be_visible()

@@ -22,7 +22,7 @@ from complaints.notifications import render_notification
 from complaints.refusals import LimitReached
 from escalation import sweep as sweeping
 from tests.complaints.test_views import file_as_guest
-from tests.factories import contact_data, make_complaint, make_user, resolve
+from tests.factories import contact_data, make_complaint, make_user, resolve, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -196,7 +196,7 @@ def test_the_pages_show_every_time_in_the_one_format_of_its_kind(
         "vi": rf"(?:còn|quá) \d+ {UNITS['vi']}(?: \d+ {UNITS['vi']})?",
     }[language]
 
-    client.force_login(portal["complainant"])
+    sign_in(client, portal["complainant"])
     case = page_text(client, reverse("complaints:detail", args=[escalated.reference]), language)
     for moment in (filed, occurred, contacted, reported):
         assert moment in case, (moment, case)
@@ -207,7 +207,7 @@ def test_the_pages_show_every_time_in_the_one_format_of_its_kind(
     mine = page_text(client, reverse("complaints:mine"), language)
     assert filed in mine
 
-    client.force_login(portal["agent"])
+    sign_in(client, portal["agent"])
     staff_case = page_text(client, reverse("staff:case", args=[escalated.reference]), language)
     for moment in (filed, occurred, contacted, reported):
         assert moment in staff_case
@@ -216,7 +216,7 @@ def test_the_pages_show_every_time_in_the_one_format_of_its_kind(
         queue = page_text(client, reverse("staff:queue_tab", args=[tab]), language)
     assert re.search(left_or_over, queue), queue
 
-    client.force_login(portal["manager"])
+    sign_in(client, portal["manager"])
     escalated_cases = page_text(client, reverse("staff:manager_queue"), language)
     assert escalated.reference in escalated_cases
     ago = {

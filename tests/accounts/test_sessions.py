@@ -8,9 +8,9 @@ import time
 import pytest
 from django.urls import reverse
 
-from accounts.middleware import RENEW_SECONDS, SEEN
 from accounts.models import Role
-from tests.factories import make_user
+from accounts.sessions import RENEW_SECONDS, SEEN
+from tests.factories import make_user, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +24,7 @@ def idle_for(client, seconds: int) -> None:
 
 @pytest.fixture
 def agent_client(client):
-    client.force_login(make_user(role=Role.AGENT))
+    sign_in(client, make_user(role=Role.AGENT))
     assert client.get(reverse("staff:queue")).status_code == 200
     return client
 
@@ -64,7 +64,7 @@ def test_a_staff_session_in_use_goes_on_and_expires_in_the_store_after_the_idle_
 
 def test_a_complainants_session_keeps_its_usual_age(client, settings):
     settings.STAFF_SESSION_IDLE_MINUTES = 1
-    client.force_login(make_user())
+    sign_in(client, make_user())
     idle_for(client, 3600)
 
     assert client.get(reverse("complaints:mine")).status_code == 200
@@ -73,7 +73,7 @@ def test_a_complainants_session_keeps_its_usual_age(client, settings):
 
 def test_the_admins_session_ends_the_same_way(client, settings):
     settings.STAFF_SESSION_IDLE_MINUTES = 10
-    client.force_login(make_user(is_staff=True, is_superuser=True))
+    sign_in(client, make_user(is_staff=True, is_superuser=True))
     idle_for(client, 10 * 60 + 1)
 
     response = client.get(reverse("admin:index"))

@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from accounts.decorators import role_required
 from accounts.models import Role, User
-from tests.factories import PASSWORD, make_user
+from tests.factories import PASSWORD, make_user, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +33,7 @@ def test_a_privacy_officer_holds_a_staff_role_but_works_no_cases(client):
 
     assert officer.holds_staff_role and officer.is_privacy_officer
     assert not officer.is_agent
-    client.force_login(officer)
+    sign_in(client, officer)
     assert client.get(reverse("staff:queue")).status_code == 404
 
 
@@ -125,7 +125,7 @@ def test_demo_accounts_sign_in_while_debug_is_on(client, settings):
 def test_a_demo_session_ends_when_debug_is_turned_off(client, settings):
     settings.DEBUG = True
     user = make_user(username="agent", is_demo=True)
-    client.force_login(user)
+    sign_in(client, user)
     settings.DEBUG = False
     response = client.get(reverse("accounts:profile"))
     assert response.status_code == 302
@@ -140,7 +140,7 @@ def test_the_profile_needs_a_signed_in_user(client):
 
 def test_the_profile_saves_name_email_and_language(client):
     user = make_user(preferred_language="vi")
-    client.force_login(user)
+    sign_in(client, user)
     response = client.post(
         reverse("accounts:profile"),
         {
@@ -162,7 +162,7 @@ def test_the_profile_saves_name_email_and_language(client):
 
 def test_the_language_switcher_sets_the_cookie_and_remembers_it_on_the_account(client):
     user = make_user(preferred_language="vi")
-    client.force_login(user)
+    sign_in(client, user)
     response = client.post(reverse("accounts:set_language"), {"language": "en", "next": "/"})
     assert response.status_code == 302
     assert response["Location"] == "/"
@@ -173,7 +173,7 @@ def test_the_language_switcher_sets_the_cookie_and_remembers_it_on_the_account(c
 
 def test_the_language_switcher_ignores_unknown_languages_and_foreign_redirects(client):
     user = make_user(preferred_language="vi")
-    client.force_login(user)
+    sign_in(client, user)
     response = client.post(
         reverse("accounts:set_language"), {"language": "xx", "next": "https://evil.example/"}
     )
@@ -213,7 +213,7 @@ def test_password_reset_gives_the_same_answer_for_unknown_addresses(client):
 
 
 def test_logout_is_a_post(client):
-    client.force_login(make_user())
+    sign_in(client, make_user())
     assert client.post(reverse("accounts:logout")).status_code == 302
     assert "_auth_user_id" not in client.session
 

@@ -60,10 +60,9 @@ def single_line_fields(cls) -> list[str]:
     ]
 
 
-# The sign-in form keeps nothing: it only checks what is typed.
-WITH_SINGLE_LINES = [
-    cls for cls in form_classes() if single_line_fields(cls) and cls is not account_forms.LoginForm
-]
+# The sign-in forms keep nothing: they only check what is typed (a password, a code).
+CHECKED_ONLY = {account_forms.LoginForm, account_forms.EnrolmentForm, account_forms.SecondFactorForm}
+WITH_SINGLE_LINES = [cls for cls in form_classes() if single_line_fields(cls) and cls not in CHECKED_ONLY]
 
 
 def test_the_forms_walked_include_those_people_type_names_and_subjects_into():

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from accounts.models import Role
 from complaints.access import grant_guest_access
-from tests.factories import make_complaint, make_user
+from tests.factories import make_complaint, make_user, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -57,7 +57,7 @@ def world():
 def client_for(who: str, world) -> Client:
     client = Client()
     if who in ("alice", "bob", "agent", "manager"):
-        client.force_login(world[who])
+        sign_in(client, world[who])
     if who == "guest":
         from django.http import HttpRequest, HttpResponse
 

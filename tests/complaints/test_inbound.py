@@ -35,7 +35,7 @@ from complaints.replies import issue_reply_tokens, reply_address, revoke_reply_t
 from complaints.services import request_information
 from complaints.services.inbound import attach_to_case, discard, receive_raw
 from evidence.models import Evidence, Kind
-from tests.factories import NOW, make_complaint, make_user
+from tests.factories import NOW, make_complaint, make_user, sign_in
 
 QUOTED = (
     "\nVào Th 2, 2 thg 3, 2026 lúc 10:00 Cổng khiếu nại <replies@portal.example> đã viết:\n"
@@ -277,7 +277,7 @@ def test_a_bounce_marks_the_notice_and_tells_staff_on_the_case(waiting, agent, c
     assert notice.status == NotificationStatus.BOUNCED
     told = ComplaintEvent.objects.get(complaint=waiting, kind=EventKind.MAIL_BOUNCED)
     assert told.public is False and told.payload["email"] == notice.email
-    client.force_login(agent)
+    sign_in(client, agent)
     page = client.get(reverse("staff:case", args=[waiting.reference])).content.decode()
     assert f"E-mail gửi tới {notice.email} bị trả lại, không gửi được (5.1.1)" in page
 

@@ -38,7 +38,7 @@ from complaints.services import reclassify_complaint
 from complaints.services.inbound import receive_raw
 from complaints.services.intake import guess_language
 from evidence.models import Evidence, Kind
-from tests.factories import NOW, make_complaint, make_user
+from tests.factories import NOW, make_complaint, make_user, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -429,7 +429,7 @@ def test_staff_see_the_incompleteness_on_the_queue_row_and_the_case_page(client,
     incomplete = Complaint.objects.get(pk=receive_raw(new_mail(), now=RECEIVED).complaint_id)
     complete = make_complaint()
     agent = make_user(username="agent", role=Role.AGENT, preferred_language=language)
-    client.force_login(agent)
+    sign_in(client, agent)
     queue = client.get(reverse("staff:queue_tab", args=["unassigned"]), HTTP_ACCEPT_LANGUAGE=language)
     rows = dict(re.findall(r'<tr data-reference="([^"]+)">(.*?)</tr>', queue.content.decode(), re.S))
     assert 'data-testid="incomplete"' in rows[incomplete.reference] and badge in rows[incomplete.reference]

@@ -30,7 +30,7 @@ from complaints.services import privacy
 from evidence.models import Evidence
 from tests.complaints.conftest import intake_post
 from tests.complaints.test_retention import a_full_case
-from tests.factories import make_user
+from tests.factories import make_user, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -63,7 +63,7 @@ def test_the_export_holds_every_row_of_the_persons_data_and_their_files():
         now=timezone.now(),
     )
     browser = Client()
-    browser.force_login(owner)
+    sign_in(browser, owner)
 
     data, archive = unzip(browser.get(reverse("complaints:export", args=[complaint.reference])))
 
@@ -103,7 +103,7 @@ def test_an_account_downloads_all_its_complaints_from_my_complaints():
     second = a_full_case(now=timezone.now(), ended_days_ago=5, by=owner)
     a_full_case(now=timezone.now(), ended_days_ago=5)  # someone else's
     browser = Client()
-    browser.force_login(owner)
+    sign_in(browser, owner)
     assert reverse("complaints:my_data") in browser.get(reverse("complaints:mine")).content.decode()
 
     data, _archive = unzip(browser.get(reverse("complaints:my_data")))

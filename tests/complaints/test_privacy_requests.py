@@ -29,7 +29,7 @@ from complaints.services import withdraw_complaint
 from escalation import sla
 from escalation.policies import policy_for
 from tests.complaints.conftest import intake_post
-from tests.factories import make_user
+from tests.factories import make_user, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -51,7 +51,7 @@ def officer():
         username="dpo", email="dpo@example.org", role=Role.PRIVACY_OFFICER, preferred_language="vi"
     )
     browser = Client()
-    browser.force_login(user)
+    sign_in(browser, user)
     browser.user = user
     return browser
 
@@ -92,7 +92,7 @@ def test_a_request_is_a_case_of_its_own_with_a_deadline_from_the_sla_engine(clie
     page = html.unescape(officer.get(reverse("staff:privacy_requests")).content.decode())
     assert "Chỉnh sửa dữ liệu của tôi" in page and case.reference in page
     agent = Client()
-    agent.force_login(make_user(role=Role.AGENT))
+    sign_in(agent, make_user(role=Role.AGENT))
     assert agent.get(reverse("staff:privacy_requests")).status_code == 404
     assert agent.get(reverse("staff:privacy_request", args=[item.pk])).status_code == 404
 
@@ -143,7 +143,7 @@ def test_a_restriction_freezes_notices_dossier_and_export_until_lifted(client, c
     assert mail.outbox == []
     assert Notification.objects.get(pk=notice.pk).status == NotificationStatus.PENDING
     manager = Client()
-    manager.force_login(make_user(role=Role.MANAGER))
+    sign_in(manager, make_user(role=Role.MANAGER))
     assert manager.get(reverse("evidence:dossier", args=[case.reference])).status_code == 404
     csv = b"".join(manager.get(reverse("staff:export")).streaming_content).decode()
     assert case.reference not in csv

@@ -30,7 +30,7 @@ from complaints.replies import (
     revoke_reply_tokens,
     token_in_address,
 )
-from tests.factories import NOW, make_complaint, make_user
+from tests.factories import NOW, make_complaint, make_user, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -343,7 +343,7 @@ def test_an_administrator_revokes_reply_addresses_from_the_admin(client):
     complaint = make_complaint()
     pairs = [(complaint.pk, None, complaint.contact_email), (complaint.pk, None, "old@example.org")]
     kept, revoked = issue_reply_tokens(pairs=pairs, now=NOW)
-    client.force_login(make_user(username="root", is_staff=True, is_superuser=True))
+    sign_in(client, make_user(username="root", is_staff=True, is_superuser=True))
     target = ReplyToken.objects.get(email="old@example.org")
     response = client.post(
         reverse("admin:complaints_replytoken_changelist"),

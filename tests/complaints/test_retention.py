@@ -44,7 +44,7 @@ from evidence.services import attach_evidence
 from staff.dashboard import build_dashboard
 from tests.evidence.conftest import pdf, png
 from tests.evidence.test_originals import sealed
-from tests.factories import contact_data, make_complaint, make_user
+from tests.factories import contact_data, make_complaint, make_user, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -196,7 +196,7 @@ def test_anonymisation_leaves_no_personal_field_and_no_stored_object(django_capt
         from django.test import Client
 
         browser = Client()
-        browser.force_login(client_user)
+        sign_in(browser, client_user)
         page = html.unescape(browser.get(url).content.decode())
         assert not any(text in page for text in PERSONAL_TEXT)
     public_id = Evidence.objects.filter(complaint=complaint).first().public_id

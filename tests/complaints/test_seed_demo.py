@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.core.management import CommandError, call_command
 
+from accounts import second_factor
 from accounts.models import Role, User
+from tests.conftest import ROOT
+from tests.factories import totp_code
 
 pytestmark = pytest.mark.django_db
+
+STAFF = ("agent", "lead", "manager", "admin")
 
 
 def test_seed_demo_creates_each_demo_account_once_with_its_role(settings):
@@ -31,3 +38,18 @@ def test_seed_demo_refuses_to_run_without_debug(settings):
     with pytest.raises(CommandError):
         call_command("seed_demo")
     assert not User.objects.exists()
+
+
+def test_the_demo_staff_share_the_authenticator_secret_the_readme_shows(settings):
+    settings.DEBUG = True
+    readme = (ROOT / "README.md").read_text()
+    secret = re.search(r"authenticator\s+secret `([A-Z2-7 ]+)`", readme).group(1)
+    call_command("seed_demo")
+    devices = {name: second_factor.authenticator(User.objects.get(username=name)) for name in STAFF}
+    call_command("seed_demo")
+    for name, device in devices.items():
+        assert second_factor.authenticator(User.objects.get(username=name)) == device  # kept
+        # A code an app computes from the README's secret signs the account in.
+        check = second_factor.check_code(user=device.user, code=totp_code(secret))
+        assert check.device == device, name
+    assert second_factor.authenticator(User.objects.get(username="complainant")) is None

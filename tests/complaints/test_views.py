@@ -18,7 +18,7 @@ from complaints.access import GUEST_COOKIE
 from complaints.models import Complaint, ContactAttempt, EventKind, Notification, Status
 from complaints.notifications import deliver_outbox
 from tests.complaints.conftest import intake_post
-from tests.factories import make_complaint, make_user, resolve
+from tests.factories import make_complaint, make_user, resolve, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -150,11 +150,11 @@ def test_a_date_in_the_future_or_a_report_before_the_event_is_refused(client):
 
 def test_a_signed_in_complainant_sees_it_under_my_complaints(client):
     user = make_user()
-    client.force_login(user)
+    sign_in(client, user)
     complaint = file_as_guest(client)
     assert complaint.complainant == user
     client.logout()
-    client.force_login(user)
+    sign_in(client, user)
     response = client.get(reverse("complaints:mine"))
     assert complaint.reference in response.content.decode()
 

@@ -36,10 +36,15 @@ from staff.views.mail import TABS as MAIL_TABS
 from tests.complaints.conftest import intake_post
 from tests.conftest import ROOT, subprocess_env
 from tests.evidence.conftest import evidence_post, png
-from tests.factories import PASSWORD, make_user
+from tests.factories import PASSWORD, make_user, sign_in
 
 # Admin URLs are sampled, not walked: one pattern per model and action.
-ADMIN_SAMPLE = ("admin:index", "admin:complaints_complaint_changelist", "admin:accounts_user_changelist")
+ADMIN_SAMPLE = (
+    "admin:index",
+    "admin:complaints_complaint_changelist",
+    "admin:accounts_user_changelist",
+    "admin:otp_totp_totpdevice_changelist",
+)
 
 
 @dataclass(frozen=True)
@@ -66,7 +71,7 @@ def routes(patterns=None, namespace: str = "") -> Iterator[Route]:
 def world(client, django_user_model, tmp_path) -> dict:
     """Real objects for every URL parameter: a complaint with an image, users, tokens."""
     complainant = make_user(username="lan", email="lan@example.org")
-    client.force_login(complainant)
+    sign_in(client, complainant)
     data = intake_post()
     data.update(evidence_post([("shot.png", png())]))
     response = client.post(reverse("complaints:create"), data)
@@ -214,7 +219,7 @@ def visitors(world) -> dict[str, Client]:
     clients = {"anonymous": Client()}
     for role in ("complainant", "manager", "superuser"):
         clients[role] = Client()
-        clients[role].force_login(world[role])
+        sign_in(clients[role], world[role])
     return clients
 
 

@@ -33,6 +33,7 @@ from tests.complaints.conftest import intake_post
 from tests.conftest import port_open
 from tests.evidence.conftest import evidence_post, png
 from tests.factories import PASSWORD, make_complaint, make_user
+from tests.factories import sign_in as verified_sign_in
 
 STRANGER = "203.0.113.9"
 REAL_USER = "198.51.100.7"
@@ -533,7 +534,7 @@ def test_an_address_that_keeps_failing_look_ups_is_refused_even_a_good_one(clien
 @pytest.mark.django_db
 def test_staff_mistyping_references_are_not_counted(client, settings):
     settings.LOOKUP_FAILURE_LIMIT = 1
-    client.force_login(make_user(role=Role.AGENT))
+    verified_sign_in(client, make_user(role=Role.AGENT))
     for _ in range(3):
         assert client.get("/complaints/KN-AAAA-BBBB/submitted/", REMOTE_ADDR=STRANGER).status_code == 404
     assert cache.get(ratelimit._cache_key("lookup-failed", STRANGER, 3600, int(time.time()))[0]) is None

@@ -7,14 +7,14 @@ import re
 import pytest
 from django.urls import reverse
 
-from tests.factories import make_user
+from tests.factories import make_user, sign_in
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def admin_client(client):
-    client.force_login(make_user(is_staff=True, is_superuser=True))
+    sign_in(client, make_user(is_staff=True, is_superuser=True))
     return client
 
 

@@ -24,7 +24,7 @@ from escalation import sweep as sweeping
 from escalation.clock import CLOCK_FIELDS
 from escalation.models import Escalation, EscalationLevel, Reason, SlaPolicy
 from escalation.policies import forget_policies
-from tests.factories import NOW, make_complaint, make_user
+from tests.factories import NOW, make_complaint, make_user, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -276,7 +276,7 @@ def test_the_timeline_says_when_each_move_of_a_late_sweep_fell_due(client, staff
     owner = make_user(username="owner", preferred_language="en")
     complaint = make_complaint(by=owner)
     sweeping.sweep(now=NOW + 30 * DAY)
-    client.force_login(owner)
+    sign_in(client, owner)
     page = client.get(reverse("complaints:detail", args=[complaint.reference]), HTTP_ACCEPT_LANGUAGE="en")
     text = " ".join(re.sub(r"<[^>]+>", " ", page.content.decode()).split())
     with translation.override("en"):

@@ -17,7 +17,7 @@ from complaints.models import Complaint, ComplaintEvent, EventKind, Notification
 from escalation import clock, policies
 from escalation import sweep as sweeping
 from escalation.models import Escalation, Reason
-from tests.factories import NOW, make_complaint, make_user
+from tests.factories import NOW, make_complaint, make_user, sign_in
 from tests.locks import lock_timeout, row_locked_by_another_connection
 
 pytestmark = pytest.mark.django_db
@@ -312,7 +312,7 @@ def test_the_case_page_shows_the_deadlines_in_the_viewers_language_and_time_zone
     user = make_user()
     complaint = make_complaint(by=user)
     sweeping.sweep(now=NOW + 24 * HOUR)
-    client.force_login(user)
+    sign_in(client, user)
     body = client.get(f"/complaints/{complaint.reference}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "First response" in body and "missed" in body
     assert "Now handled at the “Team lead” level" in body
@@ -407,7 +407,7 @@ def test_the_timeline_says_which_deadline_broke_and_where_the_case_went(staff, c
     owner.save(update_fields=["preferred_language"])
     complaint = make_complaint(by=owner)
     sweeping.sweep(now=NOW + 24 * HOUR)
-    client.force_login(owner)
+    sign_in(client, owner)
     response = client.get(
         reverse("complaints:detail", args=[complaint.reference]), HTTP_ACCEPT_LANGUAGE=language
     )

@@ -18,7 +18,7 @@ from complaints.models import Complaint, EventKind
 from escalation import moves, rules
 from escalation import sweep as sweeping
 from escalation.models import Escalation, Reason
-from tests.factories import NOW, make_complaint, make_user
+from tests.factories import NOW, make_complaint, make_user, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -118,7 +118,7 @@ def test_the_complainant_asks_from_the_case_page(client, staff):
     user = make_user(preferred_language="en")
     # Past its first-response deadline only: the breach takes it to level 1, the request to 2.
     complaint = make_complaint(by=user, now=timezone.now() - timedelta(hours=25))
-    client.force_login(user)
+    sign_in(client, user)
     page = client.get(reverse("complaints:detail", args=[complaint.reference]), HTTP_ACCEPT_LANGUAGE="en")
     assert "Ask for escalation" in page.content.decode()
     response = client.post(
@@ -136,7 +136,7 @@ def test_the_manager_queue_lists_escalated_cases_oldest_breach_first(client, sta
     newer = make_complaint(subject="newer breach", now=NOW + HOUR)
     sweeping.sweep(now=NOW + 73 * HOUR)  # both breached, both climbed to Manager
     assert set(Complaint.objects.values_list("escalation_level", flat=True)) == {2}
-    client.force_login(staff["manager"])
+    sign_in(client, staff["manager"])
     url = reverse("staff:manager_queue")
     with CaptureQueriesContext(connection) as few:
         body = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
@@ -154,5 +154,5 @@ def test_the_manager_queue_lists_escalated_cases_oldest_breach_first(client, sta
     ("role", "status"), [(None, 404), (Role.AGENT, 404), (Role.TEAM_LEAD, 404), (Role.MANAGER, 200)]
 )
 def test_only_managers_open_the_manager_queue(client, role, status):
-    client.force_login(make_user(role=role))
+    sign_in(client, make_user(role=role))
     assert client.get(reverse("staff:manager_queue")).status_code == status

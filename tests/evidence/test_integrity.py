@@ -28,7 +28,7 @@ from evidence.models import Evidence
 from evidence.uploadhandler import EvidenceUploadHandler
 from tests.complaints.conftest import intake_post
 from tests.evidence.conftest import eml, evidence_post, pdf, png, text, upload
-from tests.factories import make_complaint, make_user
+from tests.factories import make_complaint, make_user, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -91,7 +91,7 @@ def test_a_storage_failure_saves_nothing_and_keeps_the_text(client):
 def test_a_database_failure_after_storing_removes_the_stored_objects(client):
     complaint = make_complaint()
     user = make_user(role=Role.AGENT)
-    client.force_login(user)
+    sign_in(client, user)
     with mock.patch("evidence.models.Evidence.objects.bulk_create", side_effect=DatabaseError("boom")):
         response = client.post(
             reverse("evidence:upload", args=[complaint.reference]),
@@ -141,7 +141,7 @@ def test_the_handler_streams_to_disk_and_hashes_on_the_way():
 
 def test_verify_evidence_reports_an_altered_or_missing_original(client, capsys):
     complaint = make_complaint()
-    client.force_login(make_user(role=Role.AGENT))
+    sign_in(client, make_user(role=Role.AGENT))
     client.post(
         reverse("evidence:upload", args=[complaint.reference]),
         evidence_post([("a.pdf", pdf()), ("b.txt", text())]),
@@ -161,7 +161,7 @@ def test_verify_evidence_reports_an_altered_or_missing_original(client, capsys):
 
 def test_the_reaper_removes_only_old_objects_without_a_row(client):
     complaint = make_complaint()
-    client.force_login(make_user(role=Role.AGENT))
+    sign_in(client, make_user(role=Role.AGENT))
     client.post(reverse("evidence:upload", args=[complaint.reference]), evidence_post([("kept.png", png())]))
     old_orphan = default_storage.save(f"evidence/{complaint.reference}/orphan.pdf", ContentFile(pdf()))
     young_orphan = default_storage.save(f"evidence/{complaint.reference}/young.pdf", ContentFile(pdf()))
@@ -199,7 +199,7 @@ def test_the_reaper_task_delegates_to_the_service():
 
 def test_the_dossier_zip_has_originals_timeline_and_manifest(client):
     user = make_user(preferred_language="en")
-    client.force_login(user)
+    sign_in(client, user)
     complaint = make_complaint(by=user, subject="<b>Double charge</b>")
     client.post(
         reverse("evidence:upload", args=[complaint.reference]),
@@ -221,7 +221,7 @@ def test_the_dossier_zip_has_originals_timeline_and_manifest(client):
 @pytest.mark.parametrize(("role", "status"), [(Role.AGENT, 404), (Role.MANAGER, 200)])
 def test_managers_export_the_dossier_and_agents_do_not(client, role, status):
     complaint = make_complaint()
-    client.force_login(make_user(role=role))
+    sign_in(client, make_user(role=role))
     assert client.get(reverse("evidence:dossier", args=[complaint.reference])).status_code == status
 
 
@@ -230,7 +230,7 @@ def test_uploads_to_a_closed_complaint_are_refused(client):
     from tests.factories import resolve
 
     user = make_user()
-    client.force_login(user)
+    sign_in(client, user)
     complaint = resolve(make_complaint(by=user), by=make_user(role=Role.AGENT))
     services.accept_resolution(complaint=complaint, by=user, now=timezone.now() + timedelta(minutes=1))
     response = client.post(

@@ -18,7 +18,7 @@ from evidence.models import Evidence
 from evidence.services import attach_evidence
 from evidence.uploadhandler import EvidenceUploadHandler
 from tests.evidence.conftest import jpeg_with_gps_and_rotation, pdf
-from tests.factories import make_complaint, make_user
+from tests.factories import make_complaint, make_user, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -71,7 +71,7 @@ def guest_client(complaint) -> Client:
 
 def account_client(user) -> Client:
     client = Client()
-    client.force_login(user)
+    sign_in(client, user)
     return client
 
 

@@ -15,7 +15,7 @@ from django.urls import reverse
 from evidence.models import Evidence
 from tests.conftest import free_port
 from tests.evidence.conftest import evidence_post, pdf, png
-from tests.factories import make_complaint, make_user
+from tests.factories import make_complaint, make_user, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -73,7 +73,7 @@ def s3(settings, moto_endpoint, monkeypatch):
 
 def test_evidence_is_stored_privately_and_downloaded_through_a_short_signed_link(client, s3):
     user = make_user()
-    client.force_login(user)
+    sign_in(client, user)
     complaint = make_complaint(by=user)
     content = pdf()
     client.post(
@@ -108,7 +108,7 @@ def test_stored_objects_are_never_overwritten(s3):
 
 def test_verify_and_export_work_on_s3(client, s3, capsys):
     user = make_user()
-    client.force_login(user)
+    sign_in(client, user)
     complaint = make_complaint(by=user)
     client.post(reverse("evidence:upload", args=[complaint.reference]), evidence_post([("a.pdf", pdf())]))
     call_command("verify_evidence")

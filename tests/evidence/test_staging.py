@@ -23,7 +23,7 @@ from evidence.services import reap_staged
 from evidence.tasks import reap_staged_uploads
 from tests.complaints.conftest import intake_post
 from tests.evidence.conftest import evidence_post, pdf, png, text, upload, visible_mime_types, windows_program
-from tests.factories import make_complaint, make_user
+from tests.factories import make_complaint, make_user, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -198,7 +198,7 @@ def test_staged_bytes_are_limited_per_session_by_the_total(client, small_limits)
 
 def test_a_case_page_upload_claims_staged_files_too(client, django_capture_on_commit_callbacks):
     user = make_user()
-    client.force_login(user)
+    sign_in(client, user)
     complaint = make_complaint(by=user)
     staged_id = stage(client, "statement.pdf", pdf()).json()["id"]
     data = {
@@ -251,7 +251,7 @@ def test_no_mime_type_reaches_a_complainant(client):
     intake = client.post(reverse("complaints:create"), data, HTTP_ACCEPT_LANGUAGE="en")
     picked = [stage(client, name, content) for name, content in program]
     user = make_user()
-    client.force_login(user)
+    sign_in(client, user)
     complaint = make_complaint(by=user)
     later = client.post(
         reverse("evidence:upload", args=[complaint.reference]),

@@ -28,7 +28,7 @@ from tests.evidence.conftest import (
     wav,
     windows_program,
 )
-from tests.factories import make_complaint, make_user
+from tests.factories import make_complaint, make_user, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +36,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def owner_client(client):
     user = make_user(preferred_language="en")
-    client.force_login(user)
+    sign_in(client, user)
     client.complaint = make_complaint(by=user)
     return client
 
@@ -212,7 +212,7 @@ def test_another_users_evidence_is_404(owner_client, client, visitor):
     evidence = Evidence.objects.get()
     other = client.__class__()
     if visitor != "anonymous":
-        other.force_login(make_user(username=visitor))
+        sign_in(other, make_user(username=visitor))
     for variant in ("original", "view", "thumb"):
         assert other.get(reverse("evidence:download", args=[evidence.public_id, variant])).status_code == 404
     assert other.get(reverse("evidence:dossier", args=[owner_client.complaint.reference])).status_code == 404
@@ -225,8 +225,8 @@ def test_agents_see_the_derivative_and_managers_the_original(owner_client, clien
     image = Evidence.objects.get(kind="image")
     document = Evidence.objects.get(kind="pdf")
     agent, manager = client.__class__(), client.__class__()
-    agent.force_login(make_user(role=Role.AGENT))
-    manager.force_login(make_user(role=Role.MANAGER))
+    sign_in(agent, make_user(role=Role.AGENT))
+    sign_in(manager, make_user(role=Role.MANAGER))
     assert agent.get(reverse("evidence:download", args=[image.public_id, "view"])).status_code == 200
     assert agent.get(reverse("evidence:download", args=[image.public_id, "original"])).status_code == 404
     assert agent.get(reverse("evidence:download", args=[document.public_id, "original"])).status_code == 200
@@ -235,7 +235,7 @@ def test_agents_see_the_derivative_and_managers_the_original(owner_client, clien
 
 def test_staff_can_upload_to_a_case(client):
     complaint = make_complaint()
-    client.force_login(make_user(role=Role.AGENT))
+    sign_in(client, make_user(role=Role.AGENT))
     client.post(reverse("evidence:upload", args=[complaint.reference]), evidence_post([("log.txt", text())]))
     evidence = Evidence.objects.get()
     assert evidence.uploader_role == "staff"

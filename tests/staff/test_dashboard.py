@@ -14,7 +14,7 @@ from django.utils import timezone
 from accounts.models import Role
 from complaints.models import Category, Complaint, Status, Subcategory
 from staff import charts, dashboard
-from tests.factories import NOW, make_complaint, make_user
+from tests.factories import NOW, make_complaint, make_user, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +36,7 @@ def test_the_dashboard_url_is_named():
 )
 def test_only_managers_see_the_dashboard(client, role, status):
     user = make_user(is_superuser=True) if role == "superuser" else make_user(role=role)
-    client.force_login(user)
+    sign_in(client, user)
     assert client.get(URL).status_code == status
 
 
@@ -204,7 +204,7 @@ def test_bar_chart_axes_read_in_even_whole_steps(peak, ticks):
 
 
 def manager_client(client, language: str = "en"):
-    client.force_login(make_user(role=Role.MANAGER, preferred_language=language))
+    sign_in(client, make_user(role=Role.MANAGER, preferred_language=language))
     client.cookies["django_language"] = language
     return client
 

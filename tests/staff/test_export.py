@@ -15,7 +15,7 @@ from django.utils import timezone, translation
 from accounts.models import Role
 from complaints.models import Complaint, Status, Subcategory
 from staff.export import COLUMNS, csv_lines, csv_safe, header
-from tests.factories import NOW, make_complaint, make_user
+from tests.factories import NOW, make_complaint, make_user, sign_in
 
 URL = "/staff/export.csv"
 
@@ -112,7 +112,7 @@ def parse(response) -> list[list[str]]:
 
 @pytest.fixture
 def manager(client):
-    client.force_login(make_user(role=Role.MANAGER, preferred_language="en"))
+    sign_in(client, make_user(role=Role.MANAGER, preferred_language="en"))
     client.cookies["django_language"] = "en"
     return client
 
@@ -126,7 +126,7 @@ def test_the_export_url_is_named():
     ("role", "status"), [(None, 404), (Role.AGENT, 404), (Role.TEAM_LEAD, 404), (Role.MANAGER, 200)]
 )
 def test_only_managers_may_export(client, role, status):
-    client.force_login(make_user(role=role))
+    sign_in(client, make_user(role=role))
     assert client.get(URL).status_code == status
 
 

@@ -19,7 +19,7 @@ from complaints.models import (
     ReviewReason,
 )
 from complaints.services.inbound import receive_raw
-from tests.factories import NOW, PASSWORD, make_complaint, make_user
+from tests.factories import NOW, PASSWORD, make_complaint, make_user, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -37,7 +37,7 @@ def stray(subject: str = "Tài khoản của tôi", text: str = "Tôi vẫn chư
 @pytest.fixture
 def agent(client):
     user = make_user(username="agent", role=Role.AGENT, preferred_language="vi")
-    client.login(username=user.username, password=PASSWORD)
+    sign_in(client, user)
     return user
 
 

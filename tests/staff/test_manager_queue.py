@@ -18,7 +18,7 @@ from common.times import duration, when
 from complaints.models import Complaint, EventKind
 from escalation import moves
 from escalation import sweep as sweeping
-from tests.factories import NOW, make_complaint, make_user
+from tests.factories import NOW, make_complaint, make_user, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -43,7 +43,7 @@ def breached(count: int, start=NOW) -> list[Complaint]:
 
 def test_rows_say_why_when_and_how_far_past_the_deadline(client, manager):
     (complaint,) = breached(1)
-    client.force_login(manager)
+    sign_in(client, manager)
     response = client.get(reverse("staff:manager_queue"), HTTP_ACCEPT_LANGUAGE="en")
     row = re.search(
         rf'<tr data-reference="{complaint.reference}">(.*?)</tr>', response.content.decode(), re.S
@@ -90,7 +90,7 @@ def test_a_row_names_the_deadline_that_broke_when_it_broke_and_how_long_ago(
     client, manager, swept_a_month_late, language, why, deadline
 ):
     complaint = swept_a_month_late
-    client.force_login(manager)
+    sign_in(client, manager)
     response = client.get(reverse("staff:manager_queue"), HTTP_ACCEPT_LANGUAGE=language)
     text = row_text(response, complaint)
     with translation.override(language):
@@ -117,13 +117,13 @@ def test_a_case_moved_up_by_hand_without_a_breach_comes_after_the_breaches(clien
         moves.escalate_manually(
             complaint=by_hand, by=lead, now=NOW + 101 * HOUR, reason="VIP", version=by_hand.version
         )
-    client.force_login(manager)
+    sign_in(client, manager)
     assert references(client.get(reverse("staff:manager_queue"))) == [late.reference, by_hand.reference]
 
 
 def test_keyset_pages_hold_every_case_once_oldest_breach_first(client, manager):
     complaints = breached(PAGE_SIZE + 4)
-    client.force_login(manager)
+    sign_in(client, manager)
     url = reverse("staff:manager_queue")
     first = client.get(url)
     next_query = re.search(r'href="\?([^"]+)" rel="next"', first.content.decode()).group(1)
@@ -134,7 +134,7 @@ def test_keyset_pages_hold_every_case_once_oldest_breach_first(client, manager):
 
 def test_the_query_count_does_not_grow_with_the_rows(client, manager):
     breached(1)
-    client.force_login(manager)
+    sign_in(client, manager)
     url = reverse("staff:manager_queue")
     client.get(url)
     with CaptureQueriesContext(connection) as few:
@@ -149,7 +149,7 @@ def test_the_query_count_does_not_grow_with_the_rows(client, manager):
 def test_take_ownership_and_reassign_from_the_row(client, manager):
     (complaint,) = breached(1)
     agent = make_user(role=Role.AGENT, first_name="Bình")
-    client.force_login(manager)
+    sign_in(client, manager)
     url = reverse("staff:manager_queue")
     complaint.refresh_from_db()
     response = client.post(

@@ -15,7 +15,7 @@ from accounts.models import Role
 from common.paging import PAGE_SIZE, Cursor
 from complaints.models import Complaint, Status
 from escalation import sweep as sweeping
-from tests.factories import NOW, make_complaint, make_user
+from tests.factories import NOW, make_complaint, make_user, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +42,7 @@ def assign(complaint: Complaint, user) -> Complaint:
     [(None, 404), (Role.AGENT, 200), (Role.TEAM_LEAD, 200), (Role.MANAGER, 200)],
 )
 def test_only_staff_open_the_queue(client, role, status):
-    client.force_login(make_user(role=role))
+    sign_in(client, make_user(role=role))
     assert client.get(reverse("staff:queue")).status_code == status
 
 
@@ -53,7 +53,7 @@ def test_a_visitor_is_sent_to_sign_in(client):
 
 
 def test_an_unknown_tab_is_not_found(client, agent):
-    client.force_login(agent)
+    sign_in(client, agent)
     assert client.get(reverse("staff:queue_tab", args=["everything"])).status_code == 404
 
 
@@ -66,7 +66,7 @@ def test_each_tab_holds_its_own_cases(client, agent):
     nobodys = make_complaint()
     closed = assign(make_complaint(), agent)
     Complaint.objects.filter(pk=closed.pk).update(status=Status.CLOSED)
-    client.force_login(agent)
+    sign_in(client, agent)
 
     def tab(name):
         return set(references(client.get(reverse("staff:queue_tab", args=[name]))))
@@ -83,7 +83,7 @@ def test_nearest_deadline_first_with_the_badge_of_each(client, agent):
     sooner = make_complaint(subject="sooner", now=NOW - 20 * HOUR)  # first response due in 4 h
     breached = make_complaint(subject="breached", now=NOW - 30 * HOUR)
     sweeping.sweep(now=NOW)  # flags the breach (and warns the near one)
-    client.force_login(agent)
+    sign_in(client, agent)
     response = client.get(reverse("staff:queue_tab", args=["unassigned"]), HTTP_ACCEPT_LANGUAGE="en")
     assert references(response) == [breached.reference, sooner.reference, later.reference]
     body = response.content.decode()
@@ -97,7 +97,7 @@ def test_keyset_pages_cover_the_queue_once_in_order(client, agent):
     created = [make_complaint(now=NOW + i * HOUR) for i in range(PAGE_SIZE + 7)]
     for complaint in created:
         assign(complaint, agent)
-    client.force_login(agent)
+    sign_in(client, agent)
     first = client.get(reverse("staff:queue"))
     page_one = references(first)
     assert len(page_one) == PAGE_SIZE
@@ -110,7 +110,7 @@ def test_keyset_pages_cover_the_queue_once_in_order(client, agent):
 
 def test_a_hand_edited_cursor_starts_over(client, agent):
     complaint = assign(make_complaint(), agent)
-    client.force_login(agent)
+    sign_in(client, agent)
     for cursor in ("not-a-cursor", "%%%", Cursor((NOW,), 10**9).encode()[:-2] + "!!"):
         response = client.get(reverse("staff:queue"), {"after": cursor})
         assert response.status_code == 200
@@ -119,7 +119,7 @@ def test_a_hand_edited_cursor_starts_over(client, agent):
 
 def test_the_query_count_does_not_grow_with_the_rows(client, agent):
     assign(make_complaint(), agent)
-    client.force_login(agent)
+    sign_in(client, agent)
     url = reverse("staff:queue")
     client.get(url)  # warm the per-process caches (ladder, categories)
     with CaptureQueriesContext(connection) as few:
@@ -138,7 +138,7 @@ def test_the_query_count_does_not_grow_with_the_rows(client, agent):
 def test_search_ignores_case_and_vietnamese_diacritics(client, agent):
     found = make_complaint(subject="Khiếu nại về đơn hàng Đà Nẵng", contact_email="Minh@Example.org")
     other = make_complaint(subject="Hoàn tiền chậm")
-    client.force_login(agent)
+    sign_in(client, agent)
     url = reverse("staff:queue_tab", args=["unassigned"])
     assert references(client.get(url, {"q": "khieu nai"})) == [found.reference]
     assert references(client.get(url, {"q": "DA NANG"})) == [found.reference]
@@ -155,7 +155,7 @@ def test_filters_narrow_the_queue(client, agent):
     Complaint.objects.filter(pk=waiting.pk).update(status=Status.AWAITING_COMPLAINANT)
     breached = make_complaint(now=NOW - 30 * HOUR)
     sweeping.sweep(now=NOW)
-    client.force_login(agent)
+    sign_in(client, agent)
     url = reverse("staff:queue_tab", args=["unassigned"])
     assert references(client.get(url, {"complexity": "complex"})) == [complex_.reference]
     assert references(client.get(url, {"status": Status.AWAITING_COMPLAINANT})) == [waiting.reference]
@@ -170,7 +170,7 @@ def test_filters_narrow_the_queue(client, agent):
     "query", [{"level": "high"}, {"status": "closed"}, {"category": "999999"}, {"q": "x" * 201}]
 )
 def test_a_bad_filter_is_explained_not_a_500(client, agent, query):
-    client.force_login(agent)
+    sign_in(client, agent)
     response = client.get(reverse("staff:queue"), query, HTTP_ACCEPT_LANGUAGE="vi")
     assert response.status_code == 400
     assert 'class="invalid-feedback"' in response.content.decode()
@@ -178,7 +178,7 @@ def test_a_bad_filter_is_explained_not_a_500(client, agent, query):
 
 def test_an_agent_claims_from_the_queue_and_the_case_moves_to_mine(client, agent):
     complaint = make_complaint()
-    client.force_login(agent)
+    sign_in(client, agent)
     unassigned = reverse("staff:queue_tab", args=["unassigned"])
     body = client.get(unassigned, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Claim" in body
@@ -196,7 +196,7 @@ def test_a_team_lead_assigns_from_the_queue(client):
     lead = make_user(role=Role.TEAM_LEAD)
     agent = make_user(role=Role.AGENT, first_name="Bình")
     complaint = make_complaint()
-    client.force_login(lead)
+    sign_in(client, lead)
     unassigned = reverse("staff:queue_tab", args=["unassigned"])
     body = client.get(unassigned).content.decode()
     assert f'<option value="{agent.pk}">Bình</option>' in body

@@ -18,7 +18,7 @@ from accounts.models import Role
 from complaints.models import Complaint, ComplaintEvent, EventKind
 from complaints.services import assign_complaint, send_reminder
 from escalation.models import Escalation
-from tests.factories import NOW, make_complaint, make_user, resolve
+from tests.factories import NOW, make_complaint, make_user, resolve, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -39,7 +39,7 @@ def fresh(complaint: Complaint) -> Complaint:
 
 
 def staff_page(client, user, complaint: Complaint) -> str:
-    client.force_login(user)
+    sign_in(client, user)
     response = client.get(reverse("staff:case", args=[complaint.reference]), HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 200
     return response.content.decode()
@@ -111,7 +111,7 @@ def test_reassigning_is_not_offered_to_an_agent_and_is_refused(client, people):
 def test_a_second_reminder_within_a_day_is_not_offered_and_is_refused(client, people):
     complaint = make_complaint(by=people["alice"], now=timezone.now())
     send_reminder(complaint=complaint, by=people["alice"], now=timezone.now())
-    client.force_login(people["alice"])
+    sign_in(client, people["alice"])
     detail = reverse("complaints:detail", args=[complaint.reference])
     page = client.get(detail, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     remind = reverse("complaints:remind", args=[complaint.reference])
@@ -123,7 +123,7 @@ def test_a_second_reminder_within_a_day_is_not_offered_and_is_refused(client, pe
 
 def test_asking_for_escalation_before_any_deadline_is_not_offered_and_is_refused(client, people):
     complaint = make_complaint(by=people["alice"], now=timezone.now())
-    client.force_login(people["alice"])
+    sign_in(client, people["alice"])
     detail = reverse("complaints:detail", args=[complaint.reference])
     page = client.get(detail, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     request = reverse("complaints:request_escalation", args=[complaint.reference])

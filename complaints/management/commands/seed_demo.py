@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import timedelta
 from typing import Any
 
@@ -11,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from accounts import second_factor
 from accounts.models import Role, User
 from complaints import services
 from complaints.models import CannedReply, Subcategory
@@ -26,7 +28,10 @@ DEMO_USERS: tuple[tuple[str, str, str | None, dict[str, bool]], ...] = (
 
 
 class Command(BaseCommand):
-    help = "Create the demo accounts (password 'demo') and demo complaints; only allowed while DEBUG is on."
+    help = (
+        "Create the demo accounts (password 'demo'; staff with the README's authenticator secret) and "
+        "demo complaints; only allowed while DEBUG is on."
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DEBUG:
@@ -48,8 +53,18 @@ class Command(BaseCommand):
                 if role:
                     user.groups.add(Group.objects.get(name=role))
                 self.stdout.write(f"{'created' if created else 'kept'} {username}")
+                self.enrol_staff(user)
             self.seed_canned_replies()
             self.seed_complaints()
+
+    def enrol_staff(self, user: User) -> None:
+        """Staff sign in with a second factor: the demo staff share one authenticator secret,
+        the README's, so the demo works with any authenticator app."""
+        if not user.holds_staff_role or second_factor.authenticator(user) is not None:
+            return
+        key = base64.b32decode(settings.DEMO_TOTP_SECRET).hex()
+        second_factor.enrol_authenticator(user=user, key=key)
+        self.stdout.write(f"set up {user.username}'s authenticator (secret {settings.DEMO_TOTP_SECRET})")
 
     def seed_canned_replies(self) -> None:
         for position, (title_vi, title_en, body_vi, body_en) in enumerate(CANNED_REPLIES):
