@@ -318,3 +318,11 @@ class AttachMailForm(forms.Form):
                 _("No case has the reference %(reference)s."), params={"reference": reference}
             )
         return reference
+
+
+class AccessLookupForm(AttachMailForm):
+    """The case whose access log to read: the same reference field, checked the same way."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["reference"].help_text = _("For example KN-7F3K-Q9XM.")

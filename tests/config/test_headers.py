@@ -39,7 +39,12 @@ from tests.evidence.conftest import evidence_post, png
 from tests.factories import PASSWORD, make_user
 
 # Admin URLs are sampled, not walked: one pattern per model and action.
-ADMIN_SAMPLE = ("admin:index", "admin:complaints_complaint_changelist", "admin:accounts_user_changelist")
+ADMIN_SAMPLE = (
+    "admin:index",
+    "admin:complaints_complaint_changelist",
+    "admin:accounts_user_changelist",
+    "admin:complaints_accessrecord_changelist",
+)
 
 
 @dataclass(frozen=True)
@@ -236,6 +241,8 @@ def test_every_url_answers_every_visitor_with_the_security_headers_and_no_inline
     assert statuses[reverse("complaints:detail", args=[world["complaint"].reference])] >= {200}
     assert 200 in statuses[reverse("admin:complaints_complaint_changelist")]
     assert 200 in statuses[reverse("staff:dashboard")]
+    assert 200 in statuses[reverse("staff:case_access", args=[world["complaint"].reference])]
+    assert 200 in statuses[reverse("admin:complaints_accessrecord_changelist")]
 
 
 @pytest.mark.django_db
