@@ -135,7 +135,8 @@ def seed_access_log(total: int) -> None:
         SELECT now() - (g % 525600) * interval '1 minute',
                'case_view',
                (SELECT min(id) FROM complaints_complaint) + g % (SELECT count(*) FROM complaints_complaint),
-               u.id, 'agent', ('192.0.2.' || (g % 250 + 1))::inet, 'Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0'
+               u.id, 'agent', ('192.0.2.' || (g % 250 + 1))::inet,
+               'Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0'
         FROM generate_series(1, {total}) AS g
         JOIN (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n FROM accounts_user
               WHERE username LIKE 'bench-agent-%') AS u ON u.n = g % 40""",
