@@ -26,7 +26,8 @@ def run() -> None:
     one must land. `inbound_floor_msgs_s`: the same 200 messages fetched and moved to another
     folder with imapclient alone, in the door's batches, before and after the door's run
     (the mean of the two). `inbound_stdlib_read_msgs_s`: the same 200 read by the
-    standard library alone (parsed, every part decoded and hashed). `inbound_latency_p95_s` (and p50): 40 more replies delivered one
+    standard library alone (parsed, every part decoded and hashed). `inbound_latency_p95_s`
+    (and p50): 40 more replies delivered one
     by one over about a minute to a mailbox a Celery worker and beat poll at the default
     interval, each timed from its APPEND to its entry on the timeline."""
     fresh_database()
