@@ -22,6 +22,7 @@ PEOPLE = {
     "agent": {"first_name": "Trần Văn", "last_name": "Minh", "role": Role.AGENT},
     "lead": {"first_name": "Lê Thị Thu", "last_name": "Hà", "role": Role.TEAM_LEAD},
     "manager": {"first_name": "Phạm Quốc", "last_name": "Bảo", "role": Role.MANAGER},
+    "privacy officer": {"first_name": "Võ Thị", "last_name": "Thu", "role": Role.PRIVACY_OFFICER},
     "admin": {"first_name": "Quản trị", "last_name": "Viên", "is_staff": True, "is_superuser": True},
 }
 ROLES = ("guest", *PEOPLE)
@@ -31,8 +32,17 @@ STAFF_LINKS = {
     "complainant": set(),
     "agent": {"/staff/queue/", "/staff/mail/"},
     "lead": {"/staff/queue/", "/staff/mail/"},
-    "manager": {"/staff/queue/", "/staff/mail/", "/staff/escalated/", "/staff/dashboard/"},
-    "admin": {"/staff/queue/", "/staff/mail/", "/staff/escalated/", "/staff/dashboard/", "/admin/"},
+    "manager": {"/staff/queue/", "/staff/mail/", "/staff/escalated/", "/staff/dashboard/", "/staff/access/"},
+    # Privacy officers work no cases: the access log is their one staff page.
+    "privacy officer": {"/staff/access/"},
+    "admin": {
+        "/staff/queue/",
+        "/staff/mail/",
+        "/staff/escalated/",
+        "/staff/dashboard/",
+        "/staff/access/",
+        "/admin/",
+    },
 }
 
 # The boxes of what the header shows on its bar: the brand, each top-level item, the toggler.

@@ -10,6 +10,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db import DatabaseError, NotSupportedError, connection, transaction
 from django.db.models.deletion import ProtectedError
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 
 from accounts.models import Role
 from complaints.accesslog import (
@@ -169,7 +170,10 @@ def test_handled_by_roles_lists_each_staff_reading_oldest_first_without_names_or
         (AccessRole.MANAGER, AccessKind.DOSSIER, NOW + timedelta(hours=2)),
         (AccessRole.MANAGER, AccessKind.EXPORT, NOW + timedelta(hours=3)),
     ]
-    assert handled[0].role_label == "Agent" and handled[1].kind_label == "Downloaded the dossier (ZIP)"
+    with translation.override("en"):
+        assert handled[0].role_label == "Agent" and handled[1].kind_label == "Downloaded the dossier (ZIP)"
+    with translation.override("vi"):
+        assert handled[0].role_label == "Nhân viên hỗ trợ"
     assert not {agent.username, manager.username, "10.0.0.1", "10.0.0.2"} & {
         str(value) for h in handled for value in h
     }

@@ -37,4 +37,5 @@ def test_the_case_page_query_count_does_not_grow_with_the_timeline(client, staff
     client.force_login(user)
     page = "staff:case" if staff else "complaints:detail"
     assert queries_for(client, short, page) == queries_for(client, long, page)
-    assert queries_for(client, long, page) <= 8
+    # Staff's page writes one more: the view's entry in the access log.
+    assert queries_for(client, long, page) <= (9 if staff else 8)
