@@ -141,9 +141,8 @@ def access_page(*, complaint: Complaint | None, after: Cursor | None) -> Page:
     """One page of the log, newest first: one case's (`complaint`), or every case's (None),
     each entry with its account, file and complaint. One query, on an index in both cases
     (access_case_idx, access_time_idx), however long the log."""
-    entries = AccessRecord.objects.select_related("user", "evidence", "complaint").order_by("-at", "-id")
-    if complaint is not None:
-        entries = entries.filter(complaint=complaint)
+    entries = AccessRecord.objects.select_related("user", "evidence").order_by("-at", "-id")
+    entries = entries.filter(complaint=complaint) if complaint else entries.select_related("complaint")
     return keyset_page(entries, {"at": F("at")}, after, descending=True)
 
 
