@@ -13,6 +13,7 @@ def roles(request: HttpRequest) -> dict[str, bool]:
             "is_lead": False,
             "is_manager": False,
             "is_privacy_officer": False,
+            "reads_access_log": False,
             "staff_menu": False,
         }
     return {
@@ -20,5 +21,6 @@ def roles(request: HttpRequest) -> dict[str, bool]:
         "is_lead": user.is_lead,
         "is_manager": user.is_manager,
         "is_privacy_officer": user.is_privacy_officer,
-        "staff_menu": user.is_agent or user.is_staff or user.is_privacy_officer,
+        "reads_access_log": user.reads_access_log,
+        "staff_menu": user.is_agent or user.is_staff or user.is_privacy_officer or user.reads_access_log,
     }

@@ -23,6 +23,9 @@ class Role(models.TextChoices):
 
 # The roles that work cases: the queues, the case workspace, whom a case can go to.
 STAFF_ROLES = frozenset({Role.AGENT, Role.TEAM_LEAD, Role.MANAGER})
+# The roles that read the access log (who saw which case, from where): managers, and
+# privacy officers, who answer people's questions about their data.
+ACCESS_LOG_ROLES = frozenset({Role.MANAGER, Role.PRIVACY_OFFICER})
 
 
 class User(AbstractUser):
@@ -85,6 +88,10 @@ class User(AbstractUser):
     @property
     def is_privacy_officer(self) -> bool:
         return self.has_role(Role.PRIVACY_OFFICER)
+
+    @property
+    def reads_access_log(self) -> bool:
+        return self.has_role(*ACCESS_LOG_ROLES)
 
     @property
     def holds_staff_role(self) -> bool:

@@ -67,12 +67,12 @@ def make_due_during(seconds: int, count: int) -> str:
     return since
 
 
-def seed_staff_world() -> None:
-    """A million complaints, 200,000 of them open: half unassigned, the rest spread over 40
-    agents, deadlines spread over two weeks, one open case in ten escalated to the managers
-    after a missed deadline; submissions over the last three years."""
+def seed_staff_world(total: int = 1_000_000) -> None:
+    """A million complaints (or `total`), a fifth of them open: half unassigned, the rest spread
+    over 40 agents, deadlines spread over two weeks, one open case in ten escalated to the
+    managers after a missed deadline; submissions over the last three years."""
     fresh_database()
-    seed_complaints(1_000_000, open_every=5)
+    seed_complaints(total, open_every=5)
     staff = probe("bench.page_probe", "setup")
     agents = "ARRAY[" + ",".join(str(pk) for pk in staff["agents"]) + "]"
     psql(
@@ -126,3 +126,21 @@ def intake_fields(token: str) -> dict[str, str]:
         "evidence-MIN_NUM_FORMS": "0",
         "evidence-MAX_NUM_FORMS": "20",
     }
+
+
+def seed_access_log(total: int) -> None:
+    """`total` access log entries in one statement, as a year of staff work leaves them: case
+    views by the bench's 40 agents over the last 365 days, spread over every complaint."""
+    psql(
+        f"""INSERT INTO complaints_accessrecord (at, kind, complaint_id, user_id, role, ip, user_agent)
+        SELECT now() - (g % 525600) * interval '1 minute',
+               'case_view',
+               (SELECT min(id) FROM complaints_complaint) + g % (SELECT count(*) FROM complaints_complaint),
+               u.id, 'agent', ('192.0.2.' || (g % 250 + 1))::inet,
+               'Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0'
+        FROM generate_series(1, {total}) AS g
+        JOIN (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n FROM accounts_user
+              WHERE username LIKE 'bench-agent-%') AS u ON u.n = g % 40""",
+        DATABASE,
+    )
+    psql("VACUUM ANALYZE complaints_accessrecord", DATABASE)

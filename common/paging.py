@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db.models import F, QuerySet
-from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan
+from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 
 PAGE_SIZE = 25
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -48,6 +48,10 @@ class Cursor:
         starts its index scan at the cursor instead of skipping the pages before it."""
         return TupleGreaterThan(Tuple(*keys, F("id")), (*self.moments, self.id))
 
+    def before(self, *keys: Any) -> TupleLessThan:
+        """The condition "sorts before this cursor", for a list read newest first."""
+        return TupleLessThan(Tuple(*keys, F("id")), (*self.moments, self.id))
+
 
 @dataclass
 class Page:
@@ -56,14 +60,21 @@ class Page:
 
 
 def keyset_page(
-    queryset: QuerySet, keys: dict[str, Any], after: Cursor | None, size: int = PAGE_SIZE
+    queryset: QuerySet,
+    keys: dict[str, Any],
+    after: Cursor | None,
+    size: int = PAGE_SIZE,
+    *,
+    descending: bool = False,
 ) -> Page:
-    """The `size` rows of `queryset` (ordered by the `keys` annotations, then id) after `after`.
+    """The `size` rows of `queryset` (ordered by the `keys` annotations, then id; or by both
+    descending, newest first) after `after`.
 
     One more row than shown is read to know whether a next page exists: nothing is counted.
     """
     if after is not None:
-        queryset = queryset.filter(after.after(*keys.values()))
+        condition = after.before if descending else after.after
+        queryset = queryset.filter(condition(*keys.values()))
     rows = list(queryset[: size + 1])
     if len(rows) <= size:
         return Page(rows, None)

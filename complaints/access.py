@@ -18,6 +18,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 
 from common import ratelimit
+from common.ratelimit import client_ip
+from complaints.accesslog import Reader, reader_of
 from complaints.models import Complaint
 
 GUEST_COOKIE = "kn_guest"
@@ -69,6 +71,14 @@ def staging_owner(request: HttpRequest, *, create: bool = False) -> str:
 def is_staff(request: HttpRequest) -> bool:
     """Whether the visitor holds a staff role."""
     return request.user.is_authenticated and request.user.is_agent
+
+
+def reader(request: HttpRequest) -> Reader:
+    """Who is reading, as the access log records them: the account (none for a guest), its role
+    now, the client's address (behind our proxies, as `client_ip` finds it) and browser."""
+    return reader_of(
+        request.user, address=client_ip(request), user_agent=request.META.get("HTTP_USER_AGENT", "")
+    )
 
 
 def is_owner(request: HttpRequest, complaint: Complaint) -> bool:

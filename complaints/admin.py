@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from complaints.models import (
+    AccessRecord,
     CannedReply,
     Category,
     Complaint,
@@ -101,6 +102,22 @@ class ComplaintAdmin(ReadOnlyModelAdmin):
             Complaint.objects.filter(pk=obj.pk).update(
                 legal_hold_reason=obj.legal_hold_reason, legal_hold_since=obj.legal_hold_since
             )
+
+
+@admin.register(AccessRecord)
+class AccessRecordAdmin(ReadOnlyModelAdmin):
+    """The access log, read only: nobody adds, changes or deletes an entry, an admin included."""
+
+    list_display = ("at", "complaint", "kind", "role", "user", "ip")
+    list_filter = ("kind", "role")
+    search_fields = ("complaint__reference", "user__username", "ip")
+    list_select_related = ("complaint", "user")
+    readonly_fields = [f.name for f in AccessRecord._meta.fields]
+    # No date hierarchy and no count of the whole table: the log grows without end.
+    show_full_result_count = False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(Notification)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import models
+from django.db import NotSupportedError, models
 from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Coalesce, Least
 from django.utils import translation
@@ -856,3 +856,105 @@ class PrivacyRequest(models.Model):
 
     def is_overdue(self, now: datetime) -> bool:
         return self.status == PrivacyRequestStatus.OPEN and self.due_at < now
+
+
+class AccessKind(models.TextChoices):
+    """What a reader did with a case's personal data (an entry of the access log)."""
+
+    CASE_VIEW = "case_view", _("Opened the case")
+    ORIGINAL = "original", _("Downloaded an original file")
+    COPY = "copy", _("Downloaded a cleaned copy")
+    DOSSIER = "dossier", _("Downloaded the dossier (ZIP)")
+    EXPORT = "export", _("Exported it in a CSV file")
+
+
+class AccessRole(models.TextChoices):
+    """The reader's role at the time: their highest staff role, else the complainant's."""
+
+    AGENT = "agent", _("Agent")
+    TEAM_LEAD = "team_lead", _("Team lead")
+    MANAGER = "manager", _("Manager")
+    PRIVACY_OFFICER = "privacy_officer", _("Privacy officer")
+    ADMINISTRATOR = "administrator", _("Administrator")
+    COMPLAINANT = "complainant", _("Complainant")
+
+
+APPEND_ONLY = "The access log is append-only: its entries are never changed or deleted."
+
+
+class AccessRecordQuerySet(models.QuerySet):
+    """Entries are only ever added: a bulk update or delete through the ORM is refused
+    (and PostgreSQL refuses one by any other road: migration complaints/0013's trigger)."""
+
+    def update(self, **kwargs: Any) -> int:
+        raise NotSupportedError(APPEND_ONLY)
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise NotSupportedError(APPEND_ONLY)
+
+    delete.queryset_only = True  # type: ignore[attr-defined]  # as Django's own: no Manager.delete()
+
+
+class AccessRecord(models.Model):
+    """One reading of a case: who (the account, none for a guest), in which role, what (a view,
+    a download, the dossier, an export), when and from which address. Append-only: written by
+    `complaints.accesslog`, never changed, never deleted; it names accounts, cases and files
+    with PROTECT, so none of those can be deleted from under it either."""
+
+    at = models.DateTimeField(_("when"))
+    kind = models.CharField(_("what"), max_length=16, choices=AccessKind.choices)
+    # access_case_idx leads with the complaint, so the foreign key needs no index of its own.
+    complaint = models.ForeignKey(
+        Complaint, on_delete=models.PROTECT, related_name="+", db_index=False, verbose_name=_("complaint")
+    )
+    evidence = models.ForeignKey(
+        "evidence.Evidence",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+        verbose_name=_("file"),
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+        verbose_name=_("account"),
+    )
+    role = models.CharField(_("role"), max_length=16, choices=AccessRole.choices)
+    ip = models.GenericIPAddressField(_("address"), null=True, blank=True)
+    user_agent = models.CharField(_("browser"), max_length=200, blank=True)
+
+    objects = AccessRecordQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("access log entry")
+        verbose_name_plural = _("access log")
+        indexes = [
+            # The whole log, newest first (staff:access_log), paged by (at, id) read backwards.
+            models.Index(fields=["at", "id"], name="access_time_idx"),
+            # One case's log, newest first (staff:case_access), and handled_by_roles.
+            models.Index(fields=["complaint", "at", "id"], name="access_case_idx"),
+            # What one person read; also PROTECT's look-up when an account is deleted.
+            models.Index(fields=["user", "at"], name="access_user_idx"),
+            # A file's downloads, and PROTECT's look-up when a file is deleted; case views and
+            # exports name no file and stay out of it.
+            models.Index(
+                fields=["evidence"], name="access_evidence_idx", condition=Q(evidence__isnull=False)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.complaint_id} {self.kind} {self.role} {when(self.at)}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding or kwargs.get("force_update") or kwargs.get("update_fields"):
+            raise NotSupportedError(APPEND_ONLY)
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise NotSupportedError(APPEND_ONLY)

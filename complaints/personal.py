@@ -183,6 +183,10 @@ NOT_PERSONAL: frozenset[str] = frozenset(
 ELSEWHERE: dict[str, str] = {
     "accounts.User": "a person's account: closed on request (a privacy request), not by a case's retention",
     "evidence.StagedUpload": "files chosen on a form and not sent: deleted after a day (evidence.tasks)",
+    "complaints.AccessRecord": (
+        "the append-only log of who saw what: readers, times and addresses, kept as the record "
+        "of access (staff's, and a complainant's own downloads); its own retention is to come"
+    ),
 }
 
 # The keys of an event's payload kept by anonymisation: ids, codes and times, never text.

@@ -25,9 +25,12 @@ from complaints.access import (
     may_add_evidence,
     may_take_dossier,
     may_take_original,
+    reader,
     staging_owner,
     visible_complaint,
 )
+from complaints.accesslog import record_access
+from complaints.models import AccessKind
 from complaints.refusals import EvidenceRejected
 from evidence import services
 from evidence.forms import EvidenceFormSet, refusal_messages, report_upload_outcome
@@ -162,7 +165,11 @@ def _stored_response(key: str, *, filename: str, content_type: str, inline: bool
 def download(request: HttpRequest, public_id: str, variant: str) -> HttpResponse:
     """original: the sealed file, as it was sent (`may_take_original`);
     view: the re-encoded image without its metadata (named "…-cleaned"), or the file itself
-    for anything that is not re-encoded; thumb: the small preview shown on the timeline."""
+    for anything that is not re-encoded; thumb: the small preview shown on the timeline.
+
+    Each file served but the preview is an entry in the access log (the original, or the
+    cleaned copy); the preview shows on the case page, whose opening by staff is logged.
+    """
     evidence = get_object_or_404(Evidence.objects.select_related("complaint"), public_id=public_id)
     complaint = evidence.complaint
     if not (is_owner(request, complaint) or is_staff(request)) or not evidence.original_key:
@@ -178,16 +185,25 @@ def download(request: HttpRequest, public_id: str, variant: str) -> HttpResponse
         )
     if variant == "view" and evidence.derivative_key:
         ext = evidence.derivative_key.rsplit(".", 1)[-1]
-        return _stored_response(
+        kind = AccessKind.COPY
+        response = _stored_response(
             evidence.derivative_key,
             filename=f"{stem}-cleaned.{ext}",
             content_type=evidence.derivative_content_type,
         )
-    if variant in ("original", "view") and may_take_original(request, complaint, is_image=evidence.is_image):
-        return _stored_response(
+    elif variant in ("original", "view") and may_take_original(
+        request, complaint, is_image=evidence.is_image
+    ):
+        kind = AccessKind.ORIGINAL
+        response = _stored_response(
             evidence.original_key, filename=evidence.original_name, content_type=evidence.content_type
         )
-    raise Http404
+    else:
+        raise Http404
+    record_access(
+        reader=reader(request), kind=kind, complaint=complaint, evidence=evidence, at=timezone.now()
+    )
+    return response
 
 
 @require_GET
@@ -197,6 +213,7 @@ def dossier(request: HttpRequest, reference: str) -> HttpResponse:
     if not may_take_dossier(request, complaint) or complaint.processing_restricted_at is not None:
         raise Http404  # not theirs to take, or its processing is restricted until lifted
     archive = services.write_dossier(complaint=complaint, language=get_language())
+    record_access(reader=reader(request), kind=AccessKind.DOSSIER, complaint=complaint, at=timezone.now())
     response = FileResponse(
         archive,
         as_attachment=True,

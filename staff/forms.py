@@ -336,3 +336,11 @@ class AnswerPrivacyRequestForm(CleanTextMixin, forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text=_("Sent to them by e-mail and shown on their case's timeline. Required for a refusal."),
     )
+
+
+class AccessLookupForm(AttachMailForm):
+    """The case whose access log to read: the same reference field, checked the same way."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["reference"].help_text = _("For example KN-7F3K-Q9XM.")

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from staff.views import case, mail, privacy, queues, reports
+from staff.views import access, case, mail, privacy, queues, reports
 
 app_name = "staff"
 
@@ -20,6 +20,9 @@ urlpatterns = [
     path("cases/<str:reference>/escalate/", case.escalate, name="escalate"),
     path("cases/<str:reference>/de_escalate/", case.de_escalate, name="de_escalate"),
     path("cases/<str:reference>/resolve/", case.resolve, name="resolve"),
+    # Who saw what: the access log, for managers and privacy officers.
+    path("cases/<str:reference>/access/", access.case_access, name="case_access"),
+    path("access/", access.access_log, name="access_log"),
     path("mail/", mail.mail_review, name="mail_review"),
     path("mail/<slug:tab>/", mail.mail_review, name="mail_review_tab"),
     path("mail/<int:pk>/original.eml", mail.mail_original, name="mail_original"),

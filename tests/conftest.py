@@ -119,6 +119,7 @@ def browser() -> Iterator[object]:
 # same seed functions.
 SEEDS = (
     ("accounts.migrations.0002_staff_groups", "create_groups"),
+    ("accounts.migrations.0003_privacy_officers", "create_group"),
     ("complaints.migrations.0002_seed_categories", "seed"),
     ("escalation.migrations.0002_seed_ladder_policies_calendar", "seed"),
     ("escalation.migrations.0005_calendar_and_holiday_names_in_both_languages", "seed"),

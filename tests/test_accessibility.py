@@ -76,6 +76,7 @@ class World:
     agent: object
     lead: object
     manager: object
+    privacy_officer: object
     cases: dict[str, Complaint]
     guest_case: Complaint
     guest_token: str
@@ -90,6 +91,7 @@ def build_world(language: str) -> World:
     agent = make_user(role=Role.AGENT, first_name="Minh", last_name="Trần", **named)
     lead = make_user(role=Role.TEAM_LEAD, first_name="Hoa", last_name="Lê", **named)
     manager = make_user(role=Role.MANAGER, first_name="Quang", last_name="Phạm", **named)
+    privacy_officer = make_user(role=Role.PRIVACY_OFFICER, first_name="Thu", last_name="Võ", **named)
     CannedReply.objects.create(
         title_vi="Đã tiếp nhận",
         title_en="Acknowledgement",
@@ -174,7 +176,9 @@ def build_world(language: str) -> World:
     assert cases["breached"].escalation_level == 1
     assert cases["awaiting"].status == Status.AWAITING_COMPLAINANT
     assert cases["closed"].status == Status.CLOSED
-    return World(language, complainant, agent, lead, manager, cases, guest_case, token, reset_path)
+    return World(
+        language, complainant, agent, lead, manager, privacy_officer, cases, guest_case, token, reset_path
+    )
 
 
 # --- browsing and checking --------------------------------------------------------------
@@ -534,7 +538,23 @@ def test_every_page_has_no_serious_or_critical_axe_violation(
         ],
     )
 
-    assert audit.pages >= 64
+    # Who saw what: the access log, as managers and privacy officers read it (the agent's,
+    # the lead's and the manager's visits above are in it).
+    officer = contexts(language, width).new_page()
+    sign_in(officer, base, world.privacy_officer, language)
+    for reader, who in ((manager, "manager"), (officer, "privacy officer")):
+        visit(
+            audit,
+            reader,
+            base,
+            [
+                (f"access log ({who})", "/staff/access/"),
+                (f"access log, unknown reference (400, {who})", "/staff/access/?reference=KN-0000-0000", 400),
+                (f"access log of a case ({who})", f"/staff/cases/{case['new']}/access/"),
+            ],
+        )
+
+    assert audit.pages >= 70
     audit.assert_clean()
 
 

@@ -23,8 +23,8 @@ PEOPLE = {
     "agent": {"first_name": "Trần Văn", "last_name": "Minh", "role": Role.AGENT},
     "lead": {"first_name": "Lê Thị Thu", "last_name": "Hà", "role": Role.TEAM_LEAD},
     "manager": {"first_name": "Phạm Quốc", "last_name": "Bảo", "role": Role.MANAGER},
+    "privacy officer": {"first_name": "Võ Thị", "last_name": "Thu", "role": Role.PRIVACY_OFFICER},
     "admin": {"first_name": "Quản trị", "last_name": "Viên", "is_staff": True, "is_superuser": True},
-    "privacy": {"first_name": "Đỗ Thị", "last_name": "Mai", "role": Role.PRIVACY_OFFICER},
 }
 ROLES = ("guest", *PEOPLE)
 # The staff pages each kind of person finds in the staff menu (none: no staff menu).
@@ -33,16 +33,18 @@ STAFF_LINKS = {
     "complainant": set(),
     "agent": {"/staff/queue/", "/staff/mail/"},
     "lead": {"/staff/queue/", "/staff/mail/"},
-    "manager": {"/staff/queue/", "/staff/mail/", "/staff/escalated/", "/staff/dashboard/"},
+    "manager": {"/staff/queue/", "/staff/mail/", "/staff/escalated/", "/staff/dashboard/", "/staff/access/"},
+    # Privacy officers work no cases: their requests and the access log are their staff pages.
+    "privacy officer": {"/staff/privacy/", "/staff/access/"},
     "admin": {
         "/staff/queue/",
         "/staff/mail/",
         "/staff/escalated/",
         "/staff/dashboard/",
         "/staff/privacy/",
+        "/staff/access/",
         "/admin/",
     },
-    "privacy": {"/staff/privacy/"},
 }
 
 # The boxes of what the header shows on its bar: the brand, each top-level item, the toggler.

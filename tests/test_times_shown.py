@@ -226,6 +226,10 @@ def test_the_pages_show_every_time_in_the_one_format_of_its_kind(
     assert re.search(ago, escalated_cases), escalated_cases  # how long ago the deadline broke
     dashboard = page_text(client, reverse("staff:dashboard"), language)
     assert re.search(DAY[language], dashboard)
+    # The access log: the agent's views of the cases above, when they were.
+    case_log = page_text(client, reverse("staff:case_access", args=[escalated.reference]), language)
+    assert re.search(MOMENT[language], case_log), case_log
+    page_text(client, reverse("staff:access_log"), language)
 
 
 def test_every_email_shows_its_times_in_its_readers_format(portal):

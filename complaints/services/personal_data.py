@@ -24,7 +24,17 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
-from complaints.models import ActorRole, Complaint, ComplaintEvent, EventKind, InboundMessage, Notification
+from complaints.accesslog import handled_by_roles
+from complaints.models import (
+    AccessKind,
+    AccessRole,
+    ActorRole,
+    Complaint,
+    ComplaintEvent,
+    EventKind,
+    InboundMessage,
+    Notification,
+)
 from complaints.personal import EXPORTED
 from complaints.records import record_event
 from complaints.refusals import ActionRefused
@@ -117,6 +127,17 @@ def complaint_data(complaint: Complaint) -> dict[str, Any]:
         "requests_about_data": [
             _fields(item, "complaints.PrivacyRequest", "kind", "status", "created_at", "due_at", "handled_at")
             for item in complaint.privacy_requests.order_by("created_at", "pk")
+        ],
+        # Who handled it, by role (the access log): never names or addresses.
+        "handled_by": [
+            {
+                "role": item.role,
+                "what": item.kind,
+                "at": _value(item.at),
+                "role_label": str(AccessRole(item.role).label),
+                "what_label": str(AccessKind(item.kind).label),
+            }
+            for item in handled_by_roles(complaint)
         ],
         "emails_received": [
             _fields(message, "complaints.InboundMessage", "received_at", "status")

@@ -28,9 +28,10 @@ from django.views.decorators.http import require_POST
 from accounts.decorators import role_required
 from accounts.models import STAFF_ROLES, Role, active_staff
 from complaints import services
-from complaints.access import complaint_or_404
+from complaints.access import complaint_or_404, reader
+from complaints.accesslog import record_access
 from complaints.case_page import case_context
-from complaints.models import Complaint
+from complaints.models import AccessKind, Complaint
 from complaints.refusals import ActionRefused, StaleForm, permitted
 from complaints.rules import check_claim, check_reassign
 from escalation import moves
@@ -75,11 +76,14 @@ def case(request: HttpRequest, reference: str) -> HttpResponse:
 
 def _case_page(request: HttpRequest, reference: str, *, bound: dict[str, Any], status: int) -> HttpResponse:
     """Render the staff case page; `bound` holds a form posted with errors (or kept after a
-    stale post), by context name. A constant number of queries, whatever the case."""
+    stale post), by context name. A constant number of queries, whatever the case, of which
+    one writes: the view's entry in the access log."""
     complaint = complaint_or_404(
         Complaint.objects.select_related("category", "subcategory", "assignee"), reference
     )
-    context = case_context(request, complaint, staff=True, now=timezone.now(), bound=bound)
+    now = timezone.now()
+    record_access(reader=reader(request), kind=AccessKind.CASE_VIEW, complaint=complaint, at=now)
+    context = case_context(request, complaint, staff=True, now=now, bound=bound)
     context.update(_workspace(request, complaint, bound))
     return render(request, "staff/case.html", context, status=status)
 

@@ -14,6 +14,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import Role
 from complaints.models import (
     Complaint,
     ComplaintEvent,
@@ -93,6 +94,16 @@ def test_the_export_holds_every_row_of_the_persons_data_and_their_files():
     assert len(item["evidence"]) == Evidence.objects.filter(complaint=complaint).count() == 2
     page = archive.read("index.html").decode()
     assert "Nguyễn Thị Lan" in page and complaint.reference in page and '<html lang="vi">' in page
+    # Who handled it, by role only: the agent who opened the case page is in it.
+    agent = make_user(role=Role.AGENT, first_name="Trần Văn Minh")
+    staff = Client()
+    sign_in(staff, agent)
+    assert staff.get(reverse("staff:case", args=[complaint.reference])).status_code == 200
+    data, _archive = unzip(browser.get(reverse("complaints:export", args=[complaint.reference])))
+    assert [(item["role"], item["what"]) for item in data["complaints"][0]["handled_by"]][-1:] == [
+        ("agent", "case_view")
+    ]
+    assert "Trần Văn Minh" not in json.dumps(data["complaints"][0]["handled_by"], ensure_ascii=False)
     # Internal notes stay internal.
     assert "Lan gọi lại từ" not in text
 

@@ -44,6 +44,7 @@ ADMIN_SAMPLE = (
     "admin:complaints_complaint_changelist",
     "admin:accounts_user_changelist",
     "admin:otp_totp_totpdevice_changelist",
+    "admin:complaints_accessrecord_changelist",
 )
 
 
@@ -241,6 +242,8 @@ def test_every_url_answers_every_visitor_with_the_security_headers_and_no_inline
     assert statuses[reverse("complaints:detail", args=[world["complaint"].reference])] >= {200}
     assert 200 in statuses[reverse("admin:complaints_complaint_changelist")]
     assert 200 in statuses[reverse("staff:dashboard")]
+    assert 200 in statuses[reverse("staff:case_access", args=[world["complaint"].reference])]
+    assert 200 in statuses[reverse("admin:complaints_accessrecord_changelist")]
 
 
 @pytest.mark.django_db
