@@ -8,6 +8,9 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils import timezone
+
+from accounts.signals import security_event
 
 
 def role_required(*roles: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
@@ -17,6 +20,15 @@ def role_required(*roles: str) -> Callable[[Callable[..., HttpResponse]], Callab
         @wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if not request.user.has_role(*roles):
+                # A signed-in account reaching for a page its role does not open: the privacy
+                # officers hear of it (at most once an hour per account).
+                security_event.send(
+                    sender=role_required,
+                    kind="permission_refused",
+                    account=request.user,
+                    details={"path": request.path[:200]},
+                    now=timezone.now(),
+                )
                 raise Http404
             return view(request, *args, **kwargs)
 

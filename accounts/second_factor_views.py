@@ -17,6 +17,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -25,6 +26,7 @@ from django.views.decorators.http import require_POST
 
 from accounts import second_factor
 from accounts.forms import EnrolmentForm, SecondFactorForm
+from accounts.signals import security_event
 from common import ratelimit
 
 # Fresh recovery codes wait here, in the session, for the one page that shows them.
@@ -139,6 +141,11 @@ def verify(request: HttpRequest) -> HttpResponse:
             return _render_refused(request, template, context, ratelimit.Verdict(False, check.wait))
         if check.device is None:
             form.add_error("code", second_factor.SecondFactorRefused())
+            # Someone holding the password tried a code that was wrong: the privacy officers
+            # hear of it (at most once an hour per account, complaints.security).
+            security_event.send(
+                sender=verify, kind="second_factor_failure", account=user, details={}, now=timezone.now()
+            )
             return render(request, template, context)
         _refund(limits)
         second_factor.pass_second_factor(request, check.device)

@@ -17,11 +17,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
+from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import F, QuerySet
 
-from accounts.models import Role
+from accounts.models import Role, User
+from accounts.signals import security_event
+from common import ratelimit
 from common.paging import Cursor, Page, keyset_page
 from complaints.models import AccessKind, AccessRecord, AccessRole, Complaint
 
@@ -77,10 +80,35 @@ def reader_of(user: Any, *, address: str, user_agent: str) -> Reader:
     )
 
 
+# What counts towards an account's downloads in an hour (BULK_DOWNLOAD_ALERT).
+DOWNLOADS = frozenset({AccessKind.ORIGINAL, AccessKind.COPY, AccessKind.DOSSIER, AccessKind.EXPORT})
+
+
+def count_download(reader: Reader, *, at: datetime) -> None:
+    """Count one download (a file, a dossier, an export) by the reader's account; past
+    BULK_DOWNLOAD_ALERT within an hour, tell the privacy officers (once an hour per account,
+    complaints.security). Guests have no account to count; the cache down counts nothing."""
+    if reader.user_id is None:
+        return
+    limit = settings.BULK_DOWNLOAD_ALERT
+    verdict = ratelimit.hit(
+        "bulk-download", f"user:{reader.user_id}", limit=limit, window=3600, fail_open=True
+    )
+    if verdict.allowed or verdict.unavailable:
+        return
+    account = User.objects.filter(pk=reader.user_id).first()
+    security_event.send(
+        sender=count_download, kind="bulk_download", account=account, details={"limit": limit}, now=at
+    )
+
+
 def record_access(
     *, reader: Reader, kind: str, complaint: Complaint, at: datetime, evidence: Any = None
 ) -> AccessRecord:
-    """Write one entry (one INSERT, in the caller's transaction or autocommitted) and return it."""
+    """Write one entry (one INSERT, in the caller's transaction or autocommitted) and return
+    it; a download also counts towards the account's hour (`count_download`)."""
+    if kind in DOWNLOADS:
+        count_download(reader, at=at)
     return AccessRecord.objects.create(
         at=at,
         kind=kind,
@@ -101,6 +129,7 @@ def record_export(*, reader: Reader, complaints: QuerySet[Complaint], at: dateti
     million complaints costs one statement. On SQLite (the embedded default) the ids are read,
     then inserted with one bulk insert.
     """
+    count_download(reader, at=at)
     values = {
         "at": at,
         "kind": AccessKind.EXPORT,

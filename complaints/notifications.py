@@ -247,6 +247,11 @@ NEWS: dict[str, dict[str | None, Any]] = {
     },
     "security_alert": {
         "sign_in_ceiling": _("Sign-ins to one account keep failing: someone may be guessing its password."),
+        "second_factor_failure": _(
+            "A wrong second-factor code was typed for an account: someone may hold its password."
+        ),
+        "permission_refused": _("An account reached for a staff page its role does not open."),
+        "bulk_download": _("One account downloaded more files, dossiers or exports in an hour than usual."),
         None: _("Something on the portal looks like an attack on an account or on personal data."),
     },
 }

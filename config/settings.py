@@ -504,6 +504,9 @@ LOGIN_SLOW_SECONDS = env_int("LOGIN_SLOW_SECONDS", 30)
 LOGIN_KNOWN_BROWSER_DAYS = env_int("LOGIN_KNOWN_BROWSER_DAYS", 90)
 # The same alert to privacy officers (kind and account) at most once in this many minutes.
 SECURITY_ALERT_QUIET_MINUTES = env_int("SECURITY_ALERT_QUIET_MINUTES", 60)
+# Files, dossiers and exports one account may download in an hour before the privacy
+# officers are alerted (they are not stopped).
+BULK_DOWNLOAD_ALERT = env_int("BULK_DOWNLOAD_ALERT", 100)
 # Look-ups of a complaint (reference or tracking link) that fail, per client address and window.
 LOOKUP_FAILURE_LIMIT = env_int("LOOKUP_FAILURE_LIMIT", 30)
 LOOKUP_FAILURE_WINDOW = env_int("LOOKUP_FAILURE_WINDOW", 3600)

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from accounts.models import Role
 from complaints.models import (
+    AccessRecord,
     Complaint,
     ComplaintEvent,
     ContactAttempt,
@@ -133,6 +134,10 @@ def test_a_guest_gets_what_their_browser_holds_not_what_shares_their_address(cli
 
     assert [c["reference"] for c in data["complaints"]] == [mine.reference]
     assert data["account"] is None
+    # Logged like every export: one entry for the complaint, by its complainant.
+    assert list(AccessRecord.objects.filter(complaint=mine).values_list("kind", "role")) == [
+        ("export", "complainant")
+    ]
     assert Client().get(reverse("complaints:export", args=[mine.reference])).status_code == 404
 
 
