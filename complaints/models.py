@@ -298,7 +298,9 @@ class Complaint(models.Model):
     # The complainant's consent to the processing of their data: when, and to which wording
     # of the privacy notice (ConsentWording.version). Empty on a complaint opened by e-mail
     # and not yet completed, and on those filed before the portal asked.
-    consent_version = models.CharField(_("consent wording"), max_length=40, blank=True, default="")
+    consent_version = models.CharField(
+        _("consent wording"), max_length=40, blank=True, default="", db_default=""
+    )
     consent_given_at = models.DateTimeField(_("consent given"), null=True, blank=True)
     # Withdrawn by the complainant: the case ended then, and its personal data goes at once
     # (or as soon as a legal hold is lifted).
@@ -308,7 +310,9 @@ class Complaint(models.Model):
     processing_restricted_at = models.DateTimeField(_("processing restricted"), null=True, blank=True)
     # Retention: a legal hold (with its reason) keeps the personal data past its category's
     # retention period; anonymised_at says when it was erased (complaints.services.retention).
-    legal_hold_reason = models.TextField(_("legal hold"), blank=True, max_length=2_000)
+    legal_hold_reason = models.TextField(
+        _("legal hold"), blank=True, max_length=2_000, default="", db_default=""
+    )
     legal_hold_since = models.DateTimeField(_("legal hold since"), null=True, blank=True)
     anonymised_at = models.DateTimeField(_("anonymised"), null=True, blank=True)
     # Bumped by every service that changes the complaint: a stale staff form is refused.
@@ -399,6 +403,12 @@ class Complaint(models.Model):
                 fields=["status_changed_at"],
                 name="complaint_retention_idx",
                 condition=Q(status__in=ENDED_STATUSES, anonymised_at__isnull=True),
+            ),
+            # Cases whose complainant withdrew consent and whose data still waits (a hold).
+            models.Index(
+                fields=["consent_withdrawn_at"],
+                name="complaint_withdrawn_idx",
+                condition=Q(consent_withdrawn_at__isnull=False, anonymised_at__isnull=True),
             ),
         ]
         constraints = [

@@ -40,7 +40,7 @@ from escalation.models import Escalation
 from evidence.models import Evidence
 from evidence.services import delete_objects_on_commit
 
-BATCH = 500
+BATCH = 2_000
 
 # The complaint's personal fields, as anonymisation leaves them.
 BLANK_COMPLAINT = {
@@ -88,12 +88,32 @@ def expired(now: datetime) -> QuerySet[Complaint]:
     """Ended cases past their category's retention, or whose complainant withdrew consent,
     not held, not yet anonymised (oldest end first); read from the partial index
     complaint_retention_idx."""
-    past = Q(consent_withdrawn_at__isnull=False)
-    for category_id, cutoff in retention_cutoffs(now).items():
-        past |= Q(category_id=category_id, status_changed_at__lt=cutoff)
+    return _withdrawn() | _past_retention(now)
+
+
+def _ended() -> QuerySet[Complaint]:
     return Complaint.objects.filter(
-        past, status__in=ENDED_STATUSES, anonymised_at__isnull=True, legal_hold_reason=""
-    ).order_by("status_changed_at", "pk")
+        status__in=ENDED_STATUSES, anonymised_at__isnull=True, legal_hold_reason=""
+    )
+
+
+def _withdrawn() -> QuerySet[Complaint]:
+    """Ended cases whose complainant withdrew consent (complaint_withdrawn_idx)."""
+    return _ended().filter(consent_withdrawn_at__isnull=False).order_by("status_changed_at", "pk")
+
+
+def _past_retention(now: datetime) -> QuerySet[Complaint]:
+    """Ended cases past their category's retention, oldest end first: a range of
+    complaint_retention_idx bounded by the latest cutoff, so the scan reads what is due."""
+    cutoffs = retention_cutoffs(now)
+    if not cutoffs:
+        return Complaint.objects.none()
+    past = Q()
+    for category_id, cutoff in cutoffs.items():
+        past |= Q(category_id=category_id, status_changed_at__lt=cutoff)
+    return (
+        _ended().filter(past, status_changed_at__lt=max(cutoffs.values())).order_by("status_changed_at", "pk")
+    )
 
 
 def anonymise_expired(*, now: datetime, batch: int = BATCH, limit: int | None = None) -> Anonymised:
@@ -102,7 +122,9 @@ def anonymise_expired(*, now: datetime, batch: int = BATCH, limit: int | None = 
     done = Anonymised(0, 0)
     while limit is None or done.complaints < limit:
         size = batch if limit is None else min(batch, limit - done.complaints)
-        ids = list(expired(now).values_list("pk", flat=True)[:size])
+        ids = list(_withdrawn().values_list("pk", flat=True)[:size])
+        if len(ids) < size:
+            ids += _past_retention(now).values_list("pk", flat=True)[: size - len(ids)]
         if not ids:
             break
         result = anonymise(ids, now=now)
