@@ -15,10 +15,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Role, User
 from complaints.models import (
     ActorRole,
     Complaint,
@@ -31,6 +29,7 @@ from complaints.models import (
 )
 from complaints.records import notice_values, nudge_delivery, record_event
 from complaints.refusals import ActionRefused
+from complaints.security import alert_recipients
 from complaints.services import retention
 from escalation import sla
 from escalation.policies import policy_for
@@ -166,11 +165,7 @@ def _notify(request: PrivacyRequest, *, kind: str, now: datetime) -> None:
 
 
 def _tell_officers(request: PrivacyRequest, *, now: datetime) -> None:
-    officers = (
-        User.objects.filter(Q(groups__name=Role.PRIVACY_OFFICER) | Q(is_superuser=True), is_active=True)
-        .exclude(email="")
-        .distinct()
-    )
+    """The privacy officers (the administrators when there is none) hear of a new request."""
     Notification.objects.bulk_create(
         [
             Notification(
@@ -188,6 +183,6 @@ def _tell_officers(request: PrivacyRequest, *, now: datetime) -> None:
                     now=now,
                 )
             )
-            for officer in officers
+            for officer in alert_recipients()
         ]
     )
