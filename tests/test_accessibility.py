@@ -32,6 +32,7 @@ from playwright.sync_api import BrowserContext, Page, expect
 from accounts.models import Role
 from complaints import services, tracking
 from complaints.models import CannedReply, Complaint, Status
+from complaints.services import privacy
 from complaints.services.inbound import receive_raw
 from escalation.sweep import sweep
 from evidence.services import attach_evidence, write_dossier
@@ -341,6 +342,7 @@ def test_every_page_has_no_serious_or_critical_axe_violation(
             ("home", "/"),
             ("intake form", "/complaints/new/"),
             ("find my complaint", "/complaints/find/"),
+            ("privacy notice", "/privacy/"),
             ("sign in", "/accounts/login/"),
             ("sign up", "/accounts/signup/"),
             ("password reset", "/accounts/password/reset/"),
@@ -553,8 +555,22 @@ def test_every_page_has_no_serious_or_critical_axe_violation(
                 (f"access log of a case ({who})", f"/staff/cases/{case['new']}/access/"),
             ],
         )
+    # Requests about personal data, as privacy officers work them.
+    request = privacy.make_request(
+        complaint=world.guest_case, kind="erasure", details="Xin xoá dữ liệu", by=None, now=timezone.now()
+    )
+    visit(
+        audit,
+        officer,
+        base,
+        [
+            ("requests about personal data", "/staff/privacy/"),
+            ("requests about personal data, answered", "/staff/privacy/answered/"),
+            ("a request about personal data", f"/staff/privacy/requests/{request.pk}/"),
+        ],
+    )
 
-    assert audit.pages >= 70
+    assert audit.pages >= 74
     audit.assert_clean()
 
 
