@@ -170,22 +170,36 @@ def anonymise(complaint_ids: list[int], *, now: datetime, held_too: bool = False
         Evidence.objects.filter(complaint_id__in=ids).update(
             caption="", original_name="", original_key=None, derivative_key="", thumbnail_key=""
         )
-        ComplaintEvent.objects.bulk_create(
-            [
-                ComplaintEvent(
-                    complaint_id=pk,
-                    kind=EventKind.ANONYMISED,
-                    actor=None,
-                    actor_role=ActorRole.SYSTEM,
-                    created_at=now,
-                    public=True,
-                    payload={},
-                )
-                for pk in ids
-            ]
-        )
+        _record_anonymised(ids, now=now)
         delete_objects_on_commit(keys)
     return Anonymised(len(ids), len(keys))
+
+
+def _record_anonymised(ids: list[int], *, now: datetime) -> None:
+    """One ANONYMISED entry per case: on PostgreSQL one INSERT ... SELECT over the ids."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {ComplaintEvent._meta.db_table} "  # noqa: S608 - the model's own table name
+                "(complaint_id, kind, actor_id, actor_role, created_at, public, body, payload) "
+                "SELECT id, %s, NULL, %s, %s, true, '', '{}'::jsonb FROM unnest(%s::bigint[]) AS id",
+                [EventKind.ANONYMISED, ActorRole.SYSTEM, now, ids],
+            )
+        return
+    ComplaintEvent.objects.bulk_create(
+        [
+            ComplaintEvent(
+                complaint_id=pk,
+                kind=EventKind.ANONYMISED,
+                actor=None,
+                actor_role=ActorRole.SYSTEM,
+                created_at=now,
+                public=True,
+                payload={},
+            )
+            for pk in ids
+        ]
+    )
 
 
 def _stored_keys(ids: list[int]) -> list[str]:
