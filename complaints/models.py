@@ -864,9 +864,6 @@ class PrivacyRequest(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({self.complaint_id})"
 
-    def is_overdue(self, now: datetime) -> bool:
-        return self.status == PrivacyRequestStatus.OPEN and self.due_at < now
-
 
 class AccessKind(models.TextChoices):
     """What a reader did with a case's personal data (an entry of the access log)."""

@@ -361,11 +361,16 @@ complaint_privacy_request = _complainant_action(
 )
 
 
+def _withdraw_consent(*, complaint: Complaint, by: Any, now: Any, confirm: bool) -> None:
+    # The form refuses an unticked box: here `confirm` is True.
+    services.withdraw_consent(complaint=complaint, by=by, now=now)
+
+
 complaint_withdraw_consent = _complainant_action(
     WithdrawConsentForm,
     "consent_form",
     "consent",
-    services.withdraw_consent,
+    _withdraw_consent,
     gettext_noop(
         "Your consent is withdrawn. Your complaint's personal data is erased, unless the law "
         "requires us to keep it for now: then it is erased as soon as that ends."

@@ -187,7 +187,7 @@ def withdraw_complaint(*, complaint: Complaint, by: Any, now: datetime, reason: 
     return complaint
 
 
-def withdraw_consent(*, complaint: Complaint, by: Any, now: datetime, confirm: bool = True) -> bool:
+def withdraw_consent(*, complaint: Complaint, by: Any, now: datetime) -> bool:
     """The complainant withdraws their consent to the processing of their data: an open case
     is withdrawn (its assignee told), the withdrawal goes on the timeline, and the personal
     data is erased at once, or, under a legal hold, as soon as the hold is lifted (the

@@ -134,15 +134,13 @@ def anonymise_expired(*, now: datetime, batch: int = BATCH, limit: int | None = 
     return done
 
 
-def anonymise(complaint_ids: list[int], *, now: datetime, held_too: bool = False) -> Anonymised:
+def anonymise(complaint_ids: list[int], *, now: datetime) -> Anonymised:
     """Erase the personal data of these complaints, set-wise, in one transaction. Skips those
-    already anonymised and, unless `held_too`, those under a legal hold."""
+    already anonymised and those under a legal hold."""
     with transaction.atomic():
         locked = Complaint.objects.select_for_update().filter(
-            pk__in=complaint_ids, anonymised_at__isnull=True
+            pk__in=complaint_ids, anonymised_at__isnull=True, legal_hold_reason=""
         )
-        if not held_too:
-            locked = locked.filter(legal_hold_reason="")
         ids = list(locked.order_by("pk").values_list("pk", flat=True))
         if not ids:
             return Anonymised(0, 0)
@@ -245,14 +243,3 @@ def erase_now(complaint: Complaint, *, now: datetime) -> bool:
     """Erasure on request, or consent withdrawn: this case anonymised at once, unless a legal
     hold stands (the law's reason outweighs the request; its holder is told). True if erased."""
     return anonymise([complaint.pk], now=now).complaints == 1
-
-
-def retention_ends(complaint: Complaint) -> datetime | None:
-    """When an ended case's personal data falls due for erasure; None while it is open, held
-    or already anonymised."""
-    if complaint.status not in ENDED_STATUSES or complaint.legal_hold_reason or complaint.anonymised_at:
-        return None
-    years = complaint.category.retention_years
-    return _years_before(
-        complaint.status_changed_at, -(settings.RETENTION_DEFAULT_YEARS if years is None else years)
-    )
