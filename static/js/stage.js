@@ -2,7 +2,9 @@
 // chosen, with its own progress bar, to the visitor's staging area, where the server checks
 // it. Accepted, the row keeps only its id (Send attaches it); refused, the reason shows
 // beside it, in plain words, before anything is sent. The rest of the form stays editable
-// meanwhile. Without JavaScript the files travel with the form and are checked then.
+// meanwhile. Send pressed while files are being checked waits for them and then sends by
+// itself, unless one was refused: its reason comes first. Without JavaScript the files
+// travel with the form and are checked then.
 (function () {
   "use strict";
   if (!window.FormData || !window.XMLHttpRequest) { return; }
@@ -15,6 +17,9 @@
     var token = form.querySelector("input[name=csrfmiddlewaretoken]");
     var waiting = form.querySelector("[data-stage-waiting]");
     var pending = 0;
+    // Send pressed while files were being checked: the button, until they all are.
+    var held = null;
+    var refusedWhileHeld = false;
     // One file at a time: the first answer may start the visitor's session (its cookie),
     // which every later file must be sent with to land in the same staging area.
     var queue = [];
@@ -80,14 +85,27 @@
           pending -= 1;
           row.removeAttribute("aria-busy");
           show(bar, false);
-          if (pending === 0) { show(waiting, false); }
+          if (pending !== 0) { return; }
+          if (held && !refusedWhileHeld) {
+            var submitter = held;
+            held = null;
+            show(waiting, false);
+            form.requestSubmit(submitter);
+          } else if (held) {
+            held = null;
+            refusedWhileHeld = false;
+            if (waiting) { waiting.textContent = form.getAttribute("data-stage-refused"); }
+          } else {
+            show(waiting, false);
+          }
         }
         enqueue(function (release) {
           var xhr = post(form.getAttribute("data-stage-url"), data, function (answered) {
-            finished();
-            release();
             var answer = null;
             try { answer = JSON.parse(answered.responseText); } catch (ignored) { answer = null; }
+            if (held && answered.status === 400) { refusedWhileHeld = true; }
+            finished();
+            release();
             if (answered.status === 201 && answer) {
               staged.value = answer.id;
               removeUrl = answer.remove_url;
@@ -131,11 +149,13 @@
       }
     });
 
-    // Send waits for the files still being checked (capture: before the other handlers).
+    // Send waits for the files still being checked, then goes by itself (capture: before
+    // the other handlers, which run when it does).
     form.addEventListener("submit", function (event) {
       if (pending === 0) { return; }
       event.preventDefault();
       event.stopImmediatePropagation();
+      held = event.submitter || form.querySelector("[type=submit]");
       if (waiting) {
         waiting.textContent = form.getAttribute("data-stage-busy");
         show(waiting, true);
