@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Q, QuerySet
 
+from common.bulk import AnyOf
 from complaints.models import (
     ENDED_STATUSES,
     ActorRole,
@@ -139,33 +140,33 @@ def anonymise(complaint_ids: list[int], *, now: datetime) -> Anonymised:
     already anonymised and those under a legal hold."""
     with transaction.atomic():
         locked = Complaint.objects.select_for_update().filter(
-            pk__in=complaint_ids, anonymised_at__isnull=True, legal_hold_reason=""
+            AnyOf("pk", complaint_ids), anonymised_at__isnull=True, legal_hold_reason=""
         )
         ids = list(locked.order_by("pk").values_list("pk", flat=True))
         if not ids:
             return Anonymised(0, 0)
         keys = _stored_keys(ids)
-        Complaint.objects.filter(pk__in=ids).update(
+        Complaint.objects.filter(AnyOf("pk", ids)).update(
             **BLANK_COMPLAINT, anonymised_at=now, version=F("version") + 1
         )
         _redact_events(ids)
-        ContactAttempt.objects.filter(complaint_id__in=ids).update(
+        ContactAttempt.objects.filter(AnyOf("complaint_id", ids)).update(
             with_whom="", their_reference="", summary=""
         )
-        TrackingToken.objects.filter(complaint_id__in=ids).delete()
-        ReplyToken.objects.filter(complaint_id__in=ids).delete()
-        Notification.objects.filter(complaint_id__in=ids, status=NotificationStatus.PENDING).update(
+        TrackingToken.objects.filter(AnyOf("complaint_id", ids)).delete()
+        ReplyToken.objects.filter(AnyOf("complaint_id", ids)).delete()
+        Notification.objects.filter(AnyOf("complaint_id", ids), status=NotificationStatus.PENDING).update(
             status=NotificationStatus.FAILED
         )
-        Notification.objects.filter(complaint_id__in=ids).update(email="", context={}, last_error="")
-        InboundMessage.objects.filter(complaint_id__in=ids).update(
+        Notification.objects.filter(AnyOf("complaint_id", ids)).update(email="", context={}, last_error="")
+        InboundMessage.objects.filter(AnyOf("complaint_id", ids)).update(
             from_address="", subject="", text="", detail="", problem={}, raw_key=""
         )
-        Escalation.objects.filter(complaint_id__in=ids).exclude(note="").update(note="")
-        PrivacyRequest.objects.filter(complaint_id__in=ids).update(
+        Escalation.objects.filter(AnyOf("complaint_id", ids)).exclude(note="").update(note="")
+        PrivacyRequest.objects.filter(AnyOf("complaint_id", ids)).update(
             details="", email="", answer="", requester=None
         )
-        Evidence.objects.filter(complaint_id__in=ids).update(
+        Evidence.objects.filter(AnyOf("complaint_id", ids)).update(
             caption="", original_name="", original_key=None, derivative_key="", thumbnail_key=""
         )
         _record_anonymised(ids, now=now)
@@ -202,12 +203,12 @@ def _record_anonymised(ids: list[int], *, now: datetime) -> None:
 
 def _stored_keys(ids: list[int]) -> list[str]:
     keys: list[str] = []
-    for row in Evidence.objects.filter(complaint_id__in=ids).values_list(
+    for row in Evidence.objects.filter(AnyOf("complaint_id", ids)).values_list(
         "original_key", "derivative_key", "thumbnail_key"
     ):
         keys.extend(key for key in row if key)
     keys.extend(
-        InboundMessage.objects.filter(complaint_id__in=ids)
+        InboundMessage.objects.filter(AnyOf("complaint_id", ids))
         .exclude(raw_key="")
         .values_list("raw_key", flat=True)
     )
@@ -217,7 +218,7 @@ def _stored_keys(ids: list[int]) -> list[str]:
 def _redact_events(ids: list[int]) -> None:
     """Every text of these complaints' timelines blanked; of each payload, only the keys in
     KEPT_PAYLOAD_KEYS (ids, codes, times) stay. One statement on PostgreSQL."""
-    events = ComplaintEvent.objects.filter(complaint_id__in=ids)
+    events = ComplaintEvent.objects.filter(AnyOf("complaint_id", ids))
     if connection.vendor == "postgresql":
         table = ComplaintEvent._meta.db_table
         with connection.cursor() as cursor:
