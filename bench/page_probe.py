@@ -30,6 +30,7 @@ from django.urls import reverse  # noqa: E402
 
 from accounts.models import Role, User  # noqa: E402
 from complaints.models import Complaint, Status  # noqa: E402
+from tests.factories import sign_in  # noqa: E402
 
 AGENTS = 40
 
@@ -131,8 +132,8 @@ def measure(repeat: int) -> None:
     agent = User.objects.get(username="bench-agent-0")
     manager = User.objects.get(username="bench-manager")
     as_agent, as_manager = Client(HTTP_HOST="127.0.0.1"), Client(HTTP_HOST="127.0.0.1")
-    as_agent.force_login(agent)
-    as_manager.force_login(manager)
+    sign_in(as_agent, agent)  # past the second factor, as staff must be
+    sign_in(as_manager, manager)
     unassigned = reverse("staff:queue_tab", args=["unassigned"])
     pages = {
         "page_floor": (as_agent, "/bench/floor-page/"),
