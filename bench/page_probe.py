@@ -1,5 +1,6 @@
-"""Time the staff pages in-process (server time: middleware, view, SQL and template) and
-print the figures as JSON (used by bench.run).
+"""Time the staff pages, the case pages and the filing form in-process (server time:
+middleware, view, SQL and template), split each page's time into SQL, template rendering
+and the rest, and print the figures as JSON (used by bench.run).
 
 python -m bench.page_probe setup        create the bench staff; print their ids
 python -m bench.page_probe measure [N]  time each page N times after a warm-up
@@ -7,8 +8,11 @@ python -m bench.page_probe measure [N]  time each page N times after a warm-up
 
 from __future__ import annotations
 
+import cProfile
+import io
 import json
 import os
+import pstats
 import statistics
 import sys
 import time
@@ -24,15 +28,27 @@ django.setup()
 
 from django.contrib.auth.models import Group  # noqa: E402
 from django.db import connection  # noqa: E402
+from django.template.backends.django import Template as DjangoTemplate  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.urls import reverse  # noqa: E402
+from django.utils import timezone  # noqa: E402
 
 from accounts.models import Role, User  # noqa: E402
-from complaints.models import Complaint, Status  # noqa: E402
+from complaints import services  # noqa: E402
+from complaints.models import Complaint, ComplaintEvent, Status  # noqa: E402
+from evidence.services import attach_evidence  # noqa: E402
+from evidence.uploadhandler import EvidenceUploadHandler  # noqa: E402
+from tests.evidence.conftest import png  # noqa: E402
 from tests.factories import sign_in  # noqa: E402
 
 AGENTS = 40
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The case the case pages are timed on: this many timeline entries and files.
+CASE_ENTRIES = 30
+CASE_FILES = 5
+# Requests each page is profiled over (beside the timed ones, not among them).
+PROFILED = int(os.environ.get("BENCH_PAGE_PROFILED", "30"))
 
 
 def setup() -> None:
@@ -76,7 +92,80 @@ def summary(client: Client, url: str, timings: list[float]) -> dict:
 
 def timed(client: Client, url: str, repeat: int) -> dict:
     warm(client, url)
-    return summary(client, url, [once(client, url) for _ in range(repeat)])
+    figure = summary(client, url, [once(client, url) for _ in range(repeat)])
+    figure["profile"] = profiled(client, url, PROFILED)
+    return figure
+
+
+class Split:
+    """Where a request's server time goes: SQL (each statement's own time), template rendering
+    (less the SQL a template runs itself, a lazy query), and the rest (middleware, view code,
+    forms)."""
+
+    def __init__(self) -> None:
+        self.sql = 0.0
+        self.template = 0.0
+        self.sql_in_template = 0.0
+        self.rendering = 0
+
+    def execute(self, execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            spent = time.perf_counter() - started
+            self.sql += spent
+            if self.rendering:
+                self.sql_in_template += spent
+
+    def render(self, original):  # type: ignore[no-untyped-def]
+        split = self
+
+        def render(template, context=None, request=None):  # type: ignore[no-untyped-def]
+            split.rendering += 1
+            started = time.perf_counter()
+            try:
+                return original(template, context, request)
+            finally:
+                split.rendering -= 1
+                if not split.rendering:
+                    split.template += time.perf_counter() - started
+
+        return render
+
+
+def profiled(client: Client, url: str, repeat: int) -> dict:
+    """The page's server time split into SQL, templates and the rest over `repeat` requests,
+    and, from cProfile over the same requests, the portal's own functions and the libraries'
+    by time (ms per request)."""
+    split = Split()
+    profile = cProfile.Profile()
+    started = time.perf_counter()
+    with (
+        connection.execute_wrapper(split.execute),
+        mock.patch.object(DjangoTemplate, "render", split.render(DjangoTemplate.render)),
+    ):
+        for _ in range(repeat):
+            profile.enable()
+            client.get(url, HTTP_ACCEPT_LANGUAGE="vi")
+            profile.disable()
+    total = time.perf_counter() - started
+    template = split.template - split.sql_in_template
+    stats = pstats.Stats(profile, stream=io.StringIO())
+    own, mine = [], []
+    for (path, line, function), (_calls, _primitive, tottime, cumtime, _callers) in stats.stats.items():
+        where = f"{os.path.relpath(path, ROOT) if path.startswith(ROOT) else path}:{line}({function})"
+        own.append((tottime, where))
+        if path.startswith(ROOT) and "/.venv/" not in path and "/bench/" not in path:
+            mine.append((cumtime, where))
+    per_request = 1000 / repeat
+    return {
+        "sql_share": split.sql / total,
+        "template_share": template / total,
+        "rest_share": (total - split.sql - template) / total,
+        "portal_cumulative_ms": [[round(t * per_request, 2), w] for t, w in sorted(mine, reverse=True)[:12]],
+        "own_time_ms": [[round(t * per_request, 2), w] for t, w in sorted(own, reverse=True)[:12]],
+    }
 
 
 def without_access_log() -> AbstractContextManager[Any]:
@@ -99,9 +188,47 @@ def timed_with_and_without_log(client: Client, url: str, repeat: int) -> tuple[d
         with without_access_log():
             unlogged.append(once(client, url))
     with_log = summary(client, url, logged)
+    with_log["profile"] = profiled(client, url, PROFILED)
     with without_access_log():
         without_log = summary(client, url, unlogged)
     return with_log, without_log
+
+
+def sealed(name: str, content: bytes):  # type: ignore[no-untyped-def]
+    """A file as the streaming upload handler hands it to the evidence service."""
+    handler = EvidenceUploadHandler(None)
+    handler.new_file("evidence-0-file", name, "application/octet-stream", None)
+    handler.receive_data_chunk(content, 0)
+    return handler.file_complete(len(content))
+
+
+def rich_case() -> tuple[Complaint, User]:
+    """An open, assigned case with CASE_ENTRIES timeline entries (replies both ways, internal
+    notes, files) and CASE_FILES files, owned by a complainant's account; written through the
+    portal's own services."""
+    complainant, _ = User.objects.get_or_create(
+        username="bench-case-complainant", defaults={"email": "case-complainant@example.org"}
+    )
+    complaint = Complaint.objects.filter(status=Status.OPEN, assignee__isnull=False).order_by("id").first()
+    agent = complaint.assignee
+    Complaint.objects.filter(pk=complaint.pk).update(complainant=complainant)
+    now = timezone.now()
+    files = [(sealed(f"screen-{n}.png", png(360, 640)), f"Ảnh chụp màn hình {n}") for n in range(CASE_FILES)]
+    attach_evidence(complaint=complaint, uploads=files, by=complainant, now=now)
+    n = 0
+    while ComplaintEvent.objects.filter(complaint=complaint).count() < CASE_ENTRIES:
+        complaint = Complaint.objects.get(pk=complaint.pk)
+        body = f"Tin nhắn số {n}: chúng tôi đã kiểm tra tài khoản của bạn và đang chờ bộ phận kỹ thuật. " * 3
+        if n % 3 == 0:
+            services.reply_as_staff(
+                complaint=complaint, body=body, by=agent, now=now, version=complaint.version
+            )
+        elif n % 3 == 1:
+            services.reply_as_complainant(complaint=complaint, body=body, by=complainant, now=now)
+        else:
+            services.add_internal_note(complaint=complaint, body=body, by=agent, now=now)
+        n += 1
+    return Complaint.objects.get(pk=complaint.pk), complainant
 
 
 def scans_complaints(sql: str) -> bool:
@@ -145,13 +272,22 @@ def measure(repeat: int) -> None:
         "manager_queue": (as_manager, reverse("staff:manager_queue")),
         "dashboard": (as_manager, reverse("staff:dashboard")),
     }
+    # The case pages, on an open case of the agent's with 30 entries and 5 files; the filing
+    # form as a guest opens it.
+    case, complainant = rich_case()
+    as_complainant, as_guest = Client(HTTP_HOST="127.0.0.1"), Client(HTTP_HOST="127.0.0.1")
+    sign_in(as_complainant, complainant)
+    pages = {
+        **pages,
+        "case_complainant": (as_complainant, reverse("complaints:detail", args=[case.reference])),
+        "intake_form": (as_guest, reverse("complaints:create")),
+    }
     figures = {name: timed(client, url, repeat) for name, (client, url) in pages.items()}
-    # An open, assigned case: the staff case page, with its access log entry and without.
-    case = Complaint.objects.filter(status=Status.OPEN, assignee__isnull=False).order_by("id").first()
-    # More requests than the other pages: the two p95s are compared, and a 10 % bound on a
-    # p95 of 100 requests would be decided by a handful of stray ones on a shared machine.
+    # The staff case page with its access log entry and without. More requests than the
+    # other pages: the two p95s are compared, and a 10 % bound on a p95 of 100 requests
+    # would be decided by a handful of stray ones on a shared machine.
     pairs = int(os.environ.get("BENCH_CASE_PAGE_REPEAT", str(max(repeat, 400))))
-    figures["case_page"], figures["case_page_unlogged"] = timed_with_and_without_log(
+    figures["case_staff"], figures["case_staff_unlogged"] = timed_with_and_without_log(
         as_agent, reverse("staff:case", args=[case.reference]), pairs
     )
     print(json.dumps(figures))

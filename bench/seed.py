@@ -84,7 +84,7 @@ def seed_staff_world(total: int = 1_000_000) -> None:
                first_response_breached_at = CASE WHEN id % 7 = 0 OR id % 50 = 0
                    THEN now() - (id % 1000) * interval '1 minute' END,
                resolved_at = CASE WHEN status = 'closed' THEN now() - (id % 300) * interval '1 day' END,
-               assignee_id = CASE WHEN status = 'open' AND id % 2 = 1 THEN ({agents})[id / 5 % 40 + 1] END,
+               assignee_id = CASE WHEN status = 'open' AND id % 2 = 1 THEN ({agents})[id / 10 % 40 + 1] END,
                escalation_level = CASE WHEN status = 'open' AND id % 50 = 0 THEN 2 ELSE 0 END""",
         DATABASE,
     )
