@@ -14,6 +14,7 @@ from django.db.models.functions import Coalesce, Least
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
+from common.choices import ChoiceLabels
 from common.times import when
 from complaints.mailparse import reason_for
 from complaints.refusals import stale_form
@@ -226,7 +227,7 @@ class Language(models.TextChoices):
     EN = "en", "English"
 
 
-class Complaint(models.Model):
+class Complaint(ChoiceLabels, models.Model):
     reference = models.CharField(
         _("reference"), max_length=16, unique=True, default=new_reference, editable=False
     )
@@ -519,7 +520,7 @@ class ActorRole(models.TextChoices):
     SYSTEM = "system", _("System")
 
 
-class ComplaintEvent(models.Model):
+class ComplaintEvent(ChoiceLabels, models.Model):
     """One entry of a complaint's timeline. Append-only: never edited, never deleted."""
 
     # event_timeline_idx leads with the complaint, so the foreign key needs no index of its own.
@@ -557,7 +558,7 @@ class ContactChannel(models.TextChoices):
     OTHER = "other", _("Other")
 
 
-class ContactAttempt(models.Model):
+class ContactAttempt(ChoiceLabels, models.Model):
     """An earlier contact the complainant had with the provider's own support."""
 
     complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="contacts")
@@ -622,7 +623,7 @@ class NotificationStatus(models.TextChoices):
     BOUNCED = "bounced", _("Returned undelivered")
 
 
-class Notification(models.Model):
+class Notification(ChoiceLabels, models.Model):
     """The outbox: a notice written in the same transaction as the change it reports.
 
     `deliver_outbox` sends each row once, outside any request or sweep transaction.
@@ -740,7 +741,7 @@ class ReviewReason(models.TextChoices):
     EMPTY = "empty", _("It holds no new text and no file.")
 
 
-class InboundMessage(models.Model):
+class InboundMessage(ChoiceLabels, models.Model):
     """One e-mail received, by whichever door, recorded once (by Message-ID, else by the
     SHA-256 of its bytes) before anything is done with it. The raw message is kept in
     storage (`raw_key`); what became of it is `status`, and why it waits for a person,
@@ -830,7 +831,7 @@ class PrivacyRequestStatus(models.TextChoices):
     REFUSED = "refused", _("Refused")
 
 
-class PrivacyRequest(models.Model):
+class PrivacyRequest(ChoiceLabels, models.Model):
     """A person's request about their personal data, made from a complaint's page: its own
     kind of case for the privacy officers, with a deadline (complaints.services.privacy)."""
 
@@ -902,7 +903,7 @@ class AccessRecordQuerySet(models.QuerySet):
     delete.queryset_only = True  # type: ignore[attr-defined]  # as Django's own: no Manager.delete()
 
 
-class AccessRecord(models.Model):
+class AccessRecord(ChoiceLabels, models.Model):
     """One reading of a case: who (the account, none for a guest), in which role, what (a view,
     a download, the dossier, an export), when and from which address. Append-only: written by
     `complaints.accesslog`, never changed, never deleted; it names accounts, cases and files
