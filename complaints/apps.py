@@ -13,3 +13,16 @@ class ComplaintsConfig(AppConfig):
         webhooks.connect_doors()
         # Signs of an attack reported by accounts reach the privacy officers.
         security.connect()
+        # The filing form's subcategories, kept by each process, are read again on a change.
+        from django.db.models.signals import post_delete, post_save
+
+        from complaints.models import Category, Subcategory
+        from complaints.selectors import subcategories_changed
+
+        for model in (Category, Subcategory):
+            post_save.connect(
+                subcategories_changed, sender=model, dispatch_uid=f"subcategories-{model.__name__}"
+            )
+            post_delete.connect(
+                subcategories_changed, sender=model, dispatch_uid=f"subcategories-{model.__name__}-gone"
+            )

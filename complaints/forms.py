@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
-from common.forms import CleanTextMixin
+from common.forms import CleanTextMixin, QuickSelect
 from complaints.models import ContactChannel, Language, PrivacyRequestKind, Subcategory
 from complaints.selectors import (
     active_subcategories,
@@ -57,6 +57,8 @@ def check_report_order(form: forms.Form, cleaned: dict[str, Any]) -> dict[str, A
 
 
 class SubcategoryField(forms.ModelChoiceField):
+    widget = QuickSelect  # some sixty options, grouped
+
     def to_python(self, value: Any) -> Subcategory | None:
         if value in self.empty_values:
             return None

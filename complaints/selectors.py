@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from typing import Any
 
+from django.core.cache import cache
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from complaints.models import Category, Subcategory
+
+logger = logging.getLogger(__name__)
 
 
 def active_subcategories() -> QuerySet[Subcategory]:
@@ -18,26 +22,49 @@ def active_subcategories() -> QuerySet[Subcategory]:
 
 
 _SUBCATEGORY_CACHE_SECONDS = 60
-_subcategory_cache: tuple[float, dict[str, Subcategory]] = (-math.inf, {})
+# Changed in the shared cache whenever a category or subcategory is saved or deleted
+# (`subcategories_changed`), so every process drops its copy at its next read; the minute
+# bounds what no signal sees (an update of many rows at once) and a cache outage.
+_VERSION_KEY = "complaints:subcategories-version"
+_subcategory_cache: tuple[float, Any, dict[str, Subcategory]] = (-math.inf, None, {})
 
 
 def cached_active_subcategories() -> dict[str, Subcategory]:
-    """Active subcategories by primary key, kept for a minute in this process.
+    """Active subcategories by primary key, in their order, kept in this process until one
+    changes (or for a minute).
 
-    Intake validates one on every submission; an admin's edit shows within a minute.
+    Intake validates one on every submission, and the filing form lists them all.
     """
     global _subcategory_cache
-    loaded_at, by_pk = _subcategory_cache
-    if time.monotonic() - loaded_at > _SUBCATEGORY_CACHE_SECONDS:
+    loaded_at, version, by_pk = _subcategory_cache
+    current = _shared_version()
+    if current != version or time.monotonic() - loaded_at > _SUBCATEGORY_CACHE_SECONDS:
         by_pk = {str(sub.pk): sub for sub in active_subcategories()}
-        _subcategory_cache = (time.monotonic(), by_pk)
+        _subcategory_cache = (time.monotonic(), current, by_pk)
     return by_pk
+
+
+def _shared_version() -> Any:
+    try:
+        return cache.get(_VERSION_KEY)
+    except Exception:  # noqa: BLE001 - the cache is down: the minute's bound alone
+        return None
+
+
+def subcategories_changed(**kwargs: Any) -> None:
+    """A category or subcategory was saved or deleted (post_save, post_delete): every process
+    reads them again."""
+    forget_subcategories()
+    try:
+        cache.set(_VERSION_KEY, time.time_ns(), timeout=None)
+    except Exception:  # noqa: BLE001 - the cache is down: other processes within the minute
+        logger.warning("The cache is down: other processes see the subcategories' change within a minute")
 
 
 def grouped_subcategory_choices() -> list[tuple[Any, Any]]:
     """Subcategories grouped under their category names, for one <select> with <optgroup>s."""
     groups: dict[Category, list[tuple[Any, str]]] = {}
-    for sub in active_subcategories():
+    for sub in cached_active_subcategories().values():
         groups.setdefault(sub.category, []).append((sub.pk, sub.name))
     return [("", _("Choose what the problem is about"))] + [
         (category.name, choices) for category, choices in groups.items()
@@ -47,4 +74,4 @@ def grouped_subcategory_choices() -> list[tuple[Any, Any]]:
 def forget_subcategories() -> None:
     """Drop this process's copy of the active subcategories (one may have been added)."""
     global _subcategory_cache
-    _subcategory_cache = (-math.inf, {})
+    _subcategory_cache = (-math.inf, None, {})

@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from django.forms.models import ModelChoiceIteratorValue
 from django.utils.translation import gettext_lazy as _
 
-from common.forms import CleanTextMixin
+from common.forms import CleanTextMixin, QuickSelect
 from common.text import clean_text
 from complaints.forms import SubcategoryField
 from complaints.models import (
@@ -65,7 +65,7 @@ class StaffActionForm(CleanTextMixin, forms.Form):
         return cleaned
 
 
-class CannedReplySelect(forms.Select):
+class CannedReplySelect(QuickSelect):
     """A select of canned replies whose options carry their text in the complaint's language.
 
     static/js/canned.js copies that text into the message box; without JavaScript the
