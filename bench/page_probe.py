@@ -38,8 +38,7 @@ from accounts.models import Role, User  # noqa: E402
 from complaints import services  # noqa: E402
 from complaints.models import Complaint, ComplaintEvent, Status  # noqa: E402
 from evidence.services import attach_evidence  # noqa: E402
-from evidence.uploadhandler import EvidenceUploadHandler  # noqa: E402
-from tests.evidence.conftest import png  # noqa: E402
+from tests.evidence.conftest import png, sealed  # noqa: E402
 from tests.factories import sign_in  # noqa: E402
 
 AGENTS = 40
@@ -192,14 +191,6 @@ def timed_with_and_without_log(client: Client, url: str, repeat: int) -> tuple[d
     with without_access_log():
         without_log = summary(client, url, unlogged)
     return with_log, without_log
-
-
-def sealed(name: str, content: bytes):  # type: ignore[no-untyped-def]
-    """A file as the streaming upload handler hands it to the evidence service."""
-    handler = EvidenceUploadHandler(None)
-    handler.new_file("evidence-0-file", name, "application/octet-stream", None)
-    handler.receive_data_chunk(content, 0)
-    return handler.file_complete(len(content))
 
 
 def rich_case() -> tuple[Complaint, User]:

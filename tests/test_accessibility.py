@@ -36,9 +36,8 @@ from complaints.services import privacy
 from complaints.services.inbound import receive_raw
 from escalation.sweep import sweep
 from evidence.services import attach_evidence, write_dossier
-from evidence.uploadhandler import EvidenceUploadHandler
 from tests.conftest import CODE_STEP, authenticator_for, type_code
-from tests.evidence.conftest import png, text
+from tests.evidence.conftest import png, sealed, text
 from tests.factories import PASSWORD, contact_data, fresh_totp_code, make_complaint, make_user, totp_code
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -60,14 +59,6 @@ def tr(language: str, msgid: str) -> str:
 
 
 # --- data --------------------------------------------------------------------------------
-
-
-def sealed(name: str, content: bytes):
-    """An upload as the streaming handler hands it to the evidence service."""
-    handler = EvidenceUploadHandler(None)
-    handler.new_file("evidence-0-file", name, "application/octet-stream", None)
-    handler.receive_data_chunk(content, 0)
-    return handler.file_complete(len(content))
 
 
 @dataclass

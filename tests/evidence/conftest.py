@@ -11,6 +11,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
+from evidence.uploadhandler import EvidenceUploadHandler, SealedUpload
+
 
 def png(width: int = 40, height: int = 30, color: tuple[int, int, int] = (200, 30, 30)) -> bytes:
     out = io.BytesIO()
@@ -78,6 +80,14 @@ def svg() -> bytes:
 
 def upload(name: str, content: bytes) -> SimpleUploadedFile:
     return SimpleUploadedFile(name, content, content_type="application/octet-stream")
+
+
+def sealed(name: str, content: bytes) -> SealedUpload:
+    """A file as the streaming upload handler hands it to the evidence service."""
+    handler = EvidenceUploadHandler(None)
+    handler.new_file("evidence-0-file", name, "application/octet-stream", None)
+    handler.receive_data_chunk(content, 0)
+    return handler.file_complete(len(content))
 
 
 def evidence_post(files: list[tuple[str, bytes]], captions: list[str] | None = None) -> dict:

@@ -8,18 +8,10 @@ from django.utils import timezone
 
 from complaints.access import GUEST_COOKIE, grant_guest_access
 from evidence.services import attach_evidence
-from evidence.uploadhandler import EvidenceUploadHandler
-from tests.evidence.conftest import html, png
+from tests.evidence.conftest import html, png, sealed
 from tests.factories import make_complaint
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def sealed(name: str, content: bytes):
-    handler = EvidenceUploadHandler(None)
-    handler.new_file("evidence-0-file", name, "application/octet-stream", None)
-    handler.receive_data_chunk(content, 0)
-    return handler.file_complete(len(content))
 
 
 def test_opening_a_polyglot_downloads_it_and_no_script_runs(browser, live_server):

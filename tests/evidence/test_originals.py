@@ -16,20 +16,12 @@ from accounts.models import Role
 from complaints.access import GUEST_COOKIE, grant_guest_access
 from evidence.models import Evidence
 from evidence.services import attach_evidence
-from evidence.uploadhandler import EvidenceUploadHandler
-from tests.evidence.conftest import jpeg_with_gps_and_rotation, pdf
+from tests.evidence.conftest import jpeg_with_gps_and_rotation, pdf, sealed
 from tests.factories import make_complaint, make_user, sign_in
 
 pytestmark = pytest.mark.django_db
 
 LINK = re.compile(r'<a href="(/evidence/[0-9a-f-]+/(\w+)/)"[^>]*>([^<]+)</a>')
-
-
-def sealed(name: str, content: bytes):
-    handler = EvidenceUploadHandler(None)
-    handler.new_file("evidence-0-file", name, "application/octet-stream", None)
-    handler.receive_data_chunk(content, 0)
-    return handler.file_complete(len(content))
 
 
 def with_files(complaint) -> tuple[Evidence, Evidence, bytes, bytes]:
