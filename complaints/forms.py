@@ -186,8 +186,7 @@ class ComplaintForm(CleanTextMixin, forms.Form):
             ),
             Fieldset(_("What you have tried"), "steps_taken"),
             Fieldset(_("How we reach you"), "contact_name", "contact_email", "contact_phone", "language"),
-            "submission_key",
-        )
+        )  # the submission key, new on every page, is written beside the layout
         return helper
 
     def clean(self) -> dict[str, Any]:

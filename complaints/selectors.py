@@ -44,6 +44,12 @@ def cached_active_subcategories() -> dict[str, Subcategory]:
     return by_pk
 
 
+def subcategories_version() -> Any:
+    """The subcategories' version in the shared cache (None if never changed, or the cache is
+    down): what a page built from them is kept under."""
+    return _shared_version()
+
+
 def _shared_version() -> Any:
     try:
         return cache.get(_VERSION_KEY)

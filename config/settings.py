@@ -487,6 +487,12 @@ if CACHE_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Rendered page fragments ({% cache %}: a guest's empty filing form) stay in each process's
+# own memory, under keys that name what they show: nothing personal, nothing to share.
+CACHES["template_fragments"] = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "template-fragments",
+}
 
 # --- Abuse limits --------------------------------------------------------------------------
 

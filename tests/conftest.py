@@ -167,12 +167,17 @@ def _private_file_storage(request, tmp_path_factory) -> None:
 
 @pytest.fixture(autouse=True)
 def _empty_cache() -> None:
-    """Each test starts with an empty cache: no rate-limit counts left by an earlier one."""
-    from django.core.cache import cache
+    """Each test starts with empty caches: no rate-limit counts left by an earlier one, no page
+    fragment rendered from an earlier test's data, and no subcategories kept from it."""
+    from django.core.cache import cache, caches
+
+    from complaints.selectors import forget_subcategories
 
     # A test about a dead cache starts without one.
     with contextlib.suppress(Exception):
         cache.clear()
+    caches["template_fragments"].clear()
+    forget_subcategories()
 
 
 @pytest.fixture(autouse=True)

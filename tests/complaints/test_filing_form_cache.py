@@ -1,0 +1,111 @@
+"""The filing form's subcategories come from a copy each process keeps, and a guest's empty form
+from fields rendered once; a change to a category or subcategory shows on the next page, in
+this process and in every other."""
+
+from __future__ import annotations
+
+import re
+from unittest import mock
+
+from crispy_forms.layout import Layout
+from django.core.cache import cache
+from django.test import Client
+from django.urls import reverse
+
+from complaints import selectors
+from complaints.models import Subcategory
+from tests.factories import make_user, sign_in
+
+
+def form_page(client) -> str:
+    return client.get(reverse("complaints:create"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+
+def test_a_renamed_added_or_withdrawn_subcategory_shows_on_the_next_filing_form(client, db):
+    subcategory = Subcategory.objects.get(slug="cannot-log-in")
+    assert "Cannot log in" in form_page(client)
+
+    subcategory.name_en = "Cannot sign in at all"
+    subcategory.save()
+    page = form_page(client)
+    assert "Cannot sign in at all" in page
+    assert "Cannot log in" not in page
+
+    Subcategory.objects.create(
+        category=subcategory.category,
+        slug="passkey",
+        name_vi="Khoá truy cập",
+        name_en="Passkey refused",
+        position=99,
+    )
+    assert "Passkey refused" in form_page(client)
+
+    subcategory.is_active = False
+    subcategory.save()
+    assert "Cannot sign in at all" not in form_page(client)
+
+
+def test_another_process_sees_the_change_through_the_shared_version(client, db):
+    assert "Cannot log in" in form_page(client)  # this process keeps its copy
+    kept = selectors._subcategory_cache
+    # Another process renames it: its signal changes the shared version, not this copy.
+    Subcategory.objects.filter(slug="cannot-log-in").update(name_en="Renamed elsewhere")
+    cache.set(selectors._VERSION_KEY, "changed by another process", timeout=None)
+    selectors._subcategory_cache = kept
+    assert "Renamed elsewhere" in form_page(client)
+
+
+def test_without_a_change_the_copy_is_read_not_the_database(client, db, django_assert_num_queries):
+    form_page(client)
+    baseline = len(selectors.cached_active_subcategories())
+    with django_assert_num_queries(0):
+        assert len(selectors.cached_active_subcategories()) == baseline
+        selectors.grouped_subcategory_choices()
+
+
+# --- The guest's empty filing form: its fields rendered once, kept per language -----------------
+
+KEY = re.compile(r'name="submission_key" value="([0-9a-f-]{36})"')
+CSRF = re.compile(r'name="csrfmiddlewaretoken" value="[^"]+"')
+
+
+def rendering_layouts():
+    """The crispy layouts rendered while it is patched in (the filing form has one)."""
+    counted = []
+    real = Layout.render
+
+    def render(layout, *args, **kwargs):
+        counted.append(layout)
+        return real(layout, *args, **kwargs)
+
+    return counted, mock.patch.object(Layout, "render", render)
+
+
+def test_a_guests_empty_form_is_rendered_once_and_each_page_still_gets_its_own_submission_key(client, db):
+    counted, patched = rendering_layouts()
+    with patched:
+        first, second = form_page(client), form_page(client)
+    assert len(counted) == 1  # the second page's fields are the first one's
+    assert KEY.search(first).group(1) != KEY.search(second).group(1)
+    assert first.count('name="submission_key"') == second.count('name="submission_key"') == 1
+    # Nothing else differs but the CSRF tokens, masked anew on every page.
+    assert CSRF.sub("", KEY.sub("", first)) == CSRF.sub("", KEY.sub("", second))
+
+
+def test_the_kept_fields_are_in_the_visitors_language(client, db):
+    english = form_page(client)
+    vietnamese = client.get(reverse("complaints:create"), HTTP_ACCEPT_LANGUAGE="vi").content.decode()
+    assert "What is the problem about?" in english
+    assert "Vấn đề liên quan đến điều gì?" in vietnamese
+    assert "What is the problem about?" not in vietnamese
+    assert '<option value="vi" selected>' in vietnamese
+    assert '<option value="en" selected>' in english
+
+
+def test_a_signed_in_complainant_gets_their_own_details_and_no_guest_gets_them(client, db):
+    form_page(Client())  # a guest's form kept
+    user = make_user(username="lan", email="lan@example.org")
+    sign_in(client, user)
+    mine = form_page(client)
+    assert 'value="lan@example.org"' in mine
+    assert 'value="lan@example.org"' not in form_page(Client())
