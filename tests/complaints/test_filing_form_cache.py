@@ -5,15 +5,18 @@ this process and in every other."""
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from unittest import mock
 
 from crispy_forms.layout import Layout
 from django.core.cache import cache
 from django.test import Client
+from django.test.signals import template_rendered
 from django.urls import reverse
 
 from complaints import selectors
 from complaints.models import Subcategory
+from tests.complaints.conftest import intake_post
 from tests.factories import make_user, sign_in
 
 
@@ -109,3 +112,40 @@ def test_a_signed_in_complainant_gets_their_own_details_and_no_guest_gets_them(c
     mine = form_page(client)
     assert 'value="lan@example.org"' in mine
     assert 'value="lan@example.org"' not in form_page(Client())
+
+
+@contextmanager
+def rendered_templates():
+    """The names of the templates rendered meanwhile, includes too (the test runner's signal)."""
+    names = []
+
+    def record(sender, template, context, **kwargs):
+        names.append(template.name)
+
+    template_rendered.connect(record)
+    try:
+        yield names
+    finally:
+        template_rendered.disconnect(record)
+
+
+ROWS = "evidence/_upload_rows_fields.html"
+
+
+def test_the_empty_evidence_rows_are_rendered_once_and_follow_the_size_limits(client, db, settings):
+    with rendered_templates() as names:
+        first, second = form_page(client), form_page(client)
+    assert names.count(ROWS) == 1
+    assert first.count('name="evidence-0-caption"') == second.count('name="evidence-0-caption"') == 1
+    assert "up to 7 MB each" not in second
+    settings.EVIDENCE_MAX_BYTES = 7 * 1024 * 1024
+    assert "up to 7 MB each" in form_page(client)
+
+
+def test_evidence_rows_sent_back_with_an_error_are_rendered_with_what_was_typed(client, db):
+    form_page(client)  # the empty rows kept
+    data = intake_post(**{"evidence-0-caption": "the receipt I could not attach", "subject": ""})
+    with rendered_templates() as names:
+        page = client.post(reverse("complaints:create"), data, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert names.count(ROWS) == 1
+    assert "the receipt I could not attach" in page
