@@ -86,9 +86,11 @@ def rendering_layouts():
 
 def test_a_guests_empty_form_is_rendered_once_and_each_page_still_gets_its_own_submission_key(client, db):
     counted, patched = rendering_layouts()
-    with patched:
+    with patched, rendered_templates() as names:
         first, second = form_page(client), form_page(client)
     assert len(counted) == 1  # the second page's fields are the first one's
+    assert names.count("complaints/_intake_fields.html") == 1  # and its earlier contacts too
+    assert first.count('name="contacts-0-with_whom"') == 1
     assert KEY.search(first).group(1) != KEY.search(second).group(1)
     assert first.count('name="submission_key"') == second.count('name="submission_key"') == 1
     # Nothing else differs but the CSRF tokens, masked anew on every page.
