@@ -37,7 +37,7 @@ def cached_active_subcategories() -> dict[str, Subcategory]:
     """
     global _subcategory_cache
     loaded_at, version, by_pk = _subcategory_cache
-    current = _shared_version()
+    current = subcategories_version()
     if current != version or time.monotonic() - loaded_at > _SUBCATEGORY_CACHE_SECONDS:
         by_pk = {str(sub.pk): sub for sub in active_subcategories()}
         _subcategory_cache = (time.monotonic(), current, by_pk)
@@ -46,11 +46,7 @@ def cached_active_subcategories() -> dict[str, Subcategory]:
 
 def subcategories_version() -> Any:
     """The subcategories' version in the shared cache (None if never changed, or the cache is
-    down): what a page built from them is kept under."""
-    return _shared_version()
-
-
-def _shared_version() -> Any:
+    down): what this process's copy, and a page built from them, is kept under."""
     try:
         return cache.get(_VERSION_KEY)
     except Exception:  # noqa: BLE001 - the cache is down: the minute's bound alone
