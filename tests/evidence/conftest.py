@@ -82,6 +82,20 @@ def upload(name: str, content: bytes) -> SimpleUploadedFile:
     return SimpleUploadedFile(name, content, content_type="application/octet-stream")
 
 
+def fill_intake(page) -> None:
+    """Fill the filing form's required answers in Playwright (the consent box left to the test)."""
+    from complaints.models import Subcategory
+
+    page.select_option("#id_subcategory", str(Subcategory.objects.get(slug="app").pk))
+    page.fill("#id_provider_name", "MoMoney")
+    page.fill("#id_subject", "App crashes on payment")
+    page.fill("#id_description", "It closes when I press Pay.")
+    page.fill("#id_desired_outcome", "A working app.")
+    page.fill("#id_occurred_at", "2026-01-10T09:30")
+    page.fill("#id_contact_name", "Lan")
+    page.fill("#id_contact_email", "lan@example.org")
+
+
 def sealed(name: str, content: bytes) -> SealedUpload:
     """A file as the streaming upload handler hands it to the evidence service."""
     handler = EvidenceUploadHandler(None)

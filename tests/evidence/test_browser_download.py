@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from complaints.access import GUEST_COOKIE, grant_guest_access
 from evidence.services import attach_evidence
-from tests.evidence.conftest import html, png, sealed
+from tests.evidence.conftest import fill_intake, html, png, sealed
 from tests.factories import make_complaint
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -59,14 +59,7 @@ def test_files_sent_at_intake_go_through_the_progress_upload(browser, live_serve
     page = context.new_page()
     try:
         page.goto(f"{live_server.url}/complaints/new/")
-        page.select_option("#id_subcategory", label="App")
-        page.fill("#id_provider_name", "MoMoney")
-        page.fill("#id_subject", "App crashes on payment")
-        page.fill("#id_description", "It closes when I press Pay.")
-        page.fill("#id_desired_outcome", "A working app.")
-        page.fill("#id_occurred_at", "2026-01-10T09:30")
-        page.fill("#id_contact_name", "Lan")
-        page.fill("#id_contact_email", "lan@example.org")
+        fill_intake(page)
         page.set_input_files("#id_evidence-0-file", str(screenshot))
         page.fill("#id_evidence-0-caption", "the crash screen")
         page.check("#id_consent")

@@ -7,9 +7,9 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 
-from complaints.models import Complaint, Subcategory
+from complaints.models import Complaint
 from evidence.models import StagedUpload
-from tests.evidence.conftest import png, visible_mime_types, windows_program
+from tests.evidence.conftest import fill_intake, png, visible_mime_types, windows_program
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -28,14 +28,7 @@ def test_a_bad_file_is_refused_beside_its_name_before_send_and_the_good_one_is_f
         page.set_input_files("#id_evidence-0-file", str(good))
         page.set_input_files("#id_evidence-1-file", str(bad))
         # The form stays editable while the files are checked.
-        page.select_option("#id_subcategory", label="App")
-        page.fill("#id_provider_name", "MoMoney")
-        page.fill("#id_subject", "App crashes on payment")
-        page.fill("#id_description", "It closes when I press Pay.")
-        page.fill("#id_desired_outcome", "A working app.")
-        page.fill("#id_occurred_at", "2026-01-10T09:30")
-        page.fill("#id_contact_name", "Lan")
-        page.fill("#id_contact_email", "lan@example.org")
+        fill_intake(page)
         page.fill("#id_evidence-0-caption", "the crash screen")
 
         rows = page.locator("[data-stage-row]")
@@ -100,18 +93,6 @@ class HeldStaging:
             self.routes.pop(0).continue_()
 
 
-def fill_intake(page):
-    page.select_option("#id_subcategory", str(Subcategory.objects.get(slug="app").pk))
-    page.fill("#id_provider_name", "MoMoney")
-    page.fill("#id_subject", "App crashes on payment")
-    page.fill("#id_description", "It closes when I press Pay.")
-    page.fill("#id_desired_outcome", "A working app.")
-    page.fill("#id_occurred_at", "2026-01-10T09:30")
-    page.fill("#id_contact_name", "Lan")
-    page.fill("#id_contact_email", "lan@example.org")
-    page.check("#id_consent")
-
-
 def test_send_pressed_while_a_file_is_checked_waits_for_it_and_then_sends_by_itself(
     browser, live_server, tmp_path
 ):
@@ -124,6 +105,7 @@ def test_send_pressed_while_a_file_is_checked_waits_for_it_and_then_sends_by_its
         staging = HeldStaging(page)
         page.set_input_files("#id_evidence-0-file", str(good))
         fill_intake(page)
+        page.check("#id_consent")
         page.get_by_role("button", name="Gửi khiếu nại").click()
 
         waiting = page.locator("[data-stage-waiting]")
@@ -156,6 +138,7 @@ def test_send_pressed_while_a_file_is_checked_does_not_send_when_that_file_is_re
         staging = HeldStaging(page)
         page.set_input_files("#id_evidence-0-file", str(bad))
         fill_intake(page)
+        page.check("#id_consent")
         page.get_by_role("button", name="Send the complaint").click()
         staging.release()
 
