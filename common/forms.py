@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from django import forms
+from django.utils.choices import BaseChoiceIterator, normalize_choices
+from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
@@ -32,6 +35,24 @@ class CleanTextMixin:
             if field.required and not cleaned[name]:
                 self.add_error(name, field.error_messages["required"])  # type: ignore[attr-defined]
         return cleaned
+
+
+class ChoicesOnce(BaseChoiceIterator):
+    """Choices built by `func` when a widget first reads them, then kept for that widget.
+
+    Django's own lazy choices call the function at every read, and a select reads them
+    twice a rendering (whether the first option is empty, then the options).
+    """
+
+    def __init__(self, func: Callable[[], Any]) -> None:
+        self.func = func
+
+    @cached_property
+    def choices(self) -> list[Any]:
+        return list(normalize_choices(self.func()))
+
+    def __iter__(self) -> Iterator[Any]:
+        yield from self.choices
 
 
 SELECT_OPTION_TEMPLATE = forms.Select.option_template_name

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
-from common.forms import CleanTextMixin, QuickSelect
+from common.forms import ChoicesOnce, CleanTextMixin, QuickSelect
 from complaints.models import ContactChannel, Language, PrivacyRequestKind, Subcategory
 from complaints.selectors import (
     active_subcategories,
@@ -163,7 +163,7 @@ class ComplaintForm(CleanTextMixin, forms.Form):
         super().__init__(*args, **kwargs)
         # Built only when the page is rendered (a valid POST never needs it), in the
         # visitor's language; validation still goes through the field's queryset.
-        self.fields["subcategory"].widget.choices = grouped_subcategory_choices
+        self.fields["subcategory"].widget.choices = ChoicesOnce(grouped_subcategory_choices)
         if not self.is_bound and "submission_key" not in self.initial:
             self.initial["submission_key"] = uuid.uuid4()
 
@@ -211,7 +211,7 @@ class CompleteComplaintForm(CleanTextMixin, forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["subcategory"].widget.choices = grouped_subcategory_choices
+        self.fields["subcategory"].widget.choices = ChoicesOnce(grouped_subcategory_choices)
 
     def clean(self) -> dict[str, Any]:
         return check_report_order(self, super().clean())

@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from django.forms.models import ModelChoiceIteratorValue
 from django.utils.translation import gettext_lazy as _
 
-from common.forms import CleanTextMixin, QuickSelect
+from common.forms import ChoicesOnce, CleanTextMixin, QuickSelect
 from common.text import clean_text
 from complaints.forms import SubcategoryField
 from complaints.models import (
@@ -171,7 +171,7 @@ class ReclassifyForm(StaffActionForm):
     ) -> None:
         super().__init__(*args, **kwargs)
         # Built when rendered (a POST never needs it); the case page hands over what it read.
-        self.fields["subcategory"].widget.choices = grouped_subcategory_choices
+        self.fields["subcategory"].widget.choices = ChoicesOnce(grouped_subcategory_choices)
         if subcategories is not None:
             self.show_subcategories(subcategories)
         if self.complaint is not None:

@@ -151,3 +151,17 @@ def test_evidence_rows_sent_back_with_an_error_are_rendered_with_what_was_typed(
         page = client.post(reverse("complaints:create"), data, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert names.count(ROWS) == 1
     assert "the receipt I could not attach" in page
+
+
+def test_a_form_rendered_in_full_builds_its_subcategory_list_once(client, db, monkeypatch):
+    sign_in(client, make_user(username="minh", email="minh@example.org"))  # nothing kept for accounts
+    built = []
+
+    def counted():
+        built.append(1)
+        return selectors.grouped_subcategory_choices()
+
+    monkeypatch.setattr("complaints.forms.grouped_subcategory_choices", counted)
+    page = form_page(client)
+    assert len(built) == 1  # not once for the empty first option and again for the options
+    assert "Cannot log in" in page
