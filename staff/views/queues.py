@@ -9,6 +9,7 @@ from django.utils import timezone
 from accounts.decorators import role_required
 from accounts.models import STAFF_ROLES, Role
 from common.paging import Cursor
+from common.urls import row_url
 from escalation.models import EscalationLevel
 from staff.forms import QueueFilterForm
 from staff.selectors import (
@@ -36,9 +37,11 @@ def agent_queue(request: HttpRequest, tab: str = "mine") -> HttpResponse:
     page = queue_page(request.user, tab, form.cleaned_data if form.is_bound else {}, after)
     now = timezone.now()
     levels = {level.rank: level.name for level in EscalationLevel.objects.all()}
+    case_url, assign_url = row_url("staff:case"), row_url("staff:assign")
     for row in page.rows:
         row.sla, row.sla_delta = sla_state(row, now)
         row.level_name = levels.get(row.escalation_level, row.escalation_level)
+        row.case_url, row.assign_url = case_url(row.reference), assign_url(row.reference)
     # Team leads and managers hand cases out; agents claim them.
     options = staff_options() if request.user.is_lead else ""
     next_query = None
@@ -58,6 +61,7 @@ def agent_queue(request: HttpRequest, tab: str = "mine") -> HttpResponse:
         "first_query": first_query.urlencode(),
         "is_later_page": after is not None,
         "staff_options": options,
+        "here": request.get_full_path(),
     }
     return render(request, "staff/queue.html", context)
 
@@ -70,13 +74,17 @@ def manager_queue(request: HttpRequest) -> HttpResponse:
     first_rank = min(manager_ranks) if manager_ranks else NO_MANAGER_LEVEL
     after = Cursor.decode(request.GET.get("after", ""), size=2) if request.GET.get("after") else None
     page = manager_queue_page(first_rank, after)
+    case_url, assign_url = row_url("staff:case"), row_url("staff:assign")
     for complaint in page.rows:
         complaint.standing = manager_queue_standing(complaint, levels)
+        complaint.case_url = case_url(complaint.reference)
+        complaint.assign_url = assign_url(complaint.reference)
     context = {
         "rows": page.rows,
         "next_query": f"after={page.next_cursor}" if page.next_cursor else None,
         "is_later_page": after is not None,
         "staff_options": staff_options(),
         "now": timezone.now(),
+        "here": request.get_full_path(),
     }
     return render(request, "staff/manager_queue.html", context)
