@@ -93,6 +93,59 @@ def test_nearest_deadline_first_with_the_badge_of_each(client, agent):
     assert "Breached" in rows[breached.reference] and "over" in rows[breached.reference]
 
 
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        (
+            "en",
+            {
+                "breached": r"Breached \d+ hours?(?: \d+ minutes?)? over",
+                "warning": r"Warning \d+ hours?(?: \d+ minutes?)? left",
+                "on_track": r"On track \d+ (?:days?|hours?)(?: \d+ (?:hours?|minutes?))? left",
+                "paused": r"Paused",
+                "status": "Waiting for the complainant",
+            },
+        ),
+        (
+            "vi",
+            {
+                "breached": r"Quá hạn quá \d+ giờ(?: \d+ phút)?",
+                "warning": r"Sắp đến hạn còn \d+ giờ(?: \d+ phút)?",
+                "on_track": r"Đúng hạn còn \d+ (?:ngày|giờ)(?: \d+ (?:giờ|phút))?",
+                "paused": r"Tạm dừng",
+                "status": "Đang chờ người khiếu nại",
+            },
+        ),
+    ],
+)
+def test_each_sla_state_reads_as_its_badge_and_its_time(client, agent, language, words):
+    now = timezone.now()
+    cases = {
+        "breached": make_complaint(now=now - 30 * HOUR),
+        "warning": make_complaint(now=now - 20 * HOUR),
+        "on_track": make_complaint(now=now),
+        "paused": make_complaint(now=now - 2 * HOUR),
+    }
+    sweeping.sweep(now=now)  # flags the breach and warns the near one
+    Complaint.objects.filter(pk=cases["paused"].pk).update(status=Status.AWAITING_COMPLAINANT)
+    sign_in(client, agent)
+    body = client.get(reverse("staff:queue_tab", args=["unassigned"]), HTTP_ACCEPT_LANGUAGE=language)
+    rows = dict(re.findall(r'<tr data-reference="([^"]+)">(.*?)</tr>', body.content.decode(), re.S))
+    for state, complaint in cases.items():
+        cells = [
+            re.sub(r"<[^>]+>", " ", cell)
+            for cell in re.findall(r"<td>(.*?)</td>", rows[complaint.reference], re.S)
+        ]
+        sla = " ".join(cells[6].split())
+        assert re.fullmatch(words[state], sla), (state, sla)
+    status = " ".join(
+        re.sub(
+            r"<[^>]+>", " ", re.findall(r"<td>(.*?)</td>", rows[cases["paused"].reference], re.S)[3]
+        ).split()
+    )
+    assert status == words["status"]
+
+
 def test_keyset_pages_cover_the_queue_once_in_order(client, agent):
     created = [make_complaint(now=NOW + i * HOUR) for i in range(PAGE_SIZE + 7)]
     for complaint in created:
