@@ -188,6 +188,35 @@ def test_the_query_count_does_not_grow_with_the_rows(client, agent):
     assert not [sql for sql in counts if "complaints_complaint" in sql]
 
 
+def test_every_row_is_written_from_the_page_query_alone(client):
+    """A team lead's unassigned and team tabs (claim and assign forms on each row) over rows in
+    every state, incomplete and breached ones included: no row reads a field of its own."""
+    lead = make_user(username="lead", role=Role.TEAM_LEAD)
+    teammate = make_user(username="teammate", role=Role.TEAM_LEAD)
+    sign_in(client, lead)
+    make_complaint()
+    urls = [reverse("staff:queue_tab", args=[tab]) for tab in ("unassigned", "team")]
+    for url in urls:
+        client.get(url)  # warm the per-process caches (ladder, categories)
+    with CaptureQueriesContext(connection) as one_row:
+        client.get(urls[0])
+    for i in range(PAGE_SIZE + 3):
+        complaint = make_complaint(now=NOW + i * HOUR)
+        if i % 3 == 0:
+            Complaint.objects.filter(pk=complaint.pk).update(
+                incomplete_since=NOW, first_response_breached_at=NOW
+            )
+        if i % 3 == 1:
+            Complaint.objects.filter(pk=complaint.pk).update(first_response_warned_at=NOW)
+        if i % 2:
+            assign(complaint, teammate)
+    for url in urls:
+        with CaptureQueriesContext(connection) as full:
+            response = client.get(url)
+        assert len(references(response)) >= PAGE_SIZE // 2, url
+        assert len(full.captured_queries) <= len(one_row.captured_queries), url
+
+
 def test_search_ignores_case_and_vietnamese_diacritics(client, agent):
     found = make_complaint(subject="Khiếu nại về đơn hàng Đà Nẵng", contact_email="Minh@Example.org")
     other = make_complaint(subject="Hoàn tiền chậm")
