@@ -44,6 +44,21 @@ def cached_active_subcategories() -> dict[str, Subcategory]:
     return by_pk
 
 
+_category_cache: tuple[float, Any, list[Category]] = (-math.inf, None, [])
+
+
+def cached_categories() -> list[Category]:
+    """Every category, retired ones included (staff filter old cases by them), in their order;
+    kept in this process as the active subcategories are, under the same version."""
+    global _category_cache
+    loaded_at, version, categories = _category_cache
+    current = subcategories_version()
+    if current != version or time.monotonic() - loaded_at > _SUBCATEGORY_CACHE_SECONDS:
+        categories = list(Category.objects.all())
+        _category_cache = (time.monotonic(), current, categories)
+    return categories
+
+
 def subcategories_version() -> Any:
     """The subcategories' version in the shared cache (None if never changed, or the cache is
     down): what this process's copy, and a page built from them, is kept under."""
@@ -74,6 +89,8 @@ def grouped_subcategory_choices() -> list[tuple[Any, Any]]:
 
 
 def forget_subcategories() -> None:
-    """Drop this process's copy of the active subcategories (one may have been added)."""
-    global _subcategory_cache
+    """Drop this process's copy of the categories and active subcategories (one may have been
+    added)."""
+    global _subcategory_cache, _category_cache
     _subcategory_cache = (-math.inf, None, {})
+    _category_cache = (-math.inf, None, [])

@@ -25,7 +25,7 @@ from complaints.models import (
     PrivacyRequestStatus,
     Status,
 )
-from complaints.selectors import active_subcategories, grouped_subcategory_choices
+from complaints.selectors import active_subcategories, cached_categories, grouped_subcategory_choices
 from staff.dashboard import DEFAULT_WEEKS, WEEK_CHOICES
 from staff.selectors import CannedChoice, SubcategoryChoice
 
@@ -243,23 +243,58 @@ class ResolveForm(StaffActionForm):
 # --- Lists and reports ------------------------------------------------------------------------
 
 
+class FilterSelect(QuickSelect):
+    """A select of the queue's filters (QueueFilterForm marks it invalid on an error)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, attrs={"class": "form-select"}, **kwargs)
+
+
 class QueueFilterForm(CleanTextMixin, forms.Form):
     """Filters of the queue; every field optional, every value checked."""
 
     q = forms.CharField(label=_("Search"), required=False, max_length=200, strip=True)
     category = forms.ModelChoiceField(
-        label=_("Category"), queryset=Category.objects.all(), required=False, empty_label=_("Any")
+        label=_("Category"),
+        queryset=Category.objects.all(),
+        required=False,
+        empty_label=_("Any"),
+        widget=FilterSelect,
     )
     status = forms.ChoiceField(
         label=_("Status"),
         required=False,
-        choices=[("", _("Any"))] + [(s.value, s.label) for s in Status if s in QUEUE_STATUSES],
+        # Staff's words for the paused state, as on the queue's badges.
+        choices=[("", _("Any"))]
+        + [
+            (s.value, _("Waiting for the complainant") if s == Status.AWAITING_COMPLAINANT else s.label)
+            for s in Status
+            if s in QUEUE_STATUSES
+        ],
+        widget=FilterSelect,
     )
     complexity = forms.ChoiceField(
-        label=_("Complexity"), required=False, choices=[("", _("Any")), *Complexity.choices]
+        label=_("Complexity"),
+        required=False,
+        choices=[("", _("Any")), *Complexity.choices],
+        widget=FilterSelect,
     )
     level = forms.IntegerField(label=_("Level"), required=False, min_value=0, max_value=100)
     breached = forms.BooleanField(label=_("Breached only"), required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The categories listed from this process's copy (the queryset still checks a choice).
+        self.fields["category"].widget.choices = ChoicesOnce(
+            lambda: [("", _("Any"))] + [(category.pk, category.name) for category in cached_categories()]
+        )
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        for name in self.errors:
+            widget = self.fields[name].widget if name in self.fields else None
+            if isinstance(widget, FilterSelect):
+                widget.attrs["class"] = "form-select is-invalid"
 
 
 class DashboardForm(CleanTextMixin, forms.Form):

@@ -6,6 +6,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -13,7 +14,8 @@ from django.utils import timezone
 
 from accounts.models import Role
 from common.paging import PAGE_SIZE, Cursor
-from complaints.models import Complaint, Status
+from complaints import selectors
+from complaints.models import Category, Complaint, Status
 from escalation import sweep as sweeping
 from tests.factories import NOW, make_complaint, make_user, sign_in
 
@@ -256,6 +258,57 @@ def test_a_bad_filter_is_explained_not_a_500(client, agent, query):
     response = client.get(reverse("staff:queue"), query, HTTP_ACCEPT_LANGUAGE="vi")
     assert response.status_code == 400
     assert 'class="invalid-feedback"' in response.content.decode()
+
+
+def filters(client, query=None) -> dict[str, list[tuple[str, str, bool]]]:
+    """The queue's filter selects: per name, each option's value, label and whether it is chosen."""
+    body = client.get(reverse("staff:queue"), query or {}, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    return {
+        name: [
+            (value, label, bool(chosen))
+            for value, chosen, label in re.findall(
+                r'<option value="([^"]*)"( selected)?>([^<]*)</option>', options
+            )
+        ]
+        for name, options in re.findall(
+            r'<select name="(\w+)" class="form-select[^"]*"[^>]*>(.*?)</select>', body, re.S
+        )
+    }
+
+
+def test_the_filters_keep_what_was_chosen_in_staff_words(client, agent):
+    category = Category.objects.order_by("position", "pk")[1]
+    sign_in(client, agent)
+    chosen = filters(client, {"category": str(category.pk), "status": Status.AWAITING_COMPLAINANT})
+    assert [c for c in chosen["category"] if c[2]] == [(str(category.pk), category.name_en, True)]
+    assert [c for c in chosen["status"] if c[2]] == [
+        (Status.AWAITING_COMPLAINANT, "Waiting for the complainant", True)
+    ]
+    assert [c for c in chosen["complexity"] if c[2]] == [("", "Any", True)]
+    body = client.get(reverse("staff:queue"), {"complexity": "bogus"}).content.decode()
+    assert re.search(r'<select name="complexity" class="form-select is-invalid" aria-invalid="true"', body)
+    assert re.search(r'<select name="category" class="form-select"[ >]', body)
+
+
+def test_the_category_filter_lists_a_category_added_renamed_or_retired_since_the_last_page(client, agent):
+    sign_in(client, agent)
+    names = lambda: [label for _value, label, _chosen in filters(client)["category"]]  # noqa: E731
+    assert "Account" in names()  # this process now keeps the categories
+    Category.objects.create(slug="payments", name_vi="Thanh toán", name_en="Payments", position=99)
+    assert names()[-1] == "Payments"
+    renamed = Category.objects.get(name_en="Account")
+    renamed.name_en = "Signing in"
+    renamed.save()
+    assert "Signing in" in names() and "Account" not in names()
+    renamed.is_active = False  # retired: still a filter for its old cases
+    renamed.save()
+    assert "Signing in" in names()
+    # Another process renames it: its signal changes the shared version, not this copy.
+    kept = selectors._category_cache
+    Category.objects.filter(pk=renamed.pk).update(name_en="Renamed elsewhere")
+    cache.set(selectors._VERSION_KEY, "changed by another process", timeout=None)
+    selectors._category_cache = kept
+    assert "Renamed elsewhere" in names()
 
 
 def test_an_agent_claims_from_the_queue_and_the_case_moves_to_mine(client, agent):
