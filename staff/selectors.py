@@ -95,10 +95,6 @@ QUEUE_ROW = (
 )
 
 
-# What no queue row shows: left out of the page's SELECT.
-LONG_TEXT = ("description", "desired_outcome", "steps_taken", "search_text", "resolution_summary")
-
-
 def sla_state(complaint: Complaint, now: datetime) -> tuple[str, timedelta | None]:
     """("breached", time over) / ("warning", time left) / ("on_track", time left) / ("paused", None)."""
     if complaint.status == Status.AWAITING_COMPLAINANT:
@@ -114,9 +110,8 @@ def sla_state(complaint: Complaint, now: datetime) -> tuple[str, timedelta | Non
 def staff_options() -> str:
     """The <option>s of active staff, by name: whom a case can be assigned to. Built once per
     page, not once per row."""
-    return format_html_join(
-        "", '<option value="{}">{}</option>', ((p.pk, p.display_name) for p in active_staff())
-    )
+    people = active_staff().only("first_name", "last_name", "email", "username")
+    return format_html_join("", '<option value="{}">{}</option>', ((p.pk, p.display_name) for p in people))
 
 
 # --- The managers' queue ------------------------------------------------------------------------
@@ -132,13 +127,33 @@ def manager_queue_queryset(first_rank: int) -> QuerySet[Complaint]:
     return (
         Complaint.objects.escalated_to(first_rank)
         .select_related("category", "subcategory", "assignee")
-        .defer(*LONG_TEXT)
+        .only(*MANAGER_QUEUE_ROW)
         .annotate(
             moved_reason=Subquery(latest.values("reason")[:1]),
             moved_from=Subquery(latest.values("from_level")[:1]),
             moved_due_at=Subquery(latest.values("due_at")[:1]),
         )
     )
+
+
+# What a row of the managers' queue shows, its standing's fields included.
+MANAGER_QUEUE_ROW = (
+    "reference",
+    "subject",
+    "escalation_level",
+    "submitted_at",
+    "version",
+    "first_response_breached_at",
+    "resolution_breached_at",
+    "category__name_vi",
+    "category__name_en",
+    "subcategory__name_vi",
+    "subcategory__name_en",
+    "assignee__first_name",
+    "assignee__last_name",
+    "assignee__email",
+    "assignee__username",
+)
 
 
 def manager_queue_standing(complaint: Complaint, levels: dict) -> Standing:
