@@ -94,13 +94,14 @@ def case_context(
         "can_dispute": complaint.can_dispute(now),
         "can_request_escalation": owner and can_request_escalation(complaint, now),
     }
-    for name, (form_class, prefix) in COMPLAINANT_FORMS.items():
-        context[name] = bound.get(name) or form_class(prefix=prefix)
-    if "correct_form" not in bound:  # the details as they stand, to correct
-        context["correct_form"] = CorrectContactForm(
-            prefix="correct",
-            initial={name: getattr(complaint, name) for name in CorrectContactForm.base_fields},
-        )
+    if owner:  # the complainant's forms: the page shows them to the complainant alone
+        for name, (form_class, prefix) in COMPLAINANT_FORMS.items():
+            context[name] = bound.get(name) or form_class(prefix=prefix)
+        if "correct_form" not in bound:  # the details as they stand, to correct
+            context["correct_form"] = CorrectContactForm(
+                prefix="correct",
+                initial={name: getattr(complaint, name) for name in CorrectContactForm.base_fields},
+            )
     # A complaint opened by e-mail: its complainant completes the dossier here.
     context["can_complete"] = owner and permitted(check_completable, complaint)
     if context["can_complete"]:

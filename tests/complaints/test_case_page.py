@@ -41,3 +41,18 @@ def test_the_case_page_query_count_does_not_grow_with_the_timeline(client, staff
     # that the complainant has none (accounts.middleware); staff's page writes one more: the
     # view's entry in the access log.
     assert queries_for(client, long, page) <= (10 if staff else 9)
+
+
+def test_only_the_complainant_gets_the_complainants_forms(client):
+    """Staff's page builds none of them: they sit in sections shown to the complainant alone."""
+    from accounts.models import Role
+    from complaints.case_page import COMPLAINANT_FORMS
+
+    complainant = make_user()
+    complaint = make_complaint(by=complainant)
+    sign_in(client, complainant)
+    context = client.get(reverse("complaints:detail", args=[complaint.reference])).context
+    assert all(context.get(name) is not None for name in COMPLAINANT_FORMS)
+    sign_in(client, make_user(role=Role.AGENT))
+    context = client.get(reverse("staff:case", args=[complaint.reference])).context
+    assert not [name for name in COMPLAINANT_FORMS if context.get(name) is not None]
