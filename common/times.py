@@ -13,7 +13,7 @@ portal's TIME_ZONE: no person stores a zone of their own. An e-mail or a message
 outside its reader's request is written inside `reading_as(language)`.
 
 The same functions are the template filters `|when`, `|day`, `|duration`, `|until:now` and
-`|since:now` (a builtin
+`|since:now` and `|ago:now` (a builtin
 library, see TEMPLATES in settings), so no template formats a time by hand. Machine-readable
 output (a `<time datetime>` attribute, the CSV export, the dossier's manifest) keeps ISO 8601.
 """
@@ -108,6 +108,13 @@ def duration_since(moment: datetime | None, now: datetime) -> str:
     return duration(max(now - moment, timedelta(0)))
 
 
+def ago(moment: datetime, now: datetime) -> str:
+    """How long ago a moment was ("3 hours ago"), or, still to come, in how long ("in 2 days")."""
+    if moment <= now:
+        return gettext("%(ago)s ago") % {"ago": duration_since(moment, now)}
+    return gettext("in %(left)s") % {"left": duration_until(moment, now)}
+
+
 @register.filter(name="when", expects_localtime=True)
 def when_filter(value: datetime | None) -> str:
     """`{{ moment|when }}`: the moment's date and time."""
@@ -136,3 +143,9 @@ def until_filter(moment: datetime | None, now: datetime) -> str:
 def since_filter(moment: datetime | None, now: datetime) -> str:
     """`{{ deadline|since:now }}`: the time passed since a moment (an age, "… over")."""
     return duration_since(moment, now)
+
+
+@register.filter(name="ago")
+def ago_filter(moment: datetime, now: datetime) -> str:
+    """`{{ moment|ago:now }}`: "… ago", or "in …" for a moment still to come."""
+    return ago(moment, now)
