@@ -61,7 +61,7 @@ def case_context(
     A constant number of queries, whatever the case.
     """
     owner = is_owner(request, complaint)
-    events_query = complaint.events.select_related("actor")
+    events_query = complaint.events.all()
     if not staff:
         events_query = events_query.filter(public=True)
     evidence = list(complaint.evidence.all())

@@ -722,7 +722,7 @@ def write_dossier(*, complaint: Complaint, language: str) -> IO[bytes]:
                 "evidence/dossier.html",
                 {
                     "complaint": complaint,
-                    "events": complaint.events.filter(public=True).select_related("actor"),
+                    "events": complaint.events.filter(public=True),
                     "contacts": complaint.contacts.all(),
                     "evidence": evidence,
                     "is_owner": False,
