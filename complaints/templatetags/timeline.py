@@ -9,7 +9,6 @@ translated once per timeline, every sentence the same msgid as before.
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
 from django import template
@@ -17,30 +16,19 @@ from django.template.defaultfilters import linebreaksbr
 from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
-from django.utils.timezone import localtime
 from django.utils.translation import gettext
 
-from common.times import when
+from common.markup import escaped as _e
+from common.markup import time_element
 from complaints.models import ComplaintEvent, ContactAttempt, EventKind
 
 register = template.Library()
 
 
-def _e(value: Any) -> str:
-    """`value` as a template writes it: escaped, unless it is already safe HTML."""
-    if isinstance(value, SafeString):
-        return value
-    return html.escape(str(value))
-
-
-def _time(moment: Any) -> str:
-    return f'<time datetime="{_e(localtime(moment).isoformat())}">{_e(when(moment))}</time>'
-
-
 @register.simple_tag
 def contact_line(contact: ContactAttempt) -> SafeString:
     """An earlier contact with the provider: when, how, with whom, their reference, what was said."""
-    parts = [_time(contact.contacted_at), _e(contact.get_channel_display())]
+    parts = [time_element(contact.contacted_at), _e(contact.get_channel_display())]
     parts += [_e(value) for value in (contact.with_whom, contact.their_reference) if value]
     return mark_safe(f"{' · '.join(parts)}<br><span>{linebreaksbr(contact.summary)}</span>")  # noqa: S308
 
@@ -84,7 +72,7 @@ def _entry(event: ComplaintEvent, *, is_owner: bool, words: _Words) -> str:
     border = "border-primary-subtle" if event.public else "border-warning"
     out = [
         f'\n<li class="border-start border-3 ps-3 pb-3 {border}" data-kind="{_e(event.kind)}">'
-        f'\n  <div class="small text-body-secondary">\n    {_time(event.created_at)} · {who}',
+        f'\n  <div class="small text-body-secondary">\n    {time_element(event.created_at)} · {who}',
         "" if event.public else f'\n    <span class="badge text-bg-warning">{words.internal}</span>',
         f'\n  </div>\n  <div class="fw-semibold">{_e(event.get_kind_display())}',
         f' <span class="fw-normal small text-body-secondary">· {words.by_email}</span>'

@@ -3,25 +3,25 @@
 A queue page shows 25 rows of nine cells, with a badge per state, times in words and two
 forms a row; as a template loop that was half the page's server time. The rows are
 written here, as Django's admin writes its change list (`items_for_result`): every value
-escaped as templates escape it (`_e`, the escaping of django.utils.html.escape, without
-its lazy-string wrapper on each call), the page's fixed words translated once per page,
+escaped as templates escape it (`common.markup.escaped`), the page's fixed words translated
+once per page,
 every sentence the same msgid as before. The rest of each page (its header, filters and
 paging) stays in its template.
 """
 
 from __future__ import annotations
 
-import html
 from datetime import datetime
 from typing import Any
 
 from django import template
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
-from django.utils.timezone import localtime
 from django.utils.translation import gettext, gettext_noop
 
-from common.times import ago, duration_since, duration_until, when
+from common.markup import escaped as _e
+from common.markup import time_element
+from common.times import ago, duration_since, duration_until
 from complaints.models import Complaint
 from complaints.templatetags.complaint_badges import incomplete_badge, standing_why, status_badge
 
@@ -34,13 +34,6 @@ BADGES = {
     "paused": ("text-bg-secondary", gettext_noop("Paused")),
     "on_track": ("text-bg-success", gettext_noop("On track")),
 }
-
-
-def _e(value: Any) -> str:
-    """`value` as a template writes it: escaped, unless it is already safe HTML."""
-    if isinstance(value, SafeString):
-        return value
-    return html.escape(str(value))
 
 
 class _Page:
@@ -102,8 +95,7 @@ class _Page:
 
     def moment(self, moment: datetime) -> tuple[str, str]:
         """A moment as <time> in words, and how long ago it was (or in how long it comes)."""
-        shown = f'<time datetime="{_e(localtime(moment).isoformat())}">{_e(when(moment))}</time>'
-        return shown, _e(ago(moment, self.now))
+        return time_element(moment), _e(ago(moment, self.now))
 
 
 @register.simple_tag(takes_context=True)
