@@ -620,9 +620,10 @@ def keyboard_sign_in(page: Page, base: str, user, language: str) -> None:
     with page.expect_navigation():
         page.keyboard.press("Enter")
     if device is not None:
-        # The code step: the field has the focus; the code is typed and sent with Enter.
+        # The code step: the field has the focus (Chromium applies autofocus at a rendering
+        # after the load, so the check waits for it); the code is typed and sent with Enter.
         page.wait_for_url(CODE_STEP)
-        assert page.evaluate("document.activeElement.name") == "code"
+        expect(page.locator("input[name=code]")).to_be_focused()
         page.keyboard.type(fresh_totp_code(device))
         with page.expect_navigation():
             page.keyboard.press("Enter")
