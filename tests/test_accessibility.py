@@ -652,7 +652,7 @@ def test_a_guest_files_a_complaint_with_the_keyboard_alone(browser, live_server,
     tab_to(page, page.get_by_role("button", name=tr(language, "Send the complaint")))
     with page.expect_navigation():
         page.keyboard.press("Enter")
-    assert page.evaluate("document.activeElement.id") == "form-errors"
+    expect(page.locator("#form-errors")).to_be_focused()  # waits for the page's script to move it
     expect(page.locator("#form-errors")).to_be_visible()
 
     # The category: the closed <select> moves through its options with the arrow keys.
