@@ -3,7 +3,8 @@
 The managers' queue and the case page say the same: what took the case up last (a missed
 first-response or resolution deadline, the time allowed at a rung running out, the
 complainant, staff) and when that fell due; and which deadline of the case broke first,
-and when. Both read the latest move up once (the queue as a subquery per row).
+and when. Both read the latest move up once: the case page for its case, the queue for its page
+of cases in one query (`latest_moves_up`).
 """
 
 from __future__ import annotations
@@ -43,6 +44,20 @@ def latest_move_up(complaint: Any) -> LatestMove | None:
     """The case's latest move up (one query)."""
     row = moves_up(complaint).values_list("reason", "from_level", "due_at").first()
     return LatestMove(*row) if row else None
+
+
+def latest_moves_up(complaint_ids: list[int]) -> dict[int, LatestMove]:
+    """The latest move up of each of a page of cases, by case id (one query for the page: the
+    moves up of those cases, a handful each, the latest kept)."""
+    latest: dict[int, LatestMove] = {}
+    rows = (
+        Escalation.objects.filter(complaint_id__in=complaint_ids, to_level__gt=F("from_level"))
+        .order_by("complaint_id", "-created_at", "-due_at", "-pk")
+        .values_list("complaint_id", "reason", "from_level", "due_at")
+    )
+    for complaint_id, *move in rows:
+        latest.setdefault(complaint_id, LatestMove(*move))
+    return latest
 
 
 def standing(complaint: Any, latest: LatestMove | None, levels: dict[int, EscalationLevel]) -> Standing:

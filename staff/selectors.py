@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import CharField, F, IntegerField, QuerySet, Subquery, Value
+from django.db.models import CharField, F, IntegerField, QuerySet, Value
 from django.utils import translation
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
@@ -34,7 +34,7 @@ from complaints.models import (
     localized,
 )
 from complaints.search import fold
-from escalation.standing import LatestMove, Standing, moves_up, standing
+from escalation.standing import latest_moves_up, standing
 
 TABS = {
     "mine": _("Mine"),
@@ -120,22 +120,6 @@ def staff_options() -> str:
 NO_MANAGER_LEVEL = 10**4
 
 
-def manager_queue_queryset(first_rank: int) -> QuerySet[Complaint]:
-    """Escalated open cases from `first_rank` up, oldest breach first, with the latest move up:
-    its reason, the rung it left and when it fell due (`escalation.standing`)."""
-    latest = moves_up()
-    return (
-        Complaint.objects.escalated_to(first_rank)
-        .select_related("category", "subcategory", "assignee")
-        .only(*MANAGER_QUEUE_ROW)
-        .annotate(
-            moved_reason=Subquery(latest.values("reason")[:1]),
-            moved_from=Subquery(latest.values("from_level")[:1]),
-            moved_due_at=Subquery(latest.values("due_at")[:1]),
-        )
-    )
-
-
 # What a row of the managers' queue shows, its standing's fields included.
 MANAGER_QUEUE_ROW = (
     "reference",
@@ -156,21 +140,28 @@ MANAGER_QUEUE_ROW = (
 )
 
 
-def manager_queue_standing(complaint: Complaint, levels: dict) -> Standing:
-    """Why a row of the managers' queue is there, from the latest move its query read."""
-    latest = None
-    if complaint.moved_reason is not None:
-        latest = LatestMove(complaint.moved_reason, complaint.moved_from, complaint.moved_due_at)
-    return standing(complaint, latest, levels)
+def manager_queue_queryset(first_rank: int) -> QuerySet[Complaint]:
+    """Escalated open cases from `first_rank` up, oldest breach first."""
+    return (
+        Complaint.objects.escalated_to(first_rank)
+        .select_related("category", "subcategory", "assignee")
+        .only(*MANAGER_QUEUE_ROW)
+    )
 
 
-def manager_queue_page(first_rank: int, after: Cursor | None) -> Page:
-    """One page of the managers' queue, oldest breach first, starting after `after`."""
-    return keyset_page(
+def manager_queue_page(first_rank: int, after: Cursor | None, levels: dict) -> Page:
+    """One page of the managers' queue, oldest breach first, starting after `after`, each row
+    with its standing (`escalation.standing`): the latest moves up of the page's cases are read
+    in one query beside it."""
+    page = keyset_page(
         manager_queue_queryset(first_rank),
         {"breached_at": BREACHED_AT, "submitted_at": F("submitted_at")},
         after,
     )
+    latest = latest_moves_up([complaint.pk for complaint in page.rows])
+    for complaint in page.rows:
+        complaint.standing = standing(complaint, latest.get(complaint.pk), levels)
+    return page
 
 
 # --- The case page's forms ------------------------------------------------------------------------

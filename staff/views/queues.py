@@ -16,7 +16,6 @@ from staff.selectors import (
     NO_MANAGER_LEVEL,
     TABS,
     manager_queue_page,
-    manager_queue_standing,
     queue_page,
     sla_state,
     staff_options,
@@ -73,10 +72,9 @@ def manager_queue(request: HttpRequest) -> HttpResponse:
     manager_ranks = [rank for rank, level in levels.items() if level.is_manager_facing]
     first_rank = min(manager_ranks) if manager_ranks else NO_MANAGER_LEVEL
     after = Cursor.decode(request.GET.get("after", ""), size=2) if request.GET.get("after") else None
-    page = manager_queue_page(first_rank, after)
+    page = manager_queue_page(first_rank, after, levels)
     case_url, assign_url = row_url("staff:case"), row_url("staff:assign")
     for complaint in page.rows:
-        complaint.standing = manager_queue_standing(complaint, levels)
         complaint.case_url = case_url(complaint.reference)
         complaint.assign_url = assign_url(complaint.reference)
     context = {
