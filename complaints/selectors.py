@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable
 from typing import Any
 
 from django.core.cache import cache
@@ -26,7 +27,31 @@ _SUBCATEGORY_CACHE_SECONDS = 60
 # (`subcategories_changed`), so every process drops its copy at its next read; the minute
 # bounds what no signal sees (an update of many rows at once) and a cache outage.
 _VERSION_KEY = "complaints:subcategories-version"
-_subcategory_cache: tuple[float, Any, dict[str, Subcategory]] = (-math.inf, None, {})
+
+
+class _ProcessCopy:
+    """What `load` reads, kept in this process while the subcategories' shared version stays
+    the same (and for a minute at most)."""
+
+    def __init__(self, load: Callable[[], Any]) -> None:
+        self.load = load
+        self.kept: tuple[float, Any, Any] = (-math.inf, None, None)
+
+    def get(self) -> Any:
+        loaded_at, version, value = self.kept
+        current = subcategories_version()
+        if current != version or time.monotonic() - loaded_at > _SUBCATEGORY_CACHE_SECONDS:
+            value = self.load()
+            self.kept = (time.monotonic(), current, value)
+        return value
+
+    def forget(self) -> None:
+        self.kept = (-math.inf, None, None)
+
+
+_subcategories = _ProcessCopy(lambda: {str(sub.pk): sub for sub in active_subcategories()})
+# Every category, retired ones included: staff filter old cases by them.
+_categories = _ProcessCopy(lambda: list(Category.objects.all()))
 
 
 def cached_active_subcategories() -> dict[str, Subcategory]:
@@ -35,28 +60,13 @@ def cached_active_subcategories() -> dict[str, Subcategory]:
 
     Intake validates one on every submission, and the filing form lists them all.
     """
-    global _subcategory_cache
-    loaded_at, version, by_pk = _subcategory_cache
-    current = subcategories_version()
-    if current != version or time.monotonic() - loaded_at > _SUBCATEGORY_CACHE_SECONDS:
-        by_pk = {str(sub.pk): sub for sub in active_subcategories()}
-        _subcategory_cache = (time.monotonic(), current, by_pk)
-    return by_pk
-
-
-_category_cache: tuple[float, Any, list[Category]] = (-math.inf, None, [])
+    return _subcategories.get()
 
 
 def cached_categories() -> list[Category]:
-    """Every category, retired ones included (staff filter old cases by them), in their order;
-    kept in this process as the active subcategories are, under the same version."""
-    global _category_cache
-    loaded_at, version, categories = _category_cache
-    current = subcategories_version()
-    if current != version or time.monotonic() - loaded_at > _SUBCATEGORY_CACHE_SECONDS:
-        categories = list(Category.objects.all())
-        _category_cache = (time.monotonic(), current, categories)
-    return categories
+    """Every category, retired ones included, in their order; kept in this process as the
+    active subcategories are, under the same version."""
+    return _categories.get()
 
 
 def subcategories_version() -> Any:
@@ -91,6 +101,5 @@ def grouped_subcategory_choices() -> list[tuple[Any, Any]]:
 def forget_subcategories() -> None:
     """Drop this process's copy of the categories and active subcategories (one may have been
     added)."""
-    global _subcategory_cache, _category_cache
-    _subcategory_cache = (-math.inf, None, {})
-    _category_cache = (-math.inf, None, [])
+    _subcategories.forget()
+    _categories.forget()

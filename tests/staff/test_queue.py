@@ -304,10 +304,10 @@ def test_the_category_filter_lists_a_category_added_renamed_or_retired_since_the
     renamed.save()
     assert "Signing in" in names()
     # Another process renames it: its signal changes the shared version, not this copy.
-    kept = selectors._category_cache
+    kept = selectors._categories.kept
     Category.objects.filter(pk=renamed.pk).update(name_en="Renamed elsewhere")
     cache.set(selectors._VERSION_KEY, "changed by another process", timeout=None)
-    selectors._category_cache = kept
+    selectors._categories.kept = kept
     assert "Renamed elsewhere" in names()
 
 
