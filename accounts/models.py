@@ -100,7 +100,13 @@ class User(AbstractUser):
 
     @property
     def display_name(self) -> str:
+        """The name shown for a person: full name, else e-mail address, else username (the
+        fields are NAME_FIELDS: a query that shows names reads them alone)."""
         return self.get_full_name() or self.email or self.username
+
+
+# What display_name reads.
+NAME_FIELDS = ("first_name", "last_name", "email", "username")
 
 
 def active_staff() -> models.QuerySet[User]:

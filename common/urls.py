@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from urllib.parse import quote
 
 from django.urls import NoReverseMatch, reverse
-from django.utils.regex_helper import _lazy_re_compile
 
 # What reverse() leaves unquoted in a path (django.urls.resolvers).
 _SAFE = "!$&'()*+,;=" + "/~:@"
 _MARKER = "ROWARGUMENT"
-_ONE_SEGMENT = _lazy_re_compile(r"[^/]+\Z")
+_ONE_SEGMENT = re.compile(r"[^/]+\Z")
 
 
 def row_url(viewname: str) -> Callable[[object], str]:

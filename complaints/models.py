@@ -124,6 +124,10 @@ class Status(models.TextChoices):
     WITHDRAWN = "withdrawn", _("Withdrawn")
 
 
+# The statuses staff name otherwise than the complainant reads them (Status's own labels).
+STAFF_STATUS_LABELS = {Status.AWAITING_COMPLAINANT: _("Waiting for the complainant")}
+
+
 # The cases staff work on: the queues hold these, nearest deadline first.
 FAR_FUTURE = datetime(9999, 12, 31, tzinfo=UTC)
 QUEUE_STATUSES = (Status.NEW, Status.OPEN, Status.AWAITING_COMPLAINANT)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from django.db.models import F, OuterRef, QuerySet
+from django.db.models import F, Q, QuerySet
 
 from escalation.models import Escalation, EscalationLevel, Reason
 
@@ -27,11 +27,14 @@ class Standing(NamedTuple):
     broke_at: datetime | None  # when it broke
 
 
-def moves_up(complaint: Any = None) -> QuerySet[Escalation]:
-    """Moves up a case, latest first (of `complaint`, or of the outer row in a subquery)."""
-    return Escalation.objects.filter(
-        complaint=OuterRef("pk") if complaint is None else complaint, to_level__gt=F("from_level")
-    ).order_by("-created_at", "-due_at", "-pk")
+# The moves that took a case up, and their order from the latest.
+MOVED_UP = Q(to_level__gt=F("from_level"))
+LATEST_FIRST = ("-created_at", "-due_at", "-pk")
+
+
+def moves_up(complaint: Any) -> QuerySet[Escalation]:
+    """Moves up a case, latest first."""
+    return Escalation.objects.filter(MOVED_UP, complaint=complaint).order_by(*LATEST_FIRST)
 
 
 class LatestMove(NamedTuple):
@@ -51,8 +54,8 @@ def latest_moves_up(complaint_ids: list[int]) -> dict[int, LatestMove]:
     moves up of those cases, a handful each, the latest kept)."""
     latest: dict[int, LatestMove] = {}
     rows = (
-        Escalation.objects.filter(complaint_id__in=complaint_ids, to_level__gt=F("from_level"))
-        .order_by("complaint_id", "-created_at", "-due_at", "-pk")
+        Escalation.objects.filter(MOVED_UP, complaint_id__in=complaint_ids)
+        .order_by("complaint_id", *LATEST_FIRST)
         .values_list("complaint_id", "reason", "from_level", "due_at")
     )
     for complaint_id, *move in rows:

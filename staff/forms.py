@@ -18,6 +18,7 @@ from common.text import clean_text
 from complaints.forms import SubcategoryField
 from complaints.models import (
     QUEUE_STATUSES,
+    STAFF_STATUS_LABELS,
     CannedReply,
     Category,
     Complaint,
@@ -266,11 +267,7 @@ class QueueFilterForm(CleanTextMixin, forms.Form):
         required=False,
         # Staff's words for the paused state, as on the queue's badges.
         choices=[("", _("Any"))]
-        + [
-            (s.value, _("Waiting for the complainant") if s == Status.AWAITING_COMPLAINANT else s.label)
-            for s in Status
-            if s in QUEUE_STATUSES
-        ],
+        + [(s.value, STAFF_STATUS_LABELS.get(s, s.label)) for s in Status if s in QUEUE_STATUSES],
         widget=FilterSelect,
     )
     complexity = forms.ChoiceField(

@@ -20,7 +20,7 @@ from django.utils import translation
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import STAFF_ROLES, active_staff
+from accounts.models import NAME_FIELDS, STAFF_ROLES, active_staff
 from common.paging import Cursor, Page, keyset_page
 from complaints.models import (
     BREACHED_AT,
@@ -88,10 +88,7 @@ QUEUE_ROW = (
     "resolution_breached_at",
     "category__name_vi",
     "category__name_en",
-    "assignee__first_name",
-    "assignee__last_name",
-    "assignee__email",
-    "assignee__username",
+    *(f"assignee__{name}" for name in NAME_FIELDS),
 )
 
 
@@ -110,7 +107,7 @@ def sla_state(complaint: Complaint, now: datetime) -> tuple[str, timedelta | Non
 def staff_options() -> str:
     """The <option>s of active staff, by name: whom a case can be assigned to. Built once per
     page, not once per row."""
-    people = active_staff().only("first_name", "last_name", "email", "username")
+    people = active_staff().only(*NAME_FIELDS)
     return format_html_join("", '<option value="{}">{}</option>', ((p.pk, p.display_name) for p in people))
 
 
@@ -133,10 +130,7 @@ MANAGER_QUEUE_ROW = (
     "category__name_en",
     "subcategory__name_vi",
     "subcategory__name_en",
-    "assignee__first_name",
-    "assignee__last_name",
-    "assignee__email",
-    "assignee__username",
+    *(f"assignee__{name}" for name in NAME_FIELDS),
 )
 
 

@@ -12,7 +12,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext
 
 from common.times import duration
-from complaints.models import Complaint, Status
+from complaints.models import STAFF_STATUS_LABELS, Complaint
 from escalation.models import Reason
 from escalation.standing import Standing
 
@@ -23,10 +23,9 @@ register = template.Library()
 def status_badge(context: Any, complaint: Complaint) -> SafeString:
     """The status as a badge; staff read "waiting for the complainant" where the complainant
     reads the status's own name."""
-    if context.get("is_agent") and complaint.status == Status.AWAITING_COMPLAINANT:
-        label = gettext("Waiting for the complainant")
-    else:
-        label = complaint.get_status_display()
+    label = complaint.get_status_display()
+    if context.get("is_agent"):
+        label = STAFF_STATUS_LABELS.get(complaint.status, label)
     return format_html('<span class="badge status-{}">{}</span>', complaint.status, label)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -22,6 +24,13 @@ from staff.selectors import (
 )
 
 
+def _link(rows: list[Any]) -> None:
+    """Give each row the links its cells write: to the case, and its assignment forms' target."""
+    case_url, assign_url = row_url("staff:case"), row_url("staff:assign")
+    for row in rows:
+        row.case_url, row.assign_url = case_url(row.reference), assign_url(row.reference)
+
+
 @role_required(*STAFF_ROLES)
 def agent_queue(request: HttpRequest, tab: str = "mine") -> HttpResponse:
     """Open cases nearest deadline first: mine, unassigned, or my team's; filters and search."""
@@ -36,11 +45,10 @@ def agent_queue(request: HttpRequest, tab: str = "mine") -> HttpResponse:
     page = queue_page(request.user, tab, form.cleaned_data if form.is_bound else {}, after)
     now = timezone.now()
     levels = {level.rank: level.name for level in EscalationLevel.objects.all()}
-    case_url, assign_url = row_url("staff:case"), row_url("staff:assign")
     for row in page.rows:
         row.sla, row.sla_delta = sla_state(row, now)
         row.level_name = levels.get(row.escalation_level, row.escalation_level)
-        row.case_url, row.assign_url = case_url(row.reference), assign_url(row.reference)
+    _link(page.rows)
     # Team leads and managers hand cases out; agents claim them.
     options = staff_options() if request.user.is_lead else ""
     next_query = None
@@ -73,10 +81,7 @@ def manager_queue(request: HttpRequest) -> HttpResponse:
     first_rank = min(manager_ranks) if manager_ranks else NO_MANAGER_LEVEL
     after = Cursor.decode(request.GET.get("after", ""), size=2) if request.GET.get("after") else None
     page = manager_queue_page(first_rank, after, levels)
-    case_url, assign_url = row_url("staff:case"), row_url("staff:assign")
-    for complaint in page.rows:
-        complaint.case_url = case_url(complaint.reference)
-        complaint.assign_url = assign_url(complaint.reference)
+    _link(page.rows)
     context = {
         "rows": page.rows,
         "next_query": f"after={page.next_cursor}" if page.next_cursor else None,
