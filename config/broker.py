@@ -61,8 +61,46 @@ class AttemptLog:
         )
 
 
+class AcknowledgementLog(logging.Filter):
+    """kombu's CRITICAL record and traceback for a message that could not be acknowledged or
+    rejected because the broker went away, made one line like the other attempts.
+
+    Nothing is lost: tasks are acknowledged late (CELERY_TASK_ACKS_LATE), so a message whose
+    acknowledgement failed stays on the broker, which delivers it again once its visibility
+    timeout has passed; every task is safe to run twice. Any other failure keeps its record.
+    """
+
+    MESSAGES = {"Couldn't ack %r, reason:%r": "acknowledged", "Couldn't reject %r, reason: %r": "rejected"}
+
+    def __init__(self, errors: tuple[type[BaseException], ...]) -> None:
+        super().__init__()
+        self.errors = errors
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        done = self.MESSAGES.get(str(record.msg))
+        exc = record.exc_info[1] if record.exc_info else None
+        if done and isinstance(exc, self.errors):
+            record.levelno, record.levelname = logging.WARNING, logging.getLevelName(logging.WARNING)
+            record.msg = "worker: broker unreachable (%s); message %s not %s, the broker delivers it again"
+            record.args = (" ".join(str(exc).split()) or type(exc).__name__, record.args[0], done)
+            record.exc_info = record.exc_text = None
+        return True
+
+
+def quiet_lost_acknowledgements(errors: tuple[type[BaseException], ...]) -> None:
+    """Installs AcknowledgementLog once on the logger through which the worker's requests
+    acknowledge their messages (late, from the main process, where the consumer runs)."""
+    requests = logging.getLogger("celery.worker.request")
+    if not any(isinstance(f, AcknowledgementLog) for f in requests.filters):
+        requests.addFilter(AcknowledgementLog(errors))
+
+
 class Consumer(CeleryConsumer):
     """The worker's consumer, connecting at our intervals and logging one line per attempt."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        quiet_lost_acknowledgements(tuple(self.connection_errors))
 
     def ensure_connected(self, conn: Connection) -> Connection:
         # Celery decides whether to retry and how often (broker_connection_max_retries);

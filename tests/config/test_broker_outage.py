@@ -9,8 +9,10 @@ lowered (BROKER_RETRY_INTERVAL_MS) so that more attempts than Celery's default b
 
 from __future__ import annotations
 
+import logging
 import re
 import sys
+from types import SimpleNamespace
 
 import pytest
 
@@ -96,6 +98,60 @@ def test_worker_and_beat_outlast_outages_longer_than_the_old_retry_budget(redis_
     for log in (worker.output(), beat.output()):
         assert "Traceback" not in log, log[log.find("Traceback") - 500 :][:3000]
         assert stray_lines(log) == []
+
+
+def test_an_acknowledgement_lost_with_the_broker_costs_one_line(redis_server, caplog, monkeypatch):
+    """A task that ends as the broker goes away cannot be acknowledged (tasks are acknowledged
+    late), and kombu logs that as CRITICAL with a traceback. The worker's consumer makes it one
+    line like its other attempts. Which of the worker's connections meets the outage first is a
+    race, so the acknowledgement is made here, on a real message from a real Redis."""
+    from kombu import Connection, Queue
+
+    from config.broker import quiet_lost_acknowledgements
+
+    redis_server.start()
+    queue = Queue("held")
+    with Connection(redis_server.url, transport_options={"max_retries": 0}) as connection:
+        connection.Producer().publish({"n": 1}, routing_key="held", declare=[queue])
+        message = queue(connection.channel()).get(no_ack=False)
+        assert message is not None
+        redis_server.stop()
+
+        requests = logging.getLogger("celery.worker.request")
+        monkeypatch.setattr(requests, "filters", [])
+        quiet_lost_acknowledgements(tuple(connection.connection_errors))
+        with caplog.at_level(logging.INFO, logger="celery.worker.request"):
+            message.ack_log_error(requests, connection.connection_errors)
+
+    (record,) = [r for r in caplog.records if r.name == "celery.worker.request"]
+    assert record.levelname == "WARNING"
+    assert re.fullmatch(
+        rf"worker: broker unreachable \(.+\); message {re.escape(message.delivery_tag)} not acknowledged, .+",
+        record.getMessage(),
+    )
+    assert "\n" not in logging.Formatter().format(record), caplog.text  # no traceback
+    assert "CRITICAL" not in caplog.text and "Traceback" not in caplog.text
+
+
+def test_the_workers_consumer_quiets_lost_acknowledgements(monkeypatch):
+    from celery.worker.request import logger as requests
+
+    from config.broker import AcknowledgementLog, Consumer
+    from config.celery import app
+
+    monkeypatch.setattr(requests, "filters", [])
+    consumer = Consumer(
+        lambda *args: None,
+        app=app,
+        hostname="test",
+        pool=SimpleNamespace(is_green=False),
+        timer=None,
+        hub=None,
+        controller=SimpleNamespace(use_eventloop=False),
+    )
+    (installed,) = requests.filters
+    assert isinstance(installed, AcknowledgementLog)
+    assert installed.errors == tuple(consumer.connection_errors)
 
 
 def stray_lines(log: str) -> list[str]:
