@@ -8,9 +8,10 @@ from typing import Any
 from django import forms
 from django.utils.choices import BaseChoiceIterator, normalize_choices
 from django.utils.functional import cached_property
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
+from common.markup import attributes
 from common.text import clean_text, single_line
 
 
@@ -58,19 +59,6 @@ class ChoicesOnce(BaseChoiceIterator):
 SELECT_OPTION_TEMPLATE = forms.Select.option_template_name
 
 
-def _attributes(attrs: dict[str, Any]) -> SafeString:
-    """A widget's attributes as Django's django/forms/widgets/attrs.html writes them."""
-    return format_html_join(
-        "",
-        "{}",
-        (
-            (format_html(" {}", name) if value is True else format_html(' {}="{}"', name, str(value)),)
-            for name, value in attrs.items()
-            if value is not False
-        ),
-    )
-
-
 class QuickSelect(forms.Select):
     """A select written in Python: the markup of Django's own, without a template per option.
 
@@ -81,23 +69,32 @@ class QuickSelect(forms.Select):
     """
 
     def render(self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None) -> str:
-        widget = self.get_context(name, value, attrs)["widget"]
-        parts = [format_html('<select name="{}"{}>', widget["name"], _attributes(widget["attrs"]))]
-        for group_name, options, _index in widget["optgroups"]:
-            if any(option["template_name"] != SELECT_OPTION_TEMPLATE for option in options):
-                return super().render(name, value, attrs, renderer)
-            if group_name:
-                parts.append(format_html('\n  <optgroup label="{}">', group_name))
-            for option in options:
-                parts.append(
-                    format_html(
-                        '\n  <option value="{}"{}>{}</option>\n',  # the option template's own last line break
-                        str(option["value"]),
-                        _attributes(option["attrs"]),
-                        option["label"],
-                    )
+        return select_html(self, name, value, attrs) or super().render(name, value, attrs, renderer)
+
+
+def select_html(
+    select: forms.Select, name: str, value: Any, attrs: dict[str, Any] | None
+) -> SafeString | None:
+    """What `select.render(name, value, attrs)` writes, written here; None when an option has a
+    template of its own (the select then renders itself)."""
+    widget = select.get_context(name, value, attrs)["widget"]
+    written = mark_safe(attributes(widget["attrs"]))  # noqa: S308 - each name and value escaped
+    parts = [format_html('<select name="{}"{}>', widget["name"], written)]
+    for group_name, options, _index in widget["optgroups"]:
+        if any(option["template_name"] != SELECT_OPTION_TEMPLATE for option in options):
+            return None
+        if group_name:
+            parts.append(format_html('\n  <optgroup label="{}">', group_name))
+        for option in options:
+            parts.append(
+                format_html(
+                    '\n  <option value="{}"{}>{}</option>\n',  # the option template's own last line break
+                    str(option["value"]),
+                    mark_safe(attributes(option["attrs"])),  # noqa: S308 - each name and value escaped
+                    option["label"],
                 )
-            if group_name:
-                parts.append("\n  </optgroup>")
-        parts.append("\n</select>")
-        return mark_safe("".join(parts))  # noqa: S308 - every part built by format_html
+            )
+        if group_name:
+            parts.append("\n  </optgroup>")
+    parts.append("\n</select>")
+    return mark_safe("".join(parts))  # noqa: S308 - every part built by format_html

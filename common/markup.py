@@ -21,6 +21,16 @@ def escaped(value: Any) -> str:
     return html.escape(str(value))
 
 
+def attributes(attrs: dict[str, Any]) -> str:
+    """A widget's attributes as django/forms/widgets/attrs.html writes them: ` name="value"`,
+    a True one as its name alone, a False one left out."""
+    return "".join(
+        f" {escaped(name)}" if value is True else f' {escaped(name)}="{escaped(value)}"'
+        for name, value in attrs.items()
+        if value is not False
+    )
+
+
 def time_element(moment: datetime) -> str:
     """A moment as a <time> element: ISO 8601 for machines, `when` for people, in the
     reader's zone, as `<time datetime="{{ m|date:'c' }}">{{ m|when }}</time>` writes it."""
