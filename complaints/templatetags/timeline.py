@@ -1,4 +1,4 @@
-"""A case's timeline and its contacts, written in Python.
+"""A case's timeline, its contacts and its files, written in Python.
 
 Both case pages show up to hundreds of entries, each with its time, who acted, what it did
 and what it carried (contacts, files, the text, a message as received); as a template loop
@@ -9,17 +9,19 @@ translated once per timeline, every sentence the same msgid as before.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django import template
-from django.template.defaultfilters import linebreaksbr
-from django.urls import reverse
+from django.template.defaultfilters import filesizeformat, linebreaksbr
+from django.utils.functional import cached_property
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
 from django.utils.translation import gettext
 
 from common.markup import escaped as _e
 from common.markup import time_element
+from common.urls import row_url
 from complaints.models import ComplaintEvent, ContactAttempt, EventKind
 
 register = template.Library()
@@ -45,16 +47,83 @@ class _Words:
         self.erased = _e(gettext("(file erased)"))
         self.refused = _e(gettext("Files in the e-mail that were not added:"))
         self.as_received = _e(gettext("The e-mail as received (.eml)"))
+        self.links = _Downloads()
+
+
+class _Downloads:
+    """The links to a page's files, each variant's route reversed once (common.urls.row_url)."""
+
+    @cached_property
+    def thumb(self) -> Callable[[object], str]:
+        return row_url("evidence:download", "thumb")
+
+    @cached_property
+    def view(self) -> Callable[[object], str]:
+        return row_url("evidence:download", "view")
+
+    @cached_property
+    def original(self) -> Callable[[object], str]:
+        return row_url("evidence:download", "original")
+
+
+@register.simple_tag
+def evidence_items(evidence: list[Any], sees_originals: bool) -> SafeString:
+    """The case's files, one list item each (evidence/_evidence_list.html): a picture's
+    thumbnail, its sealed original (when the reader may take it) and cleaned copy, another
+    file's original; the caption, and the SHA-256 fingerprint; a file erased with the
+    complaint's personal data says so."""
+    title = _e(gettext("A fingerprint of the original file: any change to the file changes it."))
+    fingerprint = f'<div class="text-body-secondary sha256"><abbr title="{title}">SHA-256</abbr> '
+    original, cleaned = _e(gettext("Original")), _e(gettext("Cleaned copy"))
+    as_sent = _e(gettext("exactly as it was sent, with any location and camera details it carries"))
+    reencoded = _e(gettext("re-encoded without location or camera details"))
+    items, links = [], _Downloads()
+    for item in evidence:
+        size = _e(filesizeformat(item.size))
+        if not item.original_key:
+            erased = gettext("A file of %(size)s, erased with the complaint's personal data.") % {
+                "size": size
+            }
+            items.append(
+                f'<li class="mb-3 d-flex gap-2"><div class="small">{erased}'
+                f"{fingerprint}{_e(item.sha256)}</div></div></li>"
+            )
+            continue
+        parts = []
+        if item.thumbnail_key:
+            src = links.thumb(item.public_id)
+            alt = item.caption or item.original_name
+            parts.append(
+                f'<img class="evidence-thumb rounded border" src="{_e(src)}" alt="{_e(alt)}" loading="lazy">'
+            )
+        parts.append('<div class="small">')
+        kind = _e(item.get_kind_display())
+        href = _e(links.original(item.public_id))
+        if item.is_image:
+            parts.append(f'<span class="fw-semibold">{_e(item.original_name)}</span> · {kind} · {size}')
+            parts.append('<ul class="list-unstyled mb-0">')
+            if sees_originals:
+                parts.append(f'<li><a href="{href}" download>{original}</a> — {as_sent}</li>')
+            view = _e(links.view(item.public_id))
+            parts.append(f'<li><a href="{view}" download>{cleaned}</a> — {reencoded}</li></ul>')
+        else:
+            name = gettext("%(name)s (original)") % {"name": _e(item.original_name)}
+            parts.append(f'<a href="{href}" download>{name}</a> · {kind} · {size}')
+        if item.caption:
+            parts.append(f"<div>{_e(item.caption)}</div>")
+        parts.append(f"{fingerprint}{_e(item.sha256)}</div></div>")
+        items.append(f'<li class="mb-3 d-flex gap-2">{"".join(parts)}</li>')
+    return mark_safe("".join(items))  # noqa: S308 - every value escaped above
 
 
 def _file(item: Any, words: _Words) -> str:
     if not item.original_key:
         return words.erased
     if item.thumbnail_key:
-        src = reverse("evidence:download", args=[item.public_id, "thumb"])
+        src = words.links.thumb(item.public_id)
         alt = item.caption or item.original_name
         return f'<img class="evidence-thumb rounded border" src="{_e(src)}" alt="{_e(alt)}" loading="lazy">'
-    href = reverse("evidence:download", args=[item.public_id, "view"])
+    href = words.links.view(item.public_id)
     return f'<a href="{_e(href)}" download>{_e(item.original_name)}</a>'
 
 
@@ -100,7 +169,7 @@ def _entry(event: ComplaintEvent, *, is_owner: bool, words: _Words) -> str:
         out.append(f'\n  <div class="small mt-1 text-danger">{words.refused}</div>')
         out.append(f'\n  <ul class="small mb-0 text-danger">{items}</ul>')
     if email:
-        href = reverse("evidence:download", args=[email.public_id, "original"])
+        href = words.links.original(email.public_id)
         digest = _e(Truncator(email.sha256).chars(17))
         out.append(
             f'\n  <div class="small mt-1"><a href="{_e(href)}" download>{words.as_received}</a>'

@@ -1,5 +1,7 @@
 """common.urls.row_url gives what reverse() gives, a route reversed once for a page's rows."""
 
+import uuid
+
 import pytest
 from django.urls import NoReverseMatch, reverse
 
@@ -18,3 +20,16 @@ def test_an_argument_the_route_refuses_is_refused(argument):
         reverse("staff:case", args=[argument])
     with pytest.raises(NoReverseMatch):
         row_url("staff:case")(argument)
+
+
+def test_a_uuid_route_with_fixed_arguments_after_the_rows():
+    public_id = uuid.uuid4()
+    for variant in ("thumb", "view", "original"):
+        url = row_url("evidence:download", variant)
+        assert url(public_id) == reverse("evidence:download", args=[public_id, variant])
+        assert url(str(public_id)) == reverse("evidence:download", args=[str(public_id), variant])
+    for refused in ("ROWARGUMENT", "not-a-uuid", str(public_id).upper()):
+        with pytest.raises(NoReverseMatch):
+            reverse("evidence:download", args=[refused, "thumb"])
+        with pytest.raises(NoReverseMatch):
+            row_url("evidence:download", "thumb")(refused)
