@@ -23,11 +23,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from django import template
 from django.conf import settings
 from django.utils import formats, timezone, translation
+from django.utils.dateformat import DateFormat, re_escaped, re_formatchars
 from django.utils.html import avoid_wrapping
 from django.utils.translation import gettext, ngettext_lazy
 
@@ -60,7 +62,23 @@ def when(value: datetime | None) -> str:
         return ""
     if timezone.is_aware(value):
         value = timezone.localtime(value)
-    return formats.date_format(value, "DATETIME_FORMAT")
+    moment = DateFormat(value)
+    return "".join(
+        str(getattr(moment, piece)()) if is_code else piece
+        for is_code, piece in _pieces(formats.get_format("DATETIME_FORMAT"))
+    )
+
+
+@lru_cache(maxsize=32)
+def _pieces(format_string: str) -> tuple[tuple[bool, str], ...]:
+    """A date format split into its format characters (True) and its text (False, unescaped),
+    once per format rather than on each call as django.utils.dateformat.format splits it
+    (with two regular expressions: half the time of a moment on a page's every row)."""
+    return tuple(
+        (True, piece) if n % 2 else (False, re_escaped.sub(r"\1", piece))
+        for n, piece in enumerate(re_formatchars.split(format_string))
+        if piece
+    )
 
 
 def day(value: date | datetime | None) -> str:

@@ -82,3 +82,28 @@ def test_an_email_is_written_in_its_readers_language_and_the_display_zone():
         with reading_as("en"):
             assert when(MOMENT) == "1 Dec 2026, 23:52"
         assert when(MOMENT) == "17:52 ngày 01/12/2026"
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+@pytest.mark.parametrize(
+    "format_string",
+    [None, r"\a\t P, l jS F Y (e O) \\\\ N, b. D w z", r"\\H\i\\", "Y"],
+)
+def test_a_moment_is_written_as_djangos_date_format_writes_it(language, format_string, monkeypatch):
+    """`when` splits each format once, not on every call: what it writes is still what
+    django.utils.dateformat writes, for the portal's formats (None) and others (escaped
+    letters, backslashes, names of months and days, noon and midnight), moments naive and
+    aware, in both languages."""
+    from django.utils import dateformat, formats
+
+    if format_string is not None:
+        monkeypatch.setattr(formats, "get_format", lambda *args, **kwargs: format_string)
+    moments = [MOMENT + timedelta(days=37 * n, hours=5 * n, minutes=13 * n) for n in range(40)]
+    moments += [datetime(2026, 1, 1, 17, 0, tzinfo=UTC), datetime(2026, 6, 1, 5, 0, tzinfo=UTC)]
+    moments += [datetime(2025, 2, 28, 23, 59, 59)]  # naive: written as it is
+    with translation.override(language):
+        written = formats.get_format("DATETIME_FORMAT")
+        assert format_string is None or written == format_string
+        for moment in moments:
+            local = timezone.localtime(moment) if timezone.is_aware(moment) else moment
+            assert when(moment) == dateformat.format(local, written)
