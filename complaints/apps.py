@@ -13,13 +13,14 @@ class ComplaintsConfig(AppConfig):
         webhooks.connect_doors()
         # Signs of an attack reported by accounts reach the privacy officers.
         security.connect()
-        # The filing form's subcategories, kept by each process, are read again on a change.
+        # The forms' choices each process keeps (categories, subcategories, staff's canned
+        # replies) are read again on a change.
         from django.db.models.signals import post_delete, post_save
 
-        from complaints.models import Category, Subcategory
+        from complaints.models import CannedReply, Category, Subcategory
         from complaints.selectors import subcategories_changed
 
-        for model in (Category, Subcategory):
+        for model in (Category, Subcategory, CannedReply):
             post_save.connect(
                 subcategories_changed, sender=model, dispatch_uid=f"subcategories-{model.__name__}"
             )

@@ -23,19 +23,24 @@ def active_subcategories() -> QuerySet[Subcategory]:
 
 
 _SUBCATEGORY_CACHE_SECONDS = 60
-# Changed in the shared cache whenever a category or subcategory is saved or deleted
-# (`subcategories_changed`), so every process drops its copy at its next read; the minute
-# bounds what no signal sees (an update of many rows at once) and a cache outage.
+# Changed in the shared cache whenever a category, a subcategory or a canned reply is saved
+# or deleted (`subcategories_changed`), so every process drops its copies at its next read;
+# the minute bounds what no signal sees (an update of many rows at once) and a cache outage.
 _VERSION_KEY = "complaints:subcategories-version"
 
 
-class _ProcessCopy:
-    """What `load` reads, kept in this process while the subcategories' shared version stays
-    the same (and for a minute at most)."""
+# Every copy this process keeps, dropped together (forget_subcategories).
+_COPIES: list[ProcessCopy] = []
+
+
+class ProcessCopy:
+    """What `load` reads (categories, subcategories or canned replies), kept in this process
+    while their shared version stays the same (and for a minute at most)."""
 
     def __init__(self, load: Callable[[], Any]) -> None:
         self.load = load
         self.kept: tuple[float, Any, Any] = (-math.inf, None, None)
+        _COPIES.append(self)
 
     def get(self) -> Any:
         loaded_at, version, value = self.kept
@@ -49,9 +54,9 @@ class _ProcessCopy:
         self.kept = (-math.inf, None, None)
 
 
-_subcategories = _ProcessCopy(lambda: {str(sub.pk): sub for sub in active_subcategories()})
+_subcategories = ProcessCopy(lambda: {str(sub.pk): sub for sub in active_subcategories()})
 # Every category, retired ones included: staff filter old cases by them.
-_categories = _ProcessCopy(lambda: list(Category.objects.all()))
+_categories = ProcessCopy(lambda: list(Category.objects.all()))
 
 
 def cached_active_subcategories() -> dict[str, Subcategory]:
@@ -99,7 +104,7 @@ def grouped_subcategory_choices() -> list[tuple[Any, Any]]:
 
 
 def forget_subcategories() -> None:
-    """Drop this process's copy of the categories and active subcategories (one may have been
-    added)."""
-    _subcategories.forget()
-    _categories.forget()
+    """Drop this process's copies of the forms' choices: categories, active subcategories,
+    canned replies (one may have been added)."""
+    for copy in _COPIES:
+        copy.forget()

@@ -34,6 +34,7 @@ from complaints.models import (
     localized,
 )
 from complaints.search import fold
+from complaints.selectors import ProcessCopy
 from escalation.standing import latest_moves_up, standing
 
 TABS = {
@@ -186,13 +187,9 @@ _ChoiceRow = namedtuple(
 )
 
 
-def case_form_choices(*, language: str) -> tuple[list[CannedChoice], list[SubcategoryChoice]]:
-    """The active canned replies (titles in the reader's active language, texts in `language`)
-    and the active subcategories that the staff forms of a case page offer, in their order.
-
-    Read in one query (UNION ALL), so the staff case page stays within the query budget of
-    tests/complaints/test_case_page.py.
-    """
+def _choice_rows() -> tuple[list[_ChoiceRow], list[_ChoiceRow]]:
+    """The active canned replies and the active subcategories, each in their order, read in
+    one query (UNION ALL)."""
     text, number = CharField(), IntegerField()
     canned = (
         CannedReply.objects.filter(active=True)
@@ -230,6 +227,19 @@ def case_form_choices(*, language: str) -> tuple[list[CannedChoice], list[Subcat
         (row for row in rows if row.kind == "subcategory"),
         key=lambda row: (row.parent_position, row.parent_id, row.position, row.id),
     )
+    return replies, subs
+
+
+# Kept in this process under the shared version of the forms' choices (complaints.selectors).
+_choices = ProcessCopy(_choice_rows)
+
+
+def case_form_choices(*, language: str) -> tuple[list[CannedChoice], list[SubcategoryChoice]]:
+    """The active canned replies (titles in the reader's active language, texts in `language`)
+    and the active subcategories that the staff forms of a case page offer, in their order;
+    read once a change (or a minute) per process, with the filing form's subcategories.
+    """
+    replies, subs = _choices.get()
     return (
         [
             CannedChoice(

@@ -580,6 +580,7 @@ def test_the_staff_case_page_runs_a_constant_number_of_queries(client, staff, ro
         complaint=short_with_one, by=staff["agent"], now=NOW, reason="x", version=fresh(short).version
     )
     sign_in(client, staff[role])
+    case_page_queries(client, short)  # this process reads the forms' choices once, then keeps them
     assert case_page_queries(client, short) == case_page_queries(client, long)
     # One of them: the latest move up, why it stands there; one: the device the session
     # passed the second factor with (django-otp's OTPMiddleware); one: the view's entry in
@@ -625,3 +626,43 @@ def test_the_reply_and_the_assignment_reach_their_readers_in_their_language(clie
     assert "Bộ phận hỗ trợ đã trả lời khiếu nại của bạn:" in by_address["lan@example.org"]
     assert "Chúng tôi đang xử lý." in by_address["lan@example.org"]
     assert "A case was assigned to you." in by_address[staff["agent2"].email]
+
+
+def test_the_case_pages_choices_follow_each_change_of_canned_replies_and_subcategories(client, staff):
+    """The staff forms' canned replies and subcategories are kept by each process under a
+    shared version: the page shows a reply added, renamed or retired, and a subcategory
+    renamed, here or by another process."""
+    import html
+
+    from django.core.cache import cache
+
+    from complaints import selectors as choices
+    from staff import selectors
+
+    complaint = filed_now()
+    sign_in(client, staff["agent"])
+
+    def page() -> str:
+        return html.unescape(client.get(reverse("staff:case", args=[complaint.reference])).content.decode())
+
+    assert "Mẫu thử" not in page()  # this process now keeps the choices
+    reply = CannedReply.objects.create(title_vi="Mẫu thử", title_en="Mẫu thử", body_vi="-", body_en="-")
+    assert "Mẫu thử" in page()
+    reply.title_vi = reply.title_en = "Mẫu đã đổi tên"
+    reply.save()
+    assert "Mẫu đã đổi tên" in page() and "Mẫu thử" not in page()
+    reply.active = False
+    reply.save()
+    assert "Mẫu đã đổi tên" not in page()
+    subcategory = Subcategory.objects.filter(is_active=True).first()
+    subcategory.name_vi = subcategory.name_en = "Nhóm đã đổi tên"
+    subcategory.save()
+    assert "Nhóm đã đổi tên" in page()
+
+    # Another process brings the reply back: its signal changes the shared version, not this copy.
+    kept = selectors._choices.kept
+    elsewhere = "Mẫu nơi khác"
+    CannedReply.objects.filter(pk=reply.pk).update(active=True, title_vi=elsewhere, title_en=elsewhere)
+    cache.set(choices._VERSION_KEY, "changed by another process", timeout=None)
+    selectors._choices.kept = kept
+    assert "Mẫu nơi khác" in page()
