@@ -82,7 +82,7 @@ def field_html(field: BoundField) -> SafeString:
     required = field.field.required
     asterisk = '<span class="asteriskField">*</span>' if required else ""
     extra = field.css_classes()
-    extra = f" {extra}" if extra else ""
+    extra = f" {escaped(extra)}" if extra else ""
     if checkbox:
         label = (
             f'<label for="{escaped(field.id_for_label)}" class="form-check-label'
