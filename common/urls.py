@@ -7,6 +7,7 @@ from collections.abc import Callable
 from urllib.parse import quote
 
 from django.urls import NoReverseMatch, reverse
+from django.urls.converters import UUIDConverter
 
 # What reverse() leaves unquoted in a path (django.urls.resolvers).
 _SAFE = "!$&'()*+,;=" + "/~:@"
@@ -14,7 +15,7 @@ _SAFE = "!$&'()*+,;=" + "/~:@"
 # `<uuid:…>` route, whose converter takes nothing else.
 _MARKERS = ("ROWARGUMENT", "00000000-0000-4000-8000-526f77417267")
 _ONE_SEGMENT = re.compile(r"[^/]+\Z")
-_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")  # UUIDConverter's
+_UUID = re.compile(rf"{UUIDConverter.regex}\Z")
 
 
 def row_url(viewname: str, *fixed: object) -> Callable[[object], str]:

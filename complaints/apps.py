@@ -18,12 +18,8 @@ class ComplaintsConfig(AppConfig):
         from django.db.models.signals import post_delete, post_save
 
         from complaints.models import CannedReply, Category, Subcategory
-        from complaints.selectors import subcategories_changed
+        from complaints.selectors import choices_changed
 
         for model in (Category, Subcategory, CannedReply):
-            post_save.connect(
-                subcategories_changed, sender=model, dispatch_uid=f"subcategories-{model.__name__}"
-            )
-            post_delete.connect(
-                subcategories_changed, sender=model, dispatch_uid=f"subcategories-{model.__name__}-gone"
-            )
+            post_save.connect(choices_changed, sender=model, dispatch_uid=f"choices-{model.__name__}")
+            post_delete.connect(choices_changed, sender=model, dispatch_uid=f"choices-{model.__name__}-gone")

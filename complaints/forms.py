@@ -20,7 +20,7 @@ from complaints.models import ContactChannel, Language, PrivacyRequestKind, Subc
 from complaints.selectors import (
     active_subcategories,
     cached_active_subcategories,
-    forget_subcategories,
+    forget_choices,
     grouped_subcategory_choices,
 )
 
@@ -65,7 +65,7 @@ class SubcategoryField(forms.ModelChoiceField):
         subcategory = cached_active_subcategories().get(str(value))
         if subcategory is None:
             # Perhaps added since the cache was filled: look once more, in the database.
-            forget_subcategories()
+            forget_choices()
             subcategory = cached_active_subcategories().get(str(value))
         if subcategory is None:
             raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")

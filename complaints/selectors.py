@@ -22,14 +22,14 @@ def active_subcategories() -> QuerySet[Subcategory]:
     return Subcategory.objects.filter(is_active=True, category__is_active=True).select_related("category")
 
 
-_SUBCATEGORY_CACHE_SECONDS = 60
+_CHOICES_SECONDS = 60
 # Changed in the shared cache whenever a category, a subcategory or a canned reply is saved
-# or deleted (`subcategories_changed`), so every process drops its copies at its next read;
+# or deleted (`choices_changed`), so every process drops its copies at its next read;
 # the minute bounds what no signal sees (an update of many rows at once) and a cache outage.
-_VERSION_KEY = "complaints:subcategories-version"
+_VERSION_KEY = "complaints:choices-version"
 
 
-# Every copy this process keeps, dropped together (forget_subcategories).
+# Every copy this process keeps, dropped together (forget_choices).
 _COPIES: list[ProcessCopy] = []
 
 
@@ -44,8 +44,8 @@ class ProcessCopy:
 
     def get(self) -> Any:
         loaded_at, version, value = self.kept
-        current = subcategories_version()
-        if current != version or time.monotonic() - loaded_at > _SUBCATEGORY_CACHE_SECONDS:
+        current = choices_version()
+        if current != version or time.monotonic() - loaded_at > _CHOICES_SECONDS:
             value = self.load()
             self.kept = (time.monotonic(), current, value)
         return value
@@ -74,19 +74,19 @@ def cached_categories() -> list[Category]:
     return _categories.get()
 
 
-def subcategories_version() -> Any:
-    """The subcategories' version in the shared cache (None if never changed, or the cache is
-    down): what this process's copy, and a page built from them, is kept under."""
+def choices_version() -> Any:
+    """The forms' choices' version in the shared cache (None if never changed, or the cache is
+    down): what this process's copies, and a page built from them, are kept under."""
     try:
         return cache.get(_VERSION_KEY)
     except Exception:  # noqa: BLE001 - the cache is down: the minute's bound alone
         return None
 
 
-def subcategories_changed(**kwargs: Any) -> None:
-    """A category or subcategory was saved or deleted (post_save, post_delete): every process
-    reads them again."""
-    forget_subcategories()
+def choices_changed(**kwargs: Any) -> None:
+    """A category, a subcategory or a canned reply was saved or deleted (post_save,
+    post_delete): every process reads the choices again."""
+    forget_choices()
     try:
         cache.set(_VERSION_KEY, time.time_ns(), timeout=None)
     except Exception:  # noqa: BLE001 - the cache is down: other processes within the minute
@@ -103,7 +103,7 @@ def grouped_subcategory_choices() -> list[tuple[Any, Any]]:
     ]
 
 
-def forget_subcategories() -> None:
+def forget_choices() -> None:
     """Drop this process's copies of the forms' choices: categories, active subcategories,
     canned replies (one may have been added)."""
     for copy in _COPIES:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Q
 
 from escalation.models import Escalation, EscalationLevel, Reason
 
@@ -32,11 +32,6 @@ MOVED_UP = Q(to_level__gt=F("from_level"))
 LATEST_FIRST = ("-created_at", "-due_at", "-pk")
 
 
-def moves_up(complaint: Any) -> QuerySet[Escalation]:
-    """Moves up a case, latest first."""
-    return Escalation.objects.filter(MOVED_UP, complaint=complaint).order_by(*LATEST_FIRST)
-
-
 class LatestMove(NamedTuple):
     reason: str
     from_level: int
@@ -45,8 +40,7 @@ class LatestMove(NamedTuple):
 
 def latest_move_up(complaint: Any) -> LatestMove | None:
     """The case's latest move up (one query)."""
-    row = moves_up(complaint).values_list("reason", "from_level", "due_at").first()
-    return LatestMove(*row) if row else None
+    return latest_moves_up([complaint.pk]).get(complaint.pk)
 
 
 def latest_moves_up(complaint_ids: list[int]) -> dict[int, LatestMove]:

@@ -171,13 +171,13 @@ def _empty_cache() -> None:
     fragment rendered from an earlier test's data, and no subcategories kept from it."""
     from django.core.cache import cache, caches
 
-    from complaints.selectors import forget_subcategories
+    from complaints.selectors import forget_choices
 
     # A test about a dead cache starts without one.
     with contextlib.suppress(Exception):
         cache.clear()
     caches["template_fragments"].clear()
-    forget_subcategories()
+    forget_choices()
 
 
 @pytest.fixture(autouse=True)

@@ -91,11 +91,7 @@ def evidence_items(evidence: list[Any], sees_originals: bool) -> SafeString:
             continue
         parts = []
         if item.thumbnail_key:
-            src = links.thumb(item.public_id)
-            alt = item.caption or item.original_name
-            parts.append(
-                f'<img class="evidence-thumb rounded border" src="{_e(src)}" alt="{_e(alt)}" loading="lazy">'
-            )
+            parts.append(_thumbnail(item, links))
         parts.append('<div class="small">')
         kind = _e(item.get_kind_display())
         href = _e(links.original(item.public_id))
@@ -116,13 +112,17 @@ def evidence_items(evidence: list[Any], sees_originals: bool) -> SafeString:
     return mark_safe("".join(items))  # noqa: S308 - every value escaped above
 
 
+def _thumbnail(item: Any, links: _Downloads) -> str:
+    """A picture's thumbnail, its caption (else its name) for the words."""
+    src, alt = links.thumb(item.public_id), item.caption or item.original_name
+    return f'<img class="evidence-thumb rounded border" src="{_e(src)}" alt="{_e(alt)}" loading="lazy">'
+
+
 def _file(item: Any, words: _Words) -> str:
     if not item.original_key:
         return words.erased
     if item.thumbnail_key:
-        src = words.links.thumb(item.public_id)
-        alt = item.caption or item.original_name
-        return f'<img class="evidence-thumb rounded border" src="{_e(src)}" alt="{_e(alt)}" loading="lazy">'
+        return _thumbnail(item, words.links)
     href = words.links.view(item.public_id)
     return f'<a href="{_e(href)}" download>{_e(item.original_name)}</a>'
 

@@ -4,9 +4,8 @@ A queue page shows 25 rows of nine cells, with a badge per state, times in words
 forms a row; as a template loop that was half the page's server time. The rows are
 written here, as Django's admin writes its change list (`items_for_result`): every value
 escaped as templates escape it (`common.markup.escaped`), the page's fixed words translated
-once per page,
-every sentence the same msgid as before. The rest of each page (its header, filters and
-paging) stays in its template.
+once per page, every sentence the same msgid as before. The rest of each page (its header,
+filters and paging) stays in its template.
 """
 
 from __future__ import annotations
