@@ -970,3 +970,39 @@ class AccessRecord(ChoiceLabels, models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise NotSupportedError(APPEND_ONLY)
+
+
+class TallyKind(models.TextChoices):
+    """What a tally counts (never shown: the dashboard names its own figures)."""
+
+    SUBMITTED = "submitted"  # complaints submitted, per category and week, with their targets
+    FIRST_RESPONSE_BREACHES = "first_response_breaches"  # first-response deadlines missed, per week
+    RESOLUTION_BREACHES = "resolution_breaches"  # resolution deadlines missed, per week
+    OPEN = "open"  # open complaints (the queue statuses), per escalation level
+
+
+class Tally(models.Model):
+    """A change to the SLA dashboard's counts, written by PostgreSQL itself: triggers on the
+    complaints table add one row per (kind, week, category, level) a statement changed, with
+    the difference (see complaints.tallies). Summed, the rows give the dashboard's figures;
+    a periodic task folds them into one row per key. Nothing in Python writes them."""
+
+    kind = models.CharField(max_length=24, choices=TallyKind.choices)
+    # The Monday of the ISO week in settings.TIME_ZONE: of submission for SUBMITTED, of the
+    # breach for the breaches; none for OPEN.
+    week = models.DateField(null=True)
+    # A plain number (no foreign key): a tally must never lock or hold up a category.
+    category_id = models.BigIntegerField(null=True)
+    level = models.SmallIntegerField(null=True)
+    complaints = models.BigIntegerField(default=0)
+    first_response_decided = models.BigIntegerField(default=0)
+    first_response_met = models.BigIntegerField(default=0)
+    resolution_decided = models.BigIntegerField(default=0)
+    resolution_met = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("dashboard tally")
+        verbose_name_plural = _("dashboard tallies")
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.week or ''} {self.category_id or ''} {self.level or ''}: {self.complaints}"

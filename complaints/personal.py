@@ -171,6 +171,7 @@ NOT_PERSONAL: frozenset[str] = frozenset(
         "complaints.Subcategory",
         "complaints.CannedReply",
         "complaints.ConsentWording",
+        "complaints.Tally",  # counts per week, category and level: nobody in them
         "escalation.BusinessCalendar",
         "escalation.WorkingPeriod",
         "escalation.Holiday",

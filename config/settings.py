@@ -449,6 +449,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": 24 * 3600.0,
         "options": {"expires": 24 * 3600.0},
     },
+    # The dashboard's tallies (complaints.tallies): what the triggers appended, folded.
+    "compact-tallies": {
+        "task": "complaints.tasks.compact_tallies",
+        "schedule": 600.0,
+        "options": {"expires": 600.0},
+    },
 }
 
 # --- Inbound e-mail: the IMAP mailbox and the folder -------------------------------------

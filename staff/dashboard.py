@@ -1,15 +1,20 @@
 """The managers' SLA dashboard: a few aggregate queries (the charts are drawn in staff.charts).
 
-Every figure is computed by PostgreSQL (GROUP BY week and category, conditional counts),
-in a fixed number of queries whatever the size of the table, each on an index:
+On PostgreSQL the counts come from the tallies the database keeps as complaints change
+(complaints.tallies): one query on a table of a few thousand rows, whatever the size of the
+complaints table and the window. Where no tallies are kept (SQLite, the embedded default, or
+tallies kept in another time zone than settings.TIME_ZONE), every figure is counted from the
+complaints by the database (GROUP BY week and category, conditional counts), each query on
+an index:
 
 1. targets met per category and week of submission: a range of `complaint_submitted_idx`
    (the window's weeks only, never the whole table);
 2. breaches per week: `complaint_fr_breached_idx` and `complaint_res_breached_idx`, two
    small partial indexes scanned index-only, in one UNION ALL;
 3. open complaints per level: `complaint_open_level_idx`, a partial index on the open
-   statuses scanned index-only;
-4. and 5. the ladder and the categories (a handful of rows each), for their names.
+   statuses scanned index-only.
+
+Either way, the ladder and the categories (a handful of rows each) are read for their names.
 
 Weeks are ISO weeks (Monday to Sunday) in settings.TIME_ZONE, the portal's working time
 zone, whatever the viewer's language.
@@ -32,7 +37,8 @@ from django.conf import settings
 from django.db.models import Count, DateField, F, Q, Value
 from django.db.models.functions import TruncWeek
 
-from complaints.models import QUEUE_STATUSES, Category, Complaint
+from complaints import tallies
+from complaints.models import QUEUE_STATUSES, Category, Complaint, TallyKind
 from escalation.models import EscalationLevel
 
 WEEK_CHOICES = (4, 12, 26)
@@ -200,23 +206,39 @@ def open_per_level() -> dict[int, int]:
     )
 
 
+BREACH_KINDS = {TallyKind.FIRST_RESPONSE_BREACHES: FIRST_RESPONSE, TallyKind.RESOLUTION_BREACHES: RESOLUTION}
+
+
+def counted(*, mondays: list[date]) -> tuple[list[dict], list[dict], dict[int, int]]:
+    """The targets, breaches and open complaints per level: from the tallies PostgreSQL keeps
+    (one query on a small table, complaints.tallies), or from the complaints themselves where
+    none are kept in the portal's time zone (three queries, above). The same figures."""
+    sums = tallies.read(since=mondays[0], time_zone=settings.TIME_ZONE)
+    if sums is None:
+        start = start_of(mondays[0])
+        return weekly_targets(start=start), weekly_breaches(start=start), open_per_level()
+    breaches = [
+        {"kind": BREACH_KINDS[row["kind"]], "week": row["week"], "n": row["n"]} for row in sums.breaches
+    ]
+    return sums.targets, breaches, sums.open
+
+
 def build_dashboard(*, now: datetime, weeks: int = DEFAULT_WEEKS) -> Dashboard:
-    """All the dashboard's figures for the last `weeks` ISO weeks up to `now` (five queries)."""
+    """All the dashboard's figures for the last `weeks` ISO weeks up to `now` (three queries
+    where PostgreSQL keeps tallies, five otherwise)."""
     mondays = week_starts(now=now, weeks=weeks)
     start = start_of(mondays[0])
+    target_rows, breach_rows, open_counts = counted(mondays=mondays)
 
     targets: dict[tuple[int, date], WeekFigures] = {}
-    for row in weekly_targets(start=start):
+    for row in target_rows:
         targets[row["category_id"], row["week"]] = WeekFigures(
             week=row["week"],
             submitted=row["submitted"],
             first_response=Share(row["fr_met"], row["fr_decided"]),
             resolution=Share(row["res_met"], row["res_decided"]),
         )
-    breach_counts: dict[tuple[str, date], int] = {
-        (row["kind"], row["week"]): row["n"] for row in weekly_breaches(start=start)
-    }
-    open_counts = open_per_level()
+    breach_counts: dict[tuple[str, date], int] = {(row["kind"], row["week"]): row["n"] for row in breach_rows}
     ladder = list(EscalationLevel.objects.order_by("rank"))
     seen_categories = {category_id for category_id, _week in targets}
     categories = [

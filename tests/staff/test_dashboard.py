@@ -302,6 +302,6 @@ def test_the_number_of_queries_does_not_grow_with_the_data(client, django_assert
         client.get(URL, {"weeks": "26"})
 
 
-def test_build_dashboard_itself_runs_five_queries(crafted, django_assert_num_queries):
-    with django_assert_num_queries(5):
+def test_build_dashboard_itself_runs_three_queries_on_the_tallies(crafted, django_assert_num_queries):
+    with django_assert_num_queries(3):
         dashboard.build_dashboard(now=NOW, weeks=26)

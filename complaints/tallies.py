@@ -1,0 +1,231 @@
+"""The SLA dashboard's counts, kept by PostgreSQL as complaints change.
+
+Counting the dashboard's figures from the complaints themselves reads every complaint of the
+window (tens of thousands of rows for twelve weeks at a million complaints), and every open
+one for the levels. Instead, statement-level triggers on the complaints table (with their
+transition tables: one aggregate per statement, however many rows it changed) append to
+`complaints_tally` the difference each statement made to each count: +1 for a row as it is
+now, -1 for the row as it was, summed per key; a statement that changes none of the counts
+appends nothing. Rows are only ever inserted, so writers never wait on one another; the sum
+of the rows is the count, exactly, in every snapshot. `compact()` (a periodic task) folds
+them into one row per key.
+
+A week is the Monday of an ISO week in the time zone the tallies were installed with (the
+portal's settings.TIME_ZONE when the migration ran, or `manage.py rebuild_tallies`). If
+settings.TIME_ZONE is another, `read()` says so (None) and the dashboard counts from the
+complaints, as it does on SQLite, which keeps no tallies.
+
+The definitions are staff.dashboard's (a target is decided, then met or not); the tests hold
+the two ways of counting to the same figures.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.db import connection, transaction
+
+from complaints.models import QUEUE_STATUSES, TallyKind
+
+TABLE = "complaints_tally"
+COUNTERS = (
+    "complaints",
+    "first_response_decided",
+    "first_response_met",
+    "resolution_decided",
+    "resolution_met",
+)
+# The complaint's columns a tally depends on (the transition tables are read for these only).
+COLUMNS = (
+    "submitted_at",
+    "category_id",
+    "status",
+    "escalation_level",
+    "first_response_due_at",
+    "first_responded_at",
+    "first_response_breached_at",
+    "resolution_due_at",
+    "resolved_at",
+    "resolution_breached_at",
+)
+FIRST_RESPONSE_DECIDED = (
+    "first_response_due_at IS NOT NULL"
+    " AND (first_responded_at IS NOT NULL OR first_response_breached_at IS NOT NULL)"
+)
+FIRST_RESPONSE_MET = "first_response_breached_at IS NULL AND first_responded_at <= first_response_due_at"
+RESOLUTION_DECIDED = (
+    "resolution_due_at IS NOT NULL AND (resolved_at IS NOT NULL OR resolution_breached_at IS NOT NULL)"
+)
+RESOLUTION_MET = "resolution_breached_at IS NULL AND resolved_at <= resolution_due_at"
+# One trigger per event: PostgreSQL allows transition tables on single-event triggers only.
+EVENTS = {
+    "insert": ("NEW TABLE AS new_rows", ((1, "new_rows"),)),
+    "update": ("OLD TABLE AS old_rows NEW TABLE AS new_rows", ((1, "new_rows"), (-1, "old_rows"))),
+    "delete": ("OLD TABLE AS old_rows", ((-1, "old_rows"),)),
+}
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _count(condition: str) -> str:
+    return f"sum(CASE WHEN {condition} THEN sign ELSE 0 END)"
+
+
+def tallies_of(rows: str, *, time_zone: str) -> str:
+    """The statement that appends the tallies of `rows` (a query giving `sign` and COLUMNS):
+    for each key, the sum of the signs of the rows it counts, keys whose sums are all zero
+    left out."""
+    tz = _literal(time_zone)
+    open_statuses = ", ".join(_literal(status) for status in QUEUE_STATUSES)
+    zeros = ", ".join("0" for _ in COUNTERS[1:])
+    return f"""
+WITH changed AS ({rows})
+INSERT INTO {TABLE} (kind, week, category_id, level, {", ".join(COUNTERS)})
+SELECT * FROM (
+    SELECT {_literal(TallyKind.SUBMITTED)}, date_trunc('week', submitted_at AT TIME ZONE {tz})::date,
+           category_id, NULL::smallint, sum(sign),
+           {_count(FIRST_RESPONSE_DECIDED)},
+           {_count(f"{FIRST_RESPONSE_DECIDED} AND {FIRST_RESPONSE_MET}")},
+           {_count(RESOLUTION_DECIDED)},
+           {_count(f"{RESOLUTION_DECIDED} AND {RESOLUTION_MET}")}
+      FROM changed GROUP BY 2, 3
+    UNION ALL
+    SELECT {_literal(TallyKind.FIRST_RESPONSE_BREACHES)},
+           date_trunc('week', first_response_breached_at AT TIME ZONE {tz})::date,
+           NULL, NULL, sum(sign), {zeros}
+      FROM changed WHERE first_response_breached_at IS NOT NULL GROUP BY 2
+    UNION ALL
+    SELECT {_literal(TallyKind.RESOLUTION_BREACHES)},
+           date_trunc('week', resolution_breached_at AT TIME ZONE {tz})::date, NULL, NULL, sum(sign), {zeros}
+      FROM changed WHERE resolution_breached_at IS NOT NULL GROUP BY 2
+    UNION ALL
+    SELECT {_literal(TallyKind.OPEN)}, NULL, NULL, escalation_level, sum(sign), {zeros}
+      FROM changed WHERE status IN ({open_statuses}) GROUP BY escalation_level
+) AS difference ({", ".join(("kind", "week", "category_id", "level", *COUNTERS))})
+WHERE ({", ".join(COUNTERS)}) <> ({", ".join("0" for _ in COUNTERS)})"""
+
+
+def _signed(sources) -> str:
+    columns = ", ".join(COLUMNS)
+    return " UNION ALL ".join(f"SELECT {sign} AS sign, {columns} FROM {table}" for sign, table in sources)
+
+
+def install_statements(*, time_zone: str) -> list[str]:
+    """The functions and triggers that keep the tallies in `time_zone`, then the tallies of
+    every complaint counted afresh. Run in one transaction: creating the triggers locks the
+    complaints table against writes until it commits, so no change is missed or counted twice."""
+    statements = [
+        f"CREATE OR REPLACE FUNCTION complaints_tally_time_zone() RETURNS text"
+        f" LANGUAGE sql IMMUTABLE AS $$ SELECT {_literal(time_zone)}::text $$"
+    ]
+    for event, (referencing, sources) in EVENTS.items():
+        statements += [
+            f"CREATE OR REPLACE FUNCTION complaints_tally_{event}() RETURNS trigger LANGUAGE plpgsql AS $$"
+            f" BEGIN {tallies_of(_signed(sources), time_zone=time_zone)}; RETURN NULL; END $$",
+            f"CREATE OR REPLACE TRIGGER complaints_tally_{event}"
+            f" AFTER {event.upper()} ON complaints_complaint REFERENCING {referencing}"
+            f" FOR EACH STATEMENT EXECUTE FUNCTION complaints_tally_{event}()",
+        ]
+    statements += [
+        f"CREATE OR REPLACE FUNCTION complaints_tally_truncate() RETURNS trigger LANGUAGE plpgsql AS $$"
+        f" BEGIN DELETE FROM {TABLE}; RETURN NULL; END $$",
+        "CREATE OR REPLACE TRIGGER complaints_tally_truncate AFTER TRUNCATE ON complaints_complaint"
+        " FOR EACH STATEMENT EXECUTE FUNCTION complaints_tally_truncate()",
+        f"DELETE FROM {TABLE}",
+        tallies_of(_signed(((1, "complaints_complaint"),)), time_zone=time_zone),
+    ]
+    return statements
+
+
+def uninstall_statements() -> list[str]:
+    statements = [
+        f"DROP TRIGGER IF EXISTS complaints_tally_{event} ON complaints_complaint" for event in EVENTS
+    ]
+    statements += ["DROP TRIGGER IF EXISTS complaints_tally_truncate ON complaints_complaint"]
+    statements += [f"DROP FUNCTION IF EXISTS complaints_tally_{event}()" for event in (*EVENTS, "truncate")]
+    statements += ["DROP FUNCTION IF EXISTS complaints_tally_time_zone()"]
+    return statements
+
+
+def kept() -> bool:
+    """Whether this database keeps tallies (PostgreSQL does; SQLite, the embedded default, not)."""
+    return connection.vendor == "postgresql"
+
+
+def install(*, time_zone: str) -> None:
+    """(Re)install the triggers for `time_zone` and count every complaint afresh, atomically."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        for statement in install_statements(time_zone=time_zone):
+            cursor.execute(statement)
+
+
+def compact() -> int:
+    """Fold the tallies into one row per key (keys that sum to nothing dropped), in one
+    statement; returns how many rows were folded. Rows a concurrent transaction is still
+    adding are not visible to it, so they are left for the next run: the sums never change."""
+    keys = "kind, week, category_id, level"
+    sums = ", ".join(f"sum({name})" for name in COUNTERS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""WITH folded AS (DELETE FROM {TABLE} RETURNING *),
+                     kept AS (
+                         INSERT INTO {TABLE} ({keys}, {", ".join(COUNTERS)})
+                         SELECT {keys}, {sums} FROM folded GROUP BY {keys}
+                         HAVING ({sums}) <> ({", ".join("0" for _ in COUNTERS)})
+                     )
+                SELECT count(*) FROM folded"""
+        )
+        return cursor.fetchone()[0]
+
+
+@dataclass(frozen=True)
+class Sums:
+    """The tallies' sums the dashboard shows: `targets` per (category, week of submission),
+    `breaches` per (kind, week), `open` per level."""
+
+    targets: list[dict]
+    breaches: list[dict]
+    open: dict[int, int]
+
+
+def read(*, since: date, time_zone: str) -> Sums | None:
+    """The sums for the weeks since the Monday `since` (and the open complaints now), in one
+    query on a table of a few thousand rows; None when they are not kept in `time_zone`."""
+    if not kept():
+        return None
+    keys = "kind, week, category_id, level"
+    with connection.cursor() as cursor:
+        # The outer join returns the time zone even when no tally matches.
+        cursor.execute(
+            f"""SELECT complaints_tally_time_zone(), sums.*
+                  FROM (SELECT 1) AS one LEFT JOIN (
+                      SELECT {keys}, {", ".join(f"sum({name})::bigint" for name in COUNTERS)}
+                        FROM {TABLE} WHERE kind = %s OR week >= %s GROUP BY {keys}
+                  ) AS sums ON true""",
+            [TallyKind.OPEN, since],
+        )
+        rows = cursor.fetchall()
+    if rows[0][0] != time_zone:
+        return None
+    targets, breaches, open_counts = [], [], {}
+    for _zone, kind, week, category_id, level, count, fr_decided, fr_met, res_decided, res_met in rows:
+        if kind == TallyKind.SUBMITTED:
+            targets.append(
+                {
+                    "category_id": category_id,
+                    "week": week,
+                    "submitted": count,
+                    "fr_decided": fr_decided,
+                    "fr_met": fr_met,
+                    "res_decided": res_decided,
+                    "res_met": res_met,
+                }
+            )
+        elif kind in (TallyKind.FIRST_RESPONSE_BREACHES, TallyKind.RESOLUTION_BREACHES):
+            breaches.append({"kind": kind, "week": week, "n": count})
+        elif kind == TallyKind.OPEN:
+            open_counts[level] = count
+    return Sums(targets=targets, breaches=breaches, open=open_counts)
