@@ -61,4 +61,8 @@ def run() -> None:
             "level_since = NULL, next_check_at = now() + interval '10 days' WHERE escalation_level > 0",
             DATABASE,
         )
-        psql("TRUNCATE escalation_escalation, complaints_complaintevent, complaints_notification", DATABASE)
+        psql(
+            "TRUNCATE escalation_escalation, complaints_inboundmessage, complaints_complaintevent, "
+            "complaints_notification",
+            DATABASE,
+        )
