@@ -208,8 +208,9 @@ def complaint_detail(request: HttpRequest, reference: str) -> HttpResponse:
 
 def _case_page(request: HttpRequest, reference: str, *, bound: dict[str, Any], status: int) -> HttpResponse:
     """Render the complainant's case page, with a form posted with errors kept as it was typed."""
+    # Not the assignee: the complainant's page never names who handles the case.
     complaint = visible_complaint(
-        request, reference, Complaint.objects.select_related("category", "subcategory", "assignee")
+        request, reference, Complaint.objects.select_related("category", "subcategory")
     )
     context = case_context(request, complaint, staff=False, now=timezone.now(), bound=bound)
     return render(request, "complaints/complaint_detail.html", context, status=status)

@@ -8,6 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from complaints import services
+from complaints.models import Complaint
 from tests.factories import NOW, contact_data, make_complaint, make_user, sign_in
 
 pytestmark = pytest.mark.django_db
@@ -34,6 +35,9 @@ def test_the_case_page_query_count_does_not_grow_with_the_timeline(client, staff
     short = make_complaint(by=None if staff else user)
     long = make_complaint(by=None if staff else user)
     grow(long, 40)
+    # Assigned: neither page reads the assignee's account on its own (the complainant's page
+    # never names them; staff's reads them with the case).
+    Complaint.objects.filter(pk=long.pk).update(assignee=make_user(role=Role.AGENT))
     sign_in(client, user)
     page = "staff:case" if staff else "complaints:detail"
     queries_for(client, short, page)  # this process reads the forms' choices once, then keeps them
