@@ -55,14 +55,23 @@ def queue_queryset(user: Any, tab: str, filters: dict[str, Any]) -> QuerySet[Com
     elif tab == "unassigned":
         queryset = queryset.filter(assignee__isnull=True)
     else:  # the team: cases assigned to anyone sharing one of my staff groups
-        teammates = get_user_model().objects.filter(
-            groups__in=user.groups.filter(name__in=STAFF_ROLES), is_active=True
-        )
-        queryset = queryset.filter(assignee__in=teammates.values("pk"))
+        queryset = queryset.filter(assignee__in=teammate_ids(user))
     queryset = queryset.matching(filters)
     if filters.get("q"):
         queryset = queryset.filter(search_text__contains=fold(filters["q"]))
     return queryset.order_by("due", "id")
+
+
+def teammate_ids(user: Any) -> list[int]:
+    """The active accounts sharing one of `user`'s staff groups, read on their own: given as
+    a list, the queue's query lets PostgreSQL weigh how many cases they hold (as a subquery it
+    guessed a handful and walked every case of the team: half a second at a million)."""
+    return list(
+        get_user_model()
+        .objects.filter(groups__in=user.groups.filter(name__in=STAFF_ROLES), is_active=True)
+        .values_list("pk", flat=True)
+        .distinct()
+    )
 
 
 def queue_page(user: Any, tab: str, filters: dict[str, Any], after: Cursor | None) -> Page:

@@ -80,6 +80,23 @@ def test_each_tab_holds_its_own_cases(client, agent):
     assert strangers.reference not in tab("team")
 
 
+def test_the_team_tab_gives_postgresql_the_teammates_themselves(client, agent):
+    """As a subquery, the team made PostgreSQL guess a handful of accounts and walk all their
+    cases (0.5 s at a million complaints and 241 accounts); as a list of ids it weighs them
+    from its statistics and reads the first page off the queue's index (0.3 ms)."""
+    teammate = make_user(role=Role.AGENT)
+    make_user(role=Role.AGENT, is_active=False)
+    assign(make_complaint(), teammate)
+    sign_in(client, agent)
+    with CaptureQueriesContext(connection) as captured:
+        client.get(reverse("staff:queue_tab", args=["team"]))
+    [queue] = [query["sql"] for query in captured if 'FROM "complaints_complaint"' in query["sql"]]
+    assert "accounts_user_groups" not in queue
+    listed = re.search(r'"assignee_id" IN \(([\d, ]+)\)', queue)
+    assert listed is not None
+    assert {int(pk) for pk in listed.group(1).split(",")} == {agent.pk, teammate.pk}
+
+
 def test_nearest_deadline_first_with_the_badge_of_each(client, agent):
     later = make_complaint(subject="later", now=timezone.now())  # due tomorrow at the earliest
     sooner = make_complaint(subject="sooner", now=NOW - 20 * HOUR)  # first response due in 4 h
@@ -175,17 +192,20 @@ def test_a_hand_edited_cursor_starts_over(client, agent):
 def test_the_query_count_does_not_grow_with_the_rows(client, agent):
     assign(make_complaint(), agent)
     sign_in(client, agent)
-    url = reverse("staff:queue")
-    client.get(url)  # warm the per-process caches (ladder, categories)
-    with CaptureQueriesContext(connection) as few:
-        client.get(url)
+    urls = {tab: reverse("staff:queue_tab", args=[tab]) for tab in ("mine", "team", "unassigned")}
+    few = {}
+    for tab, url in urls.items():
+        client.get(url)  # warm the per-process caches (ladder, categories)
+        with CaptureQueriesContext(connection) as captured:
+            client.get(url)
+        few[tab] = len(captured.captured_queries)
     for i in range(PAGE_SIZE + 3):
         assign(make_complaint(now=NOW + i * HOUR), make_user(role=Role.AGENT) if i % 2 else agent)
-    for tab in ("mine", "team", "unassigned"):
+    for tab, url in urls.items():
         with CaptureQueriesContext(connection) as many:
-            response = client.get(reverse("staff:queue_tab", args=[tab]))
+            response = client.get(url)
         assert response.status_code == 200
-        assert len(many.captured_queries) <= len(few.captured_queries), tab
+        assert len(many.captured_queries) <= few[tab], tab
     counts = [q["sql"] for q in many.captured_queries if "COUNT(" in q["sql"].upper()]
     assert not [sql for sql in counts if "complaints_complaint" in sql]
 
@@ -198,10 +218,12 @@ def test_every_row_is_written_from_the_page_query_alone(client):
     sign_in(client, lead)
     make_complaint()
     urls = [reverse("staff:queue_tab", args=[tab]) for tab in ("unassigned", "team")]
+    one_row = {}
     for url in urls:
         client.get(url)  # warm the per-process caches (ladder, categories)
-    with CaptureQueriesContext(connection) as one_row:
-        client.get(urls[0])
+        with CaptureQueriesContext(connection) as captured:
+            client.get(url)
+        one_row[url] = len(captured.captured_queries)
     for i in range(PAGE_SIZE + 3):
         complaint = make_complaint(now=NOW + i * HOUR)
         if i % 3 == 0:
@@ -216,7 +238,7 @@ def test_every_row_is_written_from_the_page_query_alone(client):
         with CaptureQueriesContext(connection) as full:
             response = client.get(url)
         assert len(references(response)) >= PAGE_SIZE // 2, url
-        assert len(full.captured_queries) <= len(one_row.captured_queries), url
+        assert len(full.captured_queries) <= one_row[url], url
 
 
 def test_search_ignores_case_and_vietnamese_diacritics(client, agent):
