@@ -67,12 +67,25 @@ def make_due_during(seconds: int, count: int) -> str:
     return since
 
 
+# Complainants' accounts in the staff pages' world.
+ACCOUNTS = 10_000
+
+
 def seed_staff_world(total: int = 1_000_000) -> None:
     """A million complaints (or `total`), a fifth of them open: half unassigned, the rest spread
     over 40 agents, deadlines spread over two weeks, one open case in ten escalated to the
-    managers after a missed deadline; submissions over the last three years."""
+    managers after a missed deadline; submissions over the last three years. Beside the staff,
+    ACCOUNTS complainants' accounts, as a portal has: the planner weighs a query on accounts
+    (the team tab's teammates) by the size of that table."""
     fresh_database()
     seed_complaints(total, open_every=5)
+    psql(
+        f"""INSERT INTO accounts_user (password, is_superuser, username, first_name, last_name, is_staff,
+               is_active, date_joined, email, preferred_language, is_demo)
+           SELECT '!', false, 'bench-account-' || g, '', '', false, true, now(), '', 'vi', false
+             FROM generate_series(1, {ACCOUNTS}) AS g""",
+        DATABASE,
+    )
     staff = probe("bench.page_probe", "setup")
     agents = "ARRAY[" + ",".join(str(pk) for pk in staff["agents"]) + "]"
     psql(
@@ -89,6 +102,7 @@ def seed_staff_world(total: int = 1_000_000) -> None:
         DATABASE,
     )
     psql("VACUUM ANALYZE complaints_complaint", DATABASE)
+    psql("VACUUM ANALYZE accounts_user", DATABASE)
 
 
 def intake_fields(token: str) -> dict[str, str]:
