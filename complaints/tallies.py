@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.db import connection, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 from complaints.models import QUEUE_STATUSES, TallyKind
 
@@ -36,6 +37,9 @@ COUNTERS = (
     "resolution_decided",
     "resolution_met",
 )
+# What a tally is kept per, and a row of nothing.
+KEYS = ("kind", "week", "category_id", "level")
+NOTHING = "(" + ", ".join("0" for _ in COUNTERS) + ")"
 # The complaint's columns a tally depends on (the transition tables are read for these only).
 COLUMNS = (
     "submitted_at",
@@ -83,7 +87,7 @@ def tallies_of(rows: str, *, time_zone: str) -> str:
     zeros = ", ".join("0" for _ in COUNTERS[1:])
     return f"""
 WITH changed AS ({rows})
-INSERT INTO {TABLE} (kind, week, category_id, level, {", ".join(COUNTERS)})
+INSERT INTO {TABLE} ({", ".join((*KEYS, *COUNTERS))})
 SELECT * FROM (
     SELECT {_literal(TallyKind.SUBMITTED)}, date_trunc('week', submitted_at AT TIME ZONE {tz})::date,
            category_id, NULL::smallint, sum(sign),
@@ -104,8 +108,8 @@ SELECT * FROM (
     UNION ALL
     SELECT {_literal(TallyKind.OPEN)}, NULL, NULL, escalation_level, sum(sign), {zeros}
       FROM changed WHERE status IN ({open_statuses}) GROUP BY escalation_level
-) AS difference ({", ".join(("kind", "week", "category_id", "level", *COUNTERS))})
-WHERE ({", ".join(COUNTERS)}) <> ({", ".join("0" for _ in COUNTERS)})"""
+) AS difference ({", ".join((*KEYS, *COUNTERS))})
+WHERE ({", ".join(COUNTERS)}) <> {NOTHING}"""
 
 
 def _signed(sources) -> str:
@@ -150,9 +154,9 @@ def uninstall_statements() -> list[str]:
     return statements
 
 
-def kept() -> bool:
+def kept(using: BaseDatabaseWrapper = connection) -> bool:
     """Whether this database keeps tallies (PostgreSQL does; SQLite, the embedded default, not)."""
-    return connection.vendor == "postgresql"
+    return using.vendor == "postgresql"
 
 
 def install(*, time_zone: str) -> None:
@@ -166,15 +170,14 @@ def compact() -> int:
     """Fold the tallies into one row per key (keys that sum to nothing dropped), in one
     statement; returns how many rows were folded. Rows a concurrent transaction is still
     adding are not visible to it, so they are left for the next run: the sums never change."""
-    keys = "kind, week, category_id, level"
+    keys = ", ".join(KEYS)
     sums = ", ".join(f"sum({name})" for name in COUNTERS)
     with connection.cursor() as cursor:
         cursor.execute(
             f"""WITH folded AS (DELETE FROM {TABLE} RETURNING *),
                      kept AS (
                          INSERT INTO {TABLE} ({keys}, {", ".join(COUNTERS)})
-                         SELECT {keys}, {sums} FROM folded GROUP BY {keys}
-                         HAVING ({sums}) <> ({", ".join("0" for _ in COUNTERS)})
+                         SELECT {keys}, {sums} FROM folded GROUP BY {keys} HAVING ({sums}) <> {NOTHING}
                      )
                 SELECT count(*) FROM folded"""
         )
@@ -196,7 +199,7 @@ def read(*, since: date, time_zone: str) -> Sums | None:
     query on a table of a few thousand rows; None when they are not kept in `time_zone`."""
     if not kept():
         return None
-    keys = "kind, week, category_id, level"
+    keys = ", ".join(KEYS)
     with connection.cursor() as cursor:
         # The outer join returns the time zone even when no tally matches.
         cursor.execute(

@@ -8,13 +8,13 @@ from complaints import tallies
 
 def install(apps, schema_editor):
     """The triggers, and every complaint counted (PostgreSQL only: SQLite keeps no tallies)."""
-    if schema_editor.connection.vendor == "postgresql":
+    if tallies.kept(schema_editor.connection):
         for statement in tallies.install_statements(time_zone=settings.TIME_ZONE):
             schema_editor.execute(statement)
 
 
 def uninstall(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
+    if tallies.kept(schema_editor.connection):
         for statement in tallies.uninstall_statements():
             schema_editor.execute(statement)
 
