@@ -34,7 +34,7 @@ from complaints.rules import check_completable, check_reminder
 from escalation.models import EscalationLevel
 from escalation.rules import can_request_escalation
 from escalation.standing import latest_move_up, standing
-from escalation.timeline import describe
+from escalation.timeline import LADDER_EVENTS, describe
 from evidence.forms import EvidenceFormSet
 
 # The complainant's forms on the case page: the context name of each, its class and prefix.
@@ -67,8 +67,9 @@ def case_context(
     evidence = list(complaint.evidence.all())
     contacts = list(complaint.contacts.all())
     events = list(events_query)
-    # Level names are read (once) only when the case or its timeline has moved on the ladder.
-    on_ladder = complaint.escalation_level or any(event.payload.get("to") is not None for event in events)
+    # Level names are read (once) only when the case or its timeline has moved on the ladder
+    # (an assignment's "to" names a person, not a rung).
+    on_ladder = complaint.escalation_level or any(event.kind in LADDER_EVENTS for event in events)
     levels = {level.rank: level for level in EscalationLevel.objects.all()} if on_ladder else {}
     level_names = {rank: level.name for rank, level in levels.items()}
     _annotate_events(events, evidence=evidence, contacts=contacts, level_names=level_names)

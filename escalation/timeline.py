@@ -10,6 +10,9 @@ from common.times import when
 from complaints.models import ComplaintEvent, EventKind
 from escalation.models import Reason
 
+# The events that move a case on the ladder: the only ones that name its rungs.
+LADDER_EVENTS = frozenset({EventKind.ESCALATED, EventKind.ESCALATION_REQUESTED, EventKind.DE_ESCALATED})
+
 
 def _when(value: str | None) -> str:
     """A moment kept in an event's payload (ISO 8601), as the reader reads times."""
@@ -21,7 +24,7 @@ def describe(event: ComplaintEvent, level_names: dict[int, str]) -> str:
     payload = event.payload or {}
     due = _when(payload.get("due_at"))
     first_response = payload.get("deadline") == "first_response"
-    if event.kind in (EventKind.ESCALATED, EventKind.ESCALATION_REQUESTED, EventKind.DE_ESCALATED):
+    if event.kind in LADDER_EVENTS:
         if "to" not in payload:
             return ""
         level = level_names.get(payload["to"]) or _("level %(rank)s") % {"rank": payload["to"]}

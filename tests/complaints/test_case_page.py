@@ -61,3 +61,26 @@ def test_only_the_complainant_gets_the_complainants_forms(client):
     sign_in(client, make_user(role=Role.AGENT))
     context = client.get(reverse("staff:case", args=[complaint.reference])).context
     assert not [name for name in COMPLAINANT_FORMS if context.get(name) is not None]
+
+
+def test_a_case_assigned_but_never_on_the_ladder_does_not_read_the_ladder(client):
+    """An assignment's event names a person ("to": their id), not a rung: the page names the
+    assignee without reading the ladder; once the case moves up, it reads the rungs' names."""
+    from accounts.models import Role
+    from escalation import moves
+
+    lead, agent = make_user(role=Role.TEAM_LEAD), make_user(role=Role.AGENT, first_name="Lan")
+    complaint = services.assign_complaint(
+        complaint=make_complaint(), assignee=agent, by=lead, now=NOW, version=1
+    )
+    sign_in(client, lead)
+    url = reverse("staff:case", args=[complaint.reference])
+    client.get(url)
+    with CaptureQueriesContext(connection) as captured:
+        page = client.get(url).content.decode()
+    assert "Lan" in page
+    assert not [q for q in captured.captured_queries if "escalation_escalationlevel" in q["sql"]]
+    moves.escalate_manually(complaint=complaint, by=agent, now=NOW, reason="x", version=complaint.version)
+    with CaptureQueriesContext(connection) as captured:
+        client.get(url)
+    assert [q for q in captured.captured_queries if "escalation_escalationlevel" in q["sql"]]
