@@ -15,15 +15,20 @@ Templates `{% load bootstrap_forms %}` and write `{{ form|crispy }}` and
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from crispy_forms.templatetags.crispy_forms_filters import as_crispy_field as crispy_field
 from django import forms, template
 from django.forms.boundfield import BoundField
+from django.forms.utils import ErrorDict
 from django.forms.widgets import Input
 from django.template.defaultfilters import unordered_list
 from django.template.loader import get_template
+from django.utils.choices import CallableChoiceIterator
+from django.utils.functional import cached_property
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
 
 from common.forms import select_html
 from common.markup import attributes, escaped
@@ -31,9 +36,67 @@ from common.markup import attributes, escaped
 register = template.Library()
 
 
+class Blank:
+    """A form as a page first shows it: unbound, nothing filled in. Its markup then depends on
+    its class, its prefix and the language alone, so `|crispy` writes it once per process and
+    language (a handful of forms in two languages) and gives the same text ever after. Nothing
+    is made until a template reads more than the markup and the (empty) errors: anything else
+    comes from a real form, made on first use.
+
+    Only for a form whose fields are the same for every instance: its class may set nothing
+    up per instance (no `__init__` of its own, where choices from the database or today's date
+    would go) and hold no choices read when shown (a query set, a callable).
+    """
+
+    is_bound = False
+
+    def __init__(self, form_class: type[forms.BaseForm], *, prefix: str | None = None) -> None:
+        if form_class.__init__ is not forms.BaseForm.__init__:
+            raise TypeError(f"{form_class.__name__} sets its fields up per instance: not a Blank form")
+        for name, field in form_class.base_fields.items():
+            if isinstance(field, forms.ModelChoiceField) or isinstance(
+                getattr(field, "choices", None), CallableChoiceIterator
+            ):
+                raise TypeError(f"{form_class.__name__}.{name} reads its choices when shown")
+        self.form_class, self.prefix = form_class, prefix
+
+    @property
+    def errors(self) -> ErrorDict:
+        return ErrorDict()
+
+    @cached_property
+    def form(self) -> forms.BaseForm:
+        return self.form_class(prefix=self.prefix)
+
+    def html(self) -> SafeString:
+        key = (self.form_class, self.prefix, get_language())
+        written = _BLANKS.get(key)
+        if written is None:
+            written = _BLANKS[key] = form_html(self.form)
+        return written
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.form, name)
+
+    def __iter__(self) -> Iterator[BoundField]:
+        return iter(self.form)
+
+    def __getitem__(self, name: str) -> BoundField:
+        # A template looks `blank.errors` up as a key first: no form is made for that.
+        if name not in self.form_class.base_fields:
+            raise KeyError(name)
+        return self.form[name]
+
+
+# The markup of each Blank form by class, prefix and language, as this process wrote it.
+_BLANKS: dict[tuple[type, str | None, str], SafeString] = {}
+
+
 @register.filter(name="crispy")
-def form_html(form: forms.BaseForm) -> SafeString:
+def form_html(form: forms.BaseForm | Blank) -> SafeString:
     """The form's non-field errors, then each field, as crispy's `uni_form.html` writes them."""
+    if isinstance(form, Blank):
+        return form.html()
     parts = []
     errors = form.non_field_errors()
     if errors:

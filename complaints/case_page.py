@@ -15,6 +15,7 @@ from django.contrib.auth import get_user_model
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
+from common.bootstrap import Blank
 from complaints.access import is_owner, may_add_evidence, may_take_dossier, may_take_original
 from complaints.consent import notice_context
 from complaints.forms import (
@@ -97,7 +98,7 @@ def case_context(
     }
     if owner:  # the complainant's forms: the page shows them to the complainant alone
         for name, (form_class, prefix) in COMPLAINANT_FORMS.items():
-            context[name] = bound.get(name) or form_class(prefix=prefix)
+            context[name] = bound.get(name) or Blank(form_class, prefix=prefix)
         if "correct_form" not in bound:  # the details as they stand, to correct
             context["correct_form"] = CorrectContactForm(
                 prefix="correct",

@@ -255,3 +255,68 @@ def test_each_kind_of_field_with_hostile_values(data, language):
             tokens(as_crispy_field(field)) for field in Every(data)
         ]
     assert ("text", HOSTILE) in ours or data is None
+
+
+# --- Blank forms: written once per process and language -------------------------------------
+
+
+def test_a_blank_form_is_written_as_the_form_itself_in_each_language():
+    """Each of the complainant's forms, as the case page first shows it: the same markup as
+    the form itself, written and then read back, and in each language its own words."""
+    from django.utils import translation
+
+    from common.bootstrap import Blank, form_html
+    from complaints.case_page import COMPLAINANT_FORMS
+
+    for form_class, prefix in COMPLAINANT_FORMS.values():
+        written = {}
+        for language in ("vi", "en"):
+            with translation.override(language):
+                expected = form_html(form_class(prefix=prefix))
+                assert form_html(Blank(form_class, prefix=prefix)) == expected  # written
+                assert form_html(Blank(form_class, prefix=prefix)) == expected  # read back
+                written[language] = expected
+        assert written["vi"] != written["en"], form_class
+
+
+def test_only_a_form_with_the_same_fields_for_every_instance_can_be_blank():
+    from accounts.models import User
+    from common.bootstrap import Blank
+
+    class Dated(forms.Form):
+        day = forms.DateField()
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.fields["day"].widget.attrs["max"] = NOW.date().isoformat()
+
+    class Chosen(forms.Form):
+        person = forms.ModelChoiceField(queryset=User.objects.all())
+
+    class Called(forms.Form):
+        kind = forms.ChoiceField(choices=lambda: [("a", "A")])
+
+    for form_class in (Dated, Chosen, Called):
+        with pytest.raises(TypeError):
+            Blank(form_class)
+
+
+def test_the_case_page_makes_no_form_for_its_blank_ones_once_written(client):
+    """The page's empty forms cost nothing but their markup, read back, after the first view;
+    a form posted with errors is shown as it was posted."""
+    from common.bootstrap import Blank
+    from complaints.case_page import COMPLAINANT_FORMS
+
+    complainant = make_user()
+    complaint = make_complaint(by=complainant)
+    sign_in(client, complainant)
+    url = reverse("complaints:detail", args=[complaint.reference])
+    client.get(url)
+    context = client.get(url).context
+    blanks = [context[name] for name in COMPLAINANT_FORMS if isinstance(context[name], Blank)]
+    assert len(blanks) >= len(COMPLAINANT_FORMS) - 1  # the contact details are filled in
+    assert not [blank for blank in blanks if "form" in vars(blank)]
+    response = client.post(reverse("complaints:reply", args=[complaint.reference]), {"body": "  "})
+    assert response.status_code == 400
+    assert not isinstance(response.context["reply_form"], Blank)
+    assert response.context["reply_form"].errors
