@@ -32,9 +32,8 @@ from complaints.forms import (
 from complaints.models import UNCLASSIFIED, Complaint, ComplaintEvent, EventKind
 from complaints.refusals import permitted
 from complaints.rules import check_completable, check_reminder
-from escalation.models import EscalationLevel
 from escalation.rules import can_request_escalation
-from escalation.standing import latest_move_up, standing
+from escalation.standing import ladder, latest_move_up, standing
 from escalation.timeline import LADDER_EVENTS, describe
 from evidence.forms import EvidenceFormSet
 
@@ -71,7 +70,7 @@ def case_context(
     # Level names are read (once) only when the case or its timeline has moved on the ladder
     # (an assignment's "to" names a person, not a rung).
     on_ladder = complaint.escalation_level or any(event.kind in LADDER_EVENTS for event in events)
-    levels = {level.rank: level for level in EscalationLevel.objects.all()} if on_ladder else {}
+    levels = ladder() if on_ladder else {}
     level_names = {rank: level.name for rank, level in levels.items()}
     _annotate_events(events, evidence=evidence, contacts=contacts, level_names=level_names)
     context = {

@@ -15,12 +15,12 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
+from common import kept
 from common.forms import ChoicesOnce, CleanTextMixin, QuickSelect
 from complaints.models import ContactChannel, Language, PrivacyRequestKind, Subcategory
 from complaints.selectors import (
     active_subcategories,
     cached_active_subcategories,
-    forget_choices,
     grouped_subcategory_choices,
 )
 
@@ -65,7 +65,7 @@ class SubcategoryField(forms.ModelChoiceField):
         subcategory = cached_active_subcategories().get(str(value))
         if subcategory is None:
             # Perhaps added since the cache was filled: look once more, in the database.
-            forget_choices()
+            kept.forget()
             subcategory = cached_active_subcategories().get(str(value))
         if subcategory is None:
             raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")

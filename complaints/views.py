@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from common import ratelimit
+from common import kept, ratelimit
 from complaints import services
 from complaints.access import (
     grant_guest_access,
@@ -51,7 +51,6 @@ from complaints.forms import (
 )
 from complaints.models import Complaint
 from complaints.refusals import ActionRefused, FilesRefused
-from complaints.selectors import choices_version
 from complaints.services import personal_data, privacy
 from complaints.tracking import redeem_tracking_token
 from escalation import moves
@@ -96,7 +95,7 @@ def complaint_create(request: HttpRequest) -> HttpResponse:
         if user is None:
             # A guest's empty form reads the same for every guest in a language: its fields are
             # rendered once a minute per process, and again as soon as a subcategory changes.
-            context["fields_fragment"] = f"{initial['language']}:{choices_version()}"
+            context["fields_fragment"] = f"{initial['language']}:{kept.version()}"
         return render(request, "complaints/complaint_form.html", context)
     valid = all([form.is_valid(), contacts.is_valid(), files is None or files.is_valid()])
     rejected = files is not None and files.add_rejections(request)

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 
 from django.db.models import F, Q
 
+from common.kept import ProcessCopy
 from escalation.models import Escalation, EscalationLevel, Reason
 
 
@@ -30,6 +31,16 @@ class Standing(NamedTuple):
 # The moves that took a case up, and their order from the latest.
 MOVED_UP = Q(to_level__gt=F("from_level"))
 LATEST_FIRST = ("-created_at", "-due_at", "-pk")
+
+
+# The rungs by rank, lowest first, kept in this process until one changes (common.kept).
+_ladder = ProcessCopy(lambda: {level.rank: level for level in EscalationLevel.objects.order_by("rank")})
+
+
+def ladder() -> dict[int, EscalationLevel]:
+    """The ladder's rungs by rank, lowest first: read once a change (or a minute) per process,
+    as every queue, the dashboard and a case on the ladder name them. Shared: never changed."""
+    return _ladder.get()
 
 
 class LatestMove(NamedTuple):

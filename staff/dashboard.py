@@ -14,7 +14,7 @@ an index:
 3. open complaints per level: `complaint_open_level_idx`, a partial index on the open
    statuses scanned index-only.
 
-Either way, the ladder and the categories (a handful of rows each) are read for their names.
+Either way, the ladder and the categories are named from this process's copies (common.kept).
 
 Weeks are ISO weeks (Monday to Sunday) in settings.TIME_ZONE, the portal's working time
 zone, whatever the viewer's language.
@@ -38,8 +38,9 @@ from django.db.models import Count, DateField, F, Q, Value
 from django.db.models.functions import TruncWeek
 
 from complaints import tallies
-from complaints.models import QUEUE_STATUSES, Category, Complaint, TallyKind
-from escalation.models import EscalationLevel
+from complaints.models import QUEUE_STATUSES, Complaint, TallyKind
+from complaints.selectors import cached_categories
+from escalation.standing import ladder
 
 WEEK_CHOICES = (4, 12, 26)
 DEFAULT_WEEKS = 12
@@ -239,7 +240,6 @@ def build_dashboard(*, now: datetime, weeks: int = DEFAULT_WEEKS) -> Dashboard:
             resolution=Share(row["res_met"], row["res_decided"]),
         )
     breach_counts: dict[tuple[str, date], int] = {(row["kind"], row["week"]): row["n"] for row in breach_rows}
-    ladder = list(EscalationLevel.objects.order_by("rank"))
     seen_categories = {category_id for category_id, _week in targets}
     categories = [
         CategoryRow(
@@ -247,7 +247,7 @@ def build_dashboard(*, now: datetime, weeks: int = DEFAULT_WEEKS) -> Dashboard:
             name=category.name,
             weeks=[targets.get((category.pk, monday), WeekFigures(week=monday)) for monday in mondays],
         )
-        for category in Category.objects.order_by("position", "pk")
+        for category in cached_categories()
         if category.is_active or category.pk in seen_categories
     ]
     totals = [
@@ -259,7 +259,7 @@ def build_dashboard(*, now: datetime, weeks: int = DEFAULT_WEEKS) -> Dashboard:
         )
         for i, monday in enumerate(mondays)
     ]
-    names = {level.rank: level.name for level in ladder}
+    names = {rank: level.name for rank, level in ladder().items()}
     levels = [
         LevelCount(rank=rank, name=names.get(rank, str(rank)), open=open_counts.get(rank, 0))
         for rank in sorted(set(names) | set(open_counts))

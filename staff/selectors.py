@@ -21,6 +21,7 @@ from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import NAME_FIELDS, STAFF_ROLES, active_staff
+from common.kept import ProcessCopy
 from common.paging import Cursor, Page, keyset_page
 from complaints.models import (
     BREACHED_AT,
@@ -34,7 +35,6 @@ from complaints.models import (
     localized,
 )
 from complaints.search import fold
-from complaints.selectors import ProcessCopy
 from escalation.standing import latest_moves_up, standing
 
 TABS = {
@@ -240,7 +240,7 @@ def _choice_rows() -> tuple[list[_ChoiceRow], list[_ChoiceRow]]:
     return replies, subs
 
 
-# Kept in this process under the shared version of the forms' choices (complaints.selectors).
+# Kept in this process until one of them changes (common.kept).
 _choices = ProcessCopy(_choice_rows)
 
 

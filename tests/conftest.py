@@ -168,16 +168,16 @@ def _private_file_storage(request, tmp_path_factory) -> None:
 @pytest.fixture(autouse=True)
 def _empty_cache() -> None:
     """Each test starts with empty caches: no rate-limit counts left by an earlier one, no page
-    fragment rendered from an earlier test's data, and no subcategories kept from it."""
+    fragment rendered from an earlier test's data, and no settings kept from it (common.kept)."""
     from django.core.cache import cache, caches
 
-    from complaints.selectors import forget_choices
+    from common import kept
 
     # A test about a dead cache starts without one.
     with contextlib.suppress(Exception):
         cache.clear()
     caches["template_fragments"].clear()
-    forget_choices()
+    kept.forget()
 
 
 @pytest.fixture(autouse=True)

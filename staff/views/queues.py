@@ -12,7 +12,7 @@ from accounts.decorators import role_required
 from accounts.models import STAFF_ROLES, Role
 from common.paging import Cursor
 from common.urls import row_url
-from escalation.models import EscalationLevel
+from escalation.standing import ladder
 from staff.forms import QueueFilterForm
 from staff.selectors import (
     NO_MANAGER_LEVEL,
@@ -44,7 +44,7 @@ def agent_queue(request: HttpRequest, tab: str = "mine") -> HttpResponse:
     after = Cursor.decode(request.GET["after"]) if request.GET.get("after") else None
     page = queue_page(request.user, tab, form.cleaned_data if form.is_bound else {}, after)
     now = timezone.now()
-    levels = {level.rank: level.name for level in EscalationLevel.objects.all()}
+    levels = {rank: level.name for rank, level in ladder().items()}
     for row in page.rows:
         row.sla, row.sla_delta = sla_state(row, now)
         row.level_name = levels.get(row.escalation_level, row.escalation_level)
@@ -76,7 +76,7 @@ def agent_queue(request: HttpRequest, tab: str = "mine") -> HttpResponse:
 @role_required(Role.MANAGER)
 def manager_queue(request: HttpRequest) -> HttpResponse:
     """Escalated open cases, oldest breach first: why and when each went up, and how late it is."""
-    levels = {level.rank: level for level in EscalationLevel.objects.all()}
+    levels = ladder()
     manager_ranks = [rank for rank, level in levels.items() if level.is_manager_facing]
     first_rank = min(manager_ranks) if manager_ranks else NO_MANAGER_LEVEL
     after = Cursor.decode(request.GET.get("after", ""), size=2) if request.GET.get("after") else None

@@ -14,6 +14,7 @@ from django.test import Client
 from django.test.signals import template_rendered
 from django.urls import reverse
 
+from common.kept import VERSION_KEY
 from complaints import selectors
 from complaints.models import Subcategory
 from tests.complaints.conftest import intake_post
@@ -53,7 +54,7 @@ def test_another_process_sees_the_change_through_the_shared_version(client, db):
     kept = selectors._subcategories.kept
     # Another process renames it: its signal changes the shared version, not this copy.
     Subcategory.objects.filter(slug="cannot-log-in").update(name_en="Renamed elsewhere")
-    cache.set(selectors._VERSION_KEY, "changed by another process", timeout=None)
+    cache.set(VERSION_KEY, "changed by another process", timeout=None)
     selectors._subcategories.kept = kept
     assert "Renamed elsewhere" in form_page(client)
 

@@ -636,7 +636,7 @@ def test_the_case_pages_choices_follow_each_change_of_canned_replies_and_subcate
 
     from django.core.cache import cache
 
-    from complaints import selectors as choices
+    from common.kept import VERSION_KEY
     from staff import selectors
 
     complaint = filed_now()
@@ -663,6 +663,6 @@ def test_the_case_pages_choices_follow_each_change_of_canned_replies_and_subcate
     kept = selectors._choices.kept
     elsewhere = "Mẫu nơi khác"
     CannedReply.objects.filter(pk=reply.pk).update(active=True, title_vi=elsewhere, title_en=elsewhere)
-    cache.set(choices._VERSION_KEY, "changed by another process", timeout=None)
+    cache.set(VERSION_KEY, "changed by another process", timeout=None)
     selectors._choices.kept = kept
     assert "Mẫu nơi khác" in page()

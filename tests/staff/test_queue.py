@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Role
+from common.kept import VERSION_KEY
 from common.paging import PAGE_SIZE, Cursor
 from complaints import selectors
 from complaints.models import Category, Complaint, Status
@@ -328,7 +329,7 @@ def test_the_category_filter_lists_a_category_added_renamed_or_retired_since_the
     # Another process renames it: its signal changes the shared version, not this copy.
     kept = selectors._categories.kept
     Category.objects.filter(pk=renamed.pk).update(name_en="Renamed elsewhere")
-    cache.set(selectors._VERSION_KEY, "changed by another process", timeout=None)
+    cache.set(VERSION_KEY, "changed by another process", timeout=None)
     selectors._categories.kept = kept
     assert "Renamed elsewhere" in names()
 
