@@ -106,11 +106,17 @@ class User(AbstractUser):
     def display_name(self) -> str:
         """The name shown for a person: full name, else e-mail address, else username (the
         fields are NAME_FIELDS: a query that shows names reads them alone)."""
-        return self.get_full_name() or self.email or self.username
+        return name_shown(self.first_name, self.last_name, self.email, self.username)
 
 
 # What display_name reads.
 NAME_FIELDS = ("first_name", "last_name", "email", "username")
+
+
+def name_shown(first_name: str, last_name: str, email: str, username: str) -> str:
+    """A person's display_name from the NAME_FIELDS' values, in that order, for a page that
+    reads them as columns rather than as accounts."""
+    return f"{first_name} {last_name}".strip() or email or username
 
 
 def active_staff() -> models.QuerySet[User]:

@@ -364,3 +364,26 @@ def test_a_team_lead_assigns_from_the_queue(client):
     )
     complaint.refresh_from_db()
     assert complaint.assignee == agent
+
+
+def test_whom_to_assign_to_is_each_person_by_their_name_escaped_in_order():
+    """The select of staff on the queues: each active staff member, by full name, else e-mail
+    address, else user name (Django's get_full_name), escaped; in the order of active_staff."""
+    from django.utils.html import escape
+
+    from accounts.models import active_staff
+    from staff.selectors import staff_options
+
+    make_user(role=Role.AGENT, first_name="Lan", last_name="Nguyễn", email="lan@example.org")
+    make_user(role=Role.AGENT, first_name="", last_name="Trần", email="tran@example.org")
+    make_user(role=Role.TEAM_LEAD, first_name="", last_name="", email="<b>lead</b>@example.org")
+    make_user(role=Role.MANAGER, username="mgr-only", first_name="", last_name="", email="")
+    make_user(role=Role.AGENT, username="gone", is_active=False)
+    make_user(username="complainant")
+    expected = "".join(
+        f'<option value="{person.pk}">{escape(person.get_full_name() or person.email or person.username)}</option>'
+        for person in active_staff()
+    )
+    assert staff_options() == expected
+    assert "Trần</option>" in expected and "&lt;b&gt;lead&lt;/b&gt;@example.org" in expected
+    assert "mgr-only" in expected and "gone" not in expected and "complainant" not in expected
