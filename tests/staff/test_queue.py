@@ -385,3 +385,34 @@ def test_whom_to_assign_to_is_each_person_by_their_name_escaped_in_order():
     assert staff_options() == expected
     assert "Trần</option>" in expected and "&lt;b&gt;lead&lt;/b&gt;@example.org" in expected
     assert "mgr-only" in expected and "gone" not in expected and "complainant" not in expected
+
+
+def test_the_search_reads_the_trigrams_of_the_open_cases_alone(agent):
+    """Only the queue searches, among its own statuses: the one trigram index holds the open
+    cases alone, and the queue's query can use it (were its statuses not the index's, the
+    planner could not, and would read the trigrams of every case or the whole table)."""
+    from staff.selectors import queue_queryset
+
+    make_complaint(subject="Màn hình đen")
+    sql, params = queue_queryset(agent, "unassigned", {"q": "man hinh"}).query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes "
+            "WHERE tablename = 'complaints_complaint' AND indexdef LIKE '%gin_trgm_ops%'"
+        )
+        indexes = cursor.fetchall()
+        # With a few rows the table, or another index (the unassigned cases'), is cheaper: the
+        # question here is whether the search's index can serve the query at all. The other
+        # plain indexes are dropped within the test's transaction, which rolls back.
+        cursor.execute(
+            "SELECT indexname FROM pg_indexes WHERE tablename = 'complaints_complaint' "
+            "AND indexdef NOT LIKE 'CREATE UNIQUE%' AND indexdef NOT LIKE '%gin_trgm_ops%'"
+        )
+        for (name,) in cursor.fetchall():
+            cursor.execute(f'DROP INDEX "{name}"')
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "complaint_queue_search_trgm_idx" in plan
+    assert [name for name, _definition in indexes] == ["complaint_queue_search_trgm_idx"]
+    assert "WHERE" in indexes[0][1]
