@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from common.kept import ProcessCopy
-from complaints.models import Category, Subcategory
+from complaints.models import Category, Complaint, Subcategory
 
 
 def active_subcategories() -> QuerySet[Subcategory]:
@@ -20,6 +21,30 @@ _subcategories = ProcessCopy(lambda: {str(sub.pk): sub for sub in active_subcate
 # Kept in this process until one changes (common.kept). Every category, retired ones
 # included: staff filter old cases by them.
 _categories = ProcessCopy(lambda: list(Category.objects.all()))
+
+
+def _every_category_and_subcategory() -> tuple[dict[int, Category], dict[int, Subcategory]]:
+    categories = {category.pk: category for category in Category.objects.all()}
+    subcategories = {sub.pk: sub for sub in Subcategory.objects.all()}
+    for sub in subcategories.values():
+        sub.category = categories[sub.category_id]
+    return categories, subcategories
+
+
+# Every category and subcategory by id, retired ones included: what old cases are filed under.
+_by_id = ProcessCopy(_every_category_and_subcategory)
+
+
+def name_categories(complaints: Iterable[Complaint]) -> None:
+    """Give each complaint its category and subcategory from this process's copy, for a page
+    that names them, rather than joining two tables to its query (a third of the time of a
+    case page's read of its case). One that the copy lacks is read as usual, when used."""
+    categories, subcategories = _by_id.get()
+    for complaint in complaints:
+        if complaint.category_id in categories:
+            complaint.category = categories[complaint.category_id]
+        if complaint.subcategory_id in subcategories:
+            complaint.subcategory = subcategories[complaint.subcategory_id]
 
 
 def cached_active_subcategories() -> dict[str, Subcategory]:

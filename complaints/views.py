@@ -51,6 +51,7 @@ from complaints.forms import (
 )
 from complaints.models import Complaint
 from complaints.refusals import ActionRefused, FilesRefused
+from complaints.selectors import name_categories
 from complaints.services import personal_data, privacy
 from complaints.tracking import redeem_tracking_token
 from escalation import moves
@@ -208,9 +209,8 @@ def complaint_detail(request: HttpRequest, reference: str) -> HttpResponse:
 def _case_page(request: HttpRequest, reference: str, *, bound: dict[str, Any], status: int) -> HttpResponse:
     """Render the complainant's case page, with a form posted with errors kept as it was typed."""
     # Not the assignee: the complainant's page never names who handles the case.
-    complaint = visible_complaint(
-        request, reference, Complaint.objects.select_related("category", "subcategory")
-    )
+    complaint = visible_complaint(request, reference)
+    name_categories([complaint])
     context = case_context(request, complaint, staff=False, now=timezone.now(), bound=bound)
     return render(request, "complaints/complaint_detail.html", context, status=status)
 

@@ -34,6 +34,7 @@ from complaints.case_page import case_context
 from complaints.models import AccessKind, Complaint
 from complaints.refusals import ActionRefused, StaleForm, permitted
 from complaints.rules import check_claim, check_reassign
+from complaints.selectors import name_categories
 from escalation import moves
 from escalation.rules import check_de_escalate, check_escalate
 from staff.forms import (
@@ -78,9 +79,8 @@ def _case_page(request: HttpRequest, reference: str, *, bound: dict[str, Any], s
     """Render the staff case page; `bound` holds a form posted with errors (or kept after a
     stale post), by context name. A constant number of queries, whatever the case, of which
     one writes: the view's entry in the access log."""
-    complaint = complaint_or_404(
-        Complaint.objects.select_related("category", "subcategory", "assignee"), reference
-    )
+    complaint = complaint_or_404(Complaint.objects.select_related("assignee"), reference)
+    name_categories([complaint])
     now = timezone.now()
     record_access(reader=reader(request), kind=AccessKind.CASE_VIEW, complaint=complaint, at=now)
     context = case_context(request, complaint, staff=True, now=now, bound=bound)

@@ -84,3 +84,26 @@ def test_a_case_assigned_but_never_on_the_ladder_does_not_read_the_ladder(client
     with CaptureQueriesContext(connection) as captured:
         client.get(url)
     assert [q for q in captured.captured_queries if "escalation_escalationlevel" in q["sql"]]
+
+
+@pytest.mark.parametrize("staff", [False, True])
+def test_the_case_pages_name_the_category_from_the_kept_copy_and_see_a_rename(client, staff):
+    """Both pages name the case's category and subcategory from this process's copy (no join,
+    no query once warm), retired ones included, and show a rename at the next view."""
+    from accounts.models import Role
+
+    user = make_user(role=Role.AGENT if staff else None)
+    complaint = make_complaint(by=None if staff else user)
+    sign_in(client, user)
+    url = reverse("staff:case" if staff else "complaints:detail", args=[complaint.reference])
+    client.get(url)
+    subcategory = complaint.subcategory
+    subcategory.is_active = False  # retired since: the case still names it
+    subcategory.name_en = "Locked out after a password reset"
+    subcategory.save()
+    client.get(url)
+    with CaptureQueriesContext(connection) as captured:
+        page = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert f"{complaint.category.name_en} › Locked out after a password reset" in page
+    assert not [q for q in captured.captured_queries if "complaints_category" in q["sql"]]
+    assert not [q for q in captured.captured_queries if "complaints_subcategory" in q["sql"]]
