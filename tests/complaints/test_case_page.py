@@ -104,6 +104,6 @@ def test_the_case_pages_name_the_category_from_the_kept_copy_and_see_a_rename(cl
     client.get(url)
     with CaptureQueriesContext(connection) as captured:
         page = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    assert f"{complaint.category.name_en} › Locked out after a password reset" in page
+    assert f"{complaint.category.name_en} \u203a Locked out after a password reset" in page  # the separator
     assert not [q for q in captured.captured_queries if "complaints_category" in q["sql"]]
     assert not [q for q in captured.captured_queries if "complaints_subcategory" in q["sql"]]
