@@ -38,13 +38,15 @@ _by_id = ProcessCopy(_every_category_and_subcategory)
 def name_categories(complaints: Iterable[Complaint]) -> None:
     """Give each complaint its category and subcategory from this process's copy, for a page
     that names them, rather than joining two tables to its query (a third of the time of a
-    case page's read of its case). One that the copy lacks is read as usual, when used."""
+    case page's read of its case, a fifth of a queue's). One that the copy lacks is read as
+    usual, when used; a field the query deferred stays deferred."""
     categories, subcategories = _by_id.get()
     for complaint in complaints:
-        if complaint.category_id in categories:
-            complaint.category = categories[complaint.category_id]
-        if complaint.subcategory_id in subcategories:
-            complaint.subcategory = subcategories[complaint.subcategory_id]
+        read = vars(complaint)  # the loaded fields (a deferred one is not there)
+        if read.get("category_id") in categories:
+            complaint.category = categories[read["category_id"]]
+        if read.get("subcategory_id") in subcategories:
+            complaint.subcategory = subcategories[read["subcategory_id"]]
 
 
 def cached_active_subcategories() -> dict[str, Subcategory]:

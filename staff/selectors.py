@@ -36,6 +36,7 @@ from complaints.models import (
     localized,
 )
 from complaints.search import fold
+from complaints.selectors import name_categories
 from escalation.standing import latest_moves_up, standing
 
 TABS = {
@@ -78,8 +79,10 @@ def teammate_ids(user: Any) -> list[int]:
 
 def queue_page(user: Any, tab: str, filters: dict[str, Any], after: Cursor | None) -> Page:
     """One page of the tab starting after `after`, with the cursor of the next one."""
-    queryset = queue_queryset(user, tab, filters).select_related("category", "assignee").only(*QUEUE_ROW)
-    return keyset_page(queryset, {"due": QUEUE_DUE}, after)
+    queryset = queue_queryset(user, tab, filters).select_related("assignee").only(*QUEUE_ROW)
+    page = keyset_page(queryset, {"due": QUEUE_DUE}, after)
+    name_categories(page.rows)
+    return page
 
 
 # What a row of the agents' queue shows (sla_state's fields included), and nothing more: a
@@ -98,8 +101,7 @@ QUEUE_ROW = (
     "first_response_breached_at",
     "resolution_warned_at",
     "resolution_breached_at",
-    "category__name_vi",
-    "category__name_en",
+    "category",  # named from this process's copy (name_categories)
     *(f"assignee__{name}" for name in NAME_FIELDS),
 )
 
@@ -140,21 +142,15 @@ MANAGER_QUEUE_ROW = (
     "version",
     "first_response_breached_at",
     "resolution_breached_at",
-    "category__name_vi",
-    "category__name_en",
-    "subcategory__name_vi",
-    "subcategory__name_en",
+    "category",  # both named from this process's copy (name_categories)
+    "subcategory",
     *(f"assignee__{name}" for name in NAME_FIELDS),
 )
 
 
 def manager_queue_queryset(first_rank: int) -> QuerySet[Complaint]:
     """Escalated open cases from `first_rank` up, oldest breach first."""
-    return (
-        Complaint.objects.escalated_to(first_rank)
-        .select_related("category", "subcategory", "assignee")
-        .only(*MANAGER_QUEUE_ROW)
-    )
+    return Complaint.objects.escalated_to(first_rank).select_related("assignee").only(*MANAGER_QUEUE_ROW)
 
 
 def manager_queue_page(first_rank: int, after: Cursor | None, levels: dict) -> Page:
@@ -166,6 +162,7 @@ def manager_queue_page(first_rank: int, after: Cursor | None, levels: dict) -> P
         {"breached_at": BREACHED_AT, "submitted_at": F("submitted_at")},
         after,
     )
+    name_categories(page.rows)
     latest = latest_moves_up([complaint.pk for complaint in page.rows])
     for complaint in page.rows:
         complaint.standing = standing(complaint, latest.get(complaint.pk), levels)

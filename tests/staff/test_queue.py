@@ -416,3 +416,29 @@ def test_the_search_reads_the_trigrams_of_the_open_cases_alone(agent):
     assert "complaint_queue_search_trgm_idx" in plan
     assert [name for name, _definition in indexes] == ["complaint_queue_search_trgm_idx"]
     assert "WHERE" in indexes[0][1]
+
+
+@pytest.mark.parametrize("page", ["staff:queue_unassigned", "staff:manager_queue"])
+def test_the_rows_name_their_category_from_the_kept_copy_and_see_a_rename(client, page):
+    """The agents' and the managers' queues name each row's category (the managers' also its
+    subcategory) from this process's copy: no join, no query once warm; a rename shows at the
+    next view."""
+    complaint = make_complaint(subject="Không đăng nhập được")
+    if page == "staff:manager_queue":
+        sweeping.sweep(now=NOW + timedelta(hours=200))  # up to the managers
+        sign_in(client, make_user(role=Role.MANAGER))
+        url = reverse(page)
+    else:
+        sign_in(client, make_user(role=Role.AGENT))
+        url = reverse("staff:queue_tab", args=["unassigned"])
+    client.get(url)
+    category = complaint.category
+    category.name_en = "Signing in"
+    category.save()
+    client.get(url)
+    with CaptureQueriesContext(connection) as captured:
+        page_html = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert complaint.reference in page_html
+    assert "Signing in" in page_html
+    assert not [q for q in captured.captured_queries if "complaints_category" in q["sql"]]
+    assert not [q for q in captured.captured_queries if "complaints_subcategory" in q["sql"]]
