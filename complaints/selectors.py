@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
@@ -17,30 +17,33 @@ def active_subcategories() -> QuerySet[Subcategory]:
     return Subcategory.objects.filter(is_active=True, category__is_active=True).select_related("category")
 
 
-_subcategories = ProcessCopy(lambda: {str(sub.pk): sub for sub in active_subcategories()})
-# Kept in this process until one changes (common.kept). Every category, retired ones
-# included: staff filter old cases by them.
-_categories = ProcessCopy(lambda: list(Category.objects.all()))
+class Kept(NamedTuple):
+    categories: dict[int, Category]  # every one, retired ones included, in their order
+    subcategories: dict[int, Subcategory]  # the same, each with its category
+    active: dict[str, Subcategory]  # those a complaint may be filed under, by str(pk)
 
 
-def _every_category_and_subcategory() -> tuple[dict[int, Category], dict[int, Subcategory]]:
+def _read() -> Kept:
     categories = {category.pk: category for category in Category.objects.all()}
     subcategories = {sub.pk: sub for sub in Subcategory.objects.all()}
     for sub in subcategories.values():
         sub.category = categories[sub.category_id]
-    return categories, subcategories
+    active = {str(pk): sub for pk, sub in subcategories.items() if sub.is_active and sub.category.is_active}
+    return Kept(categories, subcategories, active)
 
 
-# Every category and subcategory by id, retired ones included: what old cases are filed under.
-_by_id = ProcessCopy(_every_category_and_subcategory)
+# Kept in this process until one changes (common.kept). Retired ones too: staff filter old
+# cases by them, and old cases are filed under them.
+_kept = ProcessCopy(_read)
 
 
 def name_categories(complaints: Iterable[Complaint]) -> None:
     """Give each complaint its category and subcategory from this process's copy, for a page
     that names them, rather than joining two tables to its query (a third of the time of a
-    case page's read of its case, a fifth of a queue's). One that the copy lacks is read as
-    usual, when used; a field the query deferred stays deferred."""
-    categories, subcategories = _by_id.get()
+    case page's read of its case). One that the copy lacks is read as usual, when used; a
+    field the query deferred stays deferred."""
+    kept = _kept.get()
+    categories, subcategories = kept.categories, kept.subcategories
     for complaint in complaints:
         read = vars(complaint)  # the loaded fields (a deferred one is not there)
         if read.get("category_id") in categories:
@@ -55,13 +58,13 @@ def cached_active_subcategories() -> dict[str, Subcategory]:
 
     Intake validates one on every submission, and the filing form lists them all.
     """
-    return _subcategories.get()
+    return _kept.get().active
 
 
 def cached_categories() -> list[Category]:
     """Every category, retired ones included, in their order; kept in this process as the
     active subcategories are, under the same version."""
-    return _categories.get()
+    return list(_kept.get().categories.values())
 
 
 def grouped_subcategory_choices() -> list[tuple[Any, Any]]:

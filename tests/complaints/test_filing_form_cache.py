@@ -51,11 +51,11 @@ def test_a_renamed_added_or_withdrawn_subcategory_shows_on_the_next_filing_form(
 
 def test_another_process_sees_the_change_through_the_shared_version(client, db):
     assert "Cannot log in" in form_page(client)  # this process keeps its copy
-    kept = selectors._subcategories.kept
+    kept = selectors._kept.kept
     # Another process renames it: its signal changes the shared version, not this copy.
     Subcategory.objects.filter(slug="cannot-log-in").update(name_en="Renamed elsewhere")
     cache.set(VERSION_KEY, "changed by another process", timeout=None)
-    selectors._subcategories.kept = kept
+    selectors._kept.kept = kept
     assert "Renamed elsewhere" in form_page(client)
 
 

@@ -327,10 +327,10 @@ def test_the_category_filter_lists_a_category_added_renamed_or_retired_since_the
     renamed.save()
     assert "Signing in" in names()
     # Another process renames it: its signal changes the shared version, not this copy.
-    kept = selectors._categories.kept
+    kept = selectors._kept.kept
     Category.objects.filter(pk=renamed.pk).update(name_en="Renamed elsewhere")
     cache.set(VERSION_KEY, "changed by another process", timeout=None)
-    selectors._categories.kept = kept
+    selectors._kept.kept = kept
     assert "Renamed elsewhere" in names()
 
 
