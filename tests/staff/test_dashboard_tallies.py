@@ -166,9 +166,10 @@ def test_in_another_time_zone_the_dashboard_counts_from_the_complaints_until_reb
         mondays = dashboard.week_starts(now=NOW, weeks=WIDE)
         assert tallies.read(since=mondays[0], time_zone="UTC") is None
         assert normalised(*dashboard.counted(mondays=mondays)) == in_utc
+        dashboard.build_dashboard(now=NOW, weeks=WIDE)  # this process reads its copies once
         with CaptureQueriesContext(connection) as queries:
             dashboard.build_dashboard(now=NOW, weeks=WIDE)
-        assert len(queries) == 6  # the tallies' zone, then the five queries without them
+        assert len(queries) == 4  # the tallies' zone, then the three counting queries
 
         call_command("rebuild_tallies", stdout=io.StringIO())
         assert counted_from_tallies(weeks=WIDE) == in_utc
