@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
+
+from common import kept
 
 
 class Role(models.TextChoices):
@@ -130,3 +134,21 @@ def active_staff() -> models.QuerySet[User]:
     return User.objects.filter(pk__in=members.union(superusers), is_active=True).order_by(
         "first_name", "last_name", "username"
     )
+
+
+# Saves that change nothing active_staff() shows: a sign-in's, a language's, a password's.
+_NOT_STAFF_FIELDS = frozenset({"last_login", "preferred_language", "password"})
+
+
+def staff_changed(sender: Any, instance: Any = None, created: bool = False, **kwargs: Any) -> None:
+    """Whom active_staff() lists, or their names, may have changed (an account saved or deleted,
+    its groups changed): the copies each process keeps of it (common.kept) are read again. A
+    new account holds no role until its groups change, unless it is a superuser."""
+    if kwargs.get("action", "post_").startswith("pre_"):  # groups: once they have changed
+        return
+    update_fields = kwargs.get("update_fields")
+    if update_fields is not None and set(update_fields) <= _NOT_STAFF_FIELDS:
+        return
+    if created and not instance.is_superuser:
+        return
+    kept.changed()

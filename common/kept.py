@@ -1,7 +1,8 @@
 """Read-mostly settings kept in each process: the categories and subcategories, staff's canned
-replies, the escalation ladder.
+replies, the escalation ladder, the staff whom cases are assigned to.
 
-Pages read them on nearly every request, and they change a few times a year, in the admin.
+Pages read them on nearly every request, and they change seldom: in the admin, or when
+someone joins or leaves the staff.
 Each is a `ProcessCopy`: what its `load` read, kept in this process while the shared version
 stays the same (and for a minute at most). Saving or deleting one of those rows (`changed`,
 connected by each app to its models' post_save and post_delete) changes the version in the

@@ -118,13 +118,21 @@ def sla_state(complaint: Complaint, now: datetime) -> tuple[str, timedelta | Non
     return ("warning" if warned else "on_track"), (due - now) if due else None
 
 
-def staff_options() -> str:
-    """The <option>s of active staff, by name: whom a case can be assigned to. Built once per
-    page, not once per row."""
+def _staff_options() -> str:
     people = active_staff().values_list("pk", *NAME_FIELDS)  # columns, not accounts
     return mark_safe(  # noqa: S308 - the names escaped, the ids integers
         "".join(f'<option value="{pk}">{escaped(name_shown(*names))}</option>' for pk, *names in people)
     )
+
+
+# Kept in this process until someone's roles, name or state change (accounts.models.staff_changed).
+_staff = ProcessCopy(_staff_options)
+
+
+def staff_options() -> str:
+    """The <option>s of active staff, by name: whom a case can be assigned to. Written once a
+    change per process, not once per page (nor per row)."""
+    return _staff.get()
 
 
 # --- The managers' queue ------------------------------------------------------------------------

@@ -202,6 +202,7 @@ def test_the_query_count_does_not_grow_with_the_rows(client, agent):
         few[tab] = len(captured.captured_queries)
     for i in range(PAGE_SIZE + 3):
         assign(make_complaint(now=NOW + i * HOUR), make_user(role=Role.AGENT) if i % 2 else agent)
+    client.get(urls["mine"])  # new agents: this process reads its copies once
     for tab, url in urls.items():
         with CaptureQueriesContext(connection) as many:
             response = client.get(url)
@@ -442,3 +443,43 @@ def test_the_rows_name_their_category_from_the_kept_copy_and_see_a_rename(client
     assert "Signing in" in page_html
     assert not [q for q in captured.captured_queries if "complaints_category" in q["sql"]]
     assert not [q for q in captured.captured_queries if "complaints_subcategory" in q["sql"]]
+
+
+def test_whom_to_assign_to_is_kept_and_read_again_when_staff_change(client):
+    """The managers' queue lists staff from this process's copy: no query for them once warm;
+    a new agent, a rename and a departure show at the next view; a sign-in, a change of
+    language or of password keep the copy."""
+    from django.contrib.auth.models import update_last_login
+
+    from staff import selectors as staff_selectors
+
+    manager = make_user(role=Role.MANAGER)
+    agent = make_user(role=Role.AGENT, first_name="Lan", last_name="Nguyễn")
+    make_complaint()
+    sweeping.sweep(now=NOW + timedelta(hours=200))  # a row, and its select of staff
+    sign_in(client, manager)
+    url = reverse("staff:manager_queue")
+    assert "Lan Nguyễn" in client.get(url).content.decode()
+    with CaptureQueriesContext(connection) as captured:
+        client.get(url)
+    assert not [q for q in captured.captured_queries if "UNION" in q["sql"]]  # active_staff's
+
+    copy = staff_selectors._staff.kept
+    update_last_login(None, agent)
+    agent.preferred_language = "en"
+    agent.save(update_fields=["preferred_language"])
+    agent.set_password("another long passphrase 42")
+    agent.save(update_fields=["password"])
+    make_user()  # a complainant's new account
+    assert staff_selectors._staff.kept is copy
+
+    newcomer = make_user(role=Role.AGENT, first_name="Minh", last_name="Trần")
+    assert "Minh Trần" in client.get(url).content.decode()
+    agent.first_name = "Lan Anh"
+    agent.save()
+    assert "Lan Anh Nguyễn" in client.get(url).content.decode()
+    newcomer.is_active = False
+    newcomer.save()
+    assert "Minh Trần" not in client.get(url).content.decode()
+    agent.groups.clear()
+    assert "Lan Anh Nguyễn" not in client.get(url).content.decode()
