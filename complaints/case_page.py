@@ -33,7 +33,7 @@ from complaints.models import UNCLASSIFIED, Complaint, ComplaintEvent, EventKind
 from complaints.refusals import permitted
 from complaints.rules import check_completable, check_reminder
 from escalation.rules import can_request_escalation
-from escalation.standing import ladder, latest_move_up, standing
+from escalation.standing import latest_move_up, level_names, levels, standing
 from escalation.timeline import LADDER_EVENTS, describe
 from evidence.forms import EvidenceFormSet
 
@@ -70,17 +70,17 @@ def case_context(
     # Level names are read (once) only when the case or its timeline has moved on the ladder
     # (an assignment's "to" names a person, not a rung).
     on_ladder = complaint.escalation_level or any(event.kind in LADDER_EVENTS for event in events)
-    levels = ladder() if on_ladder else {}
-    level_names = {rank: level.name for rank, level in levels.items()}
-    _annotate_events(events, evidence=evidence, contacts=contacts, level_names=level_names)
+    ladder = levels() if on_ladder else {}
+    names = level_names() if on_ladder else {}
+    _annotate_events(events, evidence=evidence, contacts=contacts, level_names=names)
     context = {
         "complaint": complaint,
         "events": events,
         "evidence": evidence,
         "contacts": contacts,
-        "level_name": level_names.get(complaint.escalation_level) if complaint.escalation_level else None,
+        "level_name": names.get(complaint.escalation_level) if complaint.escalation_level else None,
         # Why it stands there: what took it up last and when (one query, on the ladder only).
-        "standing": standing(complaint, latest_move_up(complaint), levels)
+        "standing": standing(complaint, latest_move_up(complaint), ladder)
         if complaint.escalation_level
         else None,
         "can_upload": may_add_evidence(request, complaint),

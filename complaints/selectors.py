@@ -20,7 +20,7 @@ def active_subcategories() -> QuerySet[Subcategory]:
 class Kept(NamedTuple):
     categories: dict[int, Category]  # every one, retired ones included, in their order
     subcategories: dict[int, Subcategory]  # the same, each with its category
-    active: dict[str, Subcategory]  # those a complaint may be filed under, by str(pk)
+    active: dict[str, Subcategory]  # those a complaint may be filed under (active_subcategories), by str(pk)
 
 
 def _read() -> Kept:
@@ -28,7 +28,8 @@ def _read() -> Kept:
     subcategories = {sub.pk: sub for sub in Subcategory.objects.all()}
     for sub in subcategories.values():
         sub.category = categories[sub.category_id]
-    active = {str(pk): sub for pk, sub in subcategories.items() if sub.is_active and sub.category.is_active}
+    offered = set(active_subcategories().values_list("pk", flat=True))  # the rule said once
+    active = {str(pk): sub for pk, sub in subcategories.items() if pk in offered}
     return Kept(categories, subcategories, active)
 
 

@@ -7,7 +7,7 @@ class EscalationConfig(AppConfig):
     verbose_name = _("SLA and escalation")
 
     def ready(self) -> None:
-        # Each process keeps the ladder (escalation.standing.ladder): read again on a change.
+        # Each process keeps the ladder (escalation.standing.levels): read again on a change.
         from django.db.models.signals import post_delete, post_save
 
         from common import kept

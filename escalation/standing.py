@@ -33,14 +33,21 @@ MOVED_UP = Q(to_level__gt=F("from_level"))
 LATEST_FIRST = ("-created_at", "-due_at", "-pk")
 
 
-# The rungs by rank, lowest first, kept in this process until one changes (common.kept).
-_ladder = ProcessCopy(lambda: {level.rank: level for level in EscalationLevel.objects.order_by("rank")})
+# The levels by rank, lowest first, kept in this process until one changes (common.kept). The
+# engine keeps its own rungs (escalation.policies.ladder), a minute per process without asking
+# the cache: the sweep reads them for every case it settles.
+_levels = ProcessCopy(lambda: {level.rank: level for level in EscalationLevel.objects.order_by("rank")})
 
 
-def ladder() -> dict[int, EscalationLevel]:
-    """The ladder's rungs by rank, lowest first: read once a change (or a minute) per process,
-    as every queue, the dashboard and a case on the ladder name them. Shared: never changed."""
-    return _ladder.get()
+def levels() -> dict[int, EscalationLevel]:
+    """The ladder's levels by rank, lowest first, as the pages show them: read once a change
+    (or a minute) per process. Shared: never changed."""
+    return _levels.get()
+
+
+def level_names() -> dict[int, str]:
+    """Each level's name in the active language, by rank."""
+    return {rank: level.name for rank, level in _levels.get().items()}
 
 
 class LatestMove(NamedTuple):

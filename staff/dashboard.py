@@ -40,7 +40,7 @@ from django.db.models.functions import TruncWeek
 from complaints import tallies
 from complaints.models import QUEUE_STATUSES, Complaint, TallyKind
 from complaints.selectors import cached_categories
-from escalation.standing import ladder
+from escalation.standing import level_names
 
 WEEK_CHOICES = (4, 12, 26)
 DEFAULT_WEEKS = 12
@@ -259,7 +259,7 @@ def build_dashboard(*, now: datetime, weeks: int = DEFAULT_WEEKS) -> Dashboard:
         )
         for i, monday in enumerate(mondays)
     ]
-    names = {rank: level.name for rank, level in ladder().items()}
+    names = level_names()
     levels = [
         LevelCount(rank=rank, name=names.get(rank, str(rank)), open=open_counts.get(rank, 0))
         for rank in sorted(set(names) | set(open_counts))

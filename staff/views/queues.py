@@ -12,7 +12,7 @@ from accounts.decorators import role_required
 from accounts.models import STAFF_ROLES, Role
 from common.paging import Cursor
 from common.urls import row_url
-from escalation.standing import ladder
+from escalation.standing import level_names, levels
 from staff.forms import QueueFilterForm
 from staff.selectors import (
     NO_MANAGER_LEVEL,
@@ -44,10 +44,10 @@ def agent_queue(request: HttpRequest, tab: str = "mine") -> HttpResponse:
     after = Cursor.decode(request.GET["after"]) if request.GET.get("after") else None
     page = queue_page(request.user, tab, form.cleaned_data if form.is_bound else {}, after)
     now = timezone.now()
-    levels = {rank: level.name for rank, level in ladder().items()}
+    names = level_names()
     for row in page.rows:
         row.sla, row.sla_delta = sla_state(row, now)
-        row.level_name = levels.get(row.escalation_level, row.escalation_level)
+        row.level_name = names.get(row.escalation_level, row.escalation_level)
     _link(page.rows)
     # Team leads and managers hand cases out; agents claim them.
     options = staff_options() if request.user.is_lead else ""
@@ -76,11 +76,11 @@ def agent_queue(request: HttpRequest, tab: str = "mine") -> HttpResponse:
 @role_required(Role.MANAGER)
 def manager_queue(request: HttpRequest) -> HttpResponse:
     """Escalated open cases, oldest breach first: why and when each went up, and how late it is."""
-    levels = ladder()
-    manager_ranks = [rank for rank, level in levels.items() if level.is_manager_facing]
+    ladder = levels()
+    manager_ranks = [rank for rank, level in ladder.items() if level.is_manager_facing]
     first_rank = min(manager_ranks) if manager_ranks else NO_MANAGER_LEVEL
     after = Cursor.decode(request.GET.get("after", ""), size=2) if request.GET.get("after") else None
-    page = manager_queue_page(first_rank, after, levels)
+    page = manager_queue_page(first_rank, after, ladder)
     _link(page.rows)
     context = {
         "rows": page.rows,

@@ -13,7 +13,7 @@ from accounts.decorators import role_required
 from accounts.models import Role
 from complaints.access import reader
 from complaints.accesslog import record_export
-from escalation.standing import ladder
+from escalation.standing import level_names
 from staff import dashboard
 from staff.charts import charts_for
 from staff.export import csv_lines, export_rows, header
@@ -60,11 +60,10 @@ def export_complaints(request: HttpRequest) -> HttpResponse:
     complaints = filtered_complaints(form.cleaned_data).filter(processing_restricted_at__isnull=True)
     # Logged before a row leaves: one entry per complaint exported, in one statement.
     record_export(reader=reader(request), complaints=complaints, at=timezone.now())
-    level_names = {rank: level.name for rank, level in ladder().items()}
     rows = export_rows(
         complaints,
         language=translation.get_language(),
-        level_names=level_names,
+        level_names=level_names(),
     )
     response = StreamingHttpResponse(
         (chunk.encode("utf-8") for chunk in csv_lines(header(), rows)),

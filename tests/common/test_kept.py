@@ -48,12 +48,12 @@ def test_a_rung_renamed_in_another_process_is_read_at_the_next_request(client):
     sign_in(client, make_user(role=Role.MANAGER))
     url = reverse("staff:dashboard")
     client.get(url)
-    kept_before = standing._ladder.kept
+    kept_before = standing._levels.kept
     EscalationLevel.objects.filter(rank=2).update(name_en="Head of complaints")  # no signal
     body, _queries = ladder_queries(client, url)
     assert "Head of complaints" not in body  # this process's copy, within the minute
     caches["default"].set(kept.VERSION_KEY, "changed by another process", timeout=None)
-    standing._ladder.kept = kept_before
+    standing._levels.kept = kept_before
     body, queries = ladder_queries(client, url)
     assert queries == 1
     assert "Head of complaints" in body
@@ -69,7 +69,7 @@ def test_a_request_reads_the_version_once_whatever_it_reads():
         try:
             kept.version()
             kept.version()
-            standing.ladder()
+            standing.levels()
             assert get.call_count == 3
             kept.changed()  # a save within the request: read again after it
             assert kept.version() is not None
