@@ -20,7 +20,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext
@@ -109,16 +109,42 @@ def _cache_key(scope: str, key: str, window: int, now: int) -> tuple[str, int]:
 
 def hit(scope: str, key: str, *, limit: int, window: int, fail_open: bool) -> Verdict:
     """Count one attempt for (scope, key) in the current window of `window` seconds."""
-    cache_key, retry_after = _cache_key(scope, key, window, int(time.time()))
+    return _hits([Limit(scope, key, limit, window)], fail_open=fail_open)[0]
+
+
+def _hits(limits: list[Limit], *, fail_open: bool) -> list[Verdict]:
+    """Count one attempt against each limit: a verdict for each, or, with the store down,
+    one verdict (`unavailable`) that applies the caller's policy."""
+    now = int(time.time())
+    keys = [_cache_key(item.scope, item.key, item.window, now) for item in limits]
     try:
-        cache.add(cache_key, 0, timeout=window + 5)
-        count = cache.incr(cache_key)
+        counts = _count(
+            [(cache_key, item.window + 5) for (cache_key, _), item in zip(keys, limits, strict=True)]
+        )
     except Exception:  # noqa: BLE001 - the limiter's store is down: apply the caller's policy
         logger.warning(
-            "rate limiter unavailable for %s; failing %s", scope, "open" if fail_open else "closed"
+            "rate limiter unavailable for %s; failing %s",
+            ", ".join(item.scope for item in limits),
+            "open" if fail_open else "closed",
         )
-        return Verdict(allowed=fail_open, retry_after=UNAVAILABLE_RETRY_AFTER, unavailable=True)
-    return Verdict(allowed=count <= limit, retry_after=retry_after)
+        return [Verdict(allowed=fail_open, retry_after=UNAVAILABLE_RETRY_AFTER, unavailable=True)]
+    return [
+        Verdict(allowed=count <= item.limit, retry_after=retry_after)
+        for count, item, (_, retry_after) in zip(counts, limits, keys, strict=True)
+    ]
+
+
+def _count(keys: list[tuple[str, int]]) -> list[int]:
+    """Count one attempt under each (cache key, timeout): in one round trip where the cache
+    can (common.cache.RedisCache), else key by key."""
+    backend = caches["default"]
+    if hasattr(backend, "count"):
+        return backend.count(keys)
+    counts = []
+    for cache_key, timeout in keys:
+        backend.add(cache_key, 0, timeout=timeout)
+        counts.append(backend.incr(cache_key))
+    return counts
 
 
 def reached(scope: str, key: str, *, limit: int, window: int) -> Verdict:
@@ -171,13 +197,12 @@ def check(limits: Iterable[Limit], *, fail_open: bool) -> Verdict:
     Refused (`allowed` false) if any limit is exceeded, or if the store is down and the
     caller fails closed; `retry_after` is then the longest wait among the refusals.
     """
-    verdicts = []
-    for item in limits:
-        verdict = hit(item.scope, item.key, limit=item.limit, window=item.window, fail_open=fail_open)
-        if verdict.unavailable:
-            # The store is down: the caller's policy decides, without waiting on it again.
-            return verdict
-        verdicts.append(verdict)
+    limits = list(limits)
+    if not limits:
+        return Verdict(allowed=True, retry_after=0)
+    verdicts = _hits(limits, fail_open=fail_open)
+    if verdicts[0].unavailable:  # the store is down: the caller's policy decides
+        return verdicts[0]
     refused = [v for v in verdicts if not v.allowed]
     if not refused:
         return Verdict(allowed=True, retry_after=0)

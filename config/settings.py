@@ -483,12 +483,13 @@ if INBOUND_IMAP_HOST or INBOUND_FOLDER:
 
 # --- Cache (rate limits) -------------------------------------------------------------------
 
-# Redis in production (CACHE_URL=redis://...); one process's memory for a DEBUG run.
+# Redis in production (CACHE_URL=redis://...); one process's memory for a DEBUG run. Django's
+# Redis backend with its clients kept and rate limits counted in one round trip (common.cache).
 CACHE_URL = env_str("CACHE_URL")
 if CACHE_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "common.cache.RedisCache",
             "LOCATION": CACHE_URL,
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }

@@ -322,7 +322,7 @@ def test_codes_fail_closed_while_the_limiters_store_is_down(client, manager, set
     _user, device = manager
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "common.cache.RedisCache",
             "LOCATION": redis_server.url,
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }

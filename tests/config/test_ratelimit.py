@@ -55,7 +55,7 @@ def store_down(settings, redis_server):
     """The cache (the limiter's store) points at a redis-server that is not running."""
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "common.cache.RedisCache",
             "LOCATION": redis_server.url,
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
