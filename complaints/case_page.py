@@ -16,6 +16,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
 from common.bootstrap import Blank
+from common.prepared import Param, Prepared
 from complaints.access import is_owner, may_add_evidence, may_take_dossier, may_take_original
 from complaints.consent import notice_context
 from complaints.forms import (
@@ -29,13 +30,14 @@ from complaints.forms import (
     WithdrawConsentForm,
     WithdrawForm,
 )
-from complaints.models import UNCLASSIFIED, Complaint, ComplaintEvent, EventKind
+from complaints.models import UNCLASSIFIED, Complaint, ComplaintEvent, ContactAttempt, EventKind
 from complaints.refusals import permitted
 from complaints.rules import check_completable, check_reminder
 from escalation.rules import can_request_escalation
 from escalation.standing import latest_move_up, level_names, levels, standing
 from escalation.timeline import LADDER_EVENTS, describe
 from evidence.forms import EvidenceFormSet
+from evidence.models import Evidence
 
 # The complainant's forms on the case page: the context name of each, its class and prefix.
 COMPLAINANT_FORMS: dict[str, tuple[type, str | None]] = {
@@ -51,6 +53,23 @@ COMPLAINANT_FORMS: dict[str, tuple[type, str | None]] = {
 }
 
 
+# A case's files, contacts and timeline (all of it, or what the complainant sees) as its
+# related managers read them, in their models' order; compiled once (common.prepared).
+_EVIDENCE = Prepared(Evidence.objects.filter(complaint_id=Param("complaint")))
+_CONTACTS = Prepared(ContactAttempt.objects.filter(complaint_id=Param("complaint")))
+_EVENTS = Prepared(ComplaintEvent.objects.filter(complaint_id=Param("complaint")))
+_PUBLIC_EVENTS = Prepared(ComplaintEvent.objects.filter(complaint_id=Param("complaint"), public=True))
+
+
+def _of_case(read: Prepared, complaint: Complaint) -> list[Any]:
+    """The rows `read` finds for `complaint`, each knowing its complaint, as a related
+    manager's rows do (no query to reach it)."""
+    rows = read(complaint=complaint.pk)
+    for row in rows:
+        type(row).complaint.field.set_cached_value(row, complaint)
+    return rows
+
+
 def case_context(
     request: HttpRequest, complaint: Complaint, *, staff: bool, now: datetime, bound: dict[str, Any]
 ) -> dict[str, Any]:
@@ -61,12 +80,9 @@ def case_context(
     A constant number of queries, whatever the case.
     """
     owner = is_owner(request, complaint)
-    events_query = complaint.events.all()
-    if not staff:
-        events_query = events_query.filter(public=True)
-    evidence = list(complaint.evidence.all())
-    contacts = list(complaint.contacts.all())
-    events = list(events_query)
+    evidence = _of_case(_EVIDENCE, complaint)
+    contacts = _of_case(_CONTACTS, complaint)
+    events = _of_case(_EVENTS if staff else _PUBLIC_EVENTS, complaint)
     # Level names are read (once) only when the case or its timeline has moved on the ladder
     # (an assignment's "to" names a person, not a rung).
     on_ladder = complaint.escalation_level or any(event.kind in LADDER_EVENTS for event in events)

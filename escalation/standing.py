@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 from django.db.models import F, Q
 
 from common.kept import ProcessCopy
+from common.prepared import Param, Prepared
 from escalation.models import Escalation, EscalationLevel, Reason
 
 
@@ -56,9 +57,18 @@ class LatestMove(NamedTuple):
     due_at: datetime
 
 
+# One case's latest move up, compiled once (common.prepared): the case pages read it.
+_LATEST_MOVE_UP = Prepared(
+    Escalation.objects.filter(MOVED_UP, complaint_id=Param("complaint"))
+    .order_by(*LATEST_FIRST)
+    .values_list("reason", "from_level", "due_at")[:1]
+)
+
+
 def latest_move_up(complaint: Any) -> LatestMove | None:
     """The case's latest move up (one query)."""
-    return latest_moves_up([complaint.pk]).get(complaint.pk)
+    found = _LATEST_MOVE_UP(complaint=complaint.pk)
+    return LatestMove(*found[0]) if found else None
 
 
 def latest_moves_up(complaint_ids: list[int]) -> dict[int, LatestMove]:

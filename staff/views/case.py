@@ -28,7 +28,7 @@ from django.views.decorators.http import require_POST
 from accounts.decorators import role_required
 from accounts.models import STAFF_ROLES, Role, active_staff
 from complaints import services
-from complaints.access import complaint_or_404, reader
+from complaints.access import complaint_or_404, reader, staff_case_or_404
 from complaints.accesslog import record_access
 from complaints.case_page import case_context
 from complaints.models import AccessKind, Complaint
@@ -79,7 +79,7 @@ def _case_page(request: HttpRequest, reference: str, *, bound: dict[str, Any], s
     """Render the staff case page; `bound` holds a form posted with errors (or kept after a
     stale post), by context name. A constant number of queries, whatever the case, of which
     one writes: the view's entry in the access log."""
-    complaint = complaint_or_404(Complaint.objects.select_related("assignee"), reference)
+    complaint = staff_case_or_404(reference)
     name_categories([complaint])
     now = timezone.now()
     record_access(reader=reader(request), kind=AccessKind.CASE_VIEW, complaint=complaint, at=now)

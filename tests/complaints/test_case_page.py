@@ -107,3 +107,22 @@ def test_the_case_pages_name_the_category_from_the_kept_copy_and_see_a_rename(cl
     assert f"{complaint.category.name_en} \u203a Locked out after a password reset" in page  # the separator
     assert not [q for q in captured.captured_queries if "complaints_category" in q["sql"]]
     assert not [q for q in captured.captured_queries if "complaints_subcategory" in q["sql"]]
+
+
+def test_the_case_pages_rows_know_their_case_without_a_query(rf):
+    from accounts.models import Role
+    from complaints.case_page import case_context
+    from evidence.services import attach_evidence
+    from tests.evidence.conftest import png, sealed
+
+    agent = make_user(role=Role.AGENT)
+    complaint = make_complaint(contacts=[contact_data()])
+    attach_evidence(complaint=complaint, uploads=[(sealed("a.png", png(8, 8)), "")], by=None, now=NOW)
+    request = rf.get("/")
+    request.user, request.COOKIES = agent, {}
+    context = case_context(request, complaint, staff=True, now=NOW, bound={})
+    rows = [*context["events"], *context["evidence"], *context["contacts"]]
+    assert {type(row).__name__ for row in rows} == {"ComplaintEvent", "Evidence", "ContactAttempt"}
+    with CaptureQueriesContext(connection) as captured:
+        assert all(row.complaint is complaint for row in rows)
+    assert not captured.captured_queries

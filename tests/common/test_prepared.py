@@ -1,0 +1,107 @@
+"""common.prepared: reads compiled once per process, giving what their querysets give."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from unittest import mock
+
+import pytest
+from django.db import connection
+from django.db.models import Count, F
+from django.db.models.sql.compiler import SQLCompiler
+from django.test.utils import CaptureQueriesContext
+
+from accounts.models import Role
+from common.prepared import Param, Prepared
+from complaints import services
+from complaints.models import Complaint, ComplaintEvent
+from tests.factories import NOW, contact_data, make_complaint, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+def loaded(instance) -> dict:
+    """An instance's loaded values, its cached related objects by primary key."""
+    values = {name: value for name, value in vars(instance).items() if name != "_state"}
+    values["related"] = {name: getattr(obj, "pk", None) for name, obj in instance._state.fields_cache.items()}
+    return values
+
+
+@pytest.fixture
+def cases():
+    agent = make_user(username="agent", role=Role.AGENT)
+    first = make_complaint(contacts=[contact_data()])
+    second = make_complaint(subject="Một khiếu nại khác")
+    for complaint in (first, second):
+        services.add_internal_note(complaint=complaint, body="ghi chú nội bộ", by=agent, now=NOW)
+    Complaint.objects.filter(pk=second.pk).update(assignee=agent)
+    return first, second
+
+
+def test_a_prepared_read_gives_what_its_queryset_gives_for_each_value(cases):
+    by_reference = Prepared(Complaint.objects.select_related("assignee").filter(reference=Param("ref")))
+    for complaint in cases:
+        [prepared] = by_reference(ref=complaint.reference)
+        expected = Complaint.objects.select_related("assignee").get(reference=complaint.reference)
+        assert loaded(prepared) == loaded(expected)
+        with CaptureQueriesContext(connection) as queries:
+            assert prepared.assignee == expected.assignee  # read with it: no query
+        assert not queries.captured_queries
+    assert by_reference(ref="KN-NOTHING") == []
+
+
+def test_rows_come_in_the_querysets_order_with_their_values_converted(cases):
+    complaint = cases[0]
+    events = Prepared(ComplaintEvent.objects.filter(complaint_id=Param("complaint")))
+    rows = events(complaint=complaint.pk)
+    expected = ComplaintEvent.objects.filter(complaint_id=complaint.pk)
+    assert [loaded(row) for row in rows] == [loaded(row) for row in expected]
+    assert len(rows) > 1 and all(isinstance(row.payload, dict) for row in rows)  # JSON, decoded
+    public = Prepared(ComplaintEvent.objects.filter(complaint_id=Param("complaint"), public=True))
+    assert [row.pk for row in public(complaint=complaint.pk)] == [
+        row.pk for row in complaint.events.filter(public=True)
+    ]
+
+
+def test_values_list_slices_and_expressions_are_kept(cases):
+    newest = Prepared(
+        ComplaintEvent.objects.filter(complaint_id=Param("complaint"), created_at__gte=F("created_at"))
+        .order_by("-created_at", "-pk")
+        .values_list("kind", "public", "created_at")[:1]
+    )
+    for complaint in cases:
+        expected = list(
+            complaint.events.order_by("-created_at", "-pk").values_list("kind", "public", "created_at")[:1]
+        )
+        assert newest(complaint=complaint.pk) == expected
+    later = Prepared(Complaint.objects.filter(submitted_at__gt=Param("after")).values_list("reference"))
+    assert later(after=NOW + timedelta(days=1)) == []
+    assert sorted(later(after=NOW - timedelta(days=1))) == sorted((c.reference,) for c in cases)
+
+
+def test_the_sql_is_compiled_at_the_first_run_only(cases):
+    by_reference = Prepared(Complaint.objects.filter(reference=Param("ref")))
+    with mock.patch.object(SQLCompiler, "as_sql", autospec=True, side_effect=SQLCompiler.as_sql) as compile_:
+        by_reference(ref=cases[0].reference)
+        assert compile_.call_count == 1
+        with CaptureQueriesContext(connection) as queries:
+            [found] = by_reference(ref=cases[1].reference)
+        assert compile_.call_count == 1
+    assert found.pk == cases[1].pk
+    assert len(queries.captured_queries) == 1  # seen by Django's query log like any read
+
+
+@pytest.mark.parametrize(
+    "queryset",
+    [
+        lambda: Complaint.objects.prefetch_related("events"),
+        lambda: Complaint.objects.annotate(n=Count("events")),
+        lambda: Complaint.objects.values("reference"),
+        lambda: Complaint.objects.values_list("reference", flat=True),
+        lambda: Complaint.objects.select_for_update(),
+    ],
+    ids=["prefetch", "annotation", "values", "flat", "lock"],
+)
+def test_what_a_prepared_read_cannot_give_is_refused_when_it_is_prepared(queryset):
+    with pytest.raises(ValueError):
+        Prepared(queryset().filter(reference=Param("ref")))
