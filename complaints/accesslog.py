@@ -26,6 +26,7 @@ from accounts.models import Role, User
 from accounts.signals import security_event
 from common import ratelimit
 from common.paging import Cursor, Page, keyset_page
+from common.prepared import Insert
 from complaints.models import AccessKind, AccessRecord, AccessRole, Complaint
 
 # The browser as it names itself, cut to the column's length.
@@ -109,16 +110,27 @@ def record_access(
     it; a download also counts towards the account's hour (`count_download`)."""
     if kind in DOWNLOADS:
         count_download(reader, at=at)
-    return AccessRecord.objects.create(
+    record = _INSERT_RECORD(
         at=at,
         kind=kind,
-        complaint=complaint,
-        evidence=evidence,
+        complaint_id=complaint.pk,
+        evidence_id=evidence.pk if evidence is not None else None,
         user_id=reader.user_id,
         role=reader.role,
         ip=reader.ip,
         user_agent=reader.user_agent,
     )
+    record.complaint = complaint  # as `create` leaves it: no query to reach them
+    if evidence is not None:
+        record.evidence = evidence
+    return record
+
+
+# An entry, written with one INSERT compiled once (common.prepared): the case pages write one
+# on every reading. AccessRecord.save only refuses changes; there are no signals to send.
+_INSERT_RECORD = Insert(
+    AccessRecord, ("at", "kind", "complaint_id", "evidence_id", "user_id", "role", "ip", "user_agent")
+)
 
 
 def record_export(*, reader: Reader, complaints: QuerySet[Complaint], at: datetime) -> int:

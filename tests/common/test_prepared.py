@@ -12,7 +12,7 @@ from django.db.models.sql.compiler import SQLCompiler
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Role
-from common.prepared import Param, Prepared
+from common.prepared import Insert, Param, Prepared
 from complaints import services
 from complaints.models import Complaint, ComplaintEvent
 from tests.factories import NOW, contact_data, make_complaint, make_user
@@ -105,3 +105,35 @@ def test_the_sql_is_compiled_at_the_first_run_only(cases):
 def test_what_a_prepared_read_cannot_give_is_refused_when_it_is_prepared(queryset):
     with pytest.raises(ValueError):
         Prepared(queryset().filter(reference=Param("ref")))
+
+
+def test_an_insert_writes_the_row_create_would_and_gives_it_back(cases):
+    from complaints.models import AccessRecord
+
+    complaint = cases[0]
+    agent = make_user(username="reader", role=Role.AGENT)
+    insert = Insert(
+        AccessRecord, ("at", "kind", "complaint_id", "evidence_id", "user_id", "role", "ip", "user_agent")
+    )
+    values = {
+        "at": NOW,
+        "kind": "case_view",
+        "complaint_id": complaint.pk,
+        "evidence_id": None,
+        "user_id": agent.pk,
+        "role": "agent",
+        "ip": "2001:db8::1",
+        "user_agent": "Mozilla/5.0",
+    }
+    with mock.patch.object(connection.ops, "quote_name", wraps=connection.ops.quote_name) as quote:
+        written = insert(**values)
+        compiled = quote.call_count
+        second = insert(**{**values, "ip": None, "user_id": None, "role": "complainant"})
+        assert quote.call_count == compiled  # compiled at the first insert only
+    created = AccessRecord.objects.create(**values)
+    assert written.pk and second.pk > written.pk and not written._state.adding
+    for row in (written, created):
+        stored = AccessRecord.objects.get(pk=row.pk)
+        assert {name: getattr(stored, name) for name in values} == values
+        assert {name: getattr(row, name) for name in values} == values
+    assert AccessRecord.objects.get(pk=second.pk).ip is None
