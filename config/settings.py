@@ -139,8 +139,9 @@ TEMPLATES = [
             ],
             # |when, |day and |duration in every template, e-mails included: the one way to show a time.
             "builtins": ["common.times"],
-            # Forms with crispy-bootstrap5's markup, written in Python (common.bootstrap).
-            "libraries": {"bootstrap_forms": "common.bootstrap"},
+            # Forms with crispy-bootstrap5's markup, written in Python (common.bootstrap); {% route %},
+            # {% url %} with each route reversed once per process (common.urls).
+            "libraries": {"bootstrap_forms": "common.bootstrap", "routes": "common.urls"},
         },
     },
 ]

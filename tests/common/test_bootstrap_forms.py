@@ -25,7 +25,7 @@ from tests.factories import NOW, make_complaint, make_user, resolve, sign_in
 pytestmark = pytest.mark.django_db
 
 CRISPY = copy.deepcopy(settings.TEMPLATES)
-CRISPY[0]["OPTIONS"]["libraries"] = {"bootstrap_forms": "crispy_forms.templatetags.crispy_forms_filters"}
+CRISPY[0]["OPTIONS"]["libraries"]["bootstrap_forms"] = "crispy_forms.templatetags.crispy_forms_filters"
 # Values that differ from one rendering to the next whoever writes the form.
 PER_REQUEST = {"csrfmiddlewaretoken", "submission_key"}
 
