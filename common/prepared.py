@@ -139,26 +139,38 @@ def _instances(compiler: Any, alias: str) -> Callable[[list[Any]], Any]:
 
 class Insert:
     """One row of `model` written by one INSERT compiled once per process and database:
-    `insert(**values)` with a value for each of `fields` (attribute names: `complaint_id`),
-    prepared as each field prepares a value to be saved; the row as a model instance.
+    `insert(**values)`, values by attribute name (`complaint_id`), a field left out taking
+    its default as the model's constructor gives it; each value prepared as its field
+    prepares one for saving. Gives the row as a model instance, its primary key set.
 
-    The model's `save` is not called, nor its signals sent, nor any field's `pre_save` (no
-    automatic dates): for rows only ever added, every value given, that need none of them."""
+    The model's `save` is not called, nor its signals sent: for rows that need neither (the
+    timeline's events, the outbox's notices, the access log's entries). A model whose fields
+    set themselves when saved (`auto_now`) or whose key is not the database's is refused."""
 
-    def __init__(self, model: type[Model], fields: tuple[str, ...]) -> None:
+    def __init__(self, model: type[Model]) -> None:
         meta = model._meta
+        if not meta.pk.db_returning or any(
+            getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
+            for field in meta.concrete_fields
+        ):
+            raise ValueError(f"{meta.label} sets values of its own when saved.")
         self.model = model
-        self.fields = [meta.get_field(name) for name in fields]
+        self.fields = [field for field in meta.concrete_fields if not field.primary_key]
+        self.attnames = frozenset(field.attname for field in self.fields)
         self.names = [meta.pk.attname, *(field.attname for field in self.fields)]
         self._sql: dict[tuple[str, str], str] = {}
 
     def __call__(self, **values: Any) -> Model:
+        if not self.attnames.issuperset(values):
+            raise TypeError(f"{self.model._meta.label} has no field {sorted(set(values) - self.attnames)}")
         alias = router.db_for_write(self.model)
         connection = connections[alias]
         sql = self._sql.get((alias, connection.vendor))
         if sql is None:
             sql = self._sql[alias, connection.vendor] = self._compile(connection)
-        given = [values[field.attname] for field in self.fields]
+        given = [
+            values[field.attname] if field.attname in values else field.get_default() for field in self.fields
+        ]
         params = [
             field.get_db_prep_save(value, connection) for field, value in zip(self.fields, given, strict=True)
         ]

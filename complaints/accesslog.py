@@ -128,9 +128,7 @@ def record_access(
 
 # An entry, written with one INSERT compiled once (common.prepared): the case pages write one
 # on every reading. AccessRecord.save only refuses changes; there are no signals to send.
-_INSERT_RECORD = Insert(
-    AccessRecord, ("at", "kind", "complaint_id", "evidence_id", "user_id", "role", "ip", "user_agent")
-)
+_INSERT_RECORD = Insert(AccessRecord)
 
 
 def record_export(*, reader: Reader, complaints: QuerySet[Complaint], at: datetime) -> int:

@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import transaction
 
 from common.bulk import BulkInsert
+from common.prepared import Insert
 from complaints.models import ActorRole, Complaint, ComplaintEvent, Notification
 from complaints.replies import new_message_id
 
@@ -85,7 +86,7 @@ def record_event(
     timeline names them (a complainant acting through a staff account, say).
     """
     account = _account(by)
-    event = ComplaintEvent(
+    return _INSERT_EVENT(
         **event_values(
             complaint_id=complaint.pk,
             kind=kind,
@@ -97,8 +98,12 @@ def record_event(
             payload=payload,
         )
     )
-    event.save(force_insert=True)
-    return event
+
+
+# One event, one notice: each written by an INSERT compiled once (common.prepared), in the
+# caller's transaction. Nothing listens to their models' signals.
+_INSERT_EVENT = Insert(ComplaintEvent)
+_INSERT_NOTICE = Insert(Notification)
 
 
 # The columns `event_values` fills, for the set-wise form.
@@ -200,7 +205,7 @@ def queue_notification(
     context: dict[str, Any] | None = None,
 ) -> Notification:
     """Write one notice to the outbox (caller's transaction) and nudge delivery after commit."""
-    notification = Notification.objects.create(
+    notification = _INSERT_NOTICE(
         **notice_values(
             complaint_id=complaint.pk if complaint is not None else None,
             recipient_id=recipient.pk if recipient is not None else None,

@@ -112,9 +112,7 @@ def test_an_insert_writes_the_row_create_would_and_gives_it_back(cases):
 
     complaint = cases[0]
     agent = make_user(username="reader", role=Role.AGENT)
-    insert = Insert(
-        AccessRecord, ("at", "kind", "complaint_id", "evidence_id", "user_id", "role", "ip", "user_agent")
-    )
+    insert = Insert(AccessRecord)
     values = {
         "at": NOW,
         "kind": "case_view",
@@ -137,3 +135,27 @@ def test_an_insert_writes_the_row_create_would_and_gives_it_back(cases):
         assert {name: getattr(stored, name) for name in values} == values
         assert {name: getattr(row, name) for name in values} == values
     assert AccessRecord.objects.get(pk=second.pk).ip is None
+
+
+def test_an_insert_gives_a_field_left_out_its_default_and_refuses_unknown_names(cases):
+    from complaints.models import Notification
+
+    insert = Insert(Notification)
+    values = {"email": "a@example.org", "template": "case_update", "language": "vi"}
+    written = insert(**values, created_at=NOW, next_attempt_at=NOW, complaint_id=cases[0].pk)
+    created = Notification.objects.create(**values, created_at=NOW, next_attempt_at=NOW, complaint=cases[0])
+    ignored = {"_state", "id"}
+    stored = [Notification.objects.get(pk=row.pk) for row in (written, created)]
+    assert {k: v for k, v in vars(stored[0]).items() if k not in ignored} == {
+        k: v for k, v in vars(stored[1]).items() if k not in ignored
+    }
+    assert written.context == {} and written.attempts == 0
+    with pytest.raises(TypeError):
+        insert(**values, created_at=NOW, next_attempt_at=NOW, sent_to="nobody")
+
+
+def test_an_insert_refuses_a_model_that_sets_values_of_its_own():
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    with pytest.raises(ValueError):
+        Insert(TOTPDevice)

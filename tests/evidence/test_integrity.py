@@ -105,9 +105,8 @@ def test_a_database_failure_after_storing_removes_the_stored_objects(client):
 
 
 def test_a_database_failure_at_intake_keeps_the_text_and_saves_nothing(client):
-    with mock.patch(
-        "complaints.notifications.Notification.objects.create", side_effect=DatabaseError("boom")
-    ):
+    # The last write of the filing: its notice to the complainant.
+    with mock.patch("complaints.records._INSERT_NOTICE", side_effect=DatabaseError("boom")):
         response = file_with_evidence(client, [("a.png", png())], description="Giữ nguyên mô tả này")
     body = response.content.decode()
     assert response.status_code == 200
