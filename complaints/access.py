@@ -128,26 +128,29 @@ def _possible_or_404(reference: str) -> None:
         raise Http404
 
 
-# A case by its reference, and a complainant's own case by its reference: the case pages'
-# reads, compiled once (common.prepared). `visible_complaint` uses them where they say
-# what `Complaint.objects.visible_to` says.
-CASE_BY_REFERENCE = Prepared(Complaint.objects.filter(reference=Param("reference")))
-OWN_CASE_BY_REFERENCE = Prepared(
-    Complaint.objects.filter(reference=Param("reference"), complainant_id=Param("owner"))
-)
-CASE_AND_ASSIGNEE_BY_REFERENCE = Prepared(
+# A case by its reference (with its assignee, for the staff case page), and a complainant's
+# own case by its reference: the case pages' reads, compiled once (common.prepared).
+# `visible_complaint` uses the first two where they say what `visible_to` says.
+_CASE = Prepared(Complaint.objects.filter(reference=Param("reference")))
+_OWN_CASE = Prepared(Complaint.objects.filter(reference=Param("reference"), complainant_id=Param("owner")))
+_CASE_AND_ASSIGNEE = Prepared(
     Complaint.objects.select_related("assignee").filter(reference=Param("reference"))
 )
+
+
+def _one_or_404(read: Prepared, reference: str, **values: Any) -> Complaint:
+    """The case `read` finds by this reference (and `values`); otherwise 404."""
+    _possible_or_404(reference)
+    found = read(reference=reference, **values)
+    if not found:
+        raise Http404
+    return found[0]
 
 
 def staff_case_or_404(reference: str) -> Complaint:
     """The case with this reference, its assignee read with it, for the staff case page
     (whose view lets staff alone in); otherwise 404."""
-    _possible_or_404(reference)
-    found = CASE_AND_ASSIGNEE_BY_REFERENCE(reference=reference)
-    if not found:
-        raise Http404
-    return found[0]
+    return _one_or_404(_CASE_AND_ASSIGNEE, reference)
 
 
 def visible_complaint(request: HttpRequest, reference: str, queryset: Any = None) -> Complaint:
@@ -157,14 +160,9 @@ def visible_complaint(request: HttpRequest, reference: str, queryset: Any = None
     with looked_up(request):
         if queryset is None and not guests and user.is_authenticated:
             # Staff, or a complainant with their account alone: a prepared read.
-            _possible_or_404(reference)
             if user.is_agent:
-                found = CASE_BY_REFERENCE(reference=reference)
-            else:
-                found = OWN_CASE_BY_REFERENCE(reference=reference, owner=user.pk)
-            if not found:
-                raise Http404
-            return found[0]
+                return _one_or_404(_CASE, reference)
+            return _one_or_404(_OWN_CASE, reference, owner=user.pk)
         base = Complaint.objects if queryset is None else queryset
         return complaint_or_404(base.visible_to(user, guest_ids=guests), reference)
 
