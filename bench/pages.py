@@ -19,7 +19,7 @@ def run() -> None:
     the staff case page with its log entry and without it, in the same run."""
     seed_staff_world(COMPLAINTS)
     seed_access_log(COMPLAINTS)
-    figures = probe("bench.page_probe", "measure", os.environ.get("BENCH_PAGE_REPEAT", "100"))
+    figures = probe("bench.page_probe", "measure", os.environ.get("BENCH_PAGE_REPEAT", "300"))
     floor = figures.pop("page_floor")
     emit("page_floor_p50_ms", floor["p50_ms"], "ms", COMPLAINTS)
     emit("page_floor_p95_ms", floor["p95_ms"], "ms", COMPLAINTS)
