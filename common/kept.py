@@ -1,5 +1,6 @@
 """Read-mostly settings kept in each process: the categories and subcategories, staff's canned
-replies, the escalation ladder, the staff whom cases are assigned to.
+replies, the escalation ladder, the staff whom cases are assigned to and who holds each staff
+role (an agent's team).
 
 Pages read them on nearly every request, and they change seldom: in the admin, or when
 someone joins or leaves the staff.

@@ -65,16 +65,28 @@ def queue_queryset(user: Any, tab: str, filters: dict[str, Any]) -> QuerySet[Com
 
 
 def teammate_ids(user: Any) -> list[int]:
-    """The active accounts sharing one of `user`'s staff groups, read on their own: given as
-    a list, the queue's query lets PostgreSQL weigh how many cases they hold (as a subquery it
-    guessed a handful and walked every case of the team: half a second at a million)."""
+    """The active accounts sharing one of `user`'s staff groups, as a list: given so, the
+    queue's query lets PostgreSQL weigh how many cases they hold (as a subquery it guessed a
+    handful and walked every case of the team: half a second at a million). From this
+    process's copy of who holds each staff role, read again when staff change."""
     my_roles = user.role_names() & STAFF_ROLES  # read once a request, by the role checks
-    return list(
-        get_user_model()
-        .objects.filter(groups__name__in=my_roles, is_active=True)
-        .values_list("pk", flat=True)
-        .distinct()
+    holders = _role_holders.get()
+    return sorted(set().union(*(holders.get(role, ()) for role in my_roles)))
+
+
+def _read_role_holders() -> dict[str, frozenset[int]]:
+    """The active accounts holding each staff role, by role."""
+    holders: dict[str, set[int]] = {}
+    memberships = get_user_model().groups.through.objects.filter(
+        group__name__in=STAFF_ROLES, user__is_active=True
     )
+    for role, user_id in memberships.values_list("group__name", "user_id"):
+        holders.setdefault(role, set()).add(user_id)
+    return {role: frozenset(ids) for role, ids in holders.items()}
+
+
+# Kept in this process until someone's roles or state change (accounts.models.staff_changed).
+_role_holders = ProcessCopy(_read_role_holders)
 
 
 def queue_page(user: Any, tab: str, filters: dict[str, Any], after: Cursor | None) -> Page:

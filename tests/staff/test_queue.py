@@ -6,6 +6,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -202,7 +203,8 @@ def test_the_query_count_does_not_grow_with_the_rows(client, agent):
         few[tab] = len(captured.captured_queries)
     for i in range(PAGE_SIZE + 3):
         assign(make_complaint(now=NOW + i * HOUR), make_user(role=Role.AGENT) if i % 2 else agent)
-    client.get(urls["mine"])  # new agents: this process reads its copies once
+    for url in urls.values():  # new agents: this process reads its copies once
+        client.get(url)
     for tab, url in urls.items():
         with CaptureQueriesContext(connection) as many:
             response = client.get(url)
@@ -443,6 +445,35 @@ def test_the_rows_name_their_category_from_the_kept_copy_and_see_a_rename(client
     assert "Signing in" in page_html
     assert not [q for q in captured.captured_queries if "complaints_category" in q["sql"]]
     assert not [q for q in captured.captured_queries if "complaints_subcategory" in q["sql"]]
+
+
+def test_the_team_is_kept_and_read_again_when_staff_change(client, agent):
+    """The team tab's teammates come from this process's copy: no query for them once warm; a
+    new teammate, a departure and a change of role show at the next view."""
+    sign_in(client, agent)
+    url = reverse("staff:queue_tab", args=["team"])
+
+    def team():
+        return set(references(client.get(url)))
+
+    teammate = make_user(role=Role.AGENT)
+    theirs = assign(make_complaint(), teammate)
+    assert team() == {theirs.reference}
+    with CaptureQueriesContext(connection) as captured:
+        assert team() == {theirs.reference}
+    memberships = [q["sql"] for q in captured.captured_queries if '"accounts_user"."is_active"' in q["sql"]]
+    assert not [sql for sql in memberships if "accounts_user_groups" in sql]
+
+    newcomer = make_user(role=Role.AGENT)
+    newcomers = assign(make_complaint(), newcomer)
+    assert team() == {theirs.reference, newcomers.reference}
+    newcomer.is_active = False
+    newcomer.save()
+    assert team() == {theirs.reference}
+    teammate.groups.clear()
+    assert team() == set()
+    teammate.groups.add(Group.objects.get(name=Role.AGENT))
+    assert team() == {theirs.reference}
 
 
 def test_whom_to_assign_to_is_kept_and_read_again_when_staff_change(client):
