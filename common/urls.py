@@ -49,30 +49,44 @@ def row_url(viewname: str, *fixed: object) -> Callable[[object], str]:
     return url
 
 
-# Each route `route` has reversed in this process: by the route, its fixed arguments, the
-# URLconf and the script prefix (what reverse() reads besides them).
-_routes: dict[tuple[object, ...], Callable[[object], str] | str] = {}
+# Each route reversed in this process, by the route, its fixed arguments, the URLconf and the
+# script prefix (what reverse() reads besides them): for a row's argument (kept_row_url), or
+# whole, for a route without arguments (route).
+_row_urls: dict[tuple[object, ...], Callable[[object], str]] = {}
+_paths: dict[tuple[object, ...], str] = {}
+
+
+def _where() -> tuple[object, str]:
+    return get_urlconf() or settings.ROOT_URLCONF, get_script_prefix()
+
+
+def kept_row_url(viewname: str, *fixed: object) -> Callable[[object], str]:
+    """`row_url(viewname, *fixed)`, made once per process rather than once per page. A route
+    that row_url cannot keep (an argument that is not one path segment, an <int:…> one) is
+    reversed on each call, as reverse() reverses it (or refuses it)."""
+    key = (viewname, fixed, *_where())
+    url = _row_urls.get(key)
+    if url is None:
+        try:
+            url = row_url(viewname, *fixed)
+        except NoReverseMatch:
+            url = lambda first: reverse(viewname, args=[first, *fixed])  # noqa: E731
+        _row_urls[key] = url
+    return url
 
 
 @register.simple_tag
 def route(viewname: str, *args: object) -> str:
     """`{% url viewname arg ... %}` for the case pages' many links (a dozen or two a page, the
-    same routes each time): each route reversed once per process, as `row_url` reverses it for
-    the rows of a page; a route without arguments kept whole. reverse() took 19 µs a link.
+    same routes each time): each route reversed once per process (`kept_row_url`); a route
+    without arguments kept whole. reverse() took 19 µs a link.
 
     The first argument may change from one call to the next (a case's reference), the others
-    are part of the route (`'thumb'`). A route that `row_url` cannot keep (an argument that is
-    not one path segment) is reversed on each call."""
-    key = (viewname, args[1:], get_urlconf() or settings.ROOT_URLCONF, get_script_prefix())
-    kept = _routes.get(key)
-    if kept is None:
-        if args:
-            try:
-                kept = row_url(viewname, *args[1:])
-            except NoReverseMatch:  # reversed as {% url %} reverses it (or refuses it), each time
-                fixed = args[1:]
-                kept = lambda first: reverse(viewname, args=[first, *fixed])  # noqa: E731
-        else:
-            kept = reverse(viewname)
-        _routes[key] = kept
-    return kept if isinstance(kept, str) else kept(args[0])
+    are part of the route (`'thumb'`)."""
+    if args:
+        return kept_row_url(viewname, *args[1:])(args[0])
+    key = (viewname, *_where())
+    path = _paths.get(key)
+    if path is None:
+        path = _paths[key] = reverse(viewname)
+    return path

@@ -21,7 +21,7 @@ from django.utils.translation import gettext
 
 from common.markup import escaped as _e
 from common.markup import time_element
-from common.urls import row_url
+from common.urls import kept_row_url
 from complaints.models import ComplaintEvent, ContactAttempt, EventKind
 
 register = template.Library()
@@ -51,19 +51,20 @@ class _Words:
 
 
 class _Downloads:
-    """The links to a page's files, each variant's route reversed once (common.urls.row_url)."""
+    """The links to a page's files, each variant's route reversed once per process
+    (common.urls.kept_row_url)."""
 
     @cached_property
     def thumb(self) -> Callable[[object], str]:
-        return row_url("evidence:download", "thumb")
+        return kept_row_url("evidence:download", "thumb")
 
     @cached_property
     def view(self) -> Callable[[object], str]:
-        return row_url("evidence:download", "view")
+        return kept_row_url("evidence:download", "view")
 
     @cached_property
     def original(self) -> Callable[[object], str]:
-        return row_url("evidence:download", "original")
+        return kept_row_url("evidence:download", "original")
 
 
 @register.simple_tag

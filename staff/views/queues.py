@@ -11,7 +11,7 @@ from django.utils import timezone
 from accounts.decorators import role_required
 from accounts.models import STAFF_ROLES, Role
 from common.paging import Cursor
-from common.urls import row_url
+from common.urls import kept_row_url
 from escalation.standing import level_names, levels
 from staff.forms import QueueFilterForm
 from staff.selectors import (
@@ -26,7 +26,7 @@ from staff.selectors import (
 
 def _link(rows: list[Any]) -> None:
     """Give each row the links its cells write: to the case, and its assignment forms' target."""
-    case_url, assign_url = row_url("staff:case"), row_url("staff:assign")
+    case_url, assign_url = kept_row_url("staff:case"), kept_row_url("staff:assign")
     for row in rows:
         row.case_url, row.assign_url = case_url(row.reference), assign_url(row.reference)
 
