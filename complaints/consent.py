@@ -20,6 +20,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.html import strip_tags
 
+from common.prepared import Param, Prepared
 from complaints.models import ConsentWording
 
 NOTICE_TEMPLATE = "complaints/_privacy_notice.html"
@@ -56,9 +57,19 @@ def _version(*settings_named: object) -> tuple[str, dict[str, str]]:
     return f"pn-{digest[:20]}", texts
 
 
+# Whether a version's wording is recorded: one read, compiled once per process.
+_RECORDED = Prepared(ConsentWording.objects.filter(version=Param("version")).values_list("pk"))
+
+
 def record_consent_wording(*, now: datetime) -> str:
-    """The current version, its wording recorded (once) so it can be shown later."""
+    """The current version, its wording recorded (once) so it can be shown later.
+
+    Once recorded, one read says so (a round trip, no transaction of its own): every
+    filing asks, and only the first consent to a wording writes it.
+    """
     version, texts = current_version()
+    if _RECORDED(version=version):
+        return version
     try:
         with transaction.atomic():
             ConsentWording.objects.get_or_create(

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import timedelta
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from complaints.consent import current_version
+from complaints.consent import current_version, record_consent_wording
 from complaints.models import Complaint, ConsentWording
 from tests.complaints.conftest import intake_post
 
@@ -102,6 +103,17 @@ def test_a_changed_wording_is_a_new_version_and_the_old_one_is_kept(client, sett
     assert (
         "Công ty Cổ phần Cổng Khiếu Nại" in ConsentWording.objects.get(version=second.consent_version).text_vi
     )
+
+
+def test_a_wording_once_recorded_is_read_again_not_written(django_assert_num_queries):
+    now = timezone.now()
+    version = record_consent_wording(now=now)
+    wording = ConsentWording.objects.get(version=version)
+
+    # Every later filing asks once, in one read (no savepoint, no write), and gets the same version.
+    with django_assert_num_queries(1):
+        assert record_consent_wording(now=now + timedelta(days=1)) == version
+    assert ConsentWording.objects.get() == wording and wording.created_at == now
 
 
 @pytest.mark.parametrize("language", ["vi", "en"])
