@@ -215,12 +215,52 @@ def worker_pids(master: int) -> list[int]:
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                fields = _stat(entry.name)[1]
             except OSError:
                 continue
             if int(fields[1]) == master:
                 pids.append(int(entry.name))
     return pids
+
+
+def _stat(pid: int | str) -> tuple[str, list[str]]:
+    """A process's name and the fields of /proc/PID/stat after it."""
+    text = Path(f"/proc/{pid}/stat").read_text()
+    return text[text.index("(") + 1 : text.rindex(")")], text.rsplit(")", 1)[1].split()
+
+
+def children_cpu_seconds(parent: int) -> float:
+    """The CPU time (user and system) the children of `parent` have used so far: those alive
+    now, and those that ended (their parent waited for them), so a child replaced during a
+    run still counts."""
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = _stat(entry.name)[1]
+            except OSError:
+                continue
+            if int(fields[1]) == parent:
+                total += int(fields[11]) + int(fields[12])
+    fields = _stat(parent)[1]
+    return (total + int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
+
+
+def postmaster_pid() -> int | None:
+    """PostgreSQL's first process on this machine (its backends are its children); None when
+    PostgreSQL runs elsewhere."""
+    names = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                name, fields = _stat(entry.name)
+            except OSError:
+                continue
+            names[int(entry.name)] = (name, int(fields[1]))
+    for pid, (name, parent) in names.items():
+        if name.startswith("postgres") and not names.get(parent, ("",))[0].startswith("postgres"):
+            return pid
+    return None
 
 
 def memory_kb(pid: int, field: str) -> int:
