@@ -18,6 +18,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
+from common.prepared import Insert
 from complaints.mailparse import Attachment, ParsedMail
 from complaints.mailparse.headers import clean, clean_line
 from complaints.models import (
@@ -46,6 +47,9 @@ from evidence.services import (
     keep_email,
 )
 from evidence.uploadhandler import SealedUpload, seal
+
+# A complaint filed: its fifty-odd columns written by one INSERT compiled once per process.
+_INSERT_COMPLAINT = Insert(Complaint)
 
 
 def file_complaint(
@@ -161,7 +165,7 @@ def submit_complaint(
                 complaint.reference, complaint.subject, complaint.description, complaint.contact_email
             )
             clock.start_clock(complaint=complaint, now=now)
-            complaint.save(force_insert=True)
+            _INSERT_COMPLAINT.save(complaint)
             saved_contacts = ContactAttempt.objects.bulk_create(
                 [contact_attempt(complaint=complaint, data=contact, now=now) for contact in contacts]
             )

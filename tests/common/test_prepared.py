@@ -159,3 +159,44 @@ def test_an_insert_refuses_a_model_that_sets_values_of_its_own():
 
     with pytest.raises(ValueError):
         Insert(TOTPDevice)
+
+
+def test_an_insert_saves_a_new_instance_as_save_would_keeping_what_it_refers_to(cases):
+    source = Complaint.objects.select_related("subcategory").get(pk=cases[0].pk)
+    skipped = {"id", "reference", "submission_key"}  # the key and the unique values: each row its own
+
+    given = {
+        "subject": "Tài khoản bị khoá sau khi đổi mật khẩu",
+        "description": "Ứng dụng báo lỗi 403 mỗi lần đăng nhập.",
+        "contact_email": "hoa@example.org",
+        "occurred_at": NOW - timedelta(days=3),
+        "missing_parts": ["provider"],
+    }
+
+    def copy() -> Complaint:
+        fields = Complaint._meta.concrete_fields
+        new = Complaint(**{f.attname: getattr(source, f.attname) for f in fields if f.attname not in skipped})
+        for name, value in given.items():  # not what the fixture's filing wrote
+            setattr(new, name, value)
+        new.subcategory = source.subcategory  # read already
+        return new
+
+    saved, inserted = copy(), copy()
+    saved.save(force_insert=True)
+    insert = Insert(Complaint)
+    with CaptureQueriesContext(connection) as queries:
+        assert insert.save(inserted) is inserted
+        assert inserted.subcategory is source.subcategory
+    assert len(queries) == 1  # the INSERT; what it refers to is not read again
+    assert inserted.pk > saved.pk and not inserted._state.adding and inserted._state.db == "default"
+
+    ignored = {"_state", "id", "reference"}
+    stored = [Complaint.objects.get(pk=row.pk) for row in (saved, inserted)]
+    as_saved = {k: v for k, v in vars(stored[0]).items() if k not in ignored}
+    assert {k: v for k, v in vars(stored[1]).items() if k not in ignored} == as_saved
+    assert {name: getattr(stored[1], name) for name in given} == given
+    assert stored[1].reference == inserted.reference != saved.reference
+    with pytest.raises(ValueError):
+        insert.save(inserted)  # written already
+    with pytest.raises(ValueError):
+        insert.save(ComplaintEvent())
