@@ -8,8 +8,11 @@ gunicorn, the Celery worker and beat are started and stopped as the tests start 
 
 from __future__ import annotations
 
+import cProfile
+import io
 import json
 import os
+import pstats
 import re
 import subprocess
 import sys
@@ -20,6 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from http.cookiejar import CookieJar
 from pathlib import Path
+from typing import Any
 
 from tests.processes import BeatProcess, GunicornProcess, WorkerProcess, subprocess_env
 
@@ -210,17 +214,22 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * len(ordered)))] if ordered else 0.0
 
 
-def worker_pids(master: int) -> list[int]:
-    pids = []
+def _children(parent: int) -> list[tuple[int, list[str]]]:
+    """The processes whose parent is `parent`, each with its /proc stat fields."""
+    found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
                 fields = _stat(entry.name)[1]
             except OSError:
                 continue
-            if int(fields[1]) == master:
-                pids.append(int(entry.name))
-    return pids
+            if int(fields[1]) == parent:
+                found.append((int(entry.name), fields))
+    return found
+
+
+def worker_pids(master: int) -> list[int]:
+    return [pid for pid, _fields in _children(master)]
 
 
 def _stat(pid: int | str) -> tuple[str, list[str]]:
@@ -233,17 +242,9 @@ def children_cpu_seconds(parent: int) -> float:
     """The CPU time (user and system) the children of `parent` have used so far: those alive
     now, and those that ended (their parent waited for them), so a child replaced during a
     run still counts."""
-    total = 0
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = _stat(entry.name)[1]
-            except OSError:
-                continue
-            if int(fields[1]) == parent:
-                total += int(fields[11]) + int(fields[12])
+    alive = sum(int(fields[11]) + int(fields[12]) for _pid, fields in _children(parent))
     fields = _stat(parent)[1]
-    return (total + int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
+    return (alive + int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
 
 
 def postmaster_pid() -> int | None:
@@ -268,3 +269,31 @@ def memory_kb(pid: int, field: str) -> int:
         if line.startswith(field + ":"):
             return int(line.split()[1])
     raise KeyError(field)
+
+
+def heaviest(profile: cProfile.Profile, runs: int, count: int) -> dict[str, list[list[Any]]]:
+    """From a cProfile over `runs` runs, the `count` heaviest of the portal's own functions by
+    cumulative time and of every function by its own time, in ms per run."""
+    stats = pstats.Stats(profile, stream=io.StringIO())
+    root = str(ROOT)
+    own, mine = [], []
+    for (path, line, function), (_calls, _primitive, tottime, cumtime, _callers) in stats.stats.items():
+        where = f"{os.path.relpath(path, root) if path.startswith(root) else path}:{line}({function})"
+        own.append((tottime, where))
+        if path.startswith(root) and "/.venv/" not in path and "/bench/" not in path:
+            mine.append((cumtime, where))
+    per_run = 1000 / runs
+    return {
+        "portal_cumulative_ms": [[round(t * per_run, 2), w] for t, w in sorted(mine, reverse=True)[:count]],
+        "own_time_ms": [[round(t * per_run, 2), w] for t, w in sorted(own, reverse=True)[:count]],
+    }
+
+
+def print_heaviest(profile: dict[str, list[list[Any]]], unit: str, count: int = 8) -> None:
+    """`heaviest`'s two lists as text beside the figures (`unit`: what each ms is per)."""
+    print(f"#   the portal's functions, cumulative ms per {unit}:", flush=True)
+    for ms, where in profile["portal_cumulative_ms"][:count]:
+        print(f"#     {ms:8.2f}  {where}", flush=True)
+    print(f"#   every function, own ms per {unit}:", flush=True)
+    for ms, where in profile["own_time_ms"][:count]:
+        print(f"#     {ms:8.2f}  {where}", flush=True)

@@ -11,6 +11,7 @@ from bench.harness import (
     fresh_database,
     gunicorn,
     postmaster_pid,
+    print_heaviest,
     probe,
     psql,
     run_wrk,
@@ -72,10 +73,5 @@ def run() -> None:
     emit("intake_floor_inprocess_cpu_ms", inside["floor_cpu_ms"], "ms", 300)
     emit("intake_forms_cpu_ms", inside["forms_cpu_ms"], "ms", 300)
     emit("intake_forms_share", inside["forms_cpu_ms"] / inside["filing_cpu_ms"], "share", 300)
-    print("# intake, one filing in one process, CPU ms under cProfile (compare them with each other):")
-    print("#   the portal's functions, cumulative:")
-    for ms, where in inside["profile"]["portal_cumulative_ms"]:
-        print(f"#     {ms:8.2f}  {where}")
-    print("#   every function, own time:")
-    for ms, where in inside["profile"]["own_time_ms"]:
-        print(f"#     {ms:8.2f}  {where}")
+    print("# intake, one filing in one process, CPU under cProfile (compare them with each other):")
+    print_heaviest(inside["profile"], "filing", 10)

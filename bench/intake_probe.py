@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import cProfile
 import functools
-import io
 import json
 import os
-import pstats
 import sys
 import time
 import uuid
@@ -30,7 +28,7 @@ from django.test import Client  # noqa: E402
 from django.utils import translation  # noqa: E402
 from django.utils.datastructures import MultiValueDict  # noqa: E402
 
-from bench.harness import ROOT  # noqa: E402
+from bench.harness import heaviest  # noqa: E402
 from bench.seed import intake_fields  # noqa: E402
 from complaints.forms import ComplaintForm, ContactFormSet  # noqa: E402
 from evidence.forms import EvidenceFormSet  # noqa: E402
@@ -88,19 +86,7 @@ def profile(client: Client, repeat: int) -> dict:
         profiler.enable()
         file_one(client)
         profiler.disable()
-    stats = pstats.Stats(profiler, stream=io.StringIO())
-    own, mine = [], []
-    root = str(ROOT)
-    for (path, line, function), (_calls, _primitive, tottime, cumtime, _callers) in stats.stats.items():
-        where = f"{os.path.relpath(path, root) if path.startswith(root) else path}:{line}({function})"
-        own.append((tottime, where))
-        if path.startswith(root) and "/.venv/" not in path and "/bench/" not in path:
-            mine.append((cumtime, where))
-    per_filing = 1000 / repeat
-    return {
-        "portal_cumulative_ms": [[round(t * per_filing, 2), w] for t, w in sorted(mine, reverse=True)[:10]],
-        "own_time_ms": [[round(t * per_filing, 2), w] for t, w in sorted(own, reverse=True)[:10]],
-    }
+    return heaviest(profiler, repeat, 10)
 
 
 def measure(repeat: int) -> dict:

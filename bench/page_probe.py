@@ -9,10 +9,8 @@ python -m bench.page_probe measure [N]  time each page N times after a warm-up
 from __future__ import annotations
 
 import cProfile
-import io
 import json
 import os
-import pstats
 import statistics
 import sys
 import time
@@ -35,6 +33,7 @@ from django.urls import reverse  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from accounts.models import Role, User  # noqa: E402
+from bench.harness import heaviest  # noqa: E402
 from complaints import services  # noqa: E402
 from complaints.models import Complaint, ComplaintEvent, Status  # noqa: E402
 from evidence.services import attach_evidence  # noqa: E402
@@ -42,7 +41,6 @@ from tests.evidence.conftest import png, sealed  # noqa: E402
 from tests.factories import sign_in  # noqa: E402
 
 AGENTS = 40
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The case the case pages are timed on: this many timeline entries and files.
 CASE_ENTRIES = 30
 CASE_FILES = 5
@@ -174,20 +172,11 @@ def profiled(client: Client, url: str, repeat: int) -> dict:
             profile.disable()
     total = time.perf_counter() - started
     template = split.template - split.sql_in_template
-    stats = pstats.Stats(profile, stream=io.StringIO())
-    own, mine = [], []
-    for (path, line, function), (_calls, _primitive, tottime, cumtime, _callers) in stats.stats.items():
-        where = f"{os.path.relpath(path, ROOT) if path.startswith(ROOT) else path}:{line}({function})"
-        own.append((tottime, where))
-        if path.startswith(ROOT) and "/.venv/" not in path and "/bench/" not in path:
-            mine.append((cumtime, where))
-    per_request = 1000 / repeat
     return {
         "sql_share": split.sql / total,
         "template_share": template / total,
         "rest_share": (total - split.sql - template) / total,
-        "portal_cumulative_ms": [[round(t * per_request, 2), w] for t, w in sorted(mine, reverse=True)[:12]],
-        "own_time_ms": [[round(t * per_request, 2), w] for t, w in sorted(own, reverse=True)[:12]],
+        **heaviest(profile, repeat, 12),
     }
 
 

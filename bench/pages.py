@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 
-from bench.harness import RESULTS, emit, probe
+from bench.harness import RESULTS, emit, print_heaviest, probe
 from bench.seed import seed_access_log, seed_staff_world
 
 # A smaller world for a quick run beside others' work (the figures' `n` says which).
@@ -62,10 +62,5 @@ def print_profiles(profiles: dict[str, dict]) -> None:
             f"the rest {profile['rest_share']:.0%}",
             flush=True,
         )
-        print("#   the portal's functions, cumulative ms per request:", flush=True)
-        for ms, where in profile["portal_cumulative_ms"][:8]:
-            print(f"#     {ms:8.2f}  {where}", flush=True)
-        print("#   every function, own ms per request:", flush=True)
-        for ms, where in profile["own_time_ms"][:8]:
-            print(f"#     {ms:8.2f}  {where}", flush=True)
+        print_heaviest(profile, "request")
     PROFILES.write_text(json.dumps(profiles, indent=1, ensure_ascii=False))
