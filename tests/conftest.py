@@ -92,7 +92,12 @@ def browser() -> Iterator[object]:
     # Playwright's sync API runs an event loop in this thread; Django's ORM calls from the
     # test body are still synchronous, so allow them.
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    # An expectation waits 5 s by default, an action 30 s. At this machine's slow hours a
+    # POST, its redirect and the next page have taken longer than 5 s (the language switch
+    # failed CI so once), so an expectation is given the same patience as a click.
+    expect.set_options(timeout=30_000)
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
