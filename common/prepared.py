@@ -175,10 +175,12 @@ class Insert:
     def save(self, instance: Model) -> Model:
         """Write a new `instance` as it stands (what its constructor and the caller gave it,
         each field's value as it is saved: `pre_save`), as `save(force_insert=True)` would for
-        such a model, its related objects saved before it; set its primary key, and mark it
-        saved. The objects it refers to, already read, stay with it."""
+        such a model; set its primary key, and mark it saved. The objects it refers to, already
+        read, stay with it; one not saved yet is refused as `save` refuses it (ValueError), and
+        one saved since it was assigned gives its key, as with `save`."""
         if not isinstance(instance, self.model) or not instance._state.adding:
             raise ValueError(f"Only a new {self.model._meta.label} is written by this insert.")
+        instance._prepare_related_fields_for_save(operation_name="save")
         alias, instance.pk = self._write([field.pre_save(instance, True) for field in self.fields])
         instance._state.adding, instance._state.db = False, alias
         return instance

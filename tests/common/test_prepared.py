@@ -11,7 +11,7 @@ from django.db.models import Count, F
 from django.db.models.sql.compiler import SQLCompiler
 from django.test.utils import CaptureQueriesContext
 
-from accounts.models import Role
+from accounts.models import Role, User
 from common.prepared import Insert, Param, Prepared
 from complaints import services
 from complaints.models import Complaint, ComplaintEvent
@@ -200,3 +200,28 @@ def test_an_insert_saves_a_new_instance_as_save_would_keeping_what_it_refers_to(
         insert.save(inserted)  # written already
     with pytest.raises(ValueError):
         insert.save(ComplaintEvent())
+
+
+def test_an_insert_refuses_an_unsaved_related_object_as_save_does_and_takes_one_saved_since(cases):
+    template = Complaint.objects.get(pk=cases[0].pk)
+    skipped = {"id", "reference", "submission_key"}
+
+    def copy(assignee: User) -> Complaint:
+        names = [f.attname for f in Complaint._meta.concrete_fields if f.attname not in skipped]
+        new = Complaint(**{name: getattr(template, name) for name in names})
+        new.assignee = assignee
+        return new
+
+    insert, agent = Insert(Complaint), User(username="not-saved-yet")
+    before = Complaint.objects.count()
+    with pytest.raises(ValueError, match="unsaved related object 'assignee'") as by_save:
+        copy(agent).save(force_insert=True)
+    with pytest.raises(ValueError) as by_insert:
+        insert.save(copy(agent))
+    assert str(by_insert.value) == str(by_save.value)
+    assert Complaint.objects.count() == before  # nothing written
+
+    pending = copy(agent)
+    agent.save()  # saved after it was assigned: its key is the one written
+    insert.save(pending)
+    assert Complaint.objects.get(pk=pending.pk).assignee_id == agent.pk
