@@ -123,6 +123,71 @@ def resume_deadline(
     return add_business_time(due, paused, calendar)
 
 
+# --- Periods in days, as the law counts them ----------------------------------------------
+
+WORKING_DAYS = "working"
+CALENDAR_DAYS = "calendar"
+
+
+class DayPeriod(NamedTuple):
+    """Where a period of days ends, and the days off inside it."""
+
+    due_at: datetime  # the end of `last_day` (midnight after it, in the calendar's zone), in UTC
+    last_day: date
+    days_off: tuple[date, ...]  # days without working time from the day after receipt to last_day
+    rolled_from: date | None  # in calendar days, the last day counted when it was a day off
+
+
+def is_working_day(calendar: Calendar, day: date) -> bool:
+    return bool(calendar.intervals_on(day))
+
+
+def add_days(
+    received: datetime, days: int, unit: str, calendar: Calendar, *, roll_to_working_day: bool = False
+) -> DayPeriod:
+    """A period of `days` days after `received`, as statutes count one.
+
+    The day of receipt is not counted: the period begins on the next day, in the calendar's
+    time zone, and ends at the end of its last day. In working days, days without working
+    time (weekends, holidays) are not counted. In calendar days every day counts; with
+    `roll_to_working_day` (as Vietnam's Civil Code, Art. 148, reads a period) a last day that
+    is not a working day gives way to the next working day.
+    """
+    if days < 1:
+        raise ValueError("a period counts at least one day")
+    if unit not in (WORKING_DAYS, CALENDAR_DAYS):
+        raise ValueError(f"unknown unit of days: {unit!r}")
+    first = received.astimezone(calendar.zone).date() + timedelta(days=1)
+    rolled_from = None
+    if unit == WORKING_DAYS:
+        day, counted = first, 0
+        for _step in range(MAX_DAYS_SEARCHED):
+            if is_working_day(calendar, day):
+                counted += 1
+                if counted == days:
+                    break
+            day += timedelta(days=1)
+        else:
+            raise CalendarHasNoWorkingTime(calendar.time_zone)
+    else:
+        day = first + timedelta(days=days - 1)
+        if roll_to_working_day and not is_working_day(calendar, day):
+            rolled_from = day
+            for _step in range(MAX_DAYS_SEARCHED):
+                day += timedelta(days=1)
+                if is_working_day(calendar, day):
+                    break
+            else:
+                raise CalendarHasNoWorkingTime(calendar.time_zone)
+    days_off = tuple(
+        first + timedelta(days=n)
+        for n in range((day - first).days + 1)
+        if not is_working_day(calendar, first + timedelta(days=n))
+    )
+    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=calendar.zone)
+    return DayPeriod(end.astimezone(UTC), day, days_off, rolled_from)
+
+
 # --- What is due ------------------------------------------------------------------------
 
 WARN_FIRST_RESPONSE = "warn_first_response"
