@@ -25,8 +25,9 @@ class SubcategoryInline(admin.TabularInline):
 
 @admin.register(Category)
 class CategoryAdmin(admin.ModelAdmin):
-    list_display = ("name_vi", "name_en", "slug", "retention_years", "position", "is_active")
-    list_editable = ("retention_years", "position", "is_active")
+    list_display = ("name_vi", "name_en", "slug", "regime", "retention_years", "position", "is_active")
+    list_editable = ("regime", "retention_years", "position", "is_active")
+    list_select_related = ("regime",)
     inlines = [SubcategoryInline]
 
 

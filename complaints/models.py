@@ -77,6 +77,17 @@ class Category(BilingualNameMixin):
             "before it is anonymised. Empty: the portal's default (RETENTION_DEFAULT_YEARS)."
         ),
     )
+    regime = models.ForeignKey(
+        "escalation.Regime",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="categories",
+        verbose_name=_("regime"),
+        help_text=_(
+            "The law or regulator whose deadlines its complaints carry beside the service ones. Empty: none."
+        ),
+    )
 
     class Meta:
         ordering = ["position", "pk"]

@@ -1,10 +1,20 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from common.times import duration
 from complaints.admin import ReadOnlyModelAdmin
-from escalation.models import BusinessCalendar, Escalation, EscalationLevel, Holiday, SlaPolicy, WorkingPeriod
+from escalation.models import (
+    BusinessCalendar,
+    Escalation,
+    EscalationLevel,
+    Holiday,
+    Regime,
+    RegimeDeadline,
+    SlaPolicy,
+    WorkingPeriod,
+)
 from escalation.policies import forget_policies
 
 
@@ -73,6 +83,25 @@ class EscalationLevelAdmin(ForgetCachedPoliciesMixin, admin.ModelAdmin):
     )
     def climbs_after(self, level: EscalationLevel) -> str | None:
         return duration(level.climb_after) or None  # None: the admin's sign for "not set"
+
+
+class RegimeDeadlineInline(admin.TabularInline):
+    model = RegimeDeadline
+    extra = 0
+
+
+@admin.register(Regime)
+class RegimeAdmin(admin.ModelAdmin):
+    list_display = ("name_vi", "name_en", "code", "calendar", "rolls_to_working_day", "attached_to")
+    list_select_related = ("calendar",)
+    inlines = [RegimeDeadlineInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("categories")
+
+    @admin.display(description=_("categories"))
+    def attached_to(self, regime: Regime) -> str | None:
+        return ", ".join(category.name for category in regime.categories.all()) or None
 
 
 @admin.register(Escalation)

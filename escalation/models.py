@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import Group
@@ -127,6 +127,119 @@ class SlaPolicy(models.Model):
 
     def __str__(self) -> str:
         return f"{self.category} / {self.get_complexity_display()}"
+
+
+class DayUnit(models.TextChoices):
+    WORKING = sla.WORKING_DAYS, _("working days")
+    CALENDAR = sla.CALENDAR_DAYS, _("calendar days")
+
+
+class Regime(models.Model):
+    """A law or a regulator's rules for complaints: the deadlines it sets, on a business
+    calendar. Attached to categories (`Category.regime`); editable in the admin."""
+
+    code = models.SlugField(_("code"), unique=True)
+    name_vi = models.CharField(_("name (Vietnamese)"), max_length=150)
+    name_en = models.CharField(_("name (English)"), max_length=150)
+    requirement_vi = models.TextField(_("what it requires (Vietnamese)"), max_length=2_000)
+    requirement_en = models.TextField(_("what it requires (English)"), max_length=2_000)
+    calendar = models.ForeignKey(
+        BusinessCalendar,
+        on_delete=models.PROTECT,
+        related_name="regimes",
+        verbose_name=_("business calendar"),
+        help_text=_("Its working days and holidays, in its time zone: where the regime's days are counted."),
+    )
+    rolls_to_working_day = models.BooleanField(
+        _("a period ending on a day off ends on the next working day"),
+        default=False,
+        help_text=_("As Vietnamese law reads a period in days (Civil Code, Art. 148)."),
+    )
+
+    class Meta:
+        ordering = ["name_en"]
+        verbose_name = _("regime")
+        verbose_name_plural = _("regimes")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def name(self) -> str:
+        return localized(self.name_vi, self.name_en)
+
+    @property
+    def requirement(self) -> str:
+        return localized(self.requirement_vi, self.requirement_en)
+
+
+class DeadlineKind(models.TextChoices):
+    ACKNOWLEDGE = "acknowledge", _("Acknowledge receipt")
+    ACCEPT = "accept", _("Accept the complaint")
+    FINAL_RESPONSE = "final_response", _("Final response")
+
+
+class CountedFrom(models.TextChoices):
+    RECEIPT = "receipt", _("the complaint's receipt")
+    ACCEPTANCE = "acceptance", _("the complaint's acceptance")
+
+
+class RegimeDeadline(models.Model):
+    """One deadline of a regime: so many working or calendar days after receipt (or after
+    the complaint's acceptance), more for a complex case where the regime allows it."""
+
+    regime = models.ForeignKey(Regime, on_delete=models.CASCADE, related_name="deadlines")
+    kind = models.CharField(_("deadline"), max_length=20, choices=DeadlineKind.choices)
+    days = models.PositiveSmallIntegerField(_("days"))
+    days_if_complex = models.PositiveSmallIntegerField(
+        _("days for a complex case"),
+        null=True,
+        blank=True,
+        help_text=_("Empty: a complex case has the same number of days."),
+    )
+    unit = models.CharField(_("counted in"), max_length=10, choices=DayUnit.choices)
+    counted_from = models.CharField(
+        _("counted from"), max_length=10, choices=CountedFrom.choices, default=CountedFrom.RECEIPT
+    )
+    pausable = models.BooleanField(
+        _("paused while the complainant is asked for information"),
+        default=False,
+        help_text=_("Only where the regime allows it; otherwise its clock runs whatever the case waits for."),
+    )
+
+    class Meta:
+        ordering = ["regime", "kind"]
+        verbose_name = _("regulatory deadline")
+        verbose_name_plural = _("regulatory deadlines")
+        constraints = [
+            models.UniqueConstraint(fields=["regime", "kind"], name="regime_deadline_once_per_kind"),
+            models.CheckConstraint(
+                condition=Q(days__gte=1),
+                name="regime_deadline_counts_days",
+                violation_error_message=_("A deadline counts at least one day."),
+            ),
+            models.CheckConstraint(
+                condition=Q(days_if_complex__isnull=True) | Q(days_if_complex__gte=models.F("days")),
+                name="regime_deadline_complex_not_shorter",
+                violation_error_message=_("A complex case cannot have fewer days than a plain one."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.regime}: {self.get_kind_display()}"
+
+    def days_for(self, *, complex_case: bool) -> int:
+        return self.days_if_complex if complex_case and self.days_if_complex else self.days
+
+    def period(self, start: datetime, calendar: sla.Calendar, *, complex_case: bool = False) -> sla.DayPeriod:
+        """Where this deadline falls for a complaint received (or accepted) at `start`."""
+        return sla.add_days(
+            start,
+            self.days_for(complex_case=complex_case),
+            self.unit,
+            calendar,
+            roll_to_working_day=self.regime.rolls_to_working_day,
+        )
 
 
 class EscalationLevel(models.Model):
