@@ -15,6 +15,7 @@ from complaints.models import (
     ReplyToken,
     Subcategory,
 )
+from escalation.policies import forget_policies
 
 
 class SubcategoryInline(admin.TabularInline):
@@ -29,6 +30,10 @@ class CategoryAdmin(admin.ModelAdmin):
     list_editable = ("regime", "retention_years", "position", "is_active")
     list_select_related = ("regime",)
     inlines = [SubcategoryInline]
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        forget_policies()  # the regime a category is under: this process at once, others within a minute
 
 
 class ReadOnlyModelAdmin(admin.ModelAdmin):

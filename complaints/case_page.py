@@ -33,6 +33,7 @@ from complaints.forms import (
 from complaints.models import UNCLASSIFIED, Complaint, ComplaintEvent, ContactAttempt, EventKind
 from complaints.refusals import permitted
 from complaints.rules import check_completable, check_reminder
+from escalation.regulatory import regulatory_standing
 from escalation.rules import can_request_escalation
 from escalation.standing import latest_move_up, level_names, levels, standing
 from escalation.timeline import LADDER_EVENTS, describe
@@ -99,6 +100,8 @@ def case_context(
         "standing": standing(complaint, latest_move_up(complaint), ladder)
         if complaint.escalation_level
         else None,
+        # The regime's deadlines beside the service ones (no query: the regimes are kept).
+        "regulatory": regulatory_standing(complaint, now=now) if complaint.regime_id else None,
         "can_upload": may_add_evidence(request, complaint),
         "can_export": may_take_dossier(request, complaint),
         # Whether the images' sealed originals are offered beside their cleaned copies.

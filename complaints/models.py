@@ -348,6 +348,22 @@ class Complaint(ChoiceLabels, models.Model):
     resolution_breached_at = models.DateTimeField(_("resolution deadline missed"), null=True, blank=True)
     escalation_level = models.PositiveSmallIntegerField(_("escalation level"), default=0)
     level_since = models.DateTimeField(null=True, blank=True)
+    # The regulatory clock beside it (escalation.clock): the regime of the complaint's category
+    # when it was filed or reclassified, when staff accepted the case (it left "new"), and the
+    # regime's deadlines, each counted as the regime counts it.
+    regime = models.ForeignKey(
+        "escalation.Regime",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+        verbose_name=_("regime"),
+    )
+    accepted_at = models.DateTimeField(_("accepted"), null=True, blank=True)
+    acknowledge_due_at = models.DateTimeField(_("acknowledgement due"), null=True, blank=True)
+    accept_due_at = models.DateTimeField(_("acceptance due"), null=True, blank=True)
+    final_response_due_at = models.DateTimeField(_("final response due"), null=True, blank=True)
     # The earliest next warning, deadline or climb; NULL when nothing is pending.
     next_check_at = models.DateTimeField(null=True, blank=True)
     # Reference, subject, description and contact e-mail folded (complaints.search): staff

@@ -89,6 +89,11 @@ KEPT: dict[str, frozenset[str]] = {
             "escalation_level",
             "level_since",
             "next_check_at",
+            "regime",
+            "accepted_at",
+            "acknowledge_due_at",
+            "accept_due_at",
+            "final_response_due_at",
         }
     ),
     "complaints.ComplaintEvent": frozenset(
@@ -177,6 +182,8 @@ NOT_PERSONAL: frozenset[str] = frozenset(
         "escalation.Holiday",
         "escalation.SlaPolicy",
         "escalation.EscalationLevel",
+        "escalation.Regime",
+        "escalation.RegimeDeadline",
     }
 )
 

@@ -91,7 +91,7 @@ class RegimeDeadlineInline(admin.TabularInline):
 
 
 @admin.register(Regime)
-class RegimeAdmin(admin.ModelAdmin):
+class RegimeAdmin(ForgetCachedPoliciesMixin, admin.ModelAdmin):
     list_display = ("name_vi", "name_en", "code", "calendar", "rolls_to_working_day", "attached_to")
     list_select_related = ("calendar",)
     inlines = [RegimeDeadlineInline]

@@ -14,10 +14,11 @@ from typing import Any
 
 from django.db import connection
 
-from complaints.models import Complaint, Status
+from complaints.models import Complaint, Complexity, Status
 from escalation import sla
 from escalation.firing import Levels, Settled, SweepResult, record
-from escalation.policies import ladder, policy_for, warning_ratio
+from escalation.models import CountedFrom, DeadlineKind
+from escalation.policies import ladder, policy_for, regime_of_category, regime_rules, warning_ratio
 
 
 def clock_of(complaint: Any) -> sla.Clock:
@@ -64,6 +65,66 @@ FIRED_FIELDS = {
     "escalation_level": "level",
     "level_since": "level_since",
 }
+
+
+# The regulatory clock: which column holds each kind of a regime's deadline.
+REGULATORY_DUE = {
+    DeadlineKind.ACKNOWLEDGE: "acknowledge_due_at",
+    DeadlineKind.ACCEPT: "accept_due_at",
+    DeadlineKind.FINAL_RESPONSE: "final_response_due_at",
+}
+REGULATORY_FIELDS = ("regime", "accepted_at", *REGULATORY_DUE.values())
+
+
+def regulatory_deadlines(complaint: Complaint, *, regime_id: int | None) -> list[str]:
+    """Set the complaint's regime and its deadlines from scratch (no save); return the fields.
+
+    Each deadline counts from the complaint's receipt or, where the regime says so, from its
+    acceptance (none until staff accept the case); a complex case gets the regime's longer
+    period where it has one. Counted again from the same moments, a case reclassified under
+    the same regime and complexity keeps its deadlines.
+    """
+    rules = regime_rules(regime_id)
+    complaint.regime_id = rules.regime.pk if rules is not None else None
+    due = dict.fromkeys(REGULATORY_DUE.values())
+    if rules is not None:
+        complex_case = complaint.complexity == Complexity.COMPLEX
+        for deadline in rules.deadlines:
+            start = (
+                complaint.accepted_at
+                if deadline.counted_from == CountedFrom.ACCEPTANCE
+                else complaint.submitted_at
+            )
+            if start is not None:
+                due[REGULATORY_DUE[deadline.kind]] = deadline.period(
+                    start, rules.calendar, complex_case=complex_case
+                ).due_at
+    for name, value in due.items():
+        setattr(complaint, name, value)
+    return list(REGULATORY_FIELDS)
+
+
+def _resume_regulatory(complaint: Complaint, *, paused_at: datetime, now: datetime) -> None:
+    """Move on the deadlines the regime lets a pause stop, by the days the pause took."""
+    rules = regime_rules(complaint.regime_id)
+    if rules is None:
+        return
+    for deadline in rules.deadlines:
+        name = REGULATORY_DUE[deadline.kind]
+        due = getattr(complaint, name)
+        if deadline.pausable and due is not None:
+            setattr(
+                complaint,
+                name,
+                sla.resume_days(
+                    due,
+                    paused_at,
+                    now,
+                    deadline.unit,
+                    rules.calendar,
+                    roll_to_working_day=rules.regime.rolls_to_working_day,
+                ),
+            )
 
 
 def reschedule(complaint: Complaint) -> None:
@@ -117,18 +178,25 @@ def start_clock(*, complaint: Complaint, now: datetime) -> list[str]:
     """
     policy, calendar = policy_for(complaint)
     complaint.clock_started_at = now
+    rules = regime_of_category(complaint.category_id)
+    regulatory = regulatory_deadlines(complaint, regime_id=rules.regime.pk if rules else None)
     if policy is None:
         complaint.next_check_at = None
-        return ["clock_started_at", "next_check_at"]
+        return ["clock_started_at", "next_check_at", *regulatory]
     complaint.first_response_due_at = sla.add_business_time(now, policy.first_response_target, calendar)
     complaint.resolution_due_at = sla.add_business_time(now, policy.resolution_target, calendar)
     reschedule(complaint)
-    return list(CLOCK_FIELDS)
+    return [*CLOCK_FIELDS, *regulatory]
 
 
 def on_status_change(*, complaint: Complaint, from_status: str, to_status: str, now: datetime) -> list[str]:
     """Pause, resume, stop or restart the clock for a status change (no save); return fields."""
     policy, calendar = policy_for(complaint)
+    regulatory: list[str] = []
+    if from_status == Status.NEW and to_status != Status.WITHDRAWN and complaint.accepted_at is None:
+        # Staff take the case up: it is accepted, and deadlines counted from acceptance start.
+        complaint.accepted_at = now
+        regulatory = regulatory_deadlines(complaint, regime_id=complaint.regime_id)
     if to_status == Status.AWAITING_COMPLAINANT:
         complaint.clock_paused_at = now
     elif to_status in (Status.RESOLVED, Status.CLOSED, Status.WITHDRAWN):
@@ -141,6 +209,8 @@ def on_status_change(*, complaint: Complaint, from_status: str, to_status: str, 
             due = getattr(complaint, name)
             if due is not None:
                 setattr(complaint, name, sla.resume_deadline(due, paused_at, now, calendar))
+        _resume_regulatory(complaint, paused_at=paused_at, now=now)
+        regulatory = list(REGULATORY_FIELDS)
         complaint.clock_paused_at = None
     elif to_status == Status.OPEN and from_status == Status.RESOLVED and policy is not None:
         # A dispute restarts the resolution clock: a new deadline instance, a new trigger.
@@ -148,7 +218,7 @@ def on_status_change(*, complaint: Complaint, from_status: str, to_status: str, 
         complaint.resolution_due_at = sla.add_business_time(now, policy.resolution_target, calendar)
         complaint.resolution_warned_at = complaint.resolution_breached_at = None
     reschedule(complaint)
-    return list(CLOCK_FIELDS)
+    return [*CLOCK_FIELDS, *regulatory]
 
 
 def note_staff_response(*, complaint: Complaint, now: datetime) -> list[str]:
@@ -167,9 +237,11 @@ def recompute_deadlines(*, complaint: Complaint, now: datetime) -> list[str]:
     deadline already met or missed stays as it was recorded.
     """
     policy, calendar = policy_for(complaint)
+    rules = regime_of_category(complaint.category_id)
+    regulatory = regulatory_deadlines(complaint, regime_id=rules.regime.pk if rules else None)
     if policy is None:
         complaint.next_check_at = None
-        return list(CLOCK_FIELDS)
+        return [*CLOCK_FIELDS, *regulatory]
     start = complaint.clock_started_at or complaint.submitted_at
     if complaint.first_responded_at is None and complaint.first_response_breached_at is None:
         complaint.first_response_due_at = sla.add_business_time(start, policy.first_response_target, calendar)
@@ -179,7 +251,7 @@ def recompute_deadlines(*, complaint: Complaint, now: datetime) -> list[str]:
         complaint.resolution_warned_at = None
     # Still paused, nothing is checked: the pause moves the new deadlines too, on resume.
     reschedule(complaint)
-    return list(CLOCK_FIELDS)
+    return [*CLOCK_FIELDS, *regulatory]
 
 
 def database_now() -> datetime:

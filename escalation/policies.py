@@ -9,17 +9,34 @@ from __future__ import annotations
 
 import math
 import time as monotonic_time
-from typing import Any
+from typing import Any, NamedTuple
 
+from complaints.models import Category
 from escalation import sla
-from escalation.models import EscalationLevel, SlaPolicy
+from escalation.models import EscalationLevel, Regime, RegimeDeadline, SlaPolicy
+
+
+class RegimeRules(NamedTuple):
+    """A regime as the clock reads it: the regime, its calendar, its deadlines."""
+
+    regime: Regime
+    calendar: sla.Calendar
+    deadlines: tuple[RegimeDeadline, ...]
+
 
 _POLICY_CACHE_SECONDS = 60
-_policy_cache: tuple[float, dict[tuple[int, str], tuple[SlaPolicy, sla.Calendar | None]], list[sla.Rung]] = (
-    -math.inf,
-    {},
-    [],
-)
+
+
+class _Kept(NamedTuple):
+    loaded_at: float
+    policies: dict[tuple[int, str], tuple[SlaPolicy, sla.Calendar | None]]
+    rungs: list[sla.Rung]
+    regimes: dict[int, RegimeRules]  # by regime id
+    category_regimes: dict[int, int]  # category id -> regime id
+
+
+_EMPTY = _Kept(-math.inf, {}, [], {}, {})
+_policy_cache = _EMPTY
 
 
 def policies() -> dict[tuple[int, str], tuple[SlaPolicy, sla.Calendar | None]]:
@@ -27,39 +44,58 @@ def policies() -> dict[tuple[int, str], tuple[SlaPolicy, sla.Calendar | None]]:
 
     Intake starts a clock on every submission; an admin's edit shows within a minute.
     """
-    return _cached()[0]
+    return _cached().policies
 
 
 def ladder() -> list[sla.Rung]:
     """The escalation ladder's rungs, kept a minute per process like the policies."""
-    return _cached()[1]
+    return _cached().rungs
 
 
-def _cached() -> tuple[dict[tuple[int, str], tuple[SlaPolicy, sla.Calendar | None]], list[sla.Rung]]:
+def regime_rules(regime_id: int | None) -> RegimeRules | None:
+    """A regime with its calendar and deadlines, kept a minute per process like the policies."""
+    return None if regime_id is None else _cached().regimes.get(regime_id)
+
+
+def regime_of_category(category_id: int | None) -> RegimeRules | None:
+    """The regime a category's complaints are under, or None."""
+    kept = _cached()
+    regime_id = kept.category_regimes.get(category_id) if category_id is not None else None
+    return None if regime_id is None else kept.regimes.get(regime_id)
+
+
+def _cached() -> _Kept:
     global _policy_cache
-    loaded_at, cached, rungs = _policy_cache
-    if monotonic_time.monotonic() - loaded_at > _POLICY_CACHE_SECONDS:
+    kept = _policy_cache
+    if monotonic_time.monotonic() - kept.loaded_at > _POLICY_CACHE_SECONDS:
         calendars: dict[int, sla.Calendar] = {}
+
+        def calendar_of(holder: SlaPolicy | Regime) -> sla.Calendar:
+            if holder.calendar_id not in calendars:
+                calendars[holder.calendar_id] = holder.calendar.as_sla_calendar()
+            return calendars[holder.calendar_id]
+
         cached = {}
         for policy in SlaPolicy.objects.select_related("calendar"):
-            calendar = None
-            if policy.calendar is not None:
-                if policy.calendar_id not in calendars:
-                    calendars[policy.calendar_id] = policy.calendar.as_sla_calendar()
-                calendar = calendars[policy.calendar_id]
+            calendar = calendar_of(policy) if policy.calendar_id is not None else None
             cached[(policy.category_id, policy.complexity)] = (policy, calendar)
         rungs = [
             sla.Rung(rank, climb)
             for rank, climb in EscalationLevel.objects.values_list("rank", "climb_after")
         ]
-        _policy_cache = (monotonic_time.monotonic(), cached, rungs)
-    return cached, rungs
+        regimes = {
+            regime.pk: RegimeRules(regime, calendar_of(regime), tuple(regime.deadlines.all()))
+            for regime in Regime.objects.select_related("calendar").prefetch_related("deadlines")
+        }
+        attached = dict(Category.objects.filter(regime__isnull=False).values_list("pk", "regime_id"))
+        kept = _policy_cache = _Kept(monotonic_time.monotonic(), cached, rungs, regimes, attached)
+    return kept
 
 
 def forget_policies() -> None:
     """Drop this process's policy cache (after an admin edit, or in tests)."""
     global _policy_cache
-    _policy_cache = (-math.inf, {}, [])
+    _policy_cache = _EMPTY
 
 
 def policy_for(complaint: Any) -> tuple[SlaPolicy | None, sla.Calendar | None]:

@@ -188,6 +188,37 @@ def add_days(
     return DayPeriod(end.astimezone(UTC), day, days_off, rolled_from)
 
 
+def days_between(start: datetime, end: datetime, unit: str, calendar: Calendar) -> int:
+    """The days from the day after `start`'s to `end`'s day (local), in `unit`: how many
+    days of a period a pause from `start` to `end` took, counted as the period counts them."""
+    day = start.astimezone(calendar.zone).date() + timedelta(days=1)
+    last = end.astimezone(calendar.zone).date()
+    count = 0
+    while day <= last:
+        if unit == CALENDAR_DAYS or is_working_day(calendar, day):
+            count += 1
+        day += timedelta(days=1)
+    return count
+
+
+def resume_days(
+    due: datetime,
+    paused_at: datetime,
+    resumed_at: datetime,
+    unit: str,
+    calendar: Calendar,
+    *,
+    roll_to_working_day: bool = False,
+) -> datetime:
+    """A period in days moved on by the days a pause took (`days_between`): that many days
+    more after its last day, counted as the period is."""
+    paused = days_between(paused_at, resumed_at, unit, calendar)
+    if paused == 0:
+        return due
+    within_last_day = due - timedelta(microseconds=1)
+    return add_days(within_last_day, paused, unit, calendar, roll_to_working_day=roll_to_working_day).due_at
+
+
 # --- What is due ------------------------------------------------------------------------
 
 WARN_FIRST_RESPONSE = "warn_first_response"

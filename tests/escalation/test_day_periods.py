@@ -17,7 +17,9 @@ from escalation.sla import (
     Calendar,
     CalendarHasNoWorkingTime,
     add_days,
+    days_between,
     is_working_day,
+    resume_days,
 )
 
 HCMC = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -136,3 +138,15 @@ def test_a_calendar_day_period_counts_every_day_and_rolls_only_off_a_day_off(rec
         assert is_working_day(VIETNAM, period.last_day)
         between = [counted_to + timedelta(days=n) for n in range((period.last_day - counted_to).days)]
         assert not any(is_working_day(VIETNAM, day) for day in between)
+
+
+def test_a_pause_counts_the_days_after_the_one_it_began_on_up_to_the_one_it_ended_on():
+    friday = datetime(2027, 1, 29, 15, tzinfo=HCMC)
+    assert days_between(friday, friday + timedelta(hours=2), WORKING_DAYS, VIETNAM) == 0  # the same day
+    assert days_between(friday, datetime(2027, 2, 1, 9, tzinfo=HCMC), WORKING_DAYS, VIETNAM) == 1  # Monday
+    assert days_between(friday, datetime(2027, 2, 1, 9, tzinfo=HCMC), CALENDAR_DAYS, VIETNAM) == 3
+    due = add_days(friday, 7, WORKING_DAYS, VIETNAM).due_at  # 1, 2, 3, 11, 12, 15, 16 February
+    assert due == end_of(date(2027, 2, 16))
+    assert resume_days(due, friday, friday + timedelta(hours=2), WORKING_DAYS, VIETNAM) == due
+    moved = resume_days(due, friday, datetime(2027, 2, 1, 9, tzinfo=HCMC), WORKING_DAYS, VIETNAM)
+    assert moved == end_of(date(2027, 2, 17))  # one working day more
