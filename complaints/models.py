@@ -364,6 +364,13 @@ class Complaint(ChoiceLabels, models.Model):
     acknowledge_due_at = models.DateTimeField(_("acknowledgement due"), null=True, blank=True)
     accept_due_at = models.DateTimeField(_("acceptance due"), null=True, blank=True)
     final_response_due_at = models.DateTimeField(_("final response due"), null=True, blank=True)
+    # Set by the sweep as for the service deadlines: when each was warned of, and when missed.
+    acknowledge_warned_at = models.DateTimeField(null=True, blank=True)
+    acknowledge_breached_at = models.DateTimeField(_("acknowledgement missed"), null=True, blank=True)
+    accept_warned_at = models.DateTimeField(null=True, blank=True)
+    accept_breached_at = models.DateTimeField(_("acceptance missed"), null=True, blank=True)
+    final_response_warned_at = models.DateTimeField(null=True, blank=True)
+    final_response_breached_at = models.DateTimeField(_("final response missed"), null=True, blank=True)
     # The earliest next warning, deadline or climb; NULL when nothing is pending.
     next_check_at = models.DateTimeField(null=True, blank=True)
     # Reference, subject, description and contact e-mail folded (complaints.search): staff

@@ -94,6 +94,12 @@ KEPT: dict[str, frozenset[str]] = {
             "acknowledge_due_at",
             "accept_due_at",
             "final_response_due_at",
+            "acknowledge_warned_at",
+            "acknowledge_breached_at",
+            "accept_warned_at",
+            "accept_breached_at",
+            "final_response_warned_at",
+            "final_response_breached_at",
         }
     ),
     "complaints.ComplaintEvent": frozenset(

@@ -8,7 +8,10 @@ the workflow that called them saves everything in one UPDATE. Every function tak
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
+from operator import attrgetter
 from types import SimpleNamespace
 from typing import Any
 
@@ -17,12 +20,14 @@ from django.db import connection
 from complaints.models import Complaint, Complexity, Status
 from escalation import sla
 from escalation.firing import Levels, Settled, SweepResult, record
-from escalation.models import CountedFrom, DeadlineKind
+from escalation.models import CountedFrom
 from escalation.policies import ladder, policy_for, regime_of_category, regime_rules, warning_ratio
+from escalation.regulatory import MET_BY
 
 
 def clock_of(complaint: Any) -> sla.Clock:
     """The SLA clock of a complaint, or of a row the sweep read with the same field names."""
+    ended = complaint.status in (Status.CLOSED, Status.WITHDRAWN, Status.RESOLVED)
     return sla.Clock(
         started_at=complaint.clock_started_at or complaint.submitted_at,
         first_response_due_at=complaint.first_response_due_at,
@@ -32,12 +37,47 @@ def clock_of(complaint: Any) -> sla.Clock:
         first_response_breached_at=complaint.first_response_breached_at,
         resolution_warned_at=complaint.resolution_warned_at,
         resolution_breached_at=complaint.resolution_breached_at,
-        paused=complaint.clock_paused_at is not None
-        or complaint.status in (Status.CLOSED, Status.WITHDRAWN, Status.RESOLVED),
+        paused=complaint.clock_paused_at is not None or ended,
         level=complaint.escalation_level,
         level_since=complaint.level_since,
+        regulatory=_regulatory_of(complaint) if complaint.regime_id is not None else (),
+        ended=ended,
     )
 
+
+def _regulatory_of(complaint: Any) -> tuple[sla.Regulatory, ...]:
+    """The regime's deadlines as the clock reads them, one per kind, from the complaint's
+    columns; where each starts and whether a pause stops it, from the regime's rules."""
+    rules = regime_rules(complaint.regime_id)
+    by_kind = {deadline.kind: deadline for deadline in rules.deadlines} if rules is not None else {}
+    found = []
+    for kind in sla.REGULATORY_KINDS:
+        rule = by_kind.get(kind)
+        from_acceptance = rule is not None and rule.counted_from == CountedFrom.ACCEPTANCE
+        found.append(
+            sla.Regulatory(
+                kind=kind,
+                started_at=complaint.accepted_at if from_acceptance else complaint.submitted_at,
+                due_at=getattr(complaint, REGULATORY_DUE[kind]),
+                met=getattr(complaint, MET_BY[kind]) is not None,
+                warned_at=getattr(complaint, REGULATORY_WARNED[kind]),
+                breached_at=getattr(complaint, REGULATORY_BREACHED[kind]),
+                pausable=rule is not None and rule.pausable,
+            )
+        )
+    return tuple(found)
+
+
+def regulatory_calendar(complaint: Any) -> sla.Calendar | None:
+    """The calendar the complaint's regime counts on (None outside a regime)."""
+    rules = regime_rules(complaint.regime_id) if complaint.regime_id is not None else None
+    return rules.calendar if rules is not None else None
+
+
+# The regulatory clock's columns, per kind of a regime's deadline.
+REGULATORY_DUE = {kind: f"{kind}_due_at" for kind in sla.REGULATORY_KINDS}
+REGULATORY_WARNED = {kind: f"{kind}_warned_at" for kind in sla.REGULATORY_KINDS}
+REGULATORY_BREACHED = {kind: f"{kind}_breached_at" for kind in sla.REGULATORY_KINDS}
 
 CLOCK_FIELDS = (
     "clock_started_at",
@@ -51,56 +91,73 @@ CLOCK_FIELDS = (
     "resolution_breached_at",
     "escalation_level",
     "level_since",
+    *REGULATORY_WARNED.values(),
+    *REGULATORY_BREACHED.values(),
     "next_check_at",
 )
 
 
-# What firing a checkpoint changes on a complaint: each column, and the attribute of
-# `sla.Clock` that holds its new value (the sweep writes the same columns set-wise).
-FIRED_FIELDS = {
-    "first_response_warned_at": "first_response_warned_at",
-    "first_response_breached_at": "first_response_breached_at",
-    "resolution_warned_at": "resolution_warned_at",
-    "resolution_breached_at": "resolution_breached_at",
-    "escalation_level": "level",
-    "level_since": "level_since",
+# What firing a checkpoint changes on a complaint: each column, and how its new value is
+# read off the `sla.Clock` after (the sweep writes the same columns set-wise).
+FIRED_FIELDS: dict[str, Callable[[sla.Clock], Any]] = {
+    "first_response_warned_at": attrgetter("first_response_warned_at"),
+    "first_response_breached_at": attrgetter("first_response_breached_at"),
+    "resolution_warned_at": attrgetter("resolution_warned_at"),
+    "resolution_breached_at": attrgetter("resolution_breached_at"),
+    "escalation_level": attrgetter("level"),
+    "level_since": attrgetter("level_since"),
+    **{
+        column: partial(sla.Clock.regulatory_value, kind=kind, name="warned_at")
+        for kind, column in REGULATORY_WARNED.items()
+    },
+    **{
+        column: partial(sla.Clock.regulatory_value, kind=kind, name="breached_at")
+        for kind, column in REGULATORY_BREACHED.items()
+    },
 }
 
 
-# The regulatory clock: which column holds each kind of a regime's deadline.
-REGULATORY_DUE = {
-    DeadlineKind.ACKNOWLEDGE: "acknowledge_due_at",
-    DeadlineKind.ACCEPT: "accept_due_at",
-    DeadlineKind.FINAL_RESPONSE: "final_response_due_at",
-}
-REGULATORY_FIELDS = ("regime", "accepted_at", *REGULATORY_DUE.values())
+REGULATORY_FIELDS = (
+    "regime",
+    "accepted_at",
+    *REGULATORY_DUE.values(),
+    *REGULATORY_WARNED.values(),
+    *REGULATORY_BREACHED.values(),
+)
 
 
 def regulatory_deadlines(complaint: Complaint, *, regime_id: int | None) -> list[str]:
-    """Set the complaint's regime and its deadlines from scratch (no save); return the fields.
+    """Set the complaint's regime and its deadlines (no save); return the fields.
 
     Each deadline counts from the complaint's receipt or, where the regime says so, from its
     acceptance (none until staff accept the case); a complex case gets the regime's longer
-    period where it has one. Counted again from the same moments, a case reclassified under
-    the same regime and complexity keeps its deadlines.
+    period where it has one. Under the same regime, a deadline already missed stays as it was
+    recorded, and one that moves is warned of again; under another regime (or none), each
+    starts afresh.
     """
     rules = regime_rules(regime_id)
-    complaint.regime_id = rules.regime.pk if rules is not None else None
-    due = dict.fromkeys(REGULATORY_DUE.values())
-    if rules is not None:
-        complex_case = complaint.complexity == Complexity.COMPLEX
-        for deadline in rules.deadlines:
+    regime = rules.regime.pk if rules is not None else None
+    same = regime == complaint.regime_id
+    complaint.regime_id = regime
+    by_kind = {deadline.kind: deadline for deadline in rules.deadlines} if rules is not None else {}
+    complex_case = complaint.complexity == Complexity.COMPLEX
+    for kind in sla.REGULATORY_KINDS:
+        if same and getattr(complaint, REGULATORY_BREACHED[kind]) is not None:
+            continue
+        rule, due = by_kind.get(kind), None
+        if rule is not None:
             start = (
                 complaint.accepted_at
-                if deadline.counted_from == CountedFrom.ACCEPTANCE
+                if rule.counted_from == CountedFrom.ACCEPTANCE
                 else complaint.submitted_at
             )
             if start is not None:
-                due[REGULATORY_DUE[deadline.kind]] = deadline.period(
-                    start, rules.calendar, complex_case=complex_case
-                ).due_at
-    for name, value in due.items():
-        setattr(complaint, name, value)
+                due = rule.period(start, rules.calendar, complex_case=complex_case).due_at
+        if not same or due != getattr(complaint, REGULATORY_DUE[kind]):
+            setattr(complaint, REGULATORY_WARNED[kind], None)
+        if not same:
+            setattr(complaint, REGULATORY_BREACHED[kind], None)
+        setattr(complaint, REGULATORY_DUE[kind], due)
     return list(REGULATORY_FIELDS)
 
 
@@ -112,7 +169,11 @@ def _resume_regulatory(complaint: Complaint, *, paused_at: datetime, now: dateti
     for deadline in rules.deadlines:
         name = REGULATORY_DUE[deadline.kind]
         due = getattr(complaint, name)
-        if deadline.pausable and due is not None:
+        if (
+            deadline.pausable
+            and due is not None
+            and getattr(complaint, REGULATORY_BREACHED[deadline.kind]) is None
+        ):
             setattr(
                 complaint,
                 name,
@@ -131,7 +192,11 @@ def reschedule(complaint: Complaint) -> None:
     """Set `next_check_at` to the earliest warning, deadline or climb still ahead (or None)."""
     policy, calendar = policy_for(complaint)
     upcoming = sla.checkpoints(
-        clock_of(complaint), ratio=warning_ratio(policy), calendar=calendar, ladder=ladder()
+        clock_of(complaint),
+        ratio=warning_ratio(policy),
+        calendar=calendar,
+        ladder=ladder(),
+        regulatory_calendar=regulatory_calendar(complaint),
     )
     complaint.next_check_at = upcoming[0].at if upcoming else None
 
@@ -149,7 +214,12 @@ def settle(*, complaint: Complaint, now: datetime) -> list[str]:
     rungs = ladder()
     before = clock_of(complaint)
     fired, after, next_check = sla.due(
-        before, now, ratio=warning_ratio(policy), calendar=calendar, ladder=rungs
+        before,
+        now,
+        ratio=warning_ratio(policy),
+        calendar=calendar,
+        ladder=rungs,
+        regulatory_calendar=regulatory_calendar(complaint),
     )
     if after == before:
         return []
@@ -165,8 +235,8 @@ def settle(*, complaint: Complaint, now: datetime) -> list[str]:
         assignee__preferred_language=assignee.preferred_language if assignee else "",
     )
     record([Settled(row, after, next_check, fired)], now=now, levels=Levels.read(), result=SweepResult())
-    for column, attribute in FIRED_FIELDS.items():
-        setattr(complaint, column, getattr(after, attribute))
+    for column, value_of in FIRED_FIELDS.items():
+        setattr(complaint, column, value_of(after))
     complaint.next_check_at = next_check
     return list(CLOCK_FIELDS)
 
@@ -174,18 +244,17 @@ def settle(*, complaint: Complaint, now: datetime) -> list[str]:
 def start_clock(*, complaint: Complaint, now: datetime) -> list[str]:
     """Set a new complaint's deadlines from its SLA policy (no save); return the fields set.
 
-    Without a policy for its category and complexity the complaint has no deadlines.
+    Without a policy for its category and complexity the complaint has no service deadlines
+    (a regime's, if any, still run).
     """
     policy, calendar = policy_for(complaint)
     complaint.clock_started_at = now
     rules = regime_of_category(complaint.category_id)
     regulatory = regulatory_deadlines(complaint, regime_id=rules.regime.pk if rules else None)
-    if policy is None:
-        complaint.next_check_at = None
-        return ["clock_started_at", "next_check_at", *regulatory]
-    complaint.first_response_due_at = sla.add_business_time(now, policy.first_response_target, calendar)
-    complaint.resolution_due_at = sla.add_business_time(now, policy.resolution_target, calendar)
-    reschedule(complaint)
+    if policy is not None:
+        complaint.first_response_due_at = sla.add_business_time(now, policy.first_response_target, calendar)
+        complaint.resolution_due_at = sla.add_business_time(now, policy.resolution_target, calendar)
+    reschedule(complaint)  # without a policy, only a regime's deadlines are checked
     return [*CLOCK_FIELDS, *regulatory]
 
 
@@ -240,7 +309,7 @@ def recompute_deadlines(*, complaint: Complaint, now: datetime) -> list[str]:
     rules = regime_of_category(complaint.category_id)
     regulatory = regulatory_deadlines(complaint, regime_id=rules.regime.pk if rules else None)
     if policy is None:
-        complaint.next_check_at = None
+        reschedule(complaint)  # only a regime's deadlines, if any, are checked
         return [*CLOCK_FIELDS, *regulatory]
     start = complaint.clock_started_at or complaint.submitted_at
     if complaint.first_responded_at is None and complaint.first_response_breached_at is None:

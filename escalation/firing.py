@@ -57,12 +57,17 @@ REASON_OF = {
     sla.BREACH_FIRST_RESPONSE: Reason.FIRST_RESPONSE_BREACHED,
     sla.BREACH_RESOLUTION: Reason.RESOLUTION_BREACHED,
     sla.CLIMB: Reason.CLIMB,
+    **dict.fromkeys(sla.BREACH_REGULATORY.values(), Reason.REGULATORY_BREACHED),
 }
+# Which deadline an event is about, as its payload names it ("regulatory_accept": the
+# regime's deadline to accept the case).
 DEADLINE_OF = {
     sla.WARN_FIRST_RESPONSE: "first_response",
     sla.BREACH_FIRST_RESPONSE: "first_response",
     sla.WARN_RESOLUTION: "resolution",
     sla.BREACH_RESOLUTION: "resolution",
+    **{check: f"regulatory_{kind}" for kind, check in sla.WARN_REGULATORY.items()},
+    **{check: f"regulatory_{kind}" for kind, check in sla.BREACH_REGULATORY.items()},
 }
 
 
@@ -154,7 +159,7 @@ def _event(
     checkpoint, before, after = fired.checkpoint, fired.from_level, fired.to_level
     which = DEADLINE_OF.get(checkpoint.kind)
     deadline = checkpoint.deadline_at.isoformat()
-    warning = checkpoint.kind in (sla.WARN_FIRST_RESPONSE, sla.WARN_RESOLUTION)
+    warning = sla.is_warning(checkpoint.kind)
     if warning:
         result.warned += 1
     elif checkpoint.kind != sla.CLIMB:
@@ -201,7 +206,7 @@ def _notices(case: Settled, fired: list[sla.Fired], *, now: datetime, levels: Le
     """One notice per person for what fired on one case: the moves summed up, or a warning."""
     row = case.row
     moves = [f for f in fired if f.to_level != f.from_level]
-    warnings = [f for f in fired if f.checkpoint.kind in (sla.WARN_FIRST_RESPONSE, sla.WARN_RESOLUTION)]
+    warnings = [f for f in fired if sla.is_warning(f.checkpoint.kind)]
     found: list[dict] = []
     told: set[int] = set()
     if moves:

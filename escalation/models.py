@@ -174,9 +174,9 @@ class Regime(models.Model):
 
 
 class DeadlineKind(models.TextChoices):
-    ACKNOWLEDGE = "acknowledge", _("Acknowledge receipt")
-    ACCEPT = "accept", _("Accept the complaint")
-    FINAL_RESPONSE = "final_response", _("Final response")
+    ACKNOWLEDGE = sla.ACKNOWLEDGE, _("Acknowledge receipt")
+    ACCEPT = sla.ACCEPT, _("Accept the complaint")
+    FINAL_RESPONSE = sla.FINAL_RESPONSE, _("Final response")
 
 
 class CountedFrom(models.TextChoices):
@@ -276,6 +276,7 @@ class Reason(models.TextChoices):
     CLIMB = "climb", _("Still unresolved at this level")
     COMPLAINANT_REQUEST = "complainant_request", _("Requested by the complainant")
     MANUAL = "manual", _("Escalated by staff")
+    REGULATORY_BREACHED = "regulatory_breached", _("A deadline set by law or a regulator missed")
     DE_ESCALATION = "de_escalation", _("De-escalated by a manager")
 
 

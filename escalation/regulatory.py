@@ -12,7 +12,7 @@ from escalation.policies import regime_rules
 # What meets each kind of deadline, on the complaint: the portal's notice of receipt goes out
 # as the complaint is filed; staff accept the case when they take it up; the final response
 # is the resolution.
-_MET_BY = {
+MET_BY = {
     DeadlineKind.ACKNOWLEDGE: "submitted_at",
     DeadlineKind.ACCEPT: "accepted_at",
     DeadlineKind.FINAL_RESPONSE: "resolved_at",
@@ -47,7 +47,7 @@ def regulatory_standing(complaint: Any, *, now: datetime) -> RegulatoryStanding 
     rows = []
     for deadline in sorted(rules.deadlines, key=lambda d: list(DeadlineKind).index(d.kind)):
         due = getattr(complaint, _DUE_IN[deadline.kind])
-        met = getattr(complaint, _MET_BY[deadline.kind])
+        met = getattr(complaint, MET_BY[deadline.kind])
         if due is None and deadline.counted_from != CountedFrom.ACCEPTANCE:
             continue  # filed before its regime had this deadline
         if met is None and complaint.status == Status.WITHDRAWN:

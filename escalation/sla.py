@@ -227,6 +227,39 @@ BREACH_FIRST_RESPONSE = "breach_first_response"
 BREACH_RESOLUTION = "breach_resolution"
 CLIMB = "climb"
 
+# A regime's deadlines, by kind (escalation.models.DeadlineKind), and their checkpoints.
+ACKNOWLEDGE, ACCEPT, FINAL_RESPONSE = "acknowledge", "accept", "final_response"
+REGULATORY_KINDS = (ACKNOWLEDGE, ACCEPT, FINAL_RESPONSE)
+WARN_REGULATORY = {kind: f"warn_regulatory_{kind}" for kind in REGULATORY_KINDS}
+BREACH_REGULATORY = {kind: f"breach_regulatory_{kind}" for kind in REGULATORY_KINDS}
+_REGULATORY_OF = {
+    **{check: (kind, False) for kind, check in WARN_REGULATORY.items()},
+    **{check: (kind, True) for kind, check in BREACH_REGULATORY.items()},
+}
+
+
+def regulatory_kind(checkpoint_kind: str) -> str | None:
+    """The regime's deadline a checkpoint belongs to ("accept", ...), or None for the SLA's."""
+    found = _REGULATORY_OF.get(checkpoint_kind)
+    return found[0] if found else None
+
+
+def is_warning(checkpoint_kind: str) -> bool:
+    return checkpoint_kind.startswith("warn_")
+
+
+class Regulatory(NamedTuple):
+    """One deadline of a regime on a complaint: it runs from `started_at` (receipt or
+    acceptance) to `due_at`, on the regime's calendar, until it is met."""
+
+    kind: str
+    started_at: datetime | None
+    due_at: datetime | None
+    met: bool = False
+    warned_at: datetime | None = None
+    breached_at: datetime | None = None
+    pausable: bool = False
+
 
 class Clock(NamedTuple):
     """The SLA state of one complaint, as stored on it (a tuple: the sweep makes thousands)."""
@@ -242,6 +275,18 @@ class Clock(NamedTuple):
     paused: bool = False
     level: int = 0
     level_since: datetime | None = None
+    # The regime's deadlines (one per kind, REGULATORY_KINDS order; empty outside a regime),
+    # checked on `regulatory_calendar`; they keep running through a pause unless pausable,
+    # and stop when the case `ended` (resolved, closed or withdrawn).
+    regulatory: tuple[Regulatory, ...] = ()
+    ended: bool = False
+
+    def regulatory_value(self, kind: str, name: str) -> datetime | None:
+        """A regime deadline's `warned_at` or `breached_at` (None outside a regime)."""
+        for deadline in self.regulatory:
+            if deadline.kind == kind:
+                return getattr(deadline, name)
+        return None
 
 
 @dataclass(frozen=True)
@@ -262,17 +307,21 @@ def checkpoints(
     ratio: float,
     calendar: Calendar | None,
     ladder: Sequence[Rung],
-    warnings: dict[datetime, datetime] | None = None,
+    warnings: dict | None = None,
+    regulatory_calendar: Calendar | None = None,
 ) -> list[Checkpoint]:
     """Every warning, deadline and climb still ahead of this clock, in time order.
 
     `warnings` keeps the warning points already computed for this clock by deadline (a
     warning point depends only on the clock's start and the deadline).
     """
-    if clock.paused:
-        return []
     known = {} if warnings is None else warnings
     found = []
+    if clock.regulatory and not clock.ended:
+        _regulatory_checkpoints(clock, ratio, regulatory_calendar, known, found)
+    if clock.paused:
+        found.sort(key=_IN_TIME_ORDER)
+        return found
     if clock.first_response_due_at is not None and clock.first_responded_at is None:
         due = clock.first_response_due_at
         if clock.first_response_breached_at is None:
@@ -298,6 +347,26 @@ def checkpoints(
 _IN_TIME_ORDER = itemgetter(1, 0)  # (at, kind)
 
 
+def _regulatory_checkpoints(
+    clock: Clock, ratio: float, calendar: Calendar | None, known: dict, found: list[Checkpoint]
+) -> None:
+    """A regime's deadlines still ahead: each warned of at `ratio` of its time (on the
+    regime's calendar) and breached at its end, unless met; a pause stops only the
+    pausable ones."""
+    for deadline in clock.regulatory:
+        due = deadline.due_at
+        if due is None or deadline.met or deadline.breached_at is not None:
+            continue
+        if clock.paused and deadline.pausable:
+            continue
+        if deadline.warned_at is None and deadline.started_at is not None:
+            key = (deadline.kind, deadline.started_at, due)
+            if key not in known:
+                known[key] = warning_point(deadline.started_at, due, ratio, calendar)
+            found.append(Checkpoint(WARN_REGULATORY[deadline.kind], known[key], due))
+        found.append(Checkpoint(BREACH_REGULATORY[deadline.kind], due, due))
+
+
 def _climb_checkpoint(clock: Clock, ladder: Sequence[Rung]) -> Checkpoint | None:
     breached = clock.first_response_breached_at or clock.resolution_breached_at
     if breached is None or clock.level_since is None:
@@ -319,6 +388,11 @@ def next_level(level: int, ladder: Sequence[Rung]) -> int:
     return min((rung.rank for rung in ladder if rung.rank > level), default=level)
 
 
+def top_level(level: int, ladder: Sequence[Rung]) -> int:
+    """The ladder's top rung, or `level` itself when it is there (or above)."""
+    return max((rung.rank for rung in ladder if rung.rank > level), default=level)
+
+
 def apply(clock: Clock, checkpoint: Checkpoint, ladder: Sequence[Rung]) -> Clock:
     """The clock after a due checkpoint fired. Breaches and climbs go up one rung.
 
@@ -329,6 +403,21 @@ def apply(clock: Clock, checkpoint: Checkpoint, ladder: Sequence[Rung]) -> Clock
     """
     now = checkpoint.at
     changes: dict = {}
+    regulatory = _REGULATORY_OF.get(checkpoint.kind)
+    if regulatory is not None:
+        kind, breach = regulatory
+        changes["regulatory"] = tuple(
+            deadline._replace(
+                warned_at=deadline.warned_at or now, breached_at=now if breach else deadline.breached_at
+            )
+            if deadline.kind == kind
+            else deadline
+            for deadline in clock.regulatory
+        )
+        if breach:  # the law's deadline passed: straight to the top of the ladder
+            changes["level"] = top_level(clock.level, ladder)
+            changes["level_since"] = now if changes["level"] != clock.level else clock.level_since
+        return clock._replace(**changes)
     if checkpoint.kind == WARN_FIRST_RESPONSE:
         changes["first_response_warned_at"] = now
     elif checkpoint.kind == WARN_RESOLUTION:
@@ -352,7 +441,13 @@ class Fired(NamedTuple):
 
 
 def due(
-    clock: Clock, now: datetime, *, ratio: float, calendar: Calendar | None, ladder: Sequence[Rung]
+    clock: Clock,
+    now: datetime,
+    *,
+    ratio: float,
+    calendar: Calendar | None,
+    ladder: Sequence[Rung],
+    regulatory_calendar: Calendar | None = None,
 ) -> tuple[list[Fired], Clock, datetime | None]:
     """Fire everything due by `now`: (what fired, in order; the new clock; the next check).
 
@@ -361,19 +456,35 @@ def due(
     warning whose deadline is also due is not sent: the breach says more.
     """
     fired: list[Fired] = []
-    warnings: dict[datetime, datetime] = {}  # firing never moves the start or a deadline
-    ahead = checkpoints(clock, ratio=ratio, calendar=calendar, ladder=ladder, warnings=warnings)
+    warnings: dict = {}  # firing never moves the start or a deadline
+    ahead = checkpoints(
+        clock,
+        ratio=ratio,
+        calendar=calendar,
+        ladder=ladder,
+        warnings=warnings,
+        regulatory_calendar=regulatory_calendar,
+    )
     for _ in range(32):  # a bounded loop: each pass fires at least one checkpoint
         if not ahead or ahead[0].at > now:
             break
         checkpoint = ahead[0]
-        breach_also_due = checkpoint.kind.startswith("warn_") and any(
-            c.at <= now and c.kind.startswith("breach_") and c.deadline_at == checkpoint.deadline_at
+        breach_also_due = is_warning(checkpoint.kind) and any(
+            c.at <= now
+            and c.kind == "breach_" + checkpoint.kind[5:]
+            and c.deadline_at == checkpoint.deadline_at
             for c in ahead
         )
         before = clock.level
         clock = apply(clock, checkpoint, ladder)
         if not breach_also_due:
             fired.append(Fired(checkpoint, before, clock.level))
-        ahead = checkpoints(clock, ratio=ratio, calendar=calendar, ladder=ladder, warnings=warnings)
+        ahead = checkpoints(
+            clock,
+            ratio=ratio,
+            calendar=calendar,
+            ladder=ladder,
+            warnings=warnings,
+            regulatory_calendar=regulatory_calendar,
+        )
     return fired, clock, ahead[0].at if ahead else None

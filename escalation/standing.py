@@ -25,7 +25,7 @@ class Standing(NamedTuple):
     moved_at: datetime | None  # when that fell due
     from_name: str  # the rung it left
     limit: timedelta | None  # the time allowed at that rung, when it ran out
-    deadline: str | None  # which deadline broke first: "first_response", "resolution" or None
+    deadline: str | None  # which broke first: "first_response", "resolution", "regulatory_<kind>" or None
     broke_at: datetime | None  # when it broke
 
 
@@ -92,6 +92,9 @@ def standing(complaint: Any, latest: LatestMove | None, levels: dict[int, Escala
         for moment, name in (
             (complaint.first_response_breached_at, "first_response"),
             (complaint.resolution_breached_at, "resolution"),
+            (complaint.acknowledge_breached_at, "regulatory_acknowledge"),
+            (complaint.accept_breached_at, "regulatory_accept"),
+            (complaint.final_response_breached_at, "regulatory_final_response"),
         )
         if moment is not None
     ]

@@ -21,7 +21,7 @@ from django.db import connection, transaction
 from common.bulk import all_equal, array_placeholder
 from complaints.models import Complaint
 from escalation import sla
-from escalation.clock import CLOCK_FIELDS, FIRED_FIELDS, clock_of
+from escalation.clock import CLOCK_FIELDS, FIRED_FIELDS, REGULATORY_DUE, clock_of, regulatory_calendar
 from escalation.firing import Levels, Settled, SweepResult, record
 from escalation.policies import ladder, policy_for, warning_ratio
 
@@ -47,6 +47,11 @@ SWEEP_READS = (
     "assignee__email",
     "assignee__preferred_language",
     *(name for name in CLOCK_FIELDS if name != "next_check_at"),
+    # The regulatory clock: its regime, where its deadlines start and what meets them.
+    "regime_id",
+    "accepted_at",
+    "resolved_at",
+    *REGULATORY_DUE.values(),
 )
 
 
@@ -198,7 +203,12 @@ def _sweep_batch(
         try:
             policy, calendar = policy_for(row)
             fired, clock, next_check = sla.due(
-                clock_of(row), now, ratio=warning_ratio(policy), calendar=calendar, ladder=rungs
+                clock_of(row),
+                now,
+                ratio=warning_ratio(policy),
+                calendar=calendar,
+                ladder=rungs,
+                regulatory_calendar=regulatory_calendar(row),
             )
         except Exception:
             logger.exception("sweep failed on complaint %s; retrying later", row.id)
@@ -210,14 +220,17 @@ def _sweep_batch(
     _write_swept_clocks(settled)
 
 
-# What a sweep changes on a complaint: its PostgreSQL type, and where the new value is
-# found on a swept complaint (the old one is on its row under the column's name).
+# What a sweep changes on a complaint: its PostgreSQL type, and how the new value is read
+# off a swept complaint (the old one is on its row under the column's name).
 SWEPT_FIELDS = {
     **{
-        column: ("smallint" if column == "escalation_level" else "timestamptz", f"clock.{attribute}")
-        for column, attribute in FIRED_FIELDS.items()
+        column: (
+            "smallint" if column == "escalation_level" else "timestamptz",
+            lambda swept, value_of=value_of: value_of(swept.clock),
+        )
+        for column, value_of in FIRED_FIELDS.items()
     },
-    "next_check_at": ("timestamptz", "next_check_at"),  # always moved: the row was due
+    "next_check_at": ("timestamptz", attrgetter("next_check_at")),  # always moved: the row was due
 }
 
 
@@ -227,7 +240,7 @@ def _write_swept_clocks(swept: list[Settled]) -> None:
     `bulk_update` would send a CASE per field with a branch per row, which PostgreSQL
     evaluates row by row; UNNEST keeps the statement small and the update a join.
     """
-    new_values = {column: list(map(attrgetter(path), swept)) for column, (_, path) in SWEPT_FIELDS.items()}
+    new_values = {column: list(map(value_of, swept)) for column, (_, value_of) in SWEPT_FIELDS.items()}
     if connection.vendor != "postgresql":  # the embedded SQLite default
         complaints = [Complaint(pk=s.row.id) for s in swept]
         for column, values in new_values.items():

@@ -162,6 +162,9 @@ MANAGER_QUEUE_ROW = (
     "version",
     "first_response_breached_at",
     "resolution_breached_at",
+    "acknowledge_breached_at",
+    "accept_breached_at",
+    "final_response_breached_at",
     "category",  # both named from this process's copy (name_categories)
     "subcategory",
     *(f"assignee__{name}" for name in NAME_FIELDS),

@@ -57,4 +57,6 @@ def standing_why(standing: Standing) -> str:
         return gettext("The complainant asked for escalation")
     if standing.reason == Reason.MANUAL:
         return gettext("Escalated by staff")
+    if standing.reason == Reason.REGULATORY_BREACHED:
+        return gettext("A deadline set by law or a regulator was missed")
     return ""

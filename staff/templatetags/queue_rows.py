@@ -23,6 +23,7 @@ from common.markup import time_element
 from common.times import ago, duration_since, duration_until
 from complaints.models import Complaint
 from complaints.templatetags.complaint_badges import incomplete_badge, standing_why, status_badge
+from escalation.models import DeadlineKind
 
 register = template.Library()
 
@@ -140,7 +141,14 @@ def manager_queue_rows(context: Any) -> SafeString:
     """The managers' queue's rows (staff/manager_queue.html)."""
     page = _Page(context)
     reader = context["request"].user
-    first_response, resolution = _e(gettext("First response deadline")), _e(gettext("Resolution deadline"))
+    deadlines = {
+        "first_response": _e(gettext("First response deadline")),
+        "resolution": _e(gettext("Resolution deadline")),
+        **{
+            f"regulatory_{kind}": _e(gettext("Required by law: %(deadline)s") % {"deadline": label})
+            for kind, label in DeadlineKind.choices
+        },
+    }
     take, reassign, reassign_label = (
         gettext("Take ownership"),
         gettext("Reassign"),
@@ -157,7 +165,7 @@ def manager_queue_rows(context: Any) -> SafeString:
         missed = "—"
         if standing.deadline:
             broke, broke_ago = page.moment(standing.broke_at)
-            deadline = first_response if standing.deadline == "first_response" else resolution
+            deadline = deadlines[standing.deadline]
             missed = (
                 f'{deadline}\n    <div>{broke}</div>\n    <div class="small text-danger">{broke_ago}</div>'
             )
