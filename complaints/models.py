@@ -364,7 +364,11 @@ class Complaint(ChoiceLabels, models.Model):
     acknowledge_due_at = models.DateTimeField(_("acknowledgement due"), null=True, blank=True)
     accept_due_at = models.DateTimeField(_("acceptance due"), null=True, blank=True)
     final_response_due_at = models.DateTimeField(_("final response due"), null=True, blank=True)
-    # Set by the sweep as for the service deadlines: when each was warned of, and when missed.
+    # When staff are warned of each (set with it), and, set by the sweep as for the service
+    # deadlines, when each was warned of and when it was missed.
+    acknowledge_warning_at = models.DateTimeField(null=True, blank=True)
+    accept_warning_at = models.DateTimeField(null=True, blank=True)
+    final_response_warning_at = models.DateTimeField(null=True, blank=True)
     acknowledge_warned_at = models.DateTimeField(null=True, blank=True)
     acknowledge_breached_at = models.DateTimeField(_("acknowledgement missed"), null=True, blank=True)
     accept_warned_at = models.DateTimeField(null=True, blank=True)

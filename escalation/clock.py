@@ -47,35 +47,26 @@ def clock_of(complaint: Any) -> sla.Clock:
 
 def _regulatory_of(complaint: Any) -> tuple[sla.Regulatory, ...]:
     """The regime's deadlines as the clock reads them, one per kind, from the complaint's
-    columns; where each starts and whether a pause stops it, from the regime's rules."""
+    columns; whether a pause stops each, from the regime's rules."""
     rules = regime_rules(complaint.regime_id)
-    by_kind = {deadline.kind: deadline for deadline in rules.deadlines} if rules is not None else {}
-    found = []
-    for kind in sla.REGULATORY_KINDS:
-        rule = by_kind.get(kind)
-        from_acceptance = rule is not None and rule.counted_from == CountedFrom.ACCEPTANCE
-        found.append(
-            sla.Regulatory(
-                kind=kind,
-                started_at=complaint.accepted_at if from_acceptance else complaint.submitted_at,
-                due_at=getattr(complaint, REGULATORY_DUE[kind]),
-                met=getattr(complaint, MET_BY[kind]) is not None,
-                warned_at=getattr(complaint, REGULATORY_WARNED[kind]),
-                breached_at=getattr(complaint, REGULATORY_BREACHED[kind]),
-                pausable=rule is not None and rule.pausable,
-            )
+    pausable = {deadline.kind for deadline in rules.deadlines if deadline.pausable} if rules else set()
+    return tuple(
+        sla.Regulatory(
+            kind=kind,
+            due_at=getattr(complaint, REGULATORY_DUE[kind]),
+            warning_at=getattr(complaint, REGULATORY_WARNING[kind]),
+            met=getattr(complaint, MET_BY[kind]) is not None,
+            warned_at=getattr(complaint, REGULATORY_WARNED[kind]),
+            breached_at=getattr(complaint, REGULATORY_BREACHED[kind]),
+            pausable=kind in pausable,
         )
-    return tuple(found)
-
-
-def regulatory_calendar(complaint: Any) -> sla.Calendar | None:
-    """The calendar the complaint's regime counts on (None outside a regime)."""
-    rules = regime_rules(complaint.regime_id) if complaint.regime_id is not None else None
-    return rules.calendar if rules is not None else None
+        for kind in sla.REGULATORY_KINDS
+    )
 
 
 # The regulatory clock's columns, per kind of a regime's deadline.
 REGULATORY_DUE = {kind: f"{kind}_due_at" for kind in sla.REGULATORY_KINDS}
+REGULATORY_WARNING = {kind: f"{kind}_warning_at" for kind in sla.REGULATORY_KINDS}
 REGULATORY_WARNED = {kind: f"{kind}_warned_at" for kind in sla.REGULATORY_KINDS}
 REGULATORY_BREACHED = {kind: f"{kind}_breached_at" for kind in sla.REGULATORY_KINDS}
 
@@ -121,6 +112,7 @@ REGULATORY_FIELDS = (
     "regime",
     "accepted_at",
     *REGULATORY_DUE.values(),
+    *REGULATORY_WARNING.values(),
     *REGULATORY_WARNED.values(),
     *REGULATORY_BREACHED.values(),
 )
@@ -131,9 +123,10 @@ def regulatory_deadlines(complaint: Complaint, *, regime_id: int | None) -> list
 
     Each deadline counts from the complaint's receipt or, where the regime says so, from its
     acceptance (none until staff accept the case); a complex case gets the regime's longer
-    period where it has one. Under the same regime, a deadline already missed stays as it was
-    recorded, and one that moves is warned of again; under another regime (or none), each
-    starts afresh.
+    period where it has one; staff are warned at the policy's share of its time, on the
+    regime's calendar (kept with the deadline: the sweep counts no days). Under the same
+    regime, a deadline already missed stays as it was recorded, and one that moves is
+    warned of again; under another regime (or none), each starts afresh.
     """
     rules = regime_rules(regime_id)
     regime = rules.regime.pk if rules is not None else None
@@ -145,20 +138,34 @@ def regulatory_deadlines(complaint: Complaint, *, regime_id: int | None) -> list
         if same and getattr(complaint, REGULATORY_BREACHED[kind]) is not None:
             continue
         rule, due = by_kind.get(kind), None
-        if rule is not None:
-            start = (
-                complaint.accepted_at
-                if rule.counted_from == CountedFrom.ACCEPTANCE
-                else complaint.submitted_at
-            )
-            if start is not None:
-                due = rule.period(start, rules.calendar, complex_case=complex_case).due_at
+        start = _start_of(complaint, rule)
+        if rule is not None and start is not None:
+            due = rule.period(start, rules.calendar, complex_case=complex_case).due_at
         if not same or due != getattr(complaint, REGULATORY_DUE[kind]):
             setattr(complaint, REGULATORY_WARNED[kind], None)
         if not same:
             setattr(complaint, REGULATORY_BREACHED[kind], None)
-        setattr(complaint, REGULATORY_DUE[kind], due)
+        _set_due(complaint, kind, start, due, rules)
     return list(REGULATORY_FIELDS)
+
+
+def _start_of(complaint: Complaint, rule: Any) -> datetime | None:
+    """Where a regime's deadline counts from: the complaint's receipt, or its acceptance."""
+    if rule is not None and rule.counted_from == CountedFrom.ACCEPTANCE:
+        return complaint.accepted_at
+    return complaint.submitted_at
+
+
+def _set_due(
+    complaint: Complaint, kind: str, start: datetime | None, due: datetime | None, rules: Any
+) -> None:
+    """A regime deadline and its warning point (the policy's share of its time)."""
+    setattr(complaint, REGULATORY_DUE[kind], due)
+    warning = None
+    if due is not None and start is not None:
+        policy, _calendar = policy_for(complaint)
+        warning = sla.warning_point(start, due, warning_ratio(policy), rules.calendar)
+    setattr(complaint, REGULATORY_WARNING[kind], warning)
 
 
 def _resume_regulatory(complaint: Complaint, *, paused_at: datetime, now: datetime) -> None:
@@ -167,25 +174,20 @@ def _resume_regulatory(complaint: Complaint, *, paused_at: datetime, now: dateti
     if rules is None:
         return
     for deadline in rules.deadlines:
-        name = REGULATORY_DUE[deadline.kind]
-        due = getattr(complaint, name)
-        if (
-            deadline.pausable
-            and due is not None
-            and getattr(complaint, REGULATORY_BREACHED[deadline.kind]) is None
-        ):
-            setattr(
-                complaint,
-                name,
-                sla.resume_days(
-                    due,
-                    paused_at,
-                    now,
-                    deadline.unit,
-                    rules.calendar,
-                    roll_to_working_day=rules.regime.rolls_to_working_day,
-                ),
-            )
+        due = getattr(complaint, REGULATORY_DUE[deadline.kind])
+        if not deadline.pausable or due is None or getattr(complaint, REGULATORY_BREACHED[deadline.kind]):
+            continue
+        moved = sla.resume_days(
+            due,
+            paused_at,
+            now,
+            deadline.unit,
+            rules.calendar,
+            roll_to_working_day=rules.regime.rolls_to_working_day,
+        )
+        if moved != due:
+            _set_due(complaint, deadline.kind, _start_of(complaint, deadline), moved, rules)
+            setattr(complaint, REGULATORY_WARNED[deadline.kind], None)
 
 
 def reschedule(complaint: Complaint) -> None:
@@ -196,7 +198,6 @@ def reschedule(complaint: Complaint) -> None:
         ratio=warning_ratio(policy),
         calendar=calendar,
         ladder=ladder(),
-        regulatory_calendar=regulatory_calendar(complaint),
     )
     complaint.next_check_at = upcoming[0].at if upcoming else None
 
@@ -219,7 +220,6 @@ def settle(*, complaint: Complaint, now: datetime) -> list[str]:
         ratio=warning_ratio(policy),
         calendar=calendar,
         ladder=rungs,
-        regulatory_calendar=regulatory_calendar(complaint),
     )
     if after == before:
         return []

@@ -249,12 +249,13 @@ def is_warning(checkpoint_kind: str) -> bool:
 
 
 class Regulatory(NamedTuple):
-    """One deadline of a regime on a complaint: it runs from `started_at` (receipt or
-    acceptance) to `due_at`, on the regime's calendar, until it is met."""
+    """One deadline of a regime on a complaint, as stored on it: due at `due_at`, staff
+    warned at `warning_at` (both set when the deadline is, on the regime's calendar), until
+    it is met."""
 
     kind: str
-    started_at: datetime | None
     due_at: datetime | None
+    warning_at: datetime | None = None
     met: bool = False
     warned_at: datetime | None = None
     breached_at: datetime | None = None
@@ -275,9 +276,9 @@ class Clock(NamedTuple):
     paused: bool = False
     level: int = 0
     level_since: datetime | None = None
-    # The regime's deadlines (one per kind, REGULATORY_KINDS order; empty outside a regime),
-    # checked on `regulatory_calendar`; they keep running through a pause unless pausable,
-    # and stop when the case `ended` (resolved, closed or withdrawn).
+    # The regime's deadlines (one per kind, REGULATORY_KINDS order; empty outside a regime):
+    # they keep running through a pause unless pausable, and stop when the case `ended`
+    # (resolved, closed or withdrawn).
     regulatory: tuple[Regulatory, ...] = ()
     ended: bool = False
 
@@ -307,8 +308,7 @@ def checkpoints(
     ratio: float,
     calendar: Calendar | None,
     ladder: Sequence[Rung],
-    warnings: dict | None = None,
-    regulatory_calendar: Calendar | None = None,
+    warnings: dict[datetime, datetime] | None = None,
 ) -> list[Checkpoint]:
     """Every warning, deadline and climb still ahead of this clock, in time order.
 
@@ -318,7 +318,7 @@ def checkpoints(
     known = {} if warnings is None else warnings
     found = []
     if clock.regulatory and not clock.ended:
-        _regulatory_checkpoints(clock, ratio, regulatory_calendar, known, found)
+        _regulatory_checkpoints(clock, found)
     if clock.paused:
         found.sort(key=_IN_TIME_ORDER)
         return found
@@ -347,23 +347,17 @@ def checkpoints(
 _IN_TIME_ORDER = itemgetter(1, 0)  # (at, kind)
 
 
-def _regulatory_checkpoints(
-    clock: Clock, ratio: float, calendar: Calendar | None, known: dict, found: list[Checkpoint]
-) -> None:
-    """A regime's deadlines still ahead: each warned of at `ratio` of its time (on the
-    regime's calendar) and breached at its end, unless met; a pause stops only the
-    pausable ones."""
+def _regulatory_checkpoints(clock: Clock, found: list[Checkpoint]) -> None:
+    """A regime's deadlines still ahead: each warned of at its warning point and breached at
+    its end, unless met; a pause stops only the pausable ones."""
     for deadline in clock.regulatory:
         due = deadline.due_at
         if due is None or deadline.met or deadline.breached_at is not None:
             continue
         if clock.paused and deadline.pausable:
             continue
-        if deadline.warned_at is None and deadline.started_at is not None:
-            key = (deadline.kind, deadline.started_at, due)
-            if key not in known:
-                known[key] = warning_point(deadline.started_at, due, ratio, calendar)
-            found.append(Checkpoint(WARN_REGULATORY[deadline.kind], known[key], due))
+        if deadline.warned_at is None and deadline.warning_at is not None:
+            found.append(Checkpoint(WARN_REGULATORY[deadline.kind], deadline.warning_at, due))
         found.append(Checkpoint(BREACH_REGULATORY[deadline.kind], due, due))
 
 
@@ -447,7 +441,6 @@ def due(
     ratio: float,
     calendar: Calendar | None,
     ladder: Sequence[Rung],
-    regulatory_calendar: Calendar | None = None,
 ) -> tuple[list[Fired], Clock, datetime | None]:
     """Fire everything due by `now`: (what fired, in order; the new clock; the next check).
 
@@ -456,14 +449,13 @@ def due(
     warning whose deadline is also due is not sent: the breach says more.
     """
     fired: list[Fired] = []
-    warnings: dict = {}  # firing never moves the start or a deadline
+    warnings: dict[datetime, datetime] = {}  # firing never moves the start or a deadline
     ahead = checkpoints(
         clock,
         ratio=ratio,
         calendar=calendar,
         ladder=ladder,
         warnings=warnings,
-        regulatory_calendar=regulatory_calendar,
     )
     for _ in range(32):  # a bounded loop: each pass fires at least one checkpoint
         if not ahead or ahead[0].at > now:
@@ -485,6 +477,5 @@ def due(
             calendar=calendar,
             ladder=ladder,
             warnings=warnings,
-            regulatory_calendar=regulatory_calendar,
         )
     return fired, clock, ahead[0].at if ahead else None

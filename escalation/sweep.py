@@ -21,7 +21,7 @@ from django.db import connection, transaction
 from common.bulk import all_equal, array_placeholder
 from complaints.models import Complaint
 from escalation import sla
-from escalation.clock import CLOCK_FIELDS, FIRED_FIELDS, REGULATORY_DUE, clock_of, regulatory_calendar
+from escalation.clock import CLOCK_FIELDS, FIRED_FIELDS, REGULATORY_DUE, REGULATORY_WARNING, clock_of
 from escalation.firing import Levels, Settled, SweepResult, record
 from escalation.policies import ladder, policy_for, warning_ratio
 
@@ -47,11 +47,12 @@ SWEEP_READS = (
     "assignee__email",
     "assignee__preferred_language",
     *(name for name in CLOCK_FIELDS if name != "next_check_at"),
-    # The regulatory clock: its regime, where its deadlines start and what meets them.
+    # The regulatory clock: its regime, its deadlines and warning points, what meets them.
     "regime_id",
     "accepted_at",
     "resolved_at",
     *REGULATORY_DUE.values(),
+    *REGULATORY_WARNING.values(),
 )
 
 
@@ -208,7 +209,6 @@ def _sweep_batch(
                 ratio=warning_ratio(policy),
                 calendar=calendar,
                 ladder=rungs,
-                regulatory_calendar=regulatory_calendar(row),
             )
         except Exception:
             logger.exception("sweep failed on complaint %s; retrying later", row.id)
