@@ -66,3 +66,41 @@ def run() -> None:
             "complaints_notification",
             DATABASE,
         )
+    regimes_beside(10_000)
+
+
+# Under a regime (the FCA's eight weeks, ahead of them), the due complaints carry its
+# deadline and warning point: the sweep reads them, builds their checkpoints, and writes
+# nothing more for them.
+UNDER_A_REGIME = """UPDATE complaints_complaint SET
+    regime_id = (SELECT id FROM escalation_regime WHERE code = 'fca-disp'),
+    final_response_due_at = now() + interval '40 days', final_response_warning_at = now() + interval '30 days'
+    WHERE next_check_at <= now()"""
+RESET = (
+    "UPDATE complaints_complaint SET escalation_level = 0, first_response_breached_at = NULL, "
+    "level_since = NULL, next_check_at = now() + interval '10 days', regime_id = NULL, "
+    "final_response_due_at = NULL, final_response_warning_at = NULL WHERE escalation_level > 0"
+)
+
+
+def regimes_beside(due_count: int, rounds: int = 3) -> None:
+    """The same `due_count` due complaints swept outside a regime and under one, alternately
+    (`rounds` of each, so both meet the same machine): issue 16 asks the regimes to cost the
+    sweep at most a tenth more."""
+    plain, regime = [], []
+    for _ in range(rounds):
+        for timings, setup in ((plain, None), (regime, UNDER_A_REGIME)):
+            make_due(due_count)
+            if setup:
+                psql(setup, DATABASE)
+            sweep = probe("bench.sweep_probe")
+            if sweep["result"]["escalated"] != due_count:
+                raise SystemExit(f"sweep escalated {sweep['result']['escalated']} of {due_count}")
+            timings.append(sweep["seconds_median"])
+            psql(RESET, DATABASE)
+            psql(
+                "TRUNCATE escalation_escalation, complaints_complaintevent, complaints_notification", DATABASE
+            )
+    emit("sweep_due_plain_s", statistics.median(plain), "s", due_count)
+    emit("sweep_due_regime_s", statistics.median(regime), "s", due_count)
+    emit("sweep_regime_cost_ratio", statistics.median(regime) / statistics.median(plain), "ratio", due_count)
