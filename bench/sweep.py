@@ -8,6 +8,12 @@ import time
 from bench.harness import DATABASE, PSQL_URL, emit, fresh_database, probe, psql
 from bench.seed import make_due, seed_complaints
 
+# What a round of the sweep wrote, emptied for the next (the inbound messages refer to events).
+TRUNCATE = (
+    "TRUNCATE escalation_escalation, complaints_inboundmessage, complaints_complaintevent, "
+    "complaints_notification"
+)
+
 
 def sweep_floor() -> float:
     """The same flagging as one hand-written UPDATE: the median of three runs, each rolled
@@ -61,11 +67,7 @@ def run() -> None:
             "level_since = NULL, next_check_at = now() + interval '10 days' WHERE escalation_level > 0",
             DATABASE,
         )
-        psql(
-            "TRUNCATE escalation_escalation, complaints_inboundmessage, complaints_complaintevent, "
-            "complaints_notification",
-            DATABASE,
-        )
+        psql(TRUNCATE, DATABASE)
     regimes_beside(10_000)
 
 
@@ -97,10 +99,16 @@ def regimes_beside(due_count: int, rounds: int = 3) -> None:
             if sweep["result"]["escalated"] != due_count:
                 raise SystemExit(f"sweep escalated {sweep['result']['escalated']} of {due_count}")
             timings.append(sweep["seconds_median"])
+            if setup:  # the complaints it swept were under the regime
+                under = psql(
+                    "SELECT count(*) FROM complaints_complaint "
+                    "WHERE regime_id IS NOT NULL AND escalation_level > 0",
+                    DATABASE,
+                )
+                if int(under) != due_count:
+                    raise SystemExit(f"{under} of the {due_count} swept were under a regime")
             psql(RESET, DATABASE)
-            psql(
-                "TRUNCATE escalation_escalation, complaints_complaintevent, complaints_notification", DATABASE
-            )
+            psql(TRUNCATE, DATABASE)
     emit("sweep_due_plain_s", statistics.median(plain), "s", due_count)
     emit("sweep_due_regime_s", statistics.median(regime), "s", due_count)
     emit("sweep_regime_cost_ratio", statistics.median(regime) / statistics.median(plain), "ratio", due_count)

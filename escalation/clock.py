@@ -22,7 +22,6 @@ from escalation import sla
 from escalation.firing import Levels, Settled, SweepResult, record
 from escalation.models import CountedFrom
 from escalation.policies import ladder, policy_for, regime_of_category, regime_rules, warning_ratio
-from escalation.regulatory import MET_BY
 
 
 def clock_of(complaint: Any) -> sla.Clock:
@@ -47,20 +46,39 @@ def clock_of(complaint: Any) -> sla.Clock:
 
 def _regulatory_of(complaint: Any) -> tuple[sla.Regulatory, ...]:
     """The regime's deadlines as the clock reads them, one per kind, from the complaint's
-    columns; whether a pause stops each, from the regime's rules."""
+    columns (met as escalation.regulatory.MET_BY says); whether a pause stops each, from the
+    regime's rules. (The sweep builds one per
+    complaint it reads: plain positional tuples.)"""
     rules = regime_rules(complaint.regime_id)
-    pausable = {deadline.kind for deadline in rules.deadlines if deadline.pausable} if rules else set()
-    return tuple(
+    pausable = rules.pausable if rules is not None else frozenset()
+    return (
         sla.Regulatory(
-            kind=kind,
-            due_at=getattr(complaint, REGULATORY_DUE[kind]),
-            warning_at=getattr(complaint, REGULATORY_WARNING[kind]),
-            met=getattr(complaint, MET_BY[kind]) is not None,
-            warned_at=getattr(complaint, REGULATORY_WARNED[kind]),
-            breached_at=getattr(complaint, REGULATORY_BREACHED[kind]),
-            pausable=kind in pausable,
-        )
-        for kind in sla.REGULATORY_KINDS
+            sla.ACKNOWLEDGE,
+            complaint.acknowledge_due_at,
+            complaint.acknowledge_warning_at,
+            complaint.submitted_at is not None,
+            complaint.acknowledge_warned_at,
+            complaint.acknowledge_breached_at,
+            sla.ACKNOWLEDGE in pausable,
+        ),
+        sla.Regulatory(
+            sla.ACCEPT,
+            complaint.accept_due_at,
+            complaint.accept_warning_at,
+            complaint.accepted_at is not None,
+            complaint.accept_warned_at,
+            complaint.accept_breached_at,
+            sla.ACCEPT in pausable,
+        ),
+        sla.Regulatory(
+            sla.FINAL_RESPONSE,
+            complaint.final_response_due_at,
+            complaint.final_response_warning_at,
+            complaint.resolved_at is not None,
+            complaint.final_response_warned_at,
+            complaint.final_response_breached_at,
+            sla.FINAL_RESPONSE in pausable,
+        ),
     )
 
 
@@ -88,6 +106,13 @@ CLOCK_FIELDS = (
 )
 
 
+def _regulatory_value(index: int, field: int, clock: sla.Clock) -> datetime | None:
+    """A value of the clock's regime deadline of kind REGULATORY_KINDS[index] (None outside
+    a regime): the sweep reads it off every complaint it settles."""
+    regulatory = clock.regulatory
+    return regulatory[index][field] if regulatory else None
+
+
 # What firing a checkpoint changes on a complaint: each column, and how its new value is
 # read off the `sla.Clock` after (the sweep writes the same columns set-wise).
 FIRED_FIELDS: dict[str, Callable[[sla.Clock], Any]] = {
@@ -98,12 +123,12 @@ FIRED_FIELDS: dict[str, Callable[[sla.Clock], Any]] = {
     "escalation_level": attrgetter("level"),
     "level_since": attrgetter("level_since"),
     **{
-        column: partial(sla.Clock.regulatory_value, kind=kind, name="warned_at")
-        for kind, column in REGULATORY_WARNED.items()
+        column: partial(_regulatory_value, index, sla.Regulatory._fields.index("warned_at"))
+        for index, column in enumerate(REGULATORY_WARNED.values())
     },
     **{
-        column: partial(sla.Clock.regulatory_value, kind=kind, name="breached_at")
-        for kind, column in REGULATORY_BREACHED.items()
+        column: partial(_regulatory_value, index, sla.Regulatory._fields.index("breached_at"))
+        for index, column in enumerate(REGULATORY_BREACHED.values())
     },
 }
 

@@ -22,6 +22,7 @@ class RegimeRules(NamedTuple):
     regime: Regime
     calendar: sla.Calendar
     deadlines: tuple[RegimeDeadline, ...]
+    pausable: frozenset[str]  # the kinds of its deadlines a pause stops
 
 
 _POLICY_CACHE_SECONDS = 60
@@ -84,7 +85,12 @@ def _cached() -> _Kept:
             for rank, climb in EscalationLevel.objects.values_list("rank", "climb_after")
         ]
         regimes = {
-            regime.pk: RegimeRules(regime, calendar_of(regime), tuple(regime.deadlines.all()))
+            regime.pk: RegimeRules(
+                regime,
+                calendar_of(regime),
+                tuple(regime.deadlines.all()),
+                frozenset(deadline.kind for deadline in regime.deadlines.all() if deadline.pausable),
+            )
             for regime in Regime.objects.select_related("calendar").prefetch_related("deadlines")
         }
         attached = dict(Category.objects.filter(regime__isnull=False).values_list("pk", "regime_id"))

@@ -282,13 +282,6 @@ class Clock(NamedTuple):
     regulatory: tuple[Regulatory, ...] = ()
     ended: bool = False
 
-    def regulatory_value(self, kind: str, name: str) -> datetime | None:
-        """A regime deadline's `warned_at` or `breached_at` (None outside a regime)."""
-        for deadline in self.regulatory:
-            if deadline.kind == kind:
-                return getattr(deadline, name)
-        return None
-
 
 @dataclass(frozen=True)
 class Rung:
