@@ -100,8 +100,12 @@ def case_context(
         "standing": standing(complaint, latest_move_up(complaint), ladder)
         if complaint.escalation_level
         else None,
-        # The regime's deadlines beside the service ones (no query: the regimes are kept).
-        "regulatory": regulatory_standing(complaint, now=now) if complaint.regime_id else None,
+        # The regime's deadlines beside the service ones, each with how it was reached (staff's
+        # page replays its own timeline; the complainant's, whose timeline is the public part,
+        # reads the status changes).
+        "regulatory": regulatory_standing(complaint, now=now, timeline=events if staff else None)
+        if complaint.regime_id
+        else None,
         "can_upload": may_add_evidence(request, complaint),
         "can_export": may_take_dossier(request, complaint),
         # Whether the images' sealed originals are offered beside their cleaned copies.

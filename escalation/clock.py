@@ -19,6 +19,7 @@ from django.db import connection
 
 from complaints.models import Complaint, Complexity, Status
 from escalation import sla
+from escalation.explain import pausable_due, pauses_of, status_events
 from escalation.firing import Levels, Settled, SweepResult, record
 from escalation.models import CountedFrom
 from escalation.policies import ladder, policy_for, regime_of_category, regime_rules, warning_ratio
@@ -159,13 +160,20 @@ def regulatory_deadlines(complaint: Complaint, *, regime_id: int | None) -> list
     complaint.regime_id = regime
     by_kind = {deadline.kind: deadline for deadline in rules.deadlines} if rules is not None else {}
     complex_case = complaint.complexity == Complexity.COMPLEX
+    pauses = None  # read from the timeline when a pausable deadline needs them
     for kind in sla.REGULATORY_KINDS:
         if same and getattr(complaint, REGULATORY_BREACHED[kind]) is not None:
             continue
         rule, due = by_kind.get(kind), None
         start = _start_of(complaint, rule)
         if rule is not None and start is not None:
-            due = rule.period(start, rules.calendar, complex_case=complex_case).due_at
+            period = rule.period(start, rules.calendar, complex_case=complex_case)
+            due = period.due_at
+            if rule.pausable and complaint.pk is not None:
+                # Counted again (a reclassification): the pauses so far move it again.
+                if pauses is None:
+                    pauses = pauses_of(status_events(complaint))
+                due = pausable_due(period, rule, rules, pauses)[0]
         if not same or due != getattr(complaint, REGULATORY_DUE[kind]):
             setattr(complaint, REGULATORY_WARNED[kind], None)
         if not same:

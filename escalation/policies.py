@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import math
 import time as monotonic_time
+from datetime import date
 from typing import Any, NamedTuple
 
 from complaints.models import Category
 from escalation import sla
-from escalation.models import EscalationLevel, Regime, RegimeDeadline, SlaPolicy
+from escalation.models import EscalationLevel, Holiday, Regime, RegimeDeadline, SlaPolicy
 
 
 class RegimeRules(NamedTuple):
@@ -23,6 +24,7 @@ class RegimeRules(NamedTuple):
     calendar: sla.Calendar
     deadlines: tuple[RegimeDeadline, ...]
     pausable: frozenset[str]  # the kinds of its deadlines a pause stops
+    holidays: dict[date, Holiday]  # its calendar's holidays by date, for their names
 
 
 _POLICY_CACHE_SECONDS = 60
@@ -84,14 +86,20 @@ def _cached() -> _Kept:
             sla.Rung(rank, climb)
             for rank, climb in EscalationLevel.objects.values_list("rank", "climb_after")
         ]
+        found = list(Regime.objects.select_related("calendar").prefetch_related("deadlines"))
+        holidays: dict[int, dict[date, Holiday]] = {}
+        if found:
+            for holiday in Holiday.objects.filter(calendar_id__in={regime.calendar_id for regime in found}):
+                holidays.setdefault(holiday.calendar_id, {})[holiday.date] = holiday
         regimes = {
             regime.pk: RegimeRules(
                 regime,
                 calendar_of(regime),
                 tuple(regime.deadlines.all()),
                 frozenset(deadline.kind for deadline in regime.deadlines.all() if deadline.pausable),
+                holidays.get(regime.calendar_id, {}),
             )
-            for regime in Regime.objects.select_related("calendar").prefetch_related("deadlines")
+            for regime in found
         }
         attached = dict(Category.objects.filter(regime__isnull=False).values_list("pk", "regime_id"))
         kept = _policy_cache = _Kept(monotonic_time.monotonic(), cached, rungs, regimes, attached)

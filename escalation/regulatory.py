@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from complaints.models import Status
+from escalation.explain import Explanation, explain, status_events
 from escalation.models import CountedFrom, DeadlineKind
 from escalation.policies import regime_rules
 
@@ -30,6 +31,7 @@ class Deadline(NamedTuple):
     due_at: datetime | None  # None: counted from acceptance, which has not come yet
     met_at: datetime | None
     late: bool  # met after it fell due, or not met and past due (a withdrawn case is owed nothing)
+    explanation: Explanation | None  # how its date was reached
 
 
 class RegulatoryStanding(NamedTuple):
@@ -38,13 +40,18 @@ class RegulatoryStanding(NamedTuple):
     deadlines: list[Deadline]
 
 
-def regulatory_standing(complaint: Any, *, now: datetime) -> RegulatoryStanding | None:
+def regulatory_standing(
+    complaint: Any, *, now: datetime, timeline: list[Any] | None = None
+) -> RegulatoryStanding | None:
     """The complaint's regime and each of its deadlines: when due, whether met and when.
-    None when the complaint is under no regime. No query once the regimes are kept."""
+    None when the complaint is under no regime."""
     rules = regime_rules(complaint.regime_id)
     if rules is None:
         return None
     rows = []
+    # Each account replays the case's pauses and reclassifications: from its whole timeline when
+    # the caller has it (staff's case page), else from its status changes (one query).
+    events = timeline if timeline is not None else status_events(complaint)
     for deadline in sorted(rules.deadlines, key=lambda d: list(DeadlineKind).index(d.kind)):
         due = getattr(complaint, _DUE_IN[deadline.kind])
         met = getattr(complaint, MET_BY[deadline.kind])
@@ -54,5 +61,6 @@ def regulatory_standing(complaint: Any, *, now: datetime) -> RegulatoryStanding 
             late = False
         else:
             late = due is not None and (met or now) > due
-        rows.append(Deadline(deadline.kind, deadline.get_kind_display(), due, met, late))
+        explanation = explain(complaint, rules, deadline.kind, events) if due is not None else None
+        rows.append(Deadline(deadline.kind, deadline.get_kind_display(), due, met, late, explanation))
     return RegulatoryStanding(rules.regime.name, rules.regime.requirement, rows)
