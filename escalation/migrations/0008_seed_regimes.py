@@ -31,6 +31,36 @@ CALENDARS = [
     ),
 ]
 
+# The package names these holidays in English only; their Vietnamese names.
+NAMES_VI = {
+    "Boxing Day": "Ngày tặng quà (Boxing Day)",
+    "Christmas Day": "Lễ Giáng sinh",
+    "Columbus Day": "Ngày Columbus",
+    "Easter Monday": "Thứ Hai Phục sinh",
+    "Good Friday": "Thứ Sáu Tuần Thánh",
+    "Independence Day": "Ngày Độc lập Hoa Kỳ",
+    "Juneteenth National Independence Day": "Ngày Juneteenth (Ngày Độc lập quốc gia)",
+    "Labor Day": "Ngày Lao động Hoa Kỳ",
+    "Late Summer Bank Holiday": "Ngày nghỉ ngân hàng cuối hè",
+    "Martin Luther King Jr. Day": "Ngày Martin Luther King Jr.",
+    "May Day": "Ngày nghỉ ngân hàng đầu tháng Năm",
+    "Memorial Day": "Ngày Tưởng niệm",
+    "New Year's Day": "Tết Dương lịch",
+    "Spring Bank Holiday": "Ngày nghỉ ngân hàng mùa xuân",
+    "Thanksgiving Day": "Lễ Tạ ơn",
+    "Veterans Day": "Ngày Cựu chiến binh",
+    "Washington's Birthday": "Ngày sinh Washington",
+}
+OBSERVED = " (observed)"
+
+
+def in_vietnamese(name: str) -> str:
+    """A holiday's Vietnamese name; a day off in lieu ("observed") says so."""
+    base = name.removesuffix(OBSERVED)
+    vietnamese = NAMES_VI.get(base, base)
+    return f"{vietnamese} (nghỉ bù)" if name.endswith(OBSERVED) else vietnamese
+
+
 # code, names, requirement (vi, en), calendar (its Vietnamese name), rolls to a working day,
 # deadlines: (kind, days, days if complex, unit, counted from, pausable)
 REGIMES = [
@@ -118,9 +148,8 @@ def seed(apps, schema_editor):
                 for day in range(5)
                 for start, end in hours
             )
-            # The package names these holidays in English only: the proper names stay as they are.
             Holiday.objects.bulk_create(
-                Holiday(calendar=calendar, date=day, name_vi=name[:150], name_en=name[:150])
+                Holiday(calendar=calendar, date=day, name_vi=in_vietnamese(name)[:150], name_en=name[:150])
                 for day, name in sorted(days_off().items())
             )
     calendars = {calendar.name_vi: calendar for calendar in BusinessCalendar.objects.all()}
