@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
 
 from accounts import second_factor
 from accounts.models import Role, User
+from complaints.models import Complaint
 from tests.conftest import ROOT
 from tests.factories import totp_code
 
@@ -53,3 +55,11 @@ def test_the_demo_staff_share_the_authenticator_secret_the_readme_shows(settings
         check = second_factor.check_code(user=device.user, code=totp_code(secret))
         assert check.device == device, name
     assert second_factor.authenticator(User.objects.get(username="complainant")) is None
+
+
+def test_the_demos_undelivered_goods_are_under_the_consumer_law_and_say_how_their_deadline_falls(settings):
+    settings.DEBUG = True
+    call_command("seed_demo", stdout=StringIO())
+    complaint = Complaint.objects.get(subcategory__slug="not-received", complainant__username="complainant")
+    assert complaint.regime.code == "vn-consumer-2023"
+    assert complaint.accept_due_at is not None and complaint.accepted_at is not None  # staff opened it

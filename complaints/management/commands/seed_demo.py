@@ -15,7 +15,9 @@ from django.utils import timezone
 from accounts import second_factor
 from accounts.models import Role, User
 from complaints import services
-from complaints.models import CannedReply, Subcategory
+from complaints.models import CannedReply, Category, Subcategory
+from escalation.models import Regime
+from escalation.policies import forget_policies
 from escalation.sweep import sweep
 
 DEMO_USERS: tuple[tuple[str, str, str | None, dict[str, bool]], ...] = (
@@ -86,6 +88,12 @@ class Command(BaseCommand):
         if complainant.complaints.exists():
             self.stdout.write("kept the demo complaints")
             return
+        # Goods paid for and not delivered: the demo's operator files them under Vietnam's
+        # consumer protection law, so their case pages show its deadline beside the service ones.
+        Category.objects.filter(slug="quality", regime__isnull=True).update(
+            regime=Regime.objects.filter(code="vn-consumer-2023").first()
+        )
+        forget_policies()
         now = timezone.now()
         for days_ago, slug, subject, steps in DEMO_COMPLAINTS:
             complaint, _ = services.submit_complaint(
