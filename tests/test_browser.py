@@ -19,8 +19,14 @@ def test_home_page_follows_the_browser_then_the_switcher_and_remembers_it(browse
         assert page.evaluate("document.documentElement.scrollWidth") <= 375
 
         page.get_by_role("button", name="Mở menu").click()
-        page.get_by_test_id("language-en").click()
-        # The switch posts and reloads: wait for the new page, not the old one's load state.
+        switch = page.get_by_test_id("language-en")
+        expect(switch).to_be_visible()  # the menu has opened
+        # The switch posts and is redirected to the page again: wait for that answer, so a
+        # click that posted nothing fails here, saying so, rather than as a page left in
+        # Vietnamese.
+        with page.expect_response(lambda answer: answer.request.method == "POST") as posted:
+            switch.click()
+        assert posted.value.status == 302, posted.value.status
         expect(page.locator("html")).to_have_attribute("lang", "en")
         assert page.locator("html").get_attribute("lang") == "en"
         assert page.get_by_role("heading", level=1).inner_text() == "Let down by an online service?"
@@ -29,7 +35,11 @@ def test_home_page_follows_the_browser_then_the_switcher_and_remembers_it(browse
         assert page.locator("html").get_attribute("lang") == "en"
 
         page.get_by_role("button", name="Open the menu").click()
-        page.get_by_test_id("language-vi").click()
+        switch = page.get_by_test_id("language-vi")
+        expect(switch).to_be_visible()
+        with page.expect_response(lambda answer: answer.request.method == "POST") as posted:
+            switch.click()
+        assert posted.value.status == 302, posted.value.status
         expect(page.locator("html")).to_have_attribute("lang", "vi")
         assert page.locator("html").get_attribute("lang") == "vi"
     finally:
