@@ -61,12 +61,7 @@ def run() -> None:
         emit(f"sweep_statements{suffix}", sweep["result"]["statements"], "statements", due_count)
         emit(f"sweep_batches{suffix}", sweep["result"]["batches"], "batches", due_count)
         emit(f"sweep_peak_rss_mb{suffix}", sweep["peak_rss_mb"], "MB", due_count)
-        # Reset the escalated ones for the next, larger round.
-        psql(
-            "UPDATE complaints_complaint SET escalation_level = 0, first_response_breached_at = NULL, "
-            "level_since = NULL, next_check_at = now() + interval '10 days' WHERE escalation_level > 0",
-            DATABASE,
-        )
+        psql(RESET, DATABASE)  # the escalated ones, for the next, larger round
         psql(TRUNCATE, DATABASE)
     regimes_beside(10_000)
 

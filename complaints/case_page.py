@@ -103,7 +103,7 @@ def case_context(
         # The regime's deadlines beside the service ones, each with how it was reached (staff's
         # page replays its own timeline; the complainant's, whose timeline is the public part,
         # reads the status changes).
-        "regulatory": regulatory_standing(complaint, now=now, timeline=events if staff else None)
+        "regulatory": regulatory_standing(complaint, timeline=events if staff else None)
         if complaint.regime_id
         else None,
         "can_upload": may_add_evidence(request, complaint),

@@ -361,6 +361,9 @@ class Complaint(ChoiceLabels, models.Model):
         verbose_name=_("regime"),
     )
     accepted_at = models.DateTimeField(_("accepted"), null=True, blank=True)
+    # The first resolution: the final response a regime asks for (a dispute reopens the case
+    # and clears `resolved_at`, not this).
+    final_response_at = models.DateTimeField(_("final response sent"), null=True, blank=True)
     acknowledge_due_at = models.DateTimeField(_("acknowledgement due"), null=True, blank=True)
     accept_due_at = models.DateTimeField(_("acceptance due"), null=True, blank=True)
     final_response_due_at = models.DateTimeField(_("final response due"), null=True, blank=True)

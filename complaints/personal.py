@@ -91,6 +91,7 @@ KEPT: dict[str, frozenset[str]] = {
             "next_check_at",
             "regime",
             "accepted_at",
+            "final_response_at",
             "acknowledge_due_at",
             "accept_due_at",
             "final_response_due_at",

@@ -21,7 +21,14 @@ from complaints.models import Complaint, Complexity, Status
 from escalation import sla
 from escalation.explain import pausable_due, pauses_of, status_events
 from escalation.firing import Levels, Settled, SweepResult, record
-from escalation.models import CountedFrom
+from escalation.models import (
+    REGULATORY_BREACHED,
+    REGULATORY_DUE,
+    REGULATORY_MET,
+    REGULATORY_WARNED,
+    REGULATORY_WARNING,
+    CountedFrom,
+)
 from escalation.policies import ladder, policy_for, regime_of_category, regime_rules, warning_ratio
 
 
@@ -47,7 +54,7 @@ def clock_of(complaint: Any) -> sla.Clock:
 
 def _regulatory_of(complaint: Any) -> tuple[sla.Regulatory, ...]:
     """The regime's deadlines as the clock reads them, one per kind, from the complaint's
-    columns (met as escalation.regulatory.MET_BY says); whether a pause stops each, from the
+    columns (met by the REGULATORY_MET ones, spelled out here); whether a pause stops each, from the
     regime's rules. (The sweep builds one per
     complaint it reads: plain positional tuples.)"""
     rules = regime_rules(complaint.regime_id)
@@ -75,7 +82,7 @@ def _regulatory_of(complaint: Any) -> tuple[sla.Regulatory, ...]:
             sla.FINAL_RESPONSE,
             complaint.final_response_due_at,
             complaint.final_response_warning_at,
-            complaint.resolved_at is not None,
+            complaint.final_response_at is not None,
             complaint.final_response_warned_at,
             complaint.final_response_breached_at,
             sla.FINAL_RESPONSE in pausable,
@@ -84,10 +91,6 @@ def _regulatory_of(complaint: Any) -> tuple[sla.Regulatory, ...]:
 
 
 # The regulatory clock's columns, per kind of a regime's deadline.
-REGULATORY_DUE = {kind: f"{kind}_due_at" for kind in sla.REGULATORY_KINDS}
-REGULATORY_WARNING = {kind: f"{kind}_warning_at" for kind in sla.REGULATORY_KINDS}
-REGULATORY_WARNED = {kind: f"{kind}_warned_at" for kind in sla.REGULATORY_KINDS}
-REGULATORY_BREACHED = {kind: f"{kind}_breached_at" for kind in sla.REGULATORY_KINDS}
 
 CLOCK_FIELDS = (
     "clock_started_at",
@@ -137,6 +140,7 @@ FIRED_FIELDS: dict[str, Callable[[sla.Clock], Any]] = {
 REGULATORY_FIELDS = (
     "regime",
     "accepted_at",
+    "final_response_at",
     *REGULATORY_DUE.values(),
     *REGULATORY_WARNING.values(),
     *REGULATORY_WARNED.values(),
@@ -161,8 +165,9 @@ def regulatory_deadlines(complaint: Complaint, *, regime_id: int | None) -> list
     by_kind = {deadline.kind: deadline for deadline in rules.deadlines} if rules is not None else {}
     complex_case = complaint.complexity == Complexity.COMPLEX
     pauses = None  # read from the timeline when a pausable deadline needs them
+    ratio = warning_ratio(policy_for(complaint)[0])
     for kind in sla.REGULATORY_KINDS:
-        if same and getattr(complaint, REGULATORY_BREACHED[kind]) is not None:
+        if same and _settled(complaint, kind):
             continue
         rule, due = by_kind.get(kind), None
         start = _start_of(complaint, rule)
@@ -178,7 +183,7 @@ def regulatory_deadlines(complaint: Complaint, *, regime_id: int | None) -> list
             setattr(complaint, REGULATORY_WARNED[kind], None)
         if not same:
             setattr(complaint, REGULATORY_BREACHED[kind], None)
-        _set_due(complaint, kind, start, due, rules)
+        _set_due(complaint, kind, start, due, rules, ratio)
     return list(REGULATORY_FIELDS)
 
 
@@ -189,15 +194,22 @@ def _start_of(complaint: Complaint, rule: Any) -> datetime | None:
     return complaint.submitted_at
 
 
+def _settled(complaint: Complaint, kind: str) -> bool:
+    """Whether a regime deadline was met or missed: either way it stays as it was recorded."""
+    return (
+        getattr(complaint, REGULATORY_BREACHED[kind]) is not None
+        or getattr(complaint, REGULATORY_MET[kind]) is not None
+    )
+
+
 def _set_due(
-    complaint: Complaint, kind: str, start: datetime | None, due: datetime | None, rules: Any
+    complaint: Complaint, kind: str, start: datetime | None, due: datetime | None, rules: Any, ratio: float
 ) -> None:
-    """A regime deadline and its warning point (the policy's share of its time)."""
+    """A regime deadline and its warning point (`ratio`, the policy's share, of its time)."""
     setattr(complaint, REGULATORY_DUE[kind], due)
     warning = None
     if due is not None and start is not None:
-        policy, _calendar = policy_for(complaint)
-        warning = sla.warning_point(start, due, warning_ratio(policy), rules.calendar)
+        warning = sla.warning_point(start, due, ratio, rules.calendar)
     setattr(complaint, REGULATORY_WARNING[kind], warning)
 
 
@@ -206,9 +218,10 @@ def _resume_regulatory(complaint: Complaint, *, paused_at: datetime, now: dateti
     rules = regime_rules(complaint.regime_id)
     if rules is None:
         return
+    ratio = warning_ratio(policy_for(complaint)[0])
     for deadline in rules.deadlines:
         due = getattr(complaint, REGULATORY_DUE[deadline.kind])
-        if not deadline.pausable or due is None or getattr(complaint, REGULATORY_BREACHED[deadline.kind]):
+        if not deadline.pausable or due is None or _settled(complaint, deadline.kind):
             continue
         moved = sla.resume_days(
             due,
@@ -218,8 +231,8 @@ def _resume_regulatory(complaint: Complaint, *, paused_at: datetime, now: dateti
             rules.calendar,
             roll_to_working_day=rules.regime.rolls_to_working_day,
         )
-        if moved != due:
-            _set_due(complaint, deadline.kind, _start_of(complaint, deadline), moved, rules)
+        if moved is not None:
+            _set_due(complaint, deadline.kind, _start_of(complaint, deadline), moved.due_at, rules, ratio)
             setattr(complaint, REGULATORY_WARNED[deadline.kind], None)
 
 
@@ -299,6 +312,9 @@ def on_status_change(*, complaint: Complaint, from_status: str, to_status: str, 
         # Staff take the case up: it is accepted, and deadlines counted from acceptance start.
         complaint.accepted_at = now
         regulatory = regulatory_deadlines(complaint, regime_id=complaint.regime_id)
+    if to_status == Status.RESOLVED and complaint.final_response_at is None:
+        complaint.final_response_at = now  # the first resolution: a dispute does not undo it
+        regulatory = [*regulatory, "final_response_at"]
     if to_status == Status.AWAITING_COMPLAINANT:
         complaint.clock_paused_at = now
     elif to_status in (Status.RESOLVED, Status.CLOSED, Status.WITHDRAWN):
@@ -311,8 +327,9 @@ def on_status_change(*, complaint: Complaint, from_status: str, to_status: str, 
             due = getattr(complaint, name)
             if due is not None:
                 setattr(complaint, name, sla.resume_deadline(due, paused_at, now, calendar))
-        _resume_regulatory(complaint, paused_at=paused_at, now=now)
-        regulatory = list(REGULATORY_FIELDS)
+        if complaint.regime_id is not None:
+            _resume_regulatory(complaint, paused_at=paused_at, now=now)
+            regulatory = list(REGULATORY_FIELDS)
         complaint.clock_paused_at = None
     elif to_status == Status.OPEN and from_status == Status.RESOLVED and policy is not None:
         # A dispute restarts the resolution clock: a new deadline instance, a new trigger.

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 from complaints.models import ComplaintEvent, Complexity, EventKind, Status
 from escalation import sla
-from escalation.models import CountedFrom, RegimeDeadline
+from escalation.models import REGULATORY_BREACHED, REGULATORY_MET, CountedFrom, RegimeDeadline
 from escalation.policies import RegimeRules
 
 # The timeline's status changes: a pause starts when a case goes to the complainant, and moves
@@ -34,7 +34,6 @@ class Pause(NamedTuple):
     days: int  # the days it took, counted as the period is
     due_before: datetime
     due_after: datetime
-    days_off: tuple[date, ...]  # days off inside the days it added
     rolled_from: date | None  # the day its count ended, when that was a day off it rolled past
 
 
@@ -45,8 +44,6 @@ class DaysOff(NamedTuple):
 
 
 class Explanation(NamedTuple):
-    kind: str
-    label: str
     regime: str
     calendar: str
     time_zone: str  # the calendar's: where its days begin and end
@@ -104,28 +101,35 @@ def status_events(complaint: Any) -> list[ComplaintEvent]:
 
 
 def pausable_due(
-    period: sla.DayPeriod, rule: RegimeDeadline, rules: RegimeRules, pauses: list[tuple[datetime, datetime]]
+    period: sla.DayPeriod,
+    rule: RegimeDeadline,
+    rules: RegimeRules,
+    pauses: list[tuple[datetime, datetime]],
+    *,
+    settled_at: datetime | None = None,
 ) -> tuple[datetime, list[Pause]]:
     """A pausable deadline moved on by each completed pause, in order, as the clock moves it
     when a case comes back open (`sla.resume_days`): the date, and each pause's part. A pause
-    that began once the deadline had passed moves nothing: it was missed, and stays so."""
+    that began once the deadline had passed, or after it was met (`settled_at`), moves nothing:
+    the deadline stays as it was recorded."""
     due, parts = period.due_at, []
     if not rule.pausable:
         return due, parts
     for paused_at, resumed_at in pauses:
-        if paused_at >= due:
+        if paused_at >= due or (settled_at is not None and paused_at >= settled_at):
             break
-        days = sla.days_between(paused_at, resumed_at, rule.unit, rules.calendar)
-        if days == 0:
-            continue
-        moved = sla.add_days(
-            due - timedelta(microseconds=1),
-            days,
+        moved = sla.resume_days(
+            due,
+            paused_at,
+            resumed_at,
             rule.unit,
             rules.calendar,
             roll_to_working_day=rules.regime.rolls_to_working_day,
         )
-        parts.append(Pause(paused_at, resumed_at, days, due, moved.due_at, moved.days_off, moved.rolled_from))
+        if moved is None:
+            continue
+        days = sla.days_between(paused_at, resumed_at, rule.unit, rules.calendar)
+        parts.append(Pause(paused_at, resumed_at, days, due, moved.due_at, moved.rolled_from))
         due = moved.due_at
     return due, parts
 
@@ -143,20 +147,26 @@ def explain(complaint: Any, rules: RegimeRules, kind: str, events: list[Any]) ->
     # The complexity it was counted for: today's, or, for a deadline already missed, the one
     # the case had then (a missed deadline stays as it was recorded).
     changes = complexity_changes(events)
-    missed = getattr(complaint, f"{kind}_breached_at")
+    settled = [
+        moment
+        for moment in (
+            getattr(complaint, REGULATORY_BREACHED[kind]),
+            getattr(complaint, REGULATORY_MET[kind]),
+        )
+        if moment is not None
+    ]
+    settled_at = min(settled) if settled else None
     complexity = complaint.complexity
-    if missed is not None:
+    if settled_at is not None:
         for moment, before, _after in reversed(changes):
-            if moment > missed:
+            if moment > settled_at:
                 complexity = before
-        changes = [change for change in changes if change[0] <= missed]
+        changes = [change for change in changes if change[0] <= settled_at]
     complex_case = complexity == Complexity.COMPLEX
     period = rule.period(start, rules.calendar, complex_case=complex_case)
-    due, pauses = pausable_due(period, rule, rules, pauses_of(events))
+    due, pauses = pausable_due(period, rule, rules, pauses_of(events), settled_at=settled_at)
     holidays = {day: rules.holidays[day].name for day in period.days_off if day in rules.holidays}
     return Explanation(
-        kind=kind,
-        label=rule.get_kind_display(),
         regime=rules.regime.name,
         calendar=rules.regime.calendar.name,
         time_zone=rules.calendar.time_zone,

@@ -179,6 +179,21 @@ class DeadlineKind(models.TextChoices):
     FINAL_RESPONSE = sla.FINAL_RESPONSE, _("Final response")
 
 
+# A regime's deadlines on a complaint, per kind: the columns that hold each (set by
+# escalation.clock and the sweep), and the one whose date meets it (the portal's notice of
+# receipt acknowledges as the complaint is filed; staff accept the case when they take it up;
+# the first resolution is the final response, kept through a dispute).
+REGULATORY_DUE = {kind: f"{kind}_due_at" for kind in sla.REGULATORY_KINDS}
+REGULATORY_WARNING = {kind: f"{kind}_warning_at" for kind in sla.REGULATORY_KINDS}
+REGULATORY_WARNED = {kind: f"{kind}_warned_at" for kind in sla.REGULATORY_KINDS}
+REGULATORY_BREACHED = {kind: f"{kind}_breached_at" for kind in sla.REGULATORY_KINDS}
+REGULATORY_MET = {
+    sla.ACKNOWLEDGE: "submitted_at",
+    sla.ACCEPT: "accepted_at",
+    sla.FINAL_RESPONSE: "final_response_at",
+}
+
+
 class CountedFrom(models.TextChoices):
     RECEIPT = "receipt", _("the complaint's receipt")
     ACCEPTANCE = "acceptance", _("the complaint's acceptance")
@@ -276,7 +291,7 @@ class Reason(models.TextChoices):
     CLIMB = "climb", _("Still unresolved at this level")
     COMPLAINANT_REQUEST = "complainant_request", _("Requested by the complainant")
     MANUAL = "manual", _("Escalated by staff")
-    REGULATORY_BREACHED = "regulatory_breached", _("A deadline set by law or a regulator missed")
+    REGULATORY_BREACHED = "regulatory_breached", _("A deadline set by law or a regulator was missed")
     DE_ESCALATION = "de_escalation", _("De-escalated by a manager")
 
 

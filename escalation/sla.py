@@ -139,7 +139,10 @@ class DayPeriod(NamedTuple):
 
 
 def is_working_day(calendar: Calendar, day: date) -> bool:
-    return bool(calendar.intervals_on(day))
+    """Whether the day has working time (what `intervals_on` gives, without building it)."""
+    if day in calendar.holidays:
+        return False
+    return any(end == time(0) or end > start for start, end in calendar.hours.get(day.weekday(), ()))
 
 
 def add_days(
@@ -209,14 +212,14 @@ def resume_days(
     calendar: Calendar,
     *,
     roll_to_working_day: bool = False,
-) -> datetime:
+) -> DayPeriod | None:
     """A period in days moved on by the days a pause took (`days_between`): that many days
-    more after its last day, counted as the period is."""
+    more after its last day, counted as the period is (None when the pause took none)."""
     paused = days_between(paused_at, resumed_at, unit, calendar)
     if paused == 0:
-        return due
+        return None
     within_last_day = due - timedelta(microseconds=1)
-    return add_days(within_last_day, paused, unit, calendar, roll_to_working_day=roll_to_working_day).due_at
+    return add_days(within_last_day, paused, unit, calendar, roll_to_working_day=roll_to_working_day)
 
 
 # --- What is due ------------------------------------------------------------------------
@@ -236,12 +239,6 @@ _REGULATORY_OF = {
     **{check: (kind, False) for kind, check in WARN_REGULATORY.items()},
     **{check: (kind, True) for kind, check in BREACH_REGULATORY.items()},
 }
-
-
-def regulatory_kind(checkpoint_kind: str) -> str | None:
-    """The regime's deadline a checkpoint belongs to ("accept", ...), or None for the SLA's."""
-    found = _REGULATORY_OF.get(checkpoint_kind)
-    return found[0] if found else None
 
 
 def is_warning(checkpoint_kind: str) -> bool:

@@ -21,8 +21,9 @@ from django.db import connection, transaction
 from common.bulk import all_equal, array_placeholder
 from complaints.models import Complaint
 from escalation import sla
-from escalation.clock import CLOCK_FIELDS, FIRED_FIELDS, REGULATORY_DUE, REGULATORY_WARNING, clock_of
+from escalation.clock import CLOCK_FIELDS, FIRED_FIELDS, clock_of
 from escalation.firing import Levels, Settled, SweepResult, record
+from escalation.models import REGULATORY_DUE, REGULATORY_WARNING
 from escalation.policies import ladder, policy_for, warning_ratio
 
 logger = logging.getLogger(__name__)
@@ -50,7 +51,7 @@ SWEEP_READS = (
     # The regulatory clock: its regime, its deadlines and warning points, what meets them.
     "regime_id",
     "accepted_at",
-    "resolved_at",
+    "final_response_at",
     *REGULATORY_DUE.values(),
     *REGULATORY_WARNING.values(),
 )

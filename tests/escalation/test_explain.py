@@ -36,8 +36,8 @@ def under(code: str) -> Regime:
     return regime
 
 
-def explained(complaint: Complaint, kind: str, *, now: datetime = FILED):
-    standing = regulatory_standing(Complaint.objects.get(pk=complaint.pk), now=now)
+def explained(complaint: Complaint, kind: str):
+    standing = regulatory_standing(Complaint.objects.get(pk=complaint.pk))
     return next(row for row in standing.deadlines if row.kind == kind).explanation
 
 
@@ -69,7 +69,7 @@ def test_a_calendar_day_deadline_says_it_rolled_past_tet(agent):
     complaint = transition_complaint(
         complaint=complaint, to_status="open", by=agent, now=filed + timedelta(days=1)
     )
-    account = explained(complaint, "final_response", now=filed + timedelta(days=1))
+    account = explained(complaint, "final_response")
     assert (account.counted_from, account.days, account.unit) == ("acceptance", 30, "calendar")
     assert account.counted_to == date(2027, 2, 6) == account.rolled_from
     assert account.last_day == date(2027, 2, 11)
@@ -152,7 +152,7 @@ def test_the_accounts_parts_add_up_to_the_deadline_the_sweep_uses(agent, history
         )
 
     stored = Complaint.objects.get(pk=complaint.pk)
-    account = explained(stored, "final_response", now=now)
+    account = explained(stored, "final_response")
     calendar = regime_rules(regime.pk).calendar
     zone = calendar.zone
 

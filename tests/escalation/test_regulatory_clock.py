@@ -111,10 +111,12 @@ def test_a_complex_case_gets_the_regimes_longer_period_and_reclassification_reco
 @pytest.mark.parametrize("pausable", [True, False])
 def test_a_pause_moves_a_deadline_only_where_the_regime_allows_it(agent, pausable):
     regime = under("vn-consumer-2023")
-    RegimeDeadline.objects.filter(regime=regime).update(pausable=pausable)
+    # A final response in seven working days: asking for information (which accepts the case)
+    # does not meet it, so the pause can move it.
+    RegimeDeadline.objects.filter(regime=regime).update(kind="final_response", pausable=pausable)
     forget_policies()
     complaint = make_complaint(now=FILED)
-    assert complaint.accept_due_at == end_of(2027, 2, 17)
+    assert complaint.final_response_due_at == end_of(2027, 2, 17)
 
     paused = datetime(2027, 2, 2, 15, tzinfo=HCMC).astimezone(UTC)  # Tuesday
     complaint = request_information(
@@ -129,9 +131,23 @@ def test_a_pause_moves_a_deadline_only_where_the_regime_allows_it(agent, pausabl
     complaint.refresh_from_db()
     if pausable:
         # The pause took Wednesday 3, Thursday 11 and Friday 12: three working days more.
-        assert complaint.accept_due_at == end_of(2027, 2, 22)
+        assert complaint.final_response_due_at == end_of(2027, 2, 22)
     else:
-        assert complaint.accept_due_at == end_of(2027, 2, 17)
+        assert complaint.final_response_due_at == end_of(2027, 2, 17)
+
+
+def test_a_pause_after_a_deadline_was_met_moves_it_no_more(agent):
+    regime = under("vn-consumer-2023")
+    RegimeDeadline.objects.filter(regime=regime).update(pausable=True)  # to accept: met by the pause
+    forget_policies()
+    complaint = make_complaint(now=FILED)
+    paused = datetime(2027, 2, 2, 15, tzinfo=HCMC).astimezone(UTC)
+    complaint = request_information(
+        complaint=complaint, body="Xin gửi ảnh.", by=agent, now=paused, version=complaint.version
+    )
+    reply_as_complainant(complaint=complaint, body="Đây.", by=None, now=paused + timedelta(days=10))
+    complaint.refresh_from_db()
+    assert complaint.accepted_at == paused and complaint.accept_due_at == end_of(2027, 2, 17)
 
 
 def test_both_case_pages_show_the_regimes_deadlines_and_when_they_were_met(client, agent):
@@ -180,3 +196,37 @@ def test_the_regimes_deadlines_cost_staff_no_query_and_the_complainant_one(clien
     client.logout()
     sign_in(client, make_user(username="lead", role=Role.TEAM_LEAD))
     assert queries(regulated, "staff:case") == queries(plain, "staff:case")
+
+
+def test_a_reclassification_leaves_a_deadline_already_met_as_it_was(agent):
+    under("vn-complaints-2011")
+    complaint = make_complaint(now=FILED)
+    complaint = transition_complaint(complaint=complaint, to_status="open", by=agent, now=FILED)
+    cannot_log_in = Subcategory.objects.get(category__slug="account", slug="cannot-log-in")
+    complaint = reclassify_complaint(
+        complaint=complaint,
+        subcategory=cannot_log_in,
+        complexity=Complexity.COMPLEX,
+        by=agent,
+        now=FILED + timedelta(hours=1),
+        version=complaint.version,
+    )
+    assert complaint.final_response_due_at == end_of(2027, 3, 18)  # 45 days
+    met = FILED + timedelta(days=35)
+    complaint = transition_complaint(
+        complaint=complaint, to_status="resolved", by=agent, now=met, note="Xong."
+    )
+    complaint = transition_complaint(
+        complaint=complaint, to_status="open", by=agent, now=met + timedelta(hours=1), note="Mở lại."
+    )
+    complaint = reclassify_complaint(
+        complaint=complaint,
+        subcategory=cannot_log_in,
+        complexity=Complexity.SIMPLE,
+        by=agent,
+        now=met + timedelta(hours=2),
+        version=complaint.version,
+    )
+    complaint.refresh_from_db()
+    assert complaint.final_response_at == met
+    assert complaint.final_response_due_at == end_of(2027, 3, 18)  # met: not counted again as 30 days

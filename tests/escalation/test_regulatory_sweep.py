@@ -196,3 +196,29 @@ def test_the_timeline_and_the_managers_queue_name_the_deadline_the_law_set(
     assert complaint.reference in text
     law = {"en": "Required by law: Accept the complaint", "vi": "Theo quy định: Thụ lý khiếu nại"}[language]
     assert law in text
+
+
+def test_a_dispute_after_the_legal_date_does_not_undo_the_final_response(staff, consumer_law):
+    RegimeDeadline.objects.filter(regime=consumer_law).update(kind="final_response")
+    forget_policies()
+    owner = make_user(username="lan")
+    complaint = make_complaint(now=FILED, by=owner)
+    complaint = complaint_services.transition_complaint(
+        complaint=complaint, to_status="open", by=staff["agent"], now=FILED + timedelta(hours=1)
+    )
+    complaint = complaint_services.transition_complaint(
+        complaint=complaint,
+        to_status="resolved",
+        by=staff["agent"],
+        now=ACCEPT_DUE - SECOND,
+        note="Đã hoàn tiền.",
+    )
+    complaint_services.dispute_resolution(
+        complaint=complaint, by=owner, now=ACCEPT_DUE + timedelta(hours=1), reason="Chưa nhận được tiền."
+    )
+    complaint = fresh(complaint)
+    assert complaint.status == "open" and complaint.resolved_at is None
+    assert complaint.final_response_at == ACCEPT_DUE - SECOND  # the final response was sent in time
+    assert sweeping.sweep(now=ACCEPT_DUE + timedelta(days=3)).breached == 0
+    assert fresh(complaint).final_response_breached_at is None
+    assert not Escalation.objects.filter(reason=Reason.REGULATORY_BREACHED).exists()
