@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import operator
 import secrets
 from datetime import UTC, datetime, timedelta
+from functools import reduce
 from typing import Any
 
 from django.conf import settings
@@ -151,12 +153,17 @@ QUEUE_DUE = Coalesce(
     F("resolution_due_at"),
     Value(FAR_FUTURE),
 )
+# The columns recording a missed deadline: the service's two, and a regime's three.
+BREACH_COLUMNS = (
+    "first_response_breached_at",
+    "resolution_breached_at",
+    "acknowledge_breached_at",
+    "accept_breached_at",
+    "final_response_breached_at",
+)
 # When a case first missed a deadline (the far future if it never did): the manager
 # queue's order, oldest breach first. Coalesced, so SQLite orders it as PostgreSQL does.
-BREACHED_AT = Least(
-    Coalesce("first_response_breached_at", Value(FAR_FUTURE)),
-    Coalesce("resolution_breached_at", Value(FAR_FUTURE)),
-)
+BREACHED_AT = Least(*(Coalesce(column, Value(FAR_FUTURE)) for column in BREACH_COLUMNS))
 
 # The only statement of the lifecycle (DESIGN.md): from-status -> the statuses it may move to.
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -218,7 +225,7 @@ class ComplaintQuerySet(models.QuerySet):
             queryset = queryset.filter(escalation_level=filters["level"])
         if filters.get("breached"):
             queryset = queryset.filter(
-                Q(first_response_breached_at__isnull=False) | Q(resolution_breached_at__isnull=False)
+                reduce(operator.or_, (Q(**{f"{column}__isnull": False}) for column in BREACH_COLUMNS))
             )
         return queryset
 

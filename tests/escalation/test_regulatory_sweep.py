@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from accounts.models import Role
 from complaints import services as complaint_services
-from complaints.models import Category, Complaint, ComplaintEvent, EventKind, Notification
+from complaints.models import Category, Complaint, ComplaintEvent, EventKind, Notification, Subcategory
 from escalation import sla
 from escalation import sweep as sweeping
 from escalation.models import Escalation, Reason, Regime, RegimeDeadline, SlaPolicy
@@ -222,3 +222,20 @@ def test_a_dispute_after_the_legal_date_does_not_undo_the_final_response(staff, 
     assert sweeping.sweep(now=ACCEPT_DUE + timedelta(days=3)).breached == 0
     assert fresh(complaint).final_response_breached_at is None
     assert not Escalation.objects.filter(reason=Reason.REGULATORY_BREACHED).exists()
+
+
+def test_the_managers_queue_and_the_breached_filter_count_a_regulatory_breach_as_any_other(
+    staff, consumer_law
+):
+    regulated = make_complaint(now=FILED)  # the consumer law's deadline breaks first
+    sweeping.sweep(now=ACCEPT_DUE)
+    other = make_complaint(now=ACCEPT_DUE, subcategory=Subcategory.objects.get(slug="not-received"))
+    Complaint.objects.filter(pk=other.pk).update(
+        escalation_level=2, first_response_breached_at=ACCEPT_DUE + timedelta(hours=1)
+    )
+    plain = make_complaint(now=ACCEPT_DUE, subcategory=Subcategory.objects.get(slug="no-response"))
+    Complaint.objects.filter(pk=plain.pk).update(escalation_level=2)  # moved up by staff: no breach
+    order = list(Complaint.objects.escalated_to(2).values_list("pk", flat=True))
+    assert order == [regulated.pk, other.pk, plain.pk]  # oldest breach first
+    breached = set(Complaint.objects.matching({"breached": True}).values_list("pk", flat=True))
+    assert breached == {regulated.pk, other.pk}
