@@ -165,33 +165,33 @@ def admin_client(client):
     return client
 
 
+def regime_post(page, regime: Regime, rows: list[dict], **fields) -> dict:
+    """The regime change page's form as posted: its fields as shown (with `fields` changed),
+    and its deadlines inline, the first row being the regime's existing deadline."""
+    form = page.context["adminform"].form
+    inline = page.context["inline_admin_formsets"][0].formset
+    data = {name: value for name, value in form.initial.items() if value is not None}
+    data.update(calendar=regime.calendar_id, **fields)
+    data[f"{inline.prefix}-TOTAL_FORMS"] = str(len(rows))
+    data[f"{inline.prefix}-INITIAL_FORMS"] = "1"
+    data[f"{inline.prefix}-0-id"] = inline.forms[0].instance.pk
+    for number, row in enumerate(rows):
+        data[f"{inline.prefix}-{number}-regime"] = regime.pk
+        data.update({f"{inline.prefix}-{number}-{name}": value for name, value in row.items()})
+    return data
+
+
 def test_an_administrator_edits_a_regime_and_its_deadlines_and_attaches_it_to_a_category(admin_client):
     regime = Regime.objects.get(code="vn-consumer-2023")
     url = reverse("admin:escalation_regime_change", args=[regime.pk])
     page = admin_client.get(url, HTTP_ACCEPT_LANGUAGE="vi")
     assert page.status_code == 200
     assert "Luật Bảo vệ quyền lợi người tiêu dùng 2023" in page.content.decode()
-    form = page.context["adminform"].form
-    inline = page.context["inline_admin_formsets"][0].formset
-    data = {name: value for name, value in form.initial.items() if value is not None}
-    data.update(calendar=regime.calendar_id, rolls_to_working_day="on", requirement_en="Seven working days.")
-    data.update(
-        {
-            f"{inline.prefix}-TOTAL_FORMS": "2",
-            f"{inline.prefix}-INITIAL_FORMS": "1",
-            f"{inline.prefix}-0-id": inline.forms[0].instance.pk,
-            f"{inline.prefix}-0-regime": regime.pk,
-            f"{inline.prefix}-0-kind": "accept",
-            f"{inline.prefix}-0-days": "7",
-            f"{inline.prefix}-0-unit": "working",
-            f"{inline.prefix}-0-counted_from": "receipt",
-            f"{inline.prefix}-1-regime": regime.pk,
-            f"{inline.prefix}-1-kind": "acknowledge",
-            f"{inline.prefix}-1-days": "2",
-            f"{inline.prefix}-1-unit": "working",
-            f"{inline.prefix}-1-counted_from": "receipt",
-        }
-    )
+    rows = [
+        {"kind": "accept", "days": "7", "unit": "working", "counted_from": "receipt"},
+        {"kind": "acknowledge", "days": "2", "unit": "working", "counted_from": "receipt"},
+    ]
+    data = regime_post(page, regime, rows, rolls_to_working_day="on", requirement_en="Seven working days.")
     response = admin_client.post(url, data)
     assert response.status_code == 302, response.context["adminform"].form.errors
     regime.refresh_from_db()
@@ -215,23 +215,8 @@ def test_an_administrator_is_told_why_a_complex_deadline_shorter_than_the_plain_
     regime = Regime.objects.get(code="cfpb")
     url = reverse("admin:escalation_regime_change", args=[regime.pk])
     page = admin_client.get(url, HTTP_ACCEPT_LANGUAGE="en")
-    form = page.context["adminform"].form
-    inline = page.context["inline_admin_formsets"][0].formset
-    data = {name: value for name, value in form.initial.items() if value is not None}
-    data.update(calendar=regime.calendar_id)
-    data.update(
-        {
-            f"{inline.prefix}-TOTAL_FORMS": "1",
-            f"{inline.prefix}-INITIAL_FORMS": "1",
-            f"{inline.prefix}-0-id": inline.forms[0].instance.pk,
-            f"{inline.prefix}-0-regime": regime.pk,
-            f"{inline.prefix}-0-kind": "final_response",
-            f"{inline.prefix}-0-days": "15",
-            f"{inline.prefix}-0-days_if_complex": "10",
-            f"{inline.prefix}-0-unit": "calendar",
-            f"{inline.prefix}-0-counted_from": "receipt",
-        }
-    )
+    row = {"kind": "final_response", "days": "15", "days_if_complex": "10", "unit": "calendar"}
+    data = regime_post(page, regime, [{**row, "counted_from": "receipt"}])
     response = admin_client.post(url, data, HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 200  # the form again, with the error; nothing saved
     assert "A complex case cannot have fewer days than a plain one." in response.content.decode()

@@ -40,6 +40,18 @@ def under(code: str, slug: str = "account") -> Regime:
     return regime
 
 
+def reclassify(complaint, subcategory, complexity, *, by, now):
+    """Staff reclassify the case as it stands (its current version)."""
+    return reclassify_complaint(
+        complaint=complaint,
+        subcategory=subcategory,
+        complexity=complexity,
+        by=by,
+        now=now,
+        version=complaint.version,
+    )
+
+
 @pytest.fixture
 def agent():
     return make_user(username="agent", role=Role.AGENT)
@@ -82,27 +94,15 @@ def test_a_complex_case_gets_the_regimes_longer_period_and_reclassification_reco
     assert complaint.final_response_due_at == end_of(2027, 3, 3)  # 30 days from 2 February
 
     cannot_log_in = Subcategory.objects.get(category__slug="account", slug="cannot-log-in")
-    complaint = reclassify_complaint(
-        complaint=complaint,
-        subcategory=cannot_log_in,
-        complexity=Complexity.COMPLEX,
-        by=agent,
-        now=FILED + timedelta(days=1),
-        version=complaint.version,
+    complaint = reclassify(
+        complaint, cannot_log_in, Complexity.COMPLEX, by=agent, now=FILED + timedelta(days=1)
     )
     complaint.refresh_from_db()
     assert complaint.final_response_due_at == end_of(2027, 3, 18)  # 45 days from 2 February
     assert complaint.accepted_at == FILED  # accepted once
 
     elsewhere = Subcategory.objects.exclude(category__slug__in=["account", "unclassified"]).first()
-    complaint = reclassify_complaint(
-        complaint=complaint,
-        subcategory=elsewhere,
-        complexity=Complexity.SIMPLE,
-        by=agent,
-        now=FILED + timedelta(days=2),
-        version=complaint.version,
-    )
+    complaint = reclassify(complaint, elsewhere, Complexity.SIMPLE, by=agent, now=FILED + timedelta(days=2))
     complaint.refresh_from_db()
     assert complaint.regime_id is None
     assert (complaint.accept_due_at, complaint.final_response_due_at) == (None, None)
@@ -203,13 +203,8 @@ def test_a_reclassification_leaves_a_deadline_already_met_as_it_was(agent):
     complaint = make_complaint(now=FILED)
     complaint = transition_complaint(complaint=complaint, to_status="open", by=agent, now=FILED)
     cannot_log_in = Subcategory.objects.get(category__slug="account", slug="cannot-log-in")
-    complaint = reclassify_complaint(
-        complaint=complaint,
-        subcategory=cannot_log_in,
-        complexity=Complexity.COMPLEX,
-        by=agent,
-        now=FILED + timedelta(hours=1),
-        version=complaint.version,
+    complaint = reclassify(
+        complaint, cannot_log_in, Complexity.COMPLEX, by=agent, now=FILED + timedelta(hours=1)
     )
     assert complaint.final_response_due_at == end_of(2027, 3, 18)  # 45 days
     met = FILED + timedelta(days=35)
@@ -219,13 +214,8 @@ def test_a_reclassification_leaves_a_deadline_already_met_as_it_was(agent):
     complaint = transition_complaint(
         complaint=complaint, to_status="open", by=agent, now=met + timedelta(hours=1), note="Mở lại."
     )
-    complaint = reclassify_complaint(
-        complaint=complaint,
-        subcategory=cannot_log_in,
-        complexity=Complexity.SIMPLE,
-        by=agent,
-        now=met + timedelta(hours=2),
-        version=complaint.version,
+    complaint = reclassify(
+        complaint, cannot_log_in, Complexity.SIMPLE, by=agent, now=met + timedelta(hours=2)
     )
     complaint.refresh_from_db()
     assert complaint.final_response_at == met
