@@ -113,6 +113,55 @@ class Subcategory(BilingualNameMixin):
         constraints = [models.UniqueConstraint(fields=["category", "slug"], name="subcategory_slug_unique")]
 
 
+class Cause(BilingualNameMixin):
+    """Why a complaint arose, as staff found it when resolving it: the taxonomy the dashboard's
+    Pareto and the export count by (ISO 10002's analysis of causes). A cause belongs to one
+    category, or to none (offered for every category). Editable in the admin."""
+
+    category = models.ForeignKey(
+        Category,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="causes",
+        verbose_name=_("category"),
+        help_text=_("Empty: offered for complaints of every category."),
+    )
+    slug = models.SlugField(_("code"), unique=True)
+
+    class Meta:
+        ordering = ["category__position", "position", "pk"]
+        verbose_name = _("cause")
+        verbose_name_plural = _("causes")
+
+
+class Outcome(models.TextChoices):
+    """Whether the complaint was found justified: what a regulator's return counts as upheld."""
+
+    UPHELD = "upheld", _("Upheld")
+    PARTLY_UPHELD = "partly_upheld", _("Partly upheld")
+    NOT_UPHELD = "not_upheld", _("Not upheld")
+
+
+# The outcomes a regulator's return counts as upheld (in full or in part).
+UPHELD_OUTCOMES = (Outcome.UPHELD, Outcome.PARTLY_UPHELD)
+
+
+class Remedy(models.TextChoices):
+    REFUND = "refund", _("Refund")
+    ACCESS_RESTORED = "access_restored", _("Access restored")
+    REPLACEMENT = "replacement", _("Replacement")
+    APOLOGY = "apology", _("Apology")
+    NONE = "none", _("None")
+
+
+class Currency(models.TextChoices):
+    VND = "VND", "VND"
+    USD = "USD", "USD"
+    GBP = "GBP", "GBP"
+    EUR = "EUR", "EUR"
+
+
 # The category (and its one subcategory) of a complaint nobody has classified yet: one
 # opened by an e-mail to the intake address. Seeded inactive (migration 0012), so no form
 # offers it; the complainant and staff move the complaint out of it.
@@ -308,6 +357,18 @@ class Complaint(ChoiceLabels, models.Model):
     resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
     resolution_summary = models.TextField(_("resolution"), blank=True)
+    # What staff found when resolving (required then; a dispute and a new resolution replace them).
+    cause = models.ForeignKey(
+        Cause, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("cause")
+    )
+    outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome.choices, blank=True)
+    remedy = models.CharField(_("remedy"), max_length=16, choices=Remedy.choices, blank=True)
+    remedy_amount = models.DecimalField(
+        _("refund amount"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
+    remedy_currency = models.CharField(
+        _("currency"), max_length=3, choices=Currency.choices, blank=True, default="", db_default=""
+    )
     last_reminder_at = models.DateTimeField(_("last reminder"), null=True, blank=True)
     rating = models.PositiveSmallIntegerField(_("rating"), null=True, blank=True)
     rating_comment = models.TextField(_("rating comment"), max_length=2_000, blank=True)
@@ -368,6 +429,8 @@ class Complaint(ChoiceLabels, models.Model):
         verbose_name=_("regime"),
     )
     accepted_at = models.DateTimeField(_("accepted"), null=True, blank=True)
+    # When the regime's acknowledgement of receipt was issued (with the notice of receipt).
+    acknowledged_at = models.DateTimeField(_("acknowledged"), null=True, blank=True)
     # The first resolution: the final response a regime asks for (a dispute reopens the case
     # and clears `resolved_at`, not this).
     final_response_at = models.DateTimeField(_("final response sent"), null=True, blank=True)
@@ -475,6 +538,12 @@ class Complaint(ChoiceLabels, models.Model):
                 | (~Q(provider_name="") & ~Q(desired_outcome="")),
                 name="complaint_complete_unless_marked",
             ),
+            # A refund names its amount and currency; no other remedy has an amount.
+            models.CheckConstraint(
+                condition=Q(remedy=Remedy.REFUND, remedy_amount__gt=0) & ~Q(remedy_currency="")
+                | ~Q(remedy=Remedy.REFUND) & Q(remedy_amount__isnull=True),
+                name="complaint_refund_has_amount",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -564,6 +633,7 @@ class EventKind(models.TextChoices):
     PRIVACY_REQUEST = "privacy_request", _("Request about personal data")
     PRIVACY_REQUEST_ANSWERED = "privacy_request_answered", _("Request about personal data answered")
     ANONYMISED = "anonymised", _("Personal data erased")
+    LETTER_SENT = "letter_sent", _("Letter sent")
 
 
 class ActorRole(models.TextChoices):

@@ -64,7 +64,7 @@ def _regulatory_of(complaint: Any) -> tuple[sla.Regulatory, ...]:
             sla.ACKNOWLEDGE,
             complaint.acknowledge_due_at,
             complaint.acknowledge_warning_at,
-            complaint.submitted_at is not None,
+            complaint.acknowledged_at is not None,
             complaint.acknowledge_warned_at,
             complaint.acknowledge_breached_at,
             sla.ACKNOWLEDGE in pausable,
@@ -139,6 +139,7 @@ FIRED_FIELDS: dict[str, Callable[[sla.Clock], Any]] = {
 
 REGULATORY_FIELDS = (
     "regime",
+    "acknowledged_at",
     "accepted_at",
     "final_response_at",
     *REGULATORY_DUE.values(),

@@ -155,6 +155,18 @@ class Regime(models.Model):
         default=False,
         help_text=_("As Vietnamese law reads a period in days (Civil Code, Art. 148)."),
     )
+    next_route_vi = models.TextField(
+        _("the complainant's next route (Vietnamese)"), max_length=2_000, blank=True
+    )
+    next_route_en = models.TextField(
+        _("the complainant's next route (English)"),
+        max_length=2_000,
+        blank=True,
+        help_text=_(
+            "Where the complainant can take the complaint after the final response (an ombudsman, an "
+            "authority), within what time: the final response letter cannot be sent without it."
+        ),
+    )
 
     class Meta:
         ordering = ["name_en"]
@@ -172,6 +184,9 @@ class Regime(models.Model):
     def requirement(self) -> str:
         return localized(self.requirement_vi, self.requirement_en)
 
+    def next_route_in(self, language: str) -> str:
+        return self.next_route_vi if language == "vi" else self.next_route_en
+
 
 class DeadlineKind(models.TextChoices):
     ACKNOWLEDGE = sla.ACKNOWLEDGE, _("Acknowledge receipt")
@@ -181,14 +196,14 @@ class DeadlineKind(models.TextChoices):
 
 # A regime's deadlines on a complaint, per kind: the columns that hold each (set by
 # escalation.clock and the sweep), and the one whose date meets it (the portal's notice of
-# receipt acknowledges as the complaint is filed; staff accept the case when they take it up;
+# receipt carries the regime's acknowledgement; staff accept the case when they take it up;
 # the first resolution is the final response, kept through a dispute).
 REGULATORY_DUE = {kind: f"{kind}_due_at" for kind in sla.REGULATORY_KINDS}
 REGULATORY_WARNING = {kind: f"{kind}_warning_at" for kind in sla.REGULATORY_KINDS}
 REGULATORY_WARNED = {kind: f"{kind}_warned_at" for kind in sla.REGULATORY_KINDS}
 REGULATORY_BREACHED = {kind: f"{kind}_breached_at" for kind in sla.REGULATORY_KINDS}
 REGULATORY_MET = {
-    sla.ACKNOWLEDGE: "submitted_at",
+    sla.ACKNOWLEDGE: "acknowledged_at",
     sla.ACCEPT: "accepted_at",
     sla.FINAL_RESPONSE: "final_response_at",
 }
@@ -330,3 +345,31 @@ class Escalation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.complaint_id}: {self.from_level} -> {self.to_level} ({self.reason})"
+
+
+class LetterKind(models.TextChoices):
+    ACKNOWLEDGEMENT = "acknowledgement", _("Acknowledgement of receipt")
+    HOLDING = "holding", _("Holding letter")
+    FINAL_RESPONSE = "final_response", _("Final response")
+
+
+class LetterTemplate(models.Model):
+    """A letter a regime requires, in one language: its subject and text, with {placeholders}
+    filled from the complaint (escalation.letters). Edited in the admin, with the regime."""
+
+    regime = models.ForeignKey(Regime, on_delete=models.CASCADE, related_name="letters")
+    kind = models.CharField(_("letter"), max_length=20, choices=LetterKind.choices)
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES)
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("text"), max_length=10_000)
+
+    class Meta:
+        ordering = ["regime", "kind", "language"]
+        verbose_name = _("letter template")
+        verbose_name_plural = _("letter templates")
+        constraints = [
+            models.UniqueConstraint(fields=["regime", "kind", "language"], name="letter_once_per_language")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.regime}: {self.get_kind_display()} ({self.language})"

@@ -50,6 +50,7 @@ SWEEP_READS = (
     *(name for name in CLOCK_FIELDS if name != "next_check_at"),
     # The regulatory clock: its regime, its deadlines and warning points, what meets them.
     "regime_id",
+    "acknowledged_at",
     "accepted_at",
     "final_response_at",
     *REGULATORY_DUE.values(),

@@ -37,6 +37,8 @@ NOT_WORDING = {
     "complaints.Notification": "an outbox row: template name, address, language code, error",
     "escalation.Escalation": "a trigger key and what staff wrote",
     "evidence.Evidence": "file names, captions, hashes and storage keys",
+    # One row per language (its `language` column): the test below checks both are there.
+    "escalation.LetterTemplate": "a letter in one language, beside its twin in the other",
 }
 # Single columns of otherwise translated models that are identifiers, not wording.
 IDENTIFIERS = {
@@ -106,6 +108,16 @@ def test_everything_seeded_reads_in_vietnamese_and_english(settings):
     settings.DEBUG = True
     call_command("seed_demo")
     assert not untranslated_seeded_text()
+
+
+def test_every_seeded_letter_is_written_in_vietnamese_and_english():
+    from escalation.models import LetterKind, LetterTemplate, Regime
+
+    texts = {(row.regime_id, row.kind, row.language): row.body for row in LetterTemplate.objects.all()}
+    for regime in Regime.objects.all():
+        for kind in LetterKind.values:
+            vi, en = texts.get((regime.pk, kind, "vi")), texts.get((regime.pk, kind, "en"))
+            assert vi and en and vi != en, (regime.code, kind)
 
 
 def test_the_walk_catches_seeded_text_without_its_vietnamese(settings):
