@@ -7,6 +7,7 @@ from complaints.models import (
     AccessRecord,
     CannedReply,
     Category,
+    Cause,
     Complaint,
     ComplaintEvent,
     ContactAttempt,
@@ -22,6 +23,14 @@ class SubcategoryInline(admin.TabularInline):
     model = Subcategory
     extra = 0
     fields = ("slug", "name_vi", "name_en", "default_complexity", "position", "is_active")
+
+
+@admin.register(Cause)
+class CauseAdmin(admin.ModelAdmin):
+    list_display = ("name_vi", "name_en", "slug", "category", "position", "is_active")
+    list_editable = ("position", "is_active")
+    list_filter = ("category", "is_active")
+    list_select_related = ("category",)
 
 
 @admin.register(Category)

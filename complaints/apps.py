@@ -13,15 +13,15 @@ class ComplaintsConfig(AppConfig):
         webhooks.connect_doors()
         # Signs of an attack reported by accounts reach the privacy officers.
         security.connect()
-        # The settings each process keeps (common.kept: categories, subcategories, staff's
-        # canned replies) are read again on a change; a request reads their version once.
+        # The settings each process keeps (common.kept: categories, subcategories, causes,
+        # staff's canned replies) are read again on a change; a request reads their version once.
         from django.core.signals import request_finished, request_started
         from django.db.models.signals import post_delete, post_save
 
         from common import kept
-        from complaints.models import CannedReply, Category, Subcategory
+        from complaints.models import CannedReply, Category, Cause, Subcategory
 
-        for model in (Category, Subcategory, CannedReply):
+        for model in (Category, Subcategory, CannedReply, Cause):
             post_save.connect(kept.changed, sender=model, dispatch_uid=f"kept-{model.__name__}")
             post_delete.connect(kept.changed, sender=model, dispatch_uid=f"kept-{model.__name__}-gone")
         request_started.connect(kept.request_started, dispatch_uid="kept-request-started")

@@ -90,8 +90,15 @@ KEPT: dict[str, frozenset[str]] = {
             "level_since",
             "next_check_at",
             "regime",
+            "acknowledged_at",
             "accepted_at",
             "final_response_at",
+            # what staff found: counted in the dashboard and the compliance report
+            "cause",
+            "outcome",
+            "remedy",
+            "remedy_amount",
+            "remedy_currency",
             "acknowledge_due_at",
             "accept_due_at",
             "final_response_due_at",
@@ -194,6 +201,8 @@ NOT_PERSONAL: frozenset[str] = frozenset(
         "escalation.EscalationLevel",
         "escalation.Regime",
         "escalation.RegimeDeadline",
+        "escalation.LetterTemplate",  # the letters' wording; a letter sent is on the timeline
+        "complaints.Cause",
     }
 )
 
@@ -226,6 +235,11 @@ KEPT_PAYLOAD_KEYS: frozenset[str] = frozenset(
         "reviewed_by",
         "kind",
         "level",
+        "letter",  # which of a regime's letters was sent (its subject and text go)
+        "message_id",
+        "cause",
+        "outcome",
+        "remedy",
     }
 )
 

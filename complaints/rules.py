@@ -8,13 +8,14 @@ row, and lets its refusal reach the person. The ladder's rules are in `escalatio
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import STAFF_ROLES
 from common.times import when
-from complaints.models import Complaint, Status
+from complaints.models import Cause, Complaint, Outcome, Remedy, Status
 from complaints.refusals import CLOSED_MESSAGE, ActionRefused, AssignmentRefused, LimitReached, NotAllowed
 
 
@@ -22,6 +23,31 @@ def check_open(complaint: Complaint) -> None:
     """Raise ActionRefused if the complaint is closed or withdrawn."""
     if not complaint.is_open:
         raise ActionRefused(CLOSED_MESSAGE, code="closed")
+
+
+def check_resolution(
+    complaint: Complaint,
+    *,
+    cause: Cause | None,
+    outcome: str,
+    remedy: str,
+    remedy_amount: Decimal | None,
+    remedy_currency: str,
+) -> None:
+    """What a resolution must say: a cause offered for the complaint's category (or for every
+    category), whether the complaint is upheld, and the remedy; a refund with a positive
+    amount and its currency, no other remedy with an amount. Raises ActionRefused."""
+    if cause is None or not cause.is_active or cause.category_id not in (None, complaint.category_id):
+        raise ActionRefused(_("Choose a cause listed for this complaint's category."), code="cause")
+    if outcome not in Outcome.values:
+        raise ActionRefused(_("Say whether the complaint is upheld."), code="outcome")
+    if remedy not in Remedy.values:
+        raise ActionRefused(_("Choose the remedy."), code="remedy")
+    refund = remedy == Remedy.REFUND
+    if refund and (remedy_amount is None or remedy_amount <= 0 or not remedy_currency):
+        raise ActionRefused(_("Give the amount refunded."), code="refund_amount")
+    if not refund and remedy_amount is not None:
+        raise ActionRefused(_("Only a refund has an amount."), code="amount_without_refund")
 
 
 def check_claim(complaint: Complaint, *, by: Any) -> None:

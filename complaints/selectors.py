@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from common.kept import ProcessCopy
-from complaints.models import Category, Complaint, Subcategory
+from complaints.models import Category, Cause, Complaint, Subcategory
 
 
 def active_subcategories() -> QuerySet[Subcategory]:
@@ -21,6 +21,7 @@ class Kept(NamedTuple):
     categories: dict[int, Category]  # every one, retired ones included, in their order
     subcategories: dict[int, Subcategory]  # the same, each with its category
     active: dict[str, Subcategory]  # those a complaint may be filed under (active_subcategories), by str(pk)
+    causes: dict[int, Cause]  # every cause, retired ones included, in their order
 
 
 def _read() -> Kept:
@@ -30,7 +31,8 @@ def _read() -> Kept:
         sub.category = categories[sub.category_id]
     offered = set(active_subcategories().values_list("pk", flat=True))  # the rule said once
     active = {str(pk): sub for pk, sub in subcategories.items() if pk in offered}
-    return Kept(categories, subcategories, active)
+    causes = {cause.pk: cause for cause in Cause.objects.all()}
+    return Kept(categories, subcategories, active, causes)
 
 
 # Kept in this process until one changes (common.kept). Retired ones too: staff filter old
@@ -51,6 +53,20 @@ def name_categories(complaints: Iterable[Complaint]) -> None:
             complaint.category = categories[read["category_id"]]
         if read.get("subcategory_id") in subcategories:
             complaint.subcategory = subcategories[read["subcategory_id"]]
+
+
+def cached_causes() -> dict[int, Cause]:
+    """Every cause, retired ones included, by primary key, in their order (kept as the categories are)."""
+    return _kept.get().causes
+
+
+def causes_for(category_id: int | None) -> list[Cause]:
+    """The active causes a complaint of this category may be resolved with: the category's own,
+    then those offered for every category."""
+    causes = [cause for cause in cached_causes().values() if cause.is_active]
+    return [cause for cause in causes if cause.category_id == category_id] + [
+        cause for cause in causes if cause.category_id is None
+    ]
 
 
 def cached_active_subcategories() -> dict[str, Subcategory]:

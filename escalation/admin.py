@@ -1,15 +1,18 @@
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from common.times import duration
 from complaints.admin import ReadOnlyModelAdmin
+from escalation import letters
 from escalation.models import (
     BusinessCalendar,
     Escalation,
     EscalationLevel,
     Holiday,
+    LetterTemplate,
     Regime,
     RegimeDeadline,
     SlaPolicy,
@@ -90,11 +93,41 @@ class RegimeDeadlineInline(admin.TabularInline):
     extra = 0
 
 
+class LetterTemplateForm(forms.ModelForm):
+    """A letter's text names only placeholders the portal fills, and a final response all its
+    required parts (escalation.letters)."""
+
+    class Meta:
+        model = LetterTemplate
+        fields = ("kind", "language", "subject", "body")
+        widgets = {"body": forms.Textarea(attrs={"rows": 8, "cols": 80})}
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if cleaned.get("kind"):
+            for error in letters.template_errors(
+                cleaned["kind"], cleaned.get("subject", ""), cleaned.get("body", "")
+            ):
+                self.add_error("body", error)
+        return cleaned
+
+
+class LetterTemplateInline(admin.StackedInline):
+    model = LetterTemplate
+    form = LetterTemplateForm
+    extra = 0
+
+    def get_formset(self, request, obj=None, **kwargs):
+        names = ", ".join(f"{{{name}}} ({label})" for name, label in letters.PLACEHOLDERS.items())
+        kwargs.setdefault("help_texts", {"body": _("Placeholders: %(names)s.") % {"names": names}})
+        return super().get_formset(request, obj, **kwargs)
+
+
 @admin.register(Regime)
 class RegimeAdmin(ForgetCachedPoliciesMixin, admin.ModelAdmin):
     list_display = ("name_vi", "name_en", "code", "calendar", "rolls_to_working_day", "attached_to")
     list_select_related = ("calendar",)
-    inlines = [RegimeDeadlineInline]
+    inlines = [RegimeDeadlineInline, LetterTemplateInline]
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("categories")

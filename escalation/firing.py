@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 from common.bulk import BulkInsert
 from complaints.models import EventKind, in_language
 from complaints.records import EventRows, NoticeRows, case_update, notice_values, staff_notices, staff_people
-from escalation import sla
+from escalation import letters, sla
 from escalation.models import Escalation, EscalationLevel, Reason
 
 logger = logging.getLogger("escalation.sweep")
@@ -137,6 +137,7 @@ def record(
                     trigger_key=key,
                 )
     taken = escalations.insert(unless_taken="trigger_key")
+    holding: list[int] = []  # the cases warned that their final response is near
     for case in settled:
         done = []
         for fired in case.fired:
@@ -148,8 +149,36 @@ def record(
             done.append(fired)
         for values in _notices(case, done, now=now, levels=levels):
             notices.add(values)
+        if any(fired.checkpoint.kind == HOLDING_CHECK for fired in done):
+            holding.append(case.row.id)
+    if holding:
+        _holding_letters(holding, now=now, events=events, notices=notices)
     events.insert()
     notices.insert()  # and nudges delivery after the commit
+
+
+# A regime's holding letter goes out when staff are warned that the final response is near.
+HOLDING_CHECK = sla.WARN_REGULATORY[sla.FINAL_RESPONSE]
+
+
+def _holding_letters(ids: list[int], *, now: datetime, events: EventRows, notices: NoticeRows) -> None:
+    """Each case's holding letter to its complainant, and its timeline entry (set-wise, beside
+    the rest: two reads whatever the number of cases)."""
+    for complaint, letter in letters.holding_letters(ids):
+        values = notice_values(
+            complaint_id=complaint.pk,
+            email=complaint.contact_email,
+            template=letters.LETTER_NOTICE,
+            language=complaint.language,
+            context=letters.letter_context(letter, guest=complaint.complainant_id is None),
+            now=now,
+        )
+        notices.add(values)
+        events.add(
+            complaint_id=complaint.pk,
+            now=now,
+            **letters.letter_event(letter, message_id=values["message_id"]),
+        )
 
 
 def _event(

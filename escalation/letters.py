@@ -18,9 +18,11 @@ from typing import Any, NamedTuple
 from django.utils.translation import gettext_lazy as _
 
 from common.times import day, reading_as, when
-from complaints.models import Complaint, Outcome, Remedy
+from complaints.models import ActorRole, Complaint, EventKind, Notification, Outcome, Remedy
+from complaints.records import notify_complainant, record_event
 from complaints.refusals import ActionRefused
 from escalation.models import REGULATORY_DUE, DeadlineKind, LetterKind, LetterTemplate, Regime
+from escalation.policies import regime_of_category
 
 # What a template may name, and what each is filled with (shown in the admin).
 PLACEHOLDERS: dict[str, Any] = {
@@ -92,6 +94,16 @@ def template_of(complaint: Any, kind: str) -> LetterTemplate | None:
     return templates_for([complaint.regime_id], kind).get((complaint.regime_id, complaint.language))
 
 
+def acknowledgement_template(category_id: int, language: str) -> LetterTemplate | None:
+    """The acknowledgement a complaint of this category, in this language, is sent when filed:
+    its category's regime's, if the regime has one in that language."""
+    rules = regime_of_category(category_id)
+    if rules is None:
+        return None
+    regime_id = rules.regime.pk
+    return templates_for([regime_id], LetterKind.ACKNOWLEDGEMENT).get((regime_id, language))
+
+
 def deadline_lines(complaint: Any) -> str:
     """The regime's deadlines on the complaint, one per line (in the active language)."""
     lines = []
@@ -113,9 +125,11 @@ def compose(complaint: Any, template: LetterTemplate, *, regime: Regime | None =
     """The letter `template` makes for the complaint, in the template's language.
 
     For a final response, refuses (ActionRefused) when a required part is empty: the
-    findings, the outcome, the remedy, the regime's next route in that language.
+    findings, the outcome, the remedy, the regime's next route in that language. Only a
+    final response reads what staff found (a holding letter's complaint need not hold it).
     """
     regime = regime or template.regime
+    final = template.kind == LetterKind.FINAL_RESPONSE
     with reading_as(template.language):
         values = {
             "name": complaint.contact_name,
@@ -125,12 +139,12 @@ def compose(complaint: Any, template: LetterTemplate, *, regime: Regime | None =
             "regime": regime.name_vi if template.language == "vi" else regime.name_en,
             "deadlines": deadline_lines(complaint),
             "final_due": day(complaint.final_response_due_at) if complaint.final_response_due_at else "",
-            "findings": getattr(complaint, "resolution_summary", ""),
-            "outcome": str(Outcome(complaint.outcome).label) if getattr(complaint, "outcome", "") else "",
-            "remedy": remedy_text(complaint) if hasattr(complaint, "remedy") else "",
+            "findings": complaint.resolution_summary if final else "",
+            "outcome": str(Outcome(complaint.outcome).label) if final and complaint.outcome else "",
+            "remedy": remedy_text(complaint) if final else "",
             "next_route": regime.next_route_in(template.language),
         }
-        if template.kind == LetterKind.FINAL_RESPONSE:
+        if final:
             _check_parts(values, template, regime)
         return Letter(
             kind=template.kind,
@@ -187,3 +201,81 @@ def final_response_letter(complaint: Complaint) -> Letter | None:
             code="letter_missing",
         )
     return compose(complaint, template)
+
+
+# The e-mail that carries a letter (templates/emails/regime_letter*).
+LETTER_NOTICE = "regime_letter"
+
+
+def letter_context(letter: Letter, *, guest: bool, kind: str = "") -> dict[str, Any]:
+    """What a letter's notice holds: the letter as composed, and how the complainant follows the case."""
+    return {
+        "letter": letter.kind,
+        "subject": letter.subject,
+        "body": letter.body,
+        "kind": kind,
+        "with_tracking_link": guest,
+    }
+
+
+def letter_event(letter: Letter, *, message_id: str) -> dict[str, Any]:
+    """The timeline entry of a letter sent: its text, which letter, and the notice that carried
+    it (by its Message-ID, known before the notice is written: the sweep writes both set-wise)."""
+    return {
+        "kind": EventKind.LETTER_SENT,
+        "public": True,
+        "body": letter.body,
+        "payload": {"letter": letter.kind, "subject": letter.subject, "message_id": message_id},
+    }
+
+
+def send_letter(
+    complaint: Complaint, letter: Letter, *, now: Any, by: Any = None, kind: str = ""
+) -> Notification:
+    """Send the letter through the outbox and record it on the timeline (caller's transaction).
+
+    `kind` is the case update it stands for (a final response: "resolved").
+    """
+    notice = notify_complainant(
+        complaint,
+        template=LETTER_NOTICE,
+        now=now,
+        **letter_context(letter, guest=complaint.complainant_id is None, kind=kind),
+    )
+    event = letter_event(letter, message_id=notice.message_id)
+    record_event(
+        complaint=complaint,
+        by=by,
+        now=now,
+        actor_role=ActorRole.STAFF if by is not None else ActorRole.SYSTEM,
+        **event,
+    )
+    return notice
+
+
+# What composing a letter reads of a complaint, beyond what the sweep reads.
+LETTER_READS = (
+    "id",
+    "reference",
+    "regime_id",
+    "language",
+    "contact_name",
+    "contact_email",
+    "complainant_id",
+    "subject",
+    "submitted_at",
+    *REGULATORY_DUE.values(),
+)
+
+
+def holding_letters(complaint_ids: Iterable[int]) -> list[tuple[Complaint, Letter]]:
+    """The holding letters of these complaints (their final response is near and not sent),
+    each in its complainant's language where the regime has one: two queries, whatever their number."""
+    complaints = list(Complaint.objects.filter(pk__in=set(complaint_ids)).only(*LETTER_READS))
+    templates = templates_for((complaint.regime_id for complaint in complaints), LetterKind.HOLDING)
+    found = []
+    for complaint in complaints:
+        template = templates.get((complaint.regime_id, complaint.language))
+        if template is not None:
+            found.append((complaint, compose(complaint, template)))
+    return found

@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 
 from common.times import when
 from complaints.models import ComplaintEvent, EventKind
-from escalation.models import DeadlineKind, Reason
+from escalation.models import DeadlineKind, LetterKind, Reason
 
 # The events that move a case on the ladder: the only ones that name its rungs.
 LADDER_EVENTS = frozenset({EventKind.ESCALATED, EventKind.ESCALATION_REQUESTED, EventKind.DE_ESCALATED})
@@ -20,8 +20,14 @@ def _when(value: str | None) -> str:
 
 
 def describe(event: ComplaintEvent, level_names: dict[int, str]) -> str:
-    """One sentence for a ladder move, a missed deadline or a warning; "" for other events."""
+    """One sentence for a ladder move, a missed deadline, a warning or a regime's letter; ""
+    for other events."""
     payload = event.payload or {}
+    if event.kind == EventKind.LETTER_SENT and payload.get("letter") in LetterKind.values:
+        return _("%(letter)s: “%(subject)s”") % {
+            "letter": LetterKind(payload["letter"]).label,
+            "subject": payload.get("subject", ""),
+        }
     due = _when(payload.get("due_at"))
     first_response = payload.get("deadline") == "first_response"
     regulatory = _regulatory_label(payload.get("deadline"))

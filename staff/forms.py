@@ -5,6 +5,7 @@ the export's filters. Validation and layout only: the choices they offer are rea
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -23,10 +24,19 @@ from complaints.models import (
     Category,
     Complaint,
     Complexity,
+    Currency,
+    Outcome,
     PrivacyRequestStatus,
+    Remedy,
     Status,
 )
-from complaints.selectors import active_subcategories, cached_categories, grouped_subcategory_choices
+from complaints.selectors import (
+    active_subcategories,
+    cached_categories,
+    cached_causes,
+    causes_for,
+    grouped_subcategory_choices,
+)
 from staff.dashboard import DEFAULT_WEEKS, WEEK_CHOICES
 from staff.selectors import CannedChoice, SubcategoryChoice
 
@@ -232,13 +242,70 @@ class StaffReasonForm(StaffActionForm):
 
 
 class ResolveForm(StaffActionForm):
+    """The resolution and what was found: the cause (of the case's category, or for every
+    category), whether the complaint is upheld, the remedy (a refund with its amount)."""
+
     summary = forms.CharField(
         label=_("Resolution summary"),
         max_length=10_000,
         widget=forms.Textarea(attrs={"rows": 4}),
-        help_text=_("What was done. The complainant sees this and may accept or dispute it."),
+        help_text=_(
+            "What was found and what was done. The complainant sees this and may accept or dispute it."
+        ),
         error_messages={"required": _("Summarise the resolution.")},
     )
+    cause = forms.TypedChoiceField(
+        label=_("Cause"),
+        coerce=int,
+        help_text=_("Why the complaint arose, as you found it: counted on the dashboard."),
+        error_messages={
+            "required": _("Choose the cause."),
+            "invalid_choice": _("Choose one of the causes listed."),
+        },
+    )
+    outcome = forms.ChoiceField(
+        label=_("Outcome"),
+        choices=[("", "—"), *Outcome.choices],
+        error_messages={"required": _("Say whether the complaint is upheld.")},
+    )
+    remedy = forms.ChoiceField(
+        label=_("Remedy"),
+        choices=[("", "—"), *Remedy.choices],
+        error_messages={"required": _("Choose the remedy.")},
+    )
+    remedy_amount = forms.DecimalField(
+        label=_("Refund amount"),
+        required=False,
+        min_value=Decimal("0.01"),
+        max_digits=14,
+        decimal_places=2,
+        help_text=_("Only for a refund."),
+        error_messages={"invalid": _("Write the amount as a number, e.g. 150000 or 12.50.")},
+    )
+    remedy_currency = forms.ChoiceField(
+        label=_("Currency"), choices=Currency.choices, initial=Currency.VND, required=False
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        category_id = self.complaint.category_id if self.complaint is not None else None
+        self.fields["cause"].choices = [
+            ("", "—"),
+            *((cause.pk, cause.name) for cause in causes_for(category_id)),
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if cleaned.get("remedy") == Remedy.REFUND:
+            if cleaned.get("remedy_amount") is None and "remedy_amount" not in self.errors:
+                self.add_error("remedy_amount", _("Give the amount refunded."))
+            if not cleaned.get("remedy_currency"):
+                self.add_error("remedy_currency", _("Choose the currency."))
+        else:  # only a refund has an amount
+            cleaned["remedy_amount"], cleaned["remedy_currency"] = None, ""
+        if "cause" in cleaned:
+            cleaned["cause"] = cached_causes()[cleaned["cause"]]
+        return cleaned
 
 
 # --- Lists and reports ------------------------------------------------------------------------

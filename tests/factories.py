@@ -91,12 +91,43 @@ def contact_data(**overrides: object) -> dict[str, object]:
     return data
 
 
-def resolve(complaint, *, by, now: datetime = NOW, summary: str = "Đã khôi phục tài khoản."):
-    """Take a new complaint through triage to resolution with the real services."""
-    from complaints.services import transition_complaint
+def found(complaint, **overrides: object) -> dict[str, object]:
+    """What staff found, as resolving a complaint requires it: the first cause of its category
+    (or one for every category), upheld, an apology."""
+    from django.db.models import Q
 
-    complaint = transition_complaint(complaint=complaint, to_status="open", by=by, now=now)
-    return transition_complaint(complaint=complaint, to_status="resolved", by=by, now=now, note=summary)
+    from complaints.models import Cause
+
+    cause = (
+        Cause.objects.filter(Q(category_id=complaint.category_id) | Q(category=None), is_active=True)
+        .order_by("category", "position")
+        .first()
+    )
+    return {"cause": cause, "outcome": "upheld", "remedy": "apology", **overrides}
+
+
+def found_form(complaint, **overrides: object) -> dict[str, object]:
+    """`found` as the resolve form posts it."""
+    values = found(complaint, **overrides)
+    return {**values, "cause": values["cause"].pk if values["cause"] else ""}
+
+
+def resolve(
+    complaint, *, by, now: datetime = NOW, summary: str = "Đã khôi phục tài khoản.", **overrides: object
+):
+    """Take a new complaint through triage to resolution with the real services."""
+    from complaints.services import resolve_complaint, transition_complaint
+
+    if complaint.status == "new":
+        complaint = transition_complaint(complaint=complaint, to_status="open", by=by, now=now)
+    return resolve_complaint(
+        complaint=complaint,
+        summary=summary,
+        by=by,
+        now=now,
+        version=complaint.version,
+        **found(complaint, **overrides),
+    )
 
 
 # --- the second factor ------------------------------------------------------------------------

@@ -38,7 +38,15 @@ from escalation.sweep import sweep
 from evidence.services import attach_evidence, write_dossier
 from tests.conftest import CODE_STEP, authenticator_for, type_code
 from tests.evidence.conftest import png, sealed, text
-from tests.factories import PASSWORD, contact_data, fresh_totp_code, make_complaint, make_user, totp_code
+from tests.factories import (
+    PASSWORD,
+    contact_data,
+    found,
+    fresh_totp_code,
+    make_complaint,
+    make_user,
+    totp_code,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -136,12 +144,22 @@ def build_world(language: str) -> World:
         complaint=resolved, assignee=agent, by=agent, now=now, version=resolved.version
     )
     resolved = services.resolve_complaint(
-        complaint=resolved, summary="The provider fixed the app.", by=agent, now=now, version=resolved.version
+        complaint=resolved,
+        summary="The provider fixed the app.",
+        by=agent,
+        now=now,
+        version=resolved.version,
+        **found(resolved),
     )
 
     closed = mine(subject="Parcel not delivered")
     closed = services.resolve_complaint(
-        complaint=closed, summary="The parcel was re-sent.", by=agent, now=now, version=closed.version
+        complaint=closed,
+        summary="The parcel was re-sent.",
+        by=agent,
+        now=now,
+        version=closed.version,
+        **found(closed, remedy="replacement"),
     )
     closed = services.accept_resolution(complaint=closed, by=complainant, now=now)
 

@@ -241,7 +241,20 @@ FORMS = [
     Form("assign_as_agent", "agent", _complaint_url("staff:assign"), {"assignee": "me", "version": "1"}),
     Form("escalate", "manager", _complaint_url("staff:escalate"), {"reason": "Khó", "version": "1"}),
     Form("de_escalate", "manager", _complaint_url("staff:de_escalate"), {"reason": "Dễ", "version": "1"}),
-    Form("resolve", "manager", _complaint_url("staff:resolve"), {"summary": "Xong", "version": "1"}),
+    Form(
+        "resolve",
+        "manager",
+        _complaint_url("staff:resolve"),
+        {
+            "summary": "Xong",
+            "cause": "1",
+            "outcome": "upheld",
+            "remedy": "refund",
+            "remedy_amount": "150000",
+            "remedy_currency": "VND",
+            "version": "1",
+        },
+    ),
     Form(
         "signup",
         "anonymous",

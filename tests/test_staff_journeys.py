@@ -215,6 +215,11 @@ def test_an_agent_claims_asks_for_information_and_resolves_after_the_answer(brow
         expect(deadlines.get_by_text(tr(language, "paused while we wait for you"))).to_have_count(0)
         open_action(panel, tr(language, "Resolve"))
         panel.get_by_label(tr(language, "Resolution summary")).fill(summary)
+        panel.get_by_label(tr(language, "Cause"), exact=True).select_option(index=1)  # the category's first
+        panel.get_by_label(tr(language, "Outcome"), exact=True).select_option(label=tr(language, "Upheld"))
+        panel.get_by_label(tr(language, "Remedy"), exact=True).select_option(
+            label=tr(language, "Access restored")
+        )
         panel.get_by_role("button", name=tr(language, "Resolve the case")).click()
         page.wait_for_url(f"{base}/staff/cases/{reference}/")
         expect_message(page, language, "The case was resolved; the complainant was told.")
@@ -230,6 +235,10 @@ def test_an_agent_claims_asks_for_information_and_resolves_after_the_answer(brow
 
     complaint.refresh_from_db()
     assert complaint.status == Status.RESOLVED
+    assert complaint.cause is not None and (complaint.outcome, complaint.remedy) == (
+        "upheld",
+        "access_restored",
+    )
     assert complaint.resolution_summary == summary
     assert complaint.assignee == agent
     events = list(

@@ -35,7 +35,7 @@ from complaints.models import (
 from complaints.records import notify_complainant, record_event
 from complaints.refusals import FilesRefused
 from complaints.search import search_text
-from escalation import clock
+from escalation import clock, letters
 from evidence.models import largest_size_limit
 from evidence.services import (
     AttachResult,
@@ -130,6 +130,9 @@ def submit_complaint(
     """
     subcategory: Subcategory = data["subcategory"]
     account = by if by is not None and getattr(by, "is_authenticated", False) else None
+    # Under a regime with an acknowledgement in the complainant's language, the notice of
+    # receipt carries it: the complaint is acknowledged as it is filed.
+    acknowledgement_template = letters.acknowledgement_template(subcategory.category_id, data["language"])
     try:
         with transaction.atomic():
             complaint = Complaint(
@@ -160,6 +163,7 @@ def submit_complaint(
                 # records it); a complaint opened by e-mail has none until it is completed.
                 consent_version=data.get("consent_version", ""),
                 consent_given_at=now if data.get("consent_version") else None,
+                acknowledged_at=now if acknowledgement_template is not None else None,
             )
             complaint.search_text = search_text(
                 complaint.reference, complaint.subject, complaint.description, complaint.contact_email
@@ -181,7 +185,23 @@ def submit_complaint(
                 actor_role=ActorRole.COMPLAINANT,
                 payload=payload,
             )
-            notify_complainant(complaint, template=acknowledgement, now=now, with_tracking_link=True)
+            letter = (
+                letters.compose(complaint, acknowledgement_template) if acknowledgement_template else None
+            )
+            notice = notify_complainant(
+                complaint,
+                template=acknowledgement,
+                now=now,
+                with_tracking_link=True,
+                **({"letter": letter.kind, "letter_body": letter.body} if letter else {}),
+            )
+            if letter is not None:
+                record_event(
+                    complaint=complaint,
+                    by=None,
+                    now=now,
+                    **letters.letter_event(letter, message_id=notice.message_id),
+                )
             if on_filed is not None:
                 on_filed(complaint)
     except IntegrityError:

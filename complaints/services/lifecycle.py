@@ -106,8 +106,13 @@ def transition_complaint(
 ) -> Complaint:
     """Move the complaint to `to_status` if the lifecycle allows it; raise TransitionNotAllowed if not.
 
-    Tells the complainant of the statuses in COMPLAINANT_NOTICES. Locks the complaint.
+    Tells the complainant of the statuses in COMPLAINANT_NOTICES. Locks the complaint. A case
+    is resolved only by `resolve_complaint`, which requires what staff found.
     """
+    if to_status == Status.RESOLVED:
+        raise TransitionNotAllowed(
+            _("A case is resolved with its cause, outcome and remedy."), code="resolve_with_findings"
+        )
     with transaction.atomic():
         complaint = Complaint.objects.locked(complaint)
         fields = transition(complaint, to_status, by=by, now=now, body=note, public=public)

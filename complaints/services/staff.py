@@ -10,6 +10,7 @@ is triaged (opened) by the first action that works on it. Ladder moves are in
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
@@ -17,6 +18,7 @@ from django.db import transaction
 from complaints.models import (
     UNCLASSIFIED,
     ActorRole,
+    Cause,
     Complaint,
     ComplaintEvent,
     DossierPart,
@@ -25,9 +27,9 @@ from complaints.models import (
     Subcategory,
 )
 from complaints.records import notify_assignee, record_event, tell_complainant
-from complaints.rules import check_assignment, check_open
+from complaints.rules import check_assignment, check_open, check_resolution
 from complaints.services.lifecycle import open_if_new, save, transition
-from escalation import clock
+from escalation import clock, letters
 
 
 def reply_as_staff(
@@ -94,14 +96,56 @@ def request_information(
 
 
 def resolve_complaint(
-    *, complaint: Complaint, summary: str, by: Any, now: datetime, version: int
+    *,
+    complaint: Complaint,
+    summary: str,
+    cause: Cause | None,
+    outcome: str,
+    remedy: str,
+    by: Any,
+    now: datetime,
+    version: int,
+    remedy_amount: Decimal | None = None,
+    remedy_currency: str = "",
 ) -> Complaint:
-    """Resolve the case with a summary the complainant sees (it stops the resolution clock).
+    """Resolve the case with a summary the complainant sees (it stops the resolution clock) and
+    what staff found: its cause, whether it is upheld, the remedy (`check_resolution`).
 
-    Notifies the complainant, who may accept or dispute. Raises StaleForm or
+    Under a regime the first resolution is the final response: the regime's letter, composed
+    with those parts and its next route, goes to the complainant in place of the usual
+    notice and onto the timeline; without its template or a part it is refused and nothing
+    changes. The complainant may accept or dispute. Raises ActionRefused, StaleForm or
     TransitionNotAllowed (e.g. while waiting for the complainant).
     """
-    return _move(complaint, Status.RESOLVED, body=summary, by=by, now=now, version=version)
+    found = {
+        "cause": cause,
+        "outcome": outcome,
+        "remedy": remedy,
+        "remedy_amount": remedy_amount,
+        "remedy_currency": remedy_currency,
+    }
+    with transaction.atomic():
+        complaint = Complaint.objects.locked(complaint, version=version)
+        check_resolution(complaint, **found)
+        fields = open_if_new(complaint, by=by, now=now)
+        for name, value in found.items():
+            setattr(complaint, name, value)
+        complaint.resolution_summary = summary
+        letter = letters.final_response_letter(complaint)  # refused before anything is written
+        fields += transition(
+            complaint,
+            Status.RESOLVED,
+            by=by,
+            now=now,
+            body=summary,
+            payload={"cause": cause.slug, "outcome": outcome, "remedy": remedy},
+        )
+        save(complaint, [*fields, *found])
+        if letter is None:
+            tell_complainant(complaint, kind=Status.RESOLVED, note=summary, now=now)
+        else:
+            letters.send_letter(complaint, letter, now=now, by=by, kind=Status.RESOLVED)
+    return complaint
 
 
 def _move(

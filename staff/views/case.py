@@ -32,7 +32,7 @@ from complaints.access import complaint_or_404, reader, staff_case_or_404
 from complaints.accesslog import record_access
 from complaints.case_page import case_context
 from complaints.models import AccessKind, Complaint
-from complaints.refusals import ActionRefused, StaleForm, permitted
+from complaints.refusals import ActionRefused, NotAllowed, StaleForm, permitted
 from complaints.rules import check_claim, check_reassign
 from complaints.selectors import name_categories
 from escalation import moves
@@ -128,11 +128,18 @@ def _next_url(request: HttpRequest) -> str | None:
 
 
 def staff_action(
-    form_name: str, act: Callable[..., Any], success: str, *, roles: tuple[str, ...] = tuple(STAFF_ROLES)
+    form_name: str,
+    act: Callable[..., Any],
+    success: str,
+    *,
+    roles: tuple[str, ...] = tuple(STAFF_ROLES),
+    refusal_on_form: bool = False,
 ) -> Callable[[HttpRequest, str], HttpResponse]:
     """A POST view for one staff action: validate, call the service, redirect.
 
-    Anyone without one of `roles` gets 404 (anonymous visitors are sent to sign in).
+    Anyone without one of `roles` gets 404 (anonymous visitors are sent to sign in). With
+    `refusal_on_form`, a refusal of what the form says (not of the case's state: NotAllowed)
+    is shown on the form as posted, what was typed kept, not as a message above the page.
     """
 
     @role_required(*roles)
@@ -151,6 +158,11 @@ def staff_action(
             retry = _form(form_name, complaint, request, initial=typed)
             return _case_page(request, reference, bound={form_name: retry}, status=409)
         except ActionRefused as exc:  # a rule refused it: TransitionNotAllowed, AssignmentRefused, ...
+            if refusal_on_form and not isinstance(
+                exc, NotAllowed
+            ):  # the form's content, not the case's state
+                form.add_error(None, exc)
+                return _case_page(request, reference, bound={form_name: form}, status=400)
             messages.error(request, " ".join(exc.messages))
             return redirect("staff:case", complaint.reference)
         messages.success(request, _(success))  # the literals are marked with gettext_noop below
@@ -192,4 +204,5 @@ resolve = staff_action(
     "resolve_form",
     services.resolve_complaint,
     gettext_noop("The case was resolved; the complainant was told."),
+    refusal_on_form=True,
 )

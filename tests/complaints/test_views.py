@@ -13,7 +13,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Role
-from complaints import services
 from complaints.access import GUEST_COOKIE
 from complaints.models import Complaint, ContactAttempt, EventKind, Notification, Status
 from complaints.notifications import deliver_outbox
@@ -255,7 +254,7 @@ def test_accept_dispute_and_rate_after_resolution(client):
     assert response.status_code == 302
     complaint.refresh_from_db()
     assert complaint.status == Status.OPEN
-    services.transition_complaint(complaint=complaint, to_status="resolved", by=agent, now=timezone.now())
+    resolve(complaint, by=agent, now=timezone.now())
     client.post(reverse("complaints:accept", args=[complaint.reference]))
     client.post(
         reverse("complaints:rate", args=[complaint.reference]), {"rating-rating": "5", "rating-comment": "ok"}

@@ -18,7 +18,7 @@ from complaints.services import reply_as_complainant, transition_complaint
 from complaints.services.staff import reclassify_complaint, request_information
 from escalation.models import Regime, RegimeDeadline
 from escalation.policies import forget_policies
-from tests.factories import make_complaint, make_user, sign_in
+from tests.factories import make_complaint, make_user, resolve, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -208,9 +208,7 @@ def test_a_reclassification_leaves_a_deadline_already_met_as_it_was(agent):
     )
     assert complaint.final_response_due_at == end_of(2027, 3, 18)  # 45 days
     met = FILED + timedelta(days=35)
-    complaint = transition_complaint(
-        complaint=complaint, to_status="resolved", by=agent, now=met, note="Xong."
-    )
+    complaint = resolve(complaint, by=agent, now=met, summary="Xong.")
     complaint = transition_complaint(
         complaint=complaint, to_status="open", by=agent, now=met + timedelta(hours=1), note="Mở lại."
     )

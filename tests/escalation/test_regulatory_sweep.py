@@ -19,7 +19,7 @@ from escalation import sla
 from escalation import sweep as sweeping
 from escalation.models import Escalation, Reason, Regime, RegimeDeadline, SlaPolicy
 from escalation.policies import forget_policies, regime_rules
-from tests.factories import make_complaint, make_user, sign_in
+from tests.factories import make_complaint, make_user, resolve, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -206,13 +206,7 @@ def test_a_dispute_after_the_legal_date_does_not_undo_the_final_response(staff, 
     complaint = complaint_services.transition_complaint(
         complaint=complaint, to_status="open", by=staff["agent"], now=FILED + timedelta(hours=1)
     )
-    complaint = complaint_services.transition_complaint(
-        complaint=complaint,
-        to_status="resolved",
-        by=staff["agent"],
-        now=ACCEPT_DUE - SECOND,
-        note="Đã hoàn tiền.",
-    )
+    complaint = resolve(complaint, by=staff["agent"], now=ACCEPT_DUE - SECOND, summary="Đã hoàn tiền.")
     complaint_services.dispute_resolution(
         complaint=complaint, by=owner, now=ACCEPT_DUE + timedelta(hours=1), reason="Chưa nhận được tiền."
     )

@@ -15,7 +15,7 @@ from complaints import refusals, services
 from complaints.models import CannedReply, Complaint, EventKind, Notification, Status, Subcategory
 from escalation import moves
 from escalation.models import Escalation, Reason
-from tests.factories import NOW, make_complaint, make_user, sign_in
+from tests.factories import NOW, found, found_form, make_complaint, make_user, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -161,7 +161,13 @@ def test_reclassifying_recomputes_the_deadlines(client, staff):
 def test_resolving_stores_the_summary_and_tells_the_complainant(client, staff):
     complaint = filed_now()
     response = post_as(
-        client, staff["agent"], "resolve", complaint, summary="Đã mở khoá tài khoản.", version=1
+        client,
+        staff["agent"],
+        "resolve",
+        complaint,
+        summary="Đã mở khoá tài khoản.",
+        version=1,
+        **found_form(complaint),
     )
     assert response.status_code == 302
     complaint = fresh(complaint)
@@ -187,7 +193,13 @@ def test_a_refused_transition_is_a_message_not_a_500(client, staff, en):
     )
     complaint = fresh(complaint)
     response = post_as(
-        client, staff["agent"], "resolve", complaint, summary="Xong.", version=complaint.version
+        client,
+        staff["agent"],
+        "resolve",
+        complaint,
+        summary="Xong.",
+        version=complaint.version,
+        **found_form(complaint),
     )
     assert response.status_code == 302
     page = client.get(response["Location"], HTTP_ACCEPT_LANGUAGE="en").content.decode()
@@ -447,7 +459,12 @@ def test_a_stale_form_is_409_shows_the_new_state_and_keeps_what_was_typed(client
     loaded = complaint.version
     # A colleague resolves the case while this agent is still typing a reply.
     services.resolve_complaint(
-        complaint=complaint, summary="Xong rồi.", by=staff["lead"], now=NOW, version=loaded
+        complaint=complaint,
+        summary="Xong rồi.",
+        by=staff["lead"],
+        now=NOW,
+        version=loaded,
+        **found(complaint),
     )
     response = post_as(client, staff["agent"], "reply", complaint, body="Bản nháp của tôi", version=loaded)
     assert response.status_code == 409
@@ -466,7 +483,7 @@ def test_a_stale_form_is_409_shows_the_new_state_and_keeps_what_was_typed(client
         ("reclassify", {"subcategory": "", "complexity": "complex"}),
         ("assign", {"assignee": "me"}),
         ("escalate", {"reason": "Khẩn."}),
-        ("resolve", {"summary": "Xong."}),
+        ("resolve", {"summary": "Xong.", "outcome": "upheld", "remedy": "apology"}),
     ],
 )
 def test_every_versioned_action_answers_a_stale_form_with_409_and_changes_nothing(
@@ -475,6 +492,8 @@ def test_every_versioned_action_answers_a_stale_form_with_409_and_changes_nothin
     if name == "reclassify":
         data = {**data, "subcategory": Subcategory.objects.get(slug="not-received").pk}
     complaint = make_complaint()
+    if name == "resolve":
+        data = {**data, **found_form(complaint)}
     loaded = complaint.version
     services.add_contact(  # the complainant adds a contact meanwhile: the case moved on
         complaint=complaint,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -15,7 +16,7 @@ from django.utils import timezone
 from accounts import second_factor
 from accounts.models import Role, User
 from complaints import services
-from complaints.models import CannedReply, Category, Subcategory
+from complaints.models import CannedReply, Category, Cause, Currency, Outcome, Remedy, Status, Subcategory
 from escalation.models import Regime
 from escalation.policies import forget_policies
 from escalation.sweep import sweep
@@ -113,6 +114,16 @@ class Command(BaseCommand):
                 now=now - timedelta(days=days_ago),
             )
             for status, note in steps:
+                if status == Status.RESOLVED:  # the double charge, refunded: its final response
+                    complaint = services.resolve_complaint(
+                        complaint=complaint,
+                        summary=note,
+                        by=agent,
+                        now=now - timedelta(days=days_ago),
+                        version=complaint.version,
+                        **demo_refund(),
+                    )
+                    continue
                 complaint = services.transition_complaint(
                     complaint=complaint,
                     to_status=status,
@@ -172,6 +183,17 @@ CANNED_REPLIES = (
         "The money will reach your account within 5 to 7 working days.",
     ),
 )
+
+
+def demo_refund() -> dict[str, Any]:
+    """What the agent found on the double charge: the product's billing at fault, upheld, refunded."""
+    return {
+        "cause": Cause.objects.filter(slug__in=("product-quality", "other")).order_by("-slug").first(),
+        "outcome": Outcome.UPHELD,
+        "remedy": Remedy.REFUND,
+        "remedy_amount": Decimal("250000"),
+        "remedy_currency": Currency.VND,
+    }
 
 
 DEMO_COMPLAINTS = (
