@@ -260,6 +260,10 @@ def deep_url(client: Client, base: str, depth: int) -> str:
     return url
 
 
+def last_year() -> str:
+    return str(timezone.localdate().year - 1)
+
+
 def measure(repeat: int) -> None:
     agent = User.objects.get(username="bench-agent-0")
     manager = User.objects.get(username="bench-manager")
@@ -276,6 +280,9 @@ def measure(repeat: int) -> None:
         "queue_search": (as_agent, unassigned + "?q=subject+4242"),
         "manager_queue": (as_manager, reverse("staff:manager_queue")),
         "dashboard": (as_manager, reverse("staff:dashboard")),
+        # The compliance report over the last full year (12 months), and over the last full month.
+        "compliance_report": (as_manager, f"{reverse('staff:compliance')}?period={last_year()}"),
+        "compliance_report_month": (as_manager, reverse("staff:compliance")),
     }
     # The case pages, on an open case of the agent's with 30 entries and 5 files; the filing
     # form as a guest opens it.

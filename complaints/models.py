@@ -514,6 +514,24 @@ class Complaint(ChoiceLabels, models.Model):
                 name="complaint_open_level_idx",
                 condition=Q(status__in=QUEUE_STATUSES),
             ),
+            # The compliance report (staff.compliance): a regime's deadlines met and missed in a
+            # period, and its complaints closed in it; one range of each, the rest of the table
+            # (complaints under no regime, deadlines not yet met or missed) left out.
+            *(
+                models.Index(
+                    fields=[column],
+                    name=f"complaint_rg_{short}_idx",
+                    condition=Q(regime__isnull=False, **{f"{column}__isnull": False}),
+                )
+                for short, column in (
+                    ("ack", "acknowledged_at"),
+                    ("accept", "accepted_at"),
+                    ("final", "final_response_at"),
+                    ("ack_miss", "acknowledge_breached_at"),
+                    ("accept_miss", "accept_breached_at"),
+                    ("final_miss", "final_response_breached_at"),
+                )
+            ),
             # The retention sweep: ended cases not yet anonymised, oldest end first.
             models.Index(
                 fields=["status_changed_at"],
@@ -665,7 +683,13 @@ class ComplaintEvent(ChoiceLabels, models.Model):
 
     class Meta:
         ordering = ["created_at", "pk"]
-        indexes = [models.Index(fields=["complaint", "created_at"], name="event_timeline_idx")]
+        indexes = [
+            models.Index(fields=["complaint", "created_at"], name="event_timeline_idx"),
+            # The compliance report's letters sent in a period (staff.compliance.late_letters).
+            models.Index(
+                fields=["created_at"], name="event_letter_sent_idx", condition=Q(kind="letter_sent")
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.complaint_id} {self.kind} {when(self.created_at)}"

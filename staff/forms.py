@@ -5,6 +5,7 @@ the export's filters. Validation and layout only: the choices they offer are rea
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -37,6 +38,8 @@ from complaints.selectors import (
     causes_for,
     grouped_subcategory_choices,
 )
+from escalation.models import Regime
+from staff import compliance
 from staff.dashboard import DEFAULT_WEEKS, WEEK_CHOICES
 from staff.selectors import CannedChoice, SubcategoryChoice
 
@@ -443,3 +446,38 @@ class AccessLookupForm(AttachMailForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["reference"].help_text = _("For example KN-7F3K-Q9XM.")
+
+
+class ComplianceForm(CleanTextMixin, forms.Form):
+    """The compliance report's period (a month, a quarter or a year: `2026-02`, `2026-Q1`,
+    `2026`, offered in a select) and regime (one, or all of them)."""
+
+    period = forms.CharField(label=_("Period"), required=False)
+    regime = forms.ModelChoiceField(
+        label=_("Regime"),
+        queryset=Regime.objects.all(),
+        to_field_name="code",
+        required=False,
+        empty_label=_("All regimes"),
+        error_messages={"invalid_choice": _("Choose a regime from the list.")},
+    )
+
+    def __init__(self, *args: Any, today: date, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.today = today
+        self.default_period = compliance.last_full_month(today)
+        self.period_choices = [(period.code, period.label) for period in compliance.recent_periods(today)]
+
+    def clean_period(self) -> compliance.Period:
+        code = self.cleaned_data["period"]
+        if not code:
+            return self.default_period
+        period = compliance.parse_period(code)
+        if period is None:
+            raise forms.ValidationError(
+                _("Choose a month (2026-02), a quarter (2026-Q1) or a year (2026), from %(first)s on."),
+                params={"first": compliance.FIRST_YEAR},
+            )
+        if period.first > self.today:
+            raise forms.ValidationError(_("This period has not begun yet."))
+        return period

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from staff.views import access, case, mail, privacy, queues, reports
+from staff.views import access, case, compliance, mail, privacy, queues, reports
 
 app_name = "staff"
 
@@ -36,4 +36,6 @@ urlpatterns = [
     path("privacy/cases/<str:reference>/lift/", privacy.privacy_lift, name="privacy_lift"),
     path("dashboard/", reports.sla_dashboard, name="dashboard"),
     path("export.csv", reports.export_complaints, name="export"),
+    path("compliance/", compliance.compliance_report, name="compliance"),
+    path("compliance.csv", compliance.compliance_csv, name="compliance_csv"),
 ]
