@@ -1121,11 +1121,12 @@ class TallyKind(models.TextChoices):
     FIRST_RESPONSE_BREACHES = "first_response_breaches"  # first-response deadlines missed, per week
     RESOLUTION_BREACHES = "resolution_breaches"  # resolution deadlines missed, per week
     OPEN = "open"  # open complaints (the queue statuses), per escalation level
+    CAUSES = "causes"  # resolved complaints, per week of resolution, category and cause
 
 
 class Tally(models.Model):
     """A change to the SLA dashboard's counts, written by PostgreSQL itself: triggers on the
-    complaints table add one row per (kind, week, category, level) a statement changed, with
+    complaints table add one row per (kind, week, category, level, cause) a statement changed, with
     the difference (see complaints.tallies). Summed, the rows give the dashboard's figures;
     a periodic task folds them into one row per key. Nothing in Python writes them."""
 
@@ -1136,6 +1137,7 @@ class Tally(models.Model):
     # A plain number (no foreign key): a tally must never lock or hold up a category.
     category_id = models.BigIntegerField(null=True)
     level = models.SmallIntegerField(null=True)
+    cause_id = models.BigIntegerField(null=True)
     complaints = models.BigIntegerField(default=0)
     first_response_decided = models.BigIntegerField(default=0)
     first_response_met = models.BigIntegerField(default=0)

@@ -38,7 +38,7 @@ COUNTERS = (
     "resolution_met",
 )
 # What a tally is kept per, and a row of nothing.
-KEYS = ("kind", "week", "category_id", "level")
+KEYS = ("kind", "week", "category_id", "level", "cause_id")
 NOTHING = "(" + ", ".join("0" for _ in COUNTERS) + ")"
 # The complaint's columns a tally depends on (the transition tables are read for these only).
 COLUMNS = (
@@ -52,6 +52,7 @@ COLUMNS = (
     "resolution_due_at",
     "resolved_at",
     "resolution_breached_at",
+    "cause_id",
 )
 FIRST_RESPONSE_DECIDED = (
     "first_response_due_at IS NOT NULL"
@@ -90,7 +91,7 @@ WITH changed AS ({rows})
 INSERT INTO {TABLE} ({", ".join((*KEYS, *COUNTERS))})
 SELECT * FROM (
     SELECT {_literal(TallyKind.SUBMITTED)}, date_trunc('week', submitted_at AT TIME ZONE {tz})::date,
-           category_id, NULL::smallint, sum(sign),
+           category_id, NULL::smallint, NULL::bigint, sum(sign),
            {_count(FIRST_RESPONSE_DECIDED)},
            {_count(f"{FIRST_RESPONSE_DECIDED} AND {FIRST_RESPONSE_MET}")},
            {_count(RESOLUTION_DECIDED)},
@@ -99,14 +100,19 @@ SELECT * FROM (
     UNION ALL
     SELECT {_literal(TallyKind.FIRST_RESPONSE_BREACHES)},
            date_trunc('week', first_response_breached_at AT TIME ZONE {tz})::date,
-           NULL, NULL, sum(sign), {zeros}
+           NULL, NULL, NULL, sum(sign), {zeros}
       FROM changed WHERE first_response_breached_at IS NOT NULL GROUP BY 2
     UNION ALL
     SELECT {_literal(TallyKind.RESOLUTION_BREACHES)},
-           date_trunc('week', resolution_breached_at AT TIME ZONE {tz})::date, NULL, NULL, sum(sign), {zeros}
+           date_trunc('week', resolution_breached_at AT TIME ZONE {tz})::date, NULL, NULL, NULL, sum(sign),
+           {zeros}
       FROM changed WHERE resolution_breached_at IS NOT NULL GROUP BY 2
     UNION ALL
-    SELECT {_literal(TallyKind.OPEN)}, NULL, NULL, escalation_level, sum(sign), {zeros}
+    SELECT {_literal(TallyKind.CAUSES)}, date_trunc('week', resolved_at AT TIME ZONE {tz})::date,
+           category_id, NULL, cause_id, sum(sign), {zeros}
+      FROM changed WHERE resolved_at IS NOT NULL AND cause_id IS NOT NULL GROUP BY 2, 3, 5
+    UNION ALL
+    SELECT {_literal(TallyKind.OPEN)}, NULL, NULL, escalation_level, NULL, sum(sign), {zeros}
       FROM changed WHERE status IN ({open_statuses}) GROUP BY escalation_level
 ) AS difference ({", ".join((*KEYS, *COUNTERS))})
 WHERE ({", ".join(COUNTERS)}) <> {NOTHING}"""
@@ -187,11 +193,13 @@ def compact() -> int:
 @dataclass(frozen=True)
 class Sums:
     """The tallies' sums the dashboard shows: `targets` per (category, week of submission),
-    `breaches` per (kind, week), `open` per level."""
+    `breaches` per (kind, week), `open` per level, `causes` per (category, cause, week of
+    resolution)."""
 
     targets: list[dict]
     breaches: list[dict]
     open: dict[int, int]
+    causes: list[dict]
 
 
 def read(*, since: date, time_zone: str) -> Sums | None:
@@ -213,8 +221,9 @@ def read(*, since: date, time_zone: str) -> Sums | None:
         rows = cursor.fetchall()
     if rows[0][0] != time_zone:
         return None
-    targets, breaches, open_counts = [], [], {}
-    for _zone, kind, week, category_id, level, count, fr_decided, fr_met, res_decided, res_met in rows:
+    targets, breaches, open_counts, causes = [], [], {}, []
+    for row in rows:
+        _zone, kind, week, category_id, level, cause_id, count, fr_decided, fr_met, res_decided, res_met = row
         if kind == TallyKind.SUBMITTED:
             targets.append(
                 {
@@ -231,4 +240,6 @@ def read(*, since: date, time_zone: str) -> Sums | None:
             breaches.append({"kind": kind, "week": week, "n": count})
         elif kind == TallyKind.OPEN:
             open_counts[level] = count
-    return Sums(targets=targets, breaches=breaches, open=open_counts)
+        elif kind == TallyKind.CAUSES:
+            causes.append({"category_id": category_id, "cause_id": cause_id, "week": week, "n": count})
+    return Sums(targets=targets, breaches=breaches, open=open_counts, causes=causes)

@@ -12,7 +12,9 @@ an index:
 2. breaches per week: `complaint_fr_breached_idx` and `complaint_res_breached_idx`, two
    small partial indexes scanned index-only, in one UNION ALL;
 3. open complaints per level: `complaint_open_level_idx`, a partial index on the open
-   statuses scanned index-only.
+   statuses scanned index-only;
+4. the causes of the complaints resolved in the window, per category, cause and week of
+   resolution (a Pareto per category, and each cause's trend).
 
 Either way, the ladder and the categories are named from this process's copies (common.kept).
 
@@ -39,7 +41,7 @@ from django.db.models.functions import TruncWeek
 
 from complaints import tallies
 from complaints.models import QUEUE_STATUSES, Complaint, TallyKind
-from complaints.selectors import cached_categories
+from complaints.selectors import cached_categories, cached_causes
 from escalation.standing import level_names
 
 WEEK_CHOICES = (4, 12, 26)
@@ -136,6 +138,47 @@ class WeekRow:
 
 
 @dataclass
+class CauseRow:
+    """One cause of a category's resolved complaints: how many per week of the window, its
+    share of the category's, and the share of it and the causes above it (the Pareto line)."""
+
+    cause_id: int
+    name: str
+    weeks: list[int]
+    share: float = 0.0
+    cumulative: float = 0.0
+
+    @property
+    def count(self) -> int:
+        return sum(self.weeks)
+
+    @property
+    def earlier(self) -> int:
+        """Resolved in the first half of the window."""
+        return sum(self.weeks[: len(self.weeks) // 2])
+
+    @property
+    def later(self) -> int:
+        """Resolved in the second half of the window (the current week included)."""
+        return sum(self.weeks[len(self.weeks) // 2 :])
+
+    @property
+    def trend(self) -> str:
+        return "rising" if self.later > self.earlier else "falling" if self.later < self.earlier else "steady"
+
+
+@dataclass
+class CausePareto:
+    category_id: int
+    name: str
+    rows: list[CauseRow]
+
+    @property
+    def total(self) -> int:
+        return sum(row.count for row in self.rows)
+
+
+@dataclass
 class Dashboard:
     weeks: list[date]
     start: datetime
@@ -143,6 +186,7 @@ class Dashboard:
     levels: list[LevelCount]
     breaches: list[BreachWeek]
     totals: list[WeekFigures] = field(default_factory=list)
+    causes: list[CausePareto] = field(default_factory=list)
 
     def week_rows(self) -> list[WeekRow]:
         return [
@@ -195,6 +239,19 @@ def weekly_breaches(*, start: datetime) -> list[dict]:
     return list(halves[0].union(halves[1], all=True))
 
 
+def weekly_causes(*, start: datetime) -> list[dict]:
+    """Per (category, cause, week of resolution) since `start`: the complaints resolved with
+    that cause and still resolved (a dispute takes one back until it is resolved again). One
+    query (the fallback where no tallies are kept: SQLite's small databases)."""
+    return list(
+        Complaint.objects.filter(resolved_at__gte=start, cause_id__isnull=False)
+        .annotate(week=_week("resolved_at"))
+        .values("category_id", "cause_id", "week")
+        .annotate(n=Count("*"))
+        .order_by()
+    )
+
+
 def open_per_level() -> dict[int, int]:
     """Open complaints (the queue statuses) per escalation level: one index-only scan of
     complaint_open_level_idx, never a count of the whole table."""
@@ -210,26 +267,32 @@ def open_per_level() -> dict[int, int]:
 BREACH_KINDS = {TallyKind.FIRST_RESPONSE_BREACHES: FIRST_RESPONSE, TallyKind.RESOLUTION_BREACHES: RESOLUTION}
 
 
-def counted(*, mondays: list[date]) -> tuple[list[dict], list[dict], dict[int, int]]:
-    """The targets, breaches and open complaints per level: from the tallies PostgreSQL keeps
-    (one query on a small table, complaints.tallies), or from the complaints themselves where
-    none are kept in the portal's time zone (three queries, above). The same figures."""
+def counted(*, mondays: list[date]) -> tuple[list[dict], list[dict], dict[int, int], list[dict]]:
+    """The targets, breaches, open complaints per level and causes of resolved complaints: from
+    the tallies PostgreSQL keeps (one query on a small table, complaints.tallies), or from the
+    complaints themselves where none are kept in the portal's time zone (four queries, above).
+    The same figures."""
     sums = tallies.read(since=mondays[0], time_zone=settings.TIME_ZONE)
     if sums is None:
         start = start_of(mondays[0])
-        return weekly_targets(start=start), weekly_breaches(start=start), open_per_level()
+        return (
+            weekly_targets(start=start),
+            weekly_breaches(start=start),
+            open_per_level(),
+            weekly_causes(start=start),
+        )
     breaches = [
         {"kind": BREACH_KINDS[row["kind"]], "week": row["week"], "n": row["n"]} for row in sums.breaches
     ]
-    return sums.targets, breaches, sums.open
+    return sums.targets, breaches, sums.open, sums.causes
 
 
 def build_dashboard(*, now: datetime, weeks: int = DEFAULT_WEEKS) -> Dashboard:
     """All the dashboard's figures for the last `weeks` ISO weeks up to `now` (three queries
-    where PostgreSQL keeps tallies, five otherwise)."""
+    where PostgreSQL keeps tallies, six otherwise)."""
     mondays = week_starts(now=now, weeks=weeks)
     start = start_of(mondays[0])
-    target_rows, breach_rows, open_counts = counted(mondays=mondays)
+    target_rows, breach_rows, open_counts, cause_rows = counted(mondays=mondays)
 
     targets: dict[tuple[int, date], WeekFigures] = {}
     for row in target_rows:
@@ -273,8 +336,47 @@ def build_dashboard(*, now: datetime, weeks: int = DEFAULT_WEEKS) -> Dashboard:
         for monday in mondays
     ]
     return Dashboard(
-        weeks=mondays, start=start, categories=categories, levels=levels, breaches=breaches, totals=totals
+        weeks=mondays,
+        start=start,
+        categories=categories,
+        levels=levels,
+        breaches=breaches,
+        totals=totals,
+        causes=cause_paretos(cause_rows, mondays),
     )
+
+
+def cause_paretos(rows: list[dict], mondays: list[date]) -> list[CausePareto]:
+    """The causes of each category's resolved complaints, most frequent first, with each one's
+    share, the running (Pareto) share, and its count per week of the window."""
+    causes = cached_causes()
+    counts: dict[int, dict[int, list[int]]] = {}
+    position = {monday: i for i, monday in enumerate(mondays)}
+    for row in rows:
+        if row["week"] not in position or not row["n"]:
+            continue
+        weeks = counts.setdefault(row["category_id"], {}).setdefault(row["cause_id"], [0] * len(mondays))
+        weeks[position[row["week"]]] += row["n"]
+    paretos = []
+    for category in cached_categories():
+        found = counts.get(category.pk)
+        if not found:
+            continue
+        cause_rows = sorted(
+            (
+                CauseRow(
+                    cause_id=cause_id, name=causes[cause_id].name if cause_id in causes else "?", weeks=weeks
+                )
+                for cause_id, weeks in found.items()
+            ),
+            key=lambda row: (-row.count, row.name),
+        )
+        total, running = sum(row.count for row in cause_rows), 0
+        for row in cause_rows:
+            running += row.count
+            row.share, row.cumulative = 100 * row.count / total, 100 * running / total
+        paretos.append(CausePareto(category_id=category.pk, name=category.name, rows=cause_rows))
+    return paretos
 
 
 def _sum_shares(shares) -> Share:

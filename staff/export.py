@@ -17,7 +17,7 @@ from django.db.models import QuerySet
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
-from complaints.models import Complaint, Complexity, Status
+from complaints.models import Complaint, Complexity, Outcome, Remedy, Status
 
 BOM = "\ufeff"
 CHUNK_SIZE = 2000
@@ -70,6 +70,10 @@ COLUMNS: list[tuple[object, tuple[str, ...]]] = [
     (_("Resolution due (UTC)"), ("resolution_due_at",)),
     (_("Resolved (UTC)"), ("resolved_at",)),
     (_("Resolution deadline missed (UTC)"), ("resolution_breached_at",)),
+    (_("Cause"), ("cause__name_vi", "cause__name_en")),
+    (_("Outcome"), ("outcome",)),
+    (_("Remedy"), ("remedy",)),
+    (_("Refund amount"), ("remedy_amount", "remedy_currency")),
     (_("Subject"), ("subject",)),
     (_("Contact e-mail"), ("contact_email",)),
 ]
@@ -92,8 +96,16 @@ def export_rows(
     with translation.override(language):
         statuses = {value: str(label) for value, label in Status.choices}
         complexities = {value: str(label) for value, label in Complexity.choices}
+        found = {value: str(label) for value, label in (*Outcome.choices, *Remedy.choices)}
     suffix = "en" if language == "en" else "vi"
-    return _rows(complaints, suffix=suffix, statuses=statuses, complexities=complexities, levels=level_names)
+    return _rows(
+        complaints,
+        suffix=suffix,
+        statuses=statuses,
+        complexities=complexities,
+        levels=level_names,
+        found=found,
+    )
 
 
 def _rows(
@@ -103,6 +115,7 @@ def _rows(
     statuses: dict[str, str],
     complexities: dict[str, str],
     levels: dict[int, str],
+    found: dict[str, str],
 ) -> Iterator[list[object]]:
     for row in complaints.values_list(*FIELDS).iterator(chunk_size=CHUNK_SIZE):
         values = dict(zip(FIELDS, row, strict=True))
@@ -121,6 +134,12 @@ def _rows(
             values["resolution_due_at"],
             values["resolved_at"],
             values["resolution_breached_at"],
+            values[f"cause__name_{suffix}"],
+            found.get(values["outcome"], values["outcome"]),
+            found.get(values["remedy"], values["remedy"]),
+            f"{values['remedy_amount']} {values['remedy_currency']}"
+            if values["remedy_amount"] is not None
+            else None,
             values["subject"],
             values["contact_email"],
         ]

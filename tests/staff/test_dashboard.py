@@ -308,3 +308,66 @@ def test_build_dashboard_itself_runs_one_query_on_the_tallies(crafted, django_as
     dashboard.build_dashboard(now=NOW, weeks=26)
     with django_assert_num_queries(1):
         dashboard.build_dashboard(now=NOW, weeks=26)
+
+
+# --- Causes ------------------------------------------------------------------------------------
+
+
+def resolved_with(cause_slug: str, *, weeks_ago: int, now: datetime, **fields) -> Complaint:
+    from complaints.models import Cause
+
+    cause = Cause.objects.get(slug=cause_slug)
+    sub = "cannot-log-in" if cause.category is None or cause.category.slug == "account" else "app"
+    moment = now - timedelta(weeks=weeks_ago)
+    values = {"status": Status.RESOLVED, "resolved_at": moment, **fields}
+    return complaint(
+        at=moment - timedelta(days=1), sub=sub, cause=cause, outcome="upheld", remedy="apology", **values
+    )
+
+
+@pytest.mark.parametrize(
+    "language,trends",
+    [
+        ("en", ["rising (1 → 2)", "falling (2 → 0)", "rising (0 → 1)"]),
+        ("vi", ["tăng (1 → 2)", "giảm (2 → 0)", "tăng (0 → 1)"]),
+    ],
+)
+def test_the_causes_are_a_pareto_per_category_with_their_trend(client, language, trends):
+    now = timezone.now()
+    # Twelve weeks: the first six are the earlier half, the last six the later.
+    resolved_with("credentials", weeks_ago=10, now=now)
+    resolved_with("credentials", weeks_ago=1, now=now)
+    resolved_with("credentials", weeks_ago=2, now=now)
+    resolved_with("recovery-flow", weeks_ago=9, now=now)
+    resolved_with("recovery-flow", weeks_ago=8, now=now)
+    resolved_with("fraud", weeks_ago=0, now=now)
+    resolved_with("technical-fault", weeks_ago=3, now=now)
+    resolved_with("fraud", weeks_ago=20, now=now)  # before the window
+    resolved_with("fraud", weeks_ago=1, now=now, status=Status.OPEN, resolved_at=None)  # reopened
+    sign_in(client, make_user(role=Role.MANAGER, preferred_language=language))
+    page = client.get(URL, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    account = Category.objects.get(slug="account")
+    table = re.search(rf'data-testid="causes-{account.pk}">(.*?)</table>', page, re.S).group(1)
+    rows = re.findall(r'<tr data-cause="(\d+)">(.*?)</tr>', table, re.S)
+    from complaints.models import Cause
+
+    assert [int(cause) for cause, _row in rows] == [
+        Cause.objects.get(slug=slug).pk for slug in ("credentials", "recovery-flow", "fraud")
+    ]
+    cells = [re.findall(r"<td[^>]*>(.*?)</td>", row, re.S) for _cause, row in rows]
+    counts = [cell[0] for cell in cells]
+    shares = [re.sub(r"<svg.*?</svg>\s*", "", cell[1], flags=re.S).strip() for cell in cells]
+    running = [cell[2] for cell in cells]
+    assert counts == ["3", "2", "1"]
+    assert shares == ["50%", "33%", "17%"]
+    assert running == ["50%", "83%", "100%"]
+    assert [cell[3] for cell in cells] == trends
+    technical = Category.objects.get(slug="technical")
+    assert f'data-testid="causes-{technical.pk}"' in page
+    assert f'data-testid="causes-{Category.objects.get(slug="quality").pk}"' not in page
+
+
+def test_without_resolutions_the_causes_section_says_so(client):
+    sign_in(client, make_user(role=Role.MANAGER, preferred_language="en"))
+    page = client.get(URL, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'data-testid="no-causes"' in page

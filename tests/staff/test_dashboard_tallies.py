@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from accounts.models import Role
 from complaints import tallies
-from complaints.models import Complaint, Status, Subcategory, Tally
+from complaints.models import Cause, Complaint, Status, Subcategory, Tally
 from staff import dashboard
 from tests.factories import NOW, make_complaint, make_user, sign_in
 
@@ -37,6 +37,7 @@ def counted_directly(*, weeks: int, now: datetime = NOW) -> dict:
         dashboard.weekly_targets(start=start),
         dashboard.weekly_breaches(start=start),
         dashboard.open_per_level(),
+        dashboard.weekly_causes(start=start),
     )
 
 
@@ -46,8 +47,8 @@ def counted_from_tallies(*, weeks: int, now: datetime = NOW) -> dict:
     return normalised(*dashboard.counted(mondays=mondays))
 
 
-def normalised(targets: list[dict], breaches: list[dict], open_counts: dict) -> dict:
-    """The three kinds of figures as plain dicts, keys whose counts are all zero left out."""
+def normalised(targets: list[dict], breaches: list[dict], open_counts: dict, causes: list[dict]) -> dict:
+    """The four kinds of figures as plain dicts, keys whose counts are all zero left out."""
     return {
         "targets": {
             (row["category_id"], row["week"]): (
@@ -62,6 +63,9 @@ def normalised(targets: list[dict], breaches: list[dict], open_counts: dict) -> 
         },
         "breaches": {(row["kind"], row["week"]): row["n"] for row in breaches if row["n"]},
         "open": {level: n for level, n in open_counts.items() if n},
+        "causes": {
+            (row["category_id"], row["cause_id"], row["week"]): row["n"] for row in causes if row["n"]
+        },
     }
 
 
@@ -94,6 +98,7 @@ CLOCK_FIELDS = tuple(name for name in tallies.COLUMNS if name.endswith("_at"))
 
 def test_the_tallies_give_the_counted_figures_after_every_kind_of_change():
     rng = random.Random(15)
+    causes = list(Cause.objects.all())
     made = file_some(rng, 24)
     assert_same_figures()
     ids = [complaint.pk for complaint in made]
@@ -109,8 +114,10 @@ def test_the_tallies_give_the_counted_figures_after_every_kind_of_change():
             Complaint.objects.filter(pk__in=rng.sample(ids, 8)).update(
                 first_response_breached_at=some_moment(rng), escalation_level=rng.randrange(0, 3)
             )
-        elif change == 2:  # status, in and out of the queue
-            Complaint.objects.filter(pk__in=rng.sample(ids, 4)).update(status=rng.choice(list(Status.values)))
+        elif change == 2:  # status, in and out of the queue; the cause found at resolution
+            Complaint.objects.filter(pk__in=rng.sample(ids, 4)).update(
+                status=rng.choice(list(Status.values)), cause=rng.choice([None, *causes])
+            )
         elif change == 3:  # a change the tallies do not count: nothing appended
             before = Tally.objects.count()
             Complaint.objects.filter(pk__in=rng.sample(ids, 5)).update(subject="Đã đổi tiêu đề")
@@ -136,7 +143,7 @@ def test_folding_keeps_the_sums_in_one_row_per_key():
     before = counted_from_tallies(weeks=WIDE)
     assert tallies.compact() == rows
     assert counted_from_tallies(weeks=WIDE) == before == counted_directly(weeks=WIDE)
-    keys = Tally.objects.values_list("kind", "week", "category_id", "level")
+    keys = Tally.objects.values_list("kind", "week", "category_id", "level", "cause_id")
     assert len(keys) == len(set(keys)) < rows
     assert not Tally.objects.filter(
         complaints=0, first_response_decided=0, first_response_met=0, resolution_decided=0, resolution_met=0
@@ -169,7 +176,7 @@ def test_in_another_time_zone_the_dashboard_counts_from_the_complaints_until_reb
         dashboard.build_dashboard(now=NOW, weeks=WIDE)  # this process reads its copies once
         with CaptureQueriesContext(connection) as queries:
             dashboard.build_dashboard(now=NOW, weeks=WIDE)
-        assert len(queries) == 4  # the tallies' zone, then the three counting queries
+        assert len(queries) == 5  # the tallies' zone, then the four counting queries
 
         call_command("rebuild_tallies", stdout=io.StringIO())
         assert counted_from_tallies(weeks=WIDE) == in_utc

@@ -166,7 +166,7 @@ def test_the_rows_parse_back_to_the_data(manager):
     rows = parse(manager.get(URL))
     with translation.override("en"):
         assert rows[0] == header()
-    assert len(rows) == 3 and len(rows[0]) == len(COLUMNS) == 16
+    assert len(rows) == 3 and len(rows[0]) == len(COLUMNS) == 20
     first.refresh_from_db()
     with translation.override("en"):
         expected = [
@@ -184,11 +184,15 @@ def test_the_rows_parse_back_to_the_data(manager):
             csv_safe(first.resolution_due_at),
             "",
             "",
+            "",
+            "",
+            "",
+            "",
             'Mất tiền, "gấp"\r\nDòng hai',
             "lan@example.org",
         ]
     assert rows[1] == expected
-    assert rows[2][0] == second.reference and rows[2][14] == "Ứng dụng bị treo"
+    assert rows[2][0] == second.reference and rows[2][18] == "Ứng dụng bị treo"
 
 
 @pytest.mark.django_db
@@ -197,7 +201,7 @@ def test_formula_injection_is_neutralised_end_to_end(manager):
     make_complaint(subject="@SUM(1+1)", now=NOW + timedelta(minutes=1))
     make_complaint(subject="-2+3", now=NOW + timedelta(minutes=2))
     rows = parse(manager.get(URL))
-    assert [row[14] for row in rows[1:]] == [
+    assert [row[18] for row in rows[1:]] == [
         '\'=HYPERLINK("http://evil.example","Bấm")',
         "'@SUM(1+1)",
         "'-2+3",
@@ -258,3 +262,25 @@ def test_an_invalid_filter_is_refused_with_a_clear_message(manager, query, messa
     text = response.content.decode()
     assert "The export was refused because of its filters." in text
     assert message in text
+
+
+@pytest.mark.django_db
+def test_a_resolved_complaint_carries_its_cause_outcome_and_remedy(manager):
+    from decimal import Decimal
+
+    from complaints.models import Cause
+
+    made = make_complaint()
+    Complaint.objects.filter(pk=made.pk).update(
+        status="resolved",
+        resolved_at=NOW,
+        cause=Cause.objects.get(slug="fraud"),
+        outcome="partly_upheld",
+        remedy="refund",
+        remedy_amount=Decimal("150000"),
+        remedy_currency="VND",
+    )
+    rows = parse(manager.get(URL))
+    with translation.override("en"):
+        assert rows[0][14:18] == ["Cause", "Outcome", "Remedy", "Refund amount"]
+    assert rows[1][14:18] == ["Fraud or account takeover", "Partly upheld", "Refund", "150000.00 VND"]
