@@ -104,6 +104,21 @@ def acknowledgement_template(category_id: int, language: str) -> LetterTemplate 
     return templates_for([regime_id], LetterKind.ACKNOWLEDGEMENT).get((regime_id, language))
 
 
+def acknowledge_late(complaint: Complaint, *, now: Any) -> list[str]:
+    """A complaint that came under a regime after it was filed (reclassified by staff, or
+    completed by its complainant after an e-mail opened it) and is not acknowledged: send the
+    regime's acknowledgement now, if it has one in the complainant's language (the timeline
+    shows when). Returns the fields set; the caller reschedules the clock and saves."""
+    if complaint.regime_id is None or complaint.acknowledged_at is not None:
+        return []
+    template = template_of(complaint, LetterKind.ACKNOWLEDGEMENT)
+    if template is None:
+        return []
+    send_letter(complaint, compose(complaint, template), now=now)  # from the portal, whoever acted
+    complaint.acknowledged_at = now
+    return ["acknowledged_at"]
+
+
 def deadline_lines(complaint: Any) -> str:
     """The regime's deadlines on the complaint, one per line (in the active language)."""
     lines = []

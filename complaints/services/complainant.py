@@ -29,7 +29,7 @@ from complaints.rules import check_completable, check_open, check_reminder
 from complaints.services import retention
 from complaints.services.intake import contact_attempt
 from complaints.services.lifecycle import save, transition
-from escalation import clock
+from escalation import clock, letters
 
 
 def complete_complaint(
@@ -82,6 +82,9 @@ def complete_complaint(
             "missing_parts",
         ]
         fields += clock.recompute_deadlines(complaint=complaint, now=now)
+        if acknowledged := letters.acknowledge_late(complaint, now=now):
+            clock.reschedule(complaint)  # the acknowledgement deadline is met
+            fields += [*acknowledged, "next_check_at"]
         record_event(
             complaint=complaint,
             kind=EventKind.COMPLETED,

@@ -214,6 +214,9 @@ def reclassify_complaint(
             complaint.missing_parts = [p for p in complaint.missing_parts if p != DossierPart.CATEGORY]
             fields.append("missing_parts")
         fields += clock.recompute_deadlines(complaint=complaint, now=now)
+        if acknowledged := letters.acknowledge_late(complaint, now=now):
+            clock.reschedule(complaint)  # the acknowledgement deadline is met
+            fields += [*acknowledged, "next_check_at"]
         record_event(
             complaint=complaint,
             kind=EventKind.TRIAGED,

@@ -313,3 +313,42 @@ def test_the_regime_admin_page_lists_its_letters(client):
     regime = Regime.objects.get(code="fca-disp")
     page = client.get(reverse("admin:escalation_regime_change", args=[regime.pk])).content.decode()
     assert "Financial Ombudsman Service" in page and "{next_route}" in page
+
+
+def test_a_complaint_reclassified_under_a_regime_is_acknowledged_then_once(agent):
+    from complaints.models import Subcategory
+
+    regime = Regime.objects.get(code="vn-consumer-2023")
+    Category.objects.filter(slug="quality").update(regime=regime)
+    forget_policies()
+    complaint = make_complaint(language="vi")  # an account complaint: no regime
+    assert complaint.acknowledged_at is None
+    later = NOW + timedelta(hours=3)
+    not_received = Subcategory.objects.get(slug="not-received")
+    complaint = services.reclassify_complaint(
+        complaint=complaint,
+        subcategory=not_received,
+        complexity="complex",
+        by=agent,
+        now=later,
+        version=complaint.version,
+    )
+    complaint = fresh(complaint)
+    assert complaint.regime_id == regime.pk and complaint.acknowledged_at == later
+    (event,) = letters_sent(complaint, LetterKind.ACKNOWLEDGEMENT)
+    assert event.actor_role == "system" and complaint.reference in event.body
+    assert (
+        Notification.objects.filter(
+            complaint=complaint, template="regime_letter", context__letter="acknowledgement"
+        ).count()
+        == 1
+    )
+    services.reclassify_complaint(
+        complaint=complaint,
+        subcategory=not_received,
+        complexity="simple",
+        by=agent,
+        now=later + SECOND,
+        version=complaint.version,
+    )
+    assert len(letters_sent(complaint, LetterKind.ACKNOWLEDGEMENT)) == 1
