@@ -33,6 +33,7 @@ from complaints.forms import (
 from complaints.models import UNCLASSIFIED, Complaint, ComplaintEvent, ContactAttempt, EventKind
 from complaints.refusals import permitted
 from complaints.rules import check_completable, check_reminder
+from escalation.explain import service_deadlines, status_events
 from escalation.regulatory import regulatory_standing
 from escalation.rules import can_request_escalation
 from escalation.standing import latest_move_up, level_names, levels, standing
@@ -90,6 +91,10 @@ def case_context(
     ladder = levels() if on_ladder else {}
     names = level_names() if on_ladder else {}
     _annotate_events(events, evidence=evidence, contacts=contacts, level_names=names)
+    # What the deadlines' accounts replay: staff's page its own timeline; the complainant's, whose
+    # timeline is the public part, the status changes (one query, when the case has a deadline).
+    has_deadline = complaint.regime_id or complaint.first_response_due_at or complaint.resolution_due_at
+    clock_events = events if staff else status_events(complaint) if has_deadline else None
     context = {
         "complaint": complaint,
         "events": events,
@@ -100,12 +105,9 @@ def case_context(
         "standing": standing(complaint, latest_move_up(complaint), ladder)
         if complaint.escalation_level
         else None,
-        # The regime's deadlines beside the service ones, each with how it was reached (staff's
-        # page replays its own timeline; the complainant's, whose timeline is the public part,
-        # reads the status changes).
-        "regulatory": regulatory_standing(complaint, timeline=events if staff else None)
-        if complaint.regime_id
-        else None,
+        # The service's deadlines and the regime's, each with how it was reached.
+        "service": service_deadlines(complaint, timeline=clock_events) if clock_events is not None else {},
+        "regulatory": regulatory_standing(complaint, timeline=clock_events) if complaint.regime_id else None,
         "can_upload": may_add_evidence(request, complaint),
         "can_export": may_take_dossier(request, complaint),
         # Whether the images' sealed originals are offered beside their cleaned copies.

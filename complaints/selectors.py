@@ -78,6 +78,12 @@ def cached_active_subcategories() -> dict[str, Subcategory]:
     return _kept.get().active
 
 
+def kept_subcategories() -> dict[int, Subcategory]:
+    """Every subcategory, retired ones included, by primary key, each with its category, from
+    this process's copy (a case's class at any time of its life names one of them)."""
+    return _kept.get().subcategories
+
+
 def cached_categories() -> list[Category]:
     """Every category, retired ones included, in their order; kept in this process as the
     active subcategories are, under the same version."""

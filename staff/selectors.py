@@ -37,6 +37,7 @@ from complaints.models import (
 )
 from complaints.search import fold
 from complaints.selectors import name_categories
+from escalation.models import REGULATORY_BREACHED, REGULATORY_DUE, REGULATORY_MET, REGULATORY_WARNED
 from escalation.standing import latest_moves_up, standing
 
 TABS = {
@@ -113,20 +114,42 @@ QUEUE_ROW = (
     "first_response_breached_at",
     "resolution_warned_at",
     "resolution_breached_at",
+    # A regime's deadlines (outside a regime all NULL): when due, met, warned of, missed.
+    *REGULATORY_DUE.values(),
+    *(column for column in REGULATORY_MET.values() if column != "submitted_at"),
+    *REGULATORY_WARNED.values(),
+    *REGULATORY_BREACHED.values(),
     "category",  # named from this process's copy (name_categories)
     *(f"assignee__{name}" for name in NAME_FIELDS),
 )
 
 
 def sla_state(complaint: Complaint, now: datetime) -> tuple[str, timedelta | None]:
-    """("breached", time over) / ("warning", time left) / ("on_track", time left) / ("paused", None)."""
+    """("breached", time over) / ("warning", time left) / ("on_track", time left) / ("paused", None).
+
+    A regime's deadline counts as the service's do: missed (its breach recorded), the case is
+    breached, over since the first one missed; warned of and neither met nor missed, it is a
+    warning, with the time left to the nearer of it and the service's next deadline.
+    """
     if complaint.status == Status.AWAITING_COMPLAINANT:
         return "paused", None
     due = complaint.due if complaint.due.year < 9999 else None
     if complaint.first_response_breached_at or complaint.resolution_breached_at or (due and due <= now):
         return "breached", (now - due) if due else None
+    missed = [getattr(complaint, column) for column in REGULATORY_BREACHED.values()]
+    if any(missed):
+        return "breached", now - min(moment for moment in missed if moment)
     warned = complaint.first_response_warned_at if complaint.first_responded_at is None else None
     warned = warned or complaint.resolution_warned_at
+    # A regime's deadline warned of and not met (a missed one returned above): due when?
+    regime_due = [
+        getattr(complaint, REGULATORY_DUE[kind])
+        for kind, column in REGULATORY_WARNED.items()
+        if getattr(complaint, column) and getattr(complaint, REGULATORY_MET[kind]) is None
+    ]
+    if regime_due:
+        nearest = min((moment for moment in [*regime_due, due] if moment), default=None)
+        return "warning", (nearest - now) if nearest else None
     return ("warning" if warned else "on_track"), (due - now) if due else None
 
 

@@ -10,7 +10,7 @@ filters and paging) stays in its template.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django import template
@@ -20,7 +20,7 @@ from django.utils.translation import gettext, gettext_noop
 
 from common.markup import escaped as _e
 from common.markup import time_element
-from common.times import ago, duration_since, duration_until
+from common.times import ago, duration, duration_since
 from complaints.models import Complaint
 from complaints.templatetags.complaint_badges import incomplete_badge, standing_why, status_badge
 from escalation.models import DeadlineKind
@@ -34,6 +34,8 @@ BADGES = {
     "paused": ("text-bg-secondary", gettext_noop("Paused")),
     "on_track": ("text-bg-success", gettext_noop("On track")),
 }
+
+ZERO = timedelta(0)
 
 
 class _Page:
@@ -52,15 +54,15 @@ class _Page:
 
     def sla(self, complaint: Complaint) -> str:
         """The SLA state as a badge, with the time over (breached) or left (warning, on track)
-        under it when the case has a deadline."""
+        under it when the case has a deadline (the nearest one: a regime's may be nearer)."""
         css, words = self.badges[complaint.sla]
         badge = f'<span class="badge {css}">{words}</span>'
         if not complaint.sla_delta or complaint.sla == "paused":
             return badge
         if complaint.sla == "breached":
-            over = gettext("%(over)s over") % {"over": duration_since(complaint.due, self.now)}
+            over = gettext("%(over)s over") % {"over": duration(max(complaint.sla_delta, ZERO))}
             return f'{badge}<div class="small text-danger">{_e(over)}</div>'
-        left = gettext("%(left)s left") % {"left": duration_until(complaint.due, self.now)}
+        left = gettext("%(left)s left") % {"left": duration(max(complaint.sla_delta, ZERO))}
         return f'{badge}<div class="small">{_e(left)}</div>'
 
     def owner(self, complaint: Complaint) -> str:

@@ -11,14 +11,18 @@ from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from accounts.models import Role
 from common.kept import VERSION_KEY
 from common.paging import PAGE_SIZE, Cursor
+from common.times import duration
 from complaints import selectors
 from complaints.models import Category, Complaint, Status
+from complaints.services import transition_complaint
 from escalation import sweep as sweeping
+from escalation.models import Regime, SlaPolicy
+from escalation.policies import forget_policies
 from tests.factories import NOW, make_complaint, make_user, sign_in
 
 pytestmark = pytest.mark.django_db
@@ -165,6 +169,44 @@ def test_each_sla_state_reads_as_its_badge_and_its_time(client, agent, language,
         ).split()
     )
     assert status == words["status"]
+
+
+def test_a_missed_or_warned_regime_deadline_shows_on_the_badge(client, agent):
+    """Under the consumer law without service targets, only the regime's clock runs: a case
+    whose 7 working days to accept passed is breached, over since that deadline; one warned of
+    it is a warning, with the time left to it; and neither costs its row a query."""
+    Category.objects.filter(slug="account").update(regime=Regime.objects.get(code="vn-consumer-2023"))
+    SlaPolicy.objects.filter(category__slug="account").delete()
+    forget_policies()
+    now = timezone.now()
+    missed = make_complaint(now=now - timedelta(days=40))
+    warned = make_complaint(now=now)
+    calm = make_complaint(now=now)
+    sweeping.sweep(now=now)  # flags the missed one
+    warn_at = Complaint.objects.get(pk=warned.pk).accept_warning_at
+    transition_complaint(complaint=calm, to_status="open", by=agent, now=now)  # met
+    sweeping.sweep(now=warn_at)  # warns of the other
+    missed, warned = Complaint.objects.get(pk=missed.pk), Complaint.objects.get(pk=warned.pk)
+    assert missed.accept_breached_at is not None and missed.first_response_due_at is None
+    assert warned.accept_warned_at == warn_at and warned.accept_breached_at is None
+    sign_in(client, agent)
+    url = reverse("staff:queue_tab", args=["unassigned"])
+    client.get(url)  # warm the per-process caches (ladder, categories)
+    with CaptureQueriesContext(connection) as captured:
+        body = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert len([q for q in captured if 'FROM "complaints_complaint"' in q["sql"]]) == 1
+    rows = dict(re.findall(r'<tr data-reference="([^"]+)">(.*?)</tr>', body, re.S))
+
+    def badge(complaint: Complaint) -> str:
+        cells = re.findall(r"<td>(.*?)</td>", rows[complaint.reference], re.S)
+        return " ".join(re.sub(r"<[^>]+>", " ", cells[6]).split())
+
+    with translation.override("en"):
+        over = " ".join(duration(now - missed.accept_breached_at).split())
+        left = " ".join(duration(warned.accept_due_at - now).split())
+    assert badge(missed) == f"Breached {over} over"
+    assert badge(warned) == f"Warning {left} left"
+    assert badge(calm) == "On track"
 
 
 def test_keyset_pages_cover_the_queue_once_in_order(client, agent):
