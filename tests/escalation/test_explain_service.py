@@ -28,7 +28,7 @@ from complaints.services import (
 from escalation.explain import DASH, PAUSED, RECLASSIFIED, RESTARTED, service_deadlines
 from escalation.models import BusinessCalendar, SlaPolicy
 from escalation.policies import forget_policies
-from tests.factories import make_complaint, make_user, sign_in
+from tests.factories import found, make_complaint, make_user, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -176,7 +176,12 @@ def live(complaint: Complaint, step: tuple, *, by, now: datetime) -> Complaint:
         )
     if step[0] == "dispute" and complaint.status in ("new", "open"):
         complaint = resolve_complaint(
-            complaint=complaint, summary="Đã xử lý.", by=by, now=now, version=complaint.version
+            complaint=complaint,
+            summary="Đã xử lý.",
+            by=by,
+            now=now,
+            version=complaint.version,
+            **found(complaint),
         )
         return dispute_resolution(
             complaint=complaint, by=None, now=now + timedelta(hours=step[2]), reason="Chưa được."

@@ -178,6 +178,14 @@ def regime_post(page, regime: Regime, rows: list[dict], **fields) -> dict:
     for number, row in enumerate(rows):
         data[f"{inline.prefix}-{number}-regime"] = regime.pk
         data.update({f"{inline.prefix}-{number}-{name}": value for name, value in row.items()})
+    # Its letters, posted back as shown.
+    letters = page.context["inline_admin_formsets"][1].formset
+    data[f"{letters.prefix}-TOTAL_FORMS"] = data[f"{letters.prefix}-INITIAL_FORMS"] = str(len(letters.forms))
+    for number, letter in enumerate(letters.forms):
+        values = {**letter.initial, "id": letter.instance.pk, "regime": regime.pk}
+        data.update(
+            {f"{letters.prefix}-{number}-{name}": values[name] for name in letter.fields if name in values}
+        )
     return data
 
 
@@ -221,3 +229,33 @@ def test_an_administrator_is_told_why_a_complex_deadline_shorter_than_the_plain_
     assert response.status_code == 200  # the form again, with the error; nothing saved
     assert "A complex case cannot have fewer days than a plain one." in response.content.decode()
     assert deadline("cfpb", "final_response").days_if_complex == 60
+
+
+def test_an_administrator_is_told_a_final_response_letter_lacks_its_remedy(admin_client):
+    from escalation.models import LetterTemplate
+
+    regime = Regime.objects.get(code="fca-disp")
+    url = reverse("admin:escalation_regime_change", args=[regime.pk])
+    page = admin_client.get(url, HTTP_ACCEPT_LANGUAGE="en")
+    data = regime_post(
+        page,
+        regime,
+        [{"kind": "final_response", "days": "56", "unit": "calendar", "counted_from": "receipt"}],
+    )
+    letters = page.context["inline_admin_formsets"][1].formset
+    final = next(
+        number
+        for number, letter in enumerate(letters.forms)
+        if (letter.instance.kind, letter.instance.language) == ("final_response", "en")
+    )
+    before = LetterTemplate.objects.get(regime=regime, kind="final_response", language="en").body
+    data[f"{letters.prefix}-{final}-body"] = before.replace("{remedy}", "what we decided")
+    response = admin_client.post(url, data, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200  # the form again, nothing saved
+    assert "This letter must contain {remedy}." in response.content.decode()
+    assert LetterTemplate.objects.get(regime=regime, kind="final_response", language="en").body == before
+    data[f"{letters.prefix}-{final}-body"] = before + "\n\nRef. {reference}"
+    assert admin_client.post(url, data, HTTP_ACCEPT_LANGUAGE="en").status_code == 302
+    assert LetterTemplate.objects.get(regime=regime, kind="final_response", language="en").body.endswith(
+        "Ref. {reference}"
+    )
