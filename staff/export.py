@@ -16,6 +16,7 @@ from decimal import Decimal
 from django.db.models import QuerySet
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from complaints.models import Complaint, Complexity, Outcome, Remedy, Status
 
@@ -71,7 +72,7 @@ COLUMNS: list[tuple[object, tuple[str, ...]]] = [
     (_("Resolved (UTC)"), ("resolved_at",)),
     (_("Resolution deadline missed (UTC)"), ("resolution_breached_at",)),
     (_("Cause"), ("cause__name_vi", "cause__name_en")),
-    (_("Outcome"), ("outcome",)),
+    (pgettext_lazy("whether a complaint is upheld", "Outcome"), ("outcome",)),
     (_("Remedy"), ("remedy",)),
     (_("Refund amount"), ("remedy_amount", "remedy_currency")),
     (_("Subject"), ("subject",)),

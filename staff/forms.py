@@ -14,6 +14,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.forms.models import ModelChoiceIteratorValue
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from common.forms import ChoicesOnce, CleanTextMixin, QuickSelect
 from common.text import clean_text
@@ -267,7 +268,7 @@ class ResolveForm(StaffActionForm):
         },
     )
     outcome = forms.ChoiceField(
-        label=_("Outcome"),
+        label=pgettext_lazy("whether a complaint is upheld", "Outcome"),
         choices=[("", "—"), *Outcome.choices],
         error_messages={"required": _("Say whether the complaint is upheld.")},
     )

@@ -119,9 +119,9 @@ def browser() -> Iterator[object]:
             browser.close()
 
 
-# Data the migrations seed (role groups, categories, the ladder, policies, the calendar). A
-# transactional test flushes the database afterwards, so the next one gets it back from the
-# same seed functions.
+# Data the migrations seed (role groups, categories and causes, the ladder, policies, the
+# calendars, the regimes and their letters). A transactional test flushes the database
+# afterwards, so the next one gets it back from the same seed functions.
 SEEDS = (
     ("accounts.migrations.0002_staff_groups", "create_groups"),
     ("accounts.migrations.0003_privacy_officers", "create_group"),
@@ -130,6 +130,9 @@ SEEDS = (
     ("escalation.migrations.0005_calendar_and_holiday_names_in_both_languages", "seed"),
     ("complaints.migrations.0012_incomplete_complaints", "seed_unclassified"),
     ("escalation.migrations.0006_policy_for_unclassified", "seed"),
+    ("escalation.migrations.0008_seed_regimes", "seed"),
+    ("escalation.migrations.0011_seed_letters", "seed"),
+    ("complaints.migrations.0025_seed_causes", "seed"),
 )
 
 
