@@ -4,6 +4,7 @@ and the rest, and print the figures as JSON (used by bench.run).
 
 python -m bench.page_probe setup        create the bench staff; print their ids
 python -m bench.page_probe measure [N]  time each page N times after a warm-up
+python -m bench.page_probe measure N PAGE...  time only these pages (e.g. compliance_report)
 """
 
 from __future__ import annotations
@@ -264,7 +265,7 @@ def last_year() -> str:
     return str(timezone.localdate().year - 1)
 
 
-def measure(repeat: int) -> None:
+def measure(repeat: int, only: list[str]) -> None:
     agent = User.objects.get(username="bench-agent-0")
     manager = User.objects.get(username="bench-manager")
     as_agent, as_manager = Client(HTTP_HOST="127.0.0.1"), Client(HTTP_HOST="127.0.0.1")
@@ -284,6 +285,13 @@ def measure(repeat: int) -> None:
         "compliance_report": (as_manager, f"{reverse('staff:compliance')}?period={last_year()}"),
         "compliance_report_month": (as_manager, reverse("staff:compliance")),
     }
+    if only:
+        figures = {
+            name: timed(client, url, repeat, floor) for name, (client, url) in pages.items() if name in only
+        }
+        figures["page_floor"] = floor.figure()
+        print(json.dumps(figures))
+        return
     # The case pages, on an open case of the agent's with 30 entries and 5 files; the filing
     # form as a guest opens it.
     case, complainant = rich_case()
@@ -310,4 +318,4 @@ if __name__ == "__main__":
     if sys.argv[1] == "setup":
         setup()
     else:
-        measure(int(sys.argv[2]) if len(sys.argv) > 2 else 50)
+        measure(int(sys.argv[2]) if len(sys.argv) > 2 else 50, sys.argv[3:])

@@ -514,9 +514,9 @@ class Complaint(ChoiceLabels, models.Model):
                 name="complaint_open_level_idx",
                 condition=Q(status__in=QUEUE_STATUSES),
             ),
-            # The compliance report (staff.compliance): a regime's deadlines met and missed in a
-            # period, and its complaints closed in it; one range of each, the rest of the table
-            # (complaints under no regime, deadlines not yet met or missed) left out.
+            # The compliance report's list of the deadlines missed in a period (staff.compliance.
+            # breaches), oldest first: one range of each, complaints under no regime left out.
+            # (Its figures are the tallies of complaints.report_tallies.)
             *(
                 models.Index(
                     fields=[column],
@@ -524,13 +524,20 @@ class Complaint(ChoiceLabels, models.Model):
                     condition=Q(regime__isnull=False, **{f"{column}__isnull": False}),
                 )
                 for short, column in (
-                    ("ack", "acknowledged_at"),
-                    ("accept", "accepted_at"),
-                    ("final", "final_response_at"),
                     ("ack_miss", "acknowledge_breached_at"),
                     ("accept_miss", "accept_breached_at"),
                     ("final_miss", "final_response_breached_at"),
                 )
+            ),
+            # The compliance report's acknowledgements still pending (staff.compliance): those not
+            # given whose deadline is still ahead, one range of this small index; everything else
+            # about acknowledgements comes from the tallies.
+            models.Index(
+                fields=["acknowledge_due_at"],
+                name="complaint_ack_pending_idx",
+                condition=Q(
+                    regime__isnull=False, acknowledged_at__isnull=True, acknowledge_due_at__isnull=False
+                ),
             ),
             # The retention sweep: ended cases not yet anonymised, oldest end first.
             models.Index(
@@ -1150,3 +1157,55 @@ class Tally(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.week or ''} {self.category_id or ''} {self.level or ''}: {self.complaints}"
+
+
+class ReportTallyKind(models.TextChoices):
+    """What a compliance report tally counts, and the day it is kept by (never shown)."""
+
+    RECEIVED = "received"  # complaints received, with their acknowledgements: by day of receipt
+    ACKNOWLEDGE = "acknowledge"  # a regime's deadlines decided: by day met, or day missed
+    ACCEPT = "accept"
+    FINAL_RESPONSE = "final_response"
+    CLOSED = "closed"  # final responses sent: by day sent (and, if soon after, day of receipt)
+
+
+class ReportTally(models.Model):
+    """A change to the compliance report's counts, written by PostgreSQL itself: triggers on the
+    complaints table add one row per key a statement changed, with the difference (see
+    complaints.report_tallies). Summed, the rows give the report's figures; a periodic task
+    folds them into one row per key. Nothing in Python writes them."""
+
+    kind = models.CharField(max_length=16, choices=ReportTallyKind.choices)
+    # The day in settings.TIME_ZONE (as the report's periods are) of what was counted: receipt,
+    # the deadline met or missed, the final response sent.
+    day = models.DateField(null=True)
+    # A plain number (no foreign key): a tally must never lock or hold up a regime.
+    regime_id = models.BigIntegerField()
+    # CLOSED only, and only for a final response sent within report_tallies.RECENT_DAYS days of
+    # receipt: the days of receipt and of the response in the regime calendar's time zone
+    # (`calendar_zone`), from which the report tells whether it came within 3 business days.
+    received_on = models.DateField(null=True)
+    closed_on = models.DateField(null=True)
+    calendar_zone = models.CharField(max_length=64, blank=True, default="")
+    received = models.BigIntegerField(default=0)
+    acknowledge_due = models.BigIntegerField(default=0)
+    acknowledged_in_time = models.BigIntegerField(default=0)
+    acknowledged_late = models.BigIntegerField(default=0)
+    met = models.BigIntegerField(default=0)
+    missed = models.BigIntegerField(default=0)
+    breached = models.BigIntegerField(default=0)
+    closed = models.BigIntegerField(default=0)
+    closed_in_deadline = models.BigIntegerField(default=0)
+    closed_with_outcome = models.BigIntegerField(default=0)
+    upheld = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("compliance report tally")
+        verbose_name_plural = _("compliance report tallies")
+        indexes = [
+            # complaint.report_tallies.read: the days of a period.
+            models.Index(fields=["day"], name="report_tally_day_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.day or ''} {self.regime_id}"

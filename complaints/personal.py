@@ -194,6 +194,7 @@ NOT_PERSONAL: frozenset[str] = frozenset(
         "complaints.CannedReply",
         "complaints.ConsentWording",
         "complaints.Tally",  # counts per week, category and level: nobody in them
+        "complaints.ReportTally",  # counts per day and regime: nobody in them
         "escalation.BusinessCalendar",
         "escalation.WorkingPeriod",
         "escalation.Holiday",

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from complaints import services, tallies
+from complaints import report_tallies, services, tallies
 from complaints.mailbox import imap_settings, poll_doors
 from complaints.notifications import deliver_outbox
 from complaints.services.retention import anonymise_expired
@@ -45,8 +45,9 @@ def anonymise_expired_complaints() -> int:
 
 @shared_task(name="complaints.tasks.compact_tallies", ignore_result=True)
 def compact_tallies() -> int:
-    """Fold the dashboard's tallies into one row per key (beat, every ten minutes)."""
-    return tallies.compact() if tallies.kept() else 0
+    """Fold the dashboard's and the compliance report's tallies into one row per key (beat,
+    every ten minutes); returns how many rows were folded."""
+    return tallies.compact() + report_tallies.compact() if tallies.kept() else 0
 
 
 @shared_task(name="complaints.tasks.poll_inbound_mail", ignore_result=True)

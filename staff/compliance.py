@@ -29,10 +29,20 @@ reclassified), one table per regime:
   acknowledgement: the acknowledgement deadline; a holding letter or the final response: the
   final response deadline), or is still unsent and the deadline has passed.
 
-Cost: per page one aggregate query for the figures (a range of each date column, on the
-indexes of complaints/0026), one for the closed complaints grouped by day of receipt and of
-the response (the 3-business-day cut-off is worked out once per day of receipt, never per
-complaint), one for the breaches and their count, one for the late letters and their count.
+Cost: the figures are read from the tallies PostgreSQL keeps as complaints change
+(complaints.report_tallies): one query on the tally table over the period's days, whatever the
+size of the complaints table, and one for the acknowledgements still pending (not given, their
+deadline ahead: a range of complaint_ack_pending_idx, as long as what is pending). Whether a
+complaint closed within 3 business days is worked out from the days of receipt and of the
+response the tallies keep for a response sent within report_tallies.RECENT_DAYS calendar days
+of receipt: one pass over the regime's calendar gives every day's cut-off, and checks that no
+later response could be within it (no RECENT_DAYS - 1 days in a row hold fewer than 3 working
+days: Tết at its longest leaves 12); where that fails, or no tallies are kept (SQLite, another
+time zone), every figure is counted from the complaints (`counted_figures`: one aggregate, and
+the closed complaints grouped by day of receipt and of the response). Then one query for the
+breaches (a range of each complaint_rg_*_miss_idx, the first LIST_CAP; their total is the
+tallies'), and one for the late letters and one for their count (a range of
+event_letter_sent_idx: the letters of the period).
 """
 
 from __future__ import annotations
@@ -62,6 +72,7 @@ from django.db.models.functions import TruncDate
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from complaints import report_tallies
 from complaints.models import (
     STAFF_STATUS_LABELS,
     UPHELD_OUTCOMES,
@@ -434,6 +445,117 @@ def _prompt_cutoff(rules, received_on: date) -> date:
     return sla.add_days(received, PROMPT_DAYS, sla.WORKING_DAYS, calendar).last_day
 
 
+Counts = dict[int, dict[str, int]]
+
+
+def counted_figures(regimes: list[Regime], period: Period, now: datetime) -> tuple[Counts, Counts]:
+    """Every figure but the letters, counted from the complaints: per regime, the counts of
+    `_figure_counts` and the closed ones of `_closed_counts`."""
+    return _figure_counts([regime.pk for regime in regimes], period, now), _closed_counts(regimes, period)
+
+
+def tallied_figures(regimes: list[Regime], period: Period, now: datetime) -> tuple[Counts, Counts] | None:
+    """The same figures as `counted_figures`, from the tallies (complaints.report_tallies) and
+    the acknowledgements still pending; None where the tallies cannot give them: none kept
+    (SQLite, another time zone), kept in a zone a regime's calendar no longer has, or a
+    calendar with RECENT_DAYS - 1 days in a row holding fewer than PROMPT_DAYS working days."""
+    regime_ids = [regime.pk for regime in regimes]
+    sums = report_tallies.read(
+        first=period.first, last=period.last, regime_ids=regime_ids, time_zone=settings.TIME_ZONE
+    )
+    if sums is None:
+        return None
+    pending = _acknowledgements_pending(regime_ids, period, now)
+    counts: Counts = {}
+    for regime_id, tallied in sums.counts.items():
+        figures = counts[regime_id] = dict(tallied)
+        # Not acknowledged: late once the deadline has passed, pending until then.
+        unacknowledged = (
+            tallied["acknowledge_due"] - tallied["acknowledged_in_time"] - tallied["acknowledged_late"]
+        )
+        figures["acknowledge_pending"] = pending.get(regime_id, 0)
+        figures["acknowledged_late"] += unacknowledged - figures["acknowledge_pending"]
+        for kind in sla.REGULATORY_KINDS:
+            figures[f"{kind}_breaches"] = figures.pop(f"{kind}_breached")
+    closed: Counts = {}
+    for regime_id, tallied in sums.closed.items():
+        promptly = _closed_promptly(regime_id, sums.recent.get(regime_id, {}), period)
+        if promptly is None:
+            return None
+        closed[regime_id] = {**tallied, "promptly": promptly}
+    return counts, closed
+
+
+def _acknowledgements_pending(regime_ids: list[int], period: Period, now: datetime) -> dict[int, int]:
+    """Per regime, the complaints received in the period whose acknowledgement is not given
+    and still due: a range of complaint_ack_pending_idx (deadlines after `now`)."""
+    rows = (
+        Complaint.objects.filter(
+            _in("submitted_at", period),
+            regime_id__in=regime_ids,
+            acknowledged_at__isnull=True,
+            acknowledge_due_at__isnull=False,
+            acknowledge_due_at__gt=now,
+        )
+        .values("regime_id")
+        .annotate(n=Count("pk"))
+        .values_list("regime_id", "n")
+        .order_by()
+    )
+    return dict(rows)
+
+
+def _closed_promptly(regime_id: int, recent: dict[tuple[date, date, str], int], period: Period) -> int | None:
+    """How many of the regime's complaints closed in the period were closed within PROMPT_DAYS
+    business days of receipt, from the tallies' recent responses (per day of receipt, day sent
+    and the calendar's zone); None if the tallies cannot tell (see `tallied_figures`)."""
+    rules = regime_rules(regime_id)
+    calendar = rules.calendar if rules is not None else sla.Calendar(settings.TIME_ZONE, {})
+    # A day in a calendar's zone is at most two days from the same moment's day in the portal's;
+    # a response in the period sent RECENT_DAYS or more after receipt could only be prompt if
+    # one of these days of receipt had its cut-off that far.
+    first = period.first - timedelta(days=2 + report_tallies.RECENT_DAYS)
+    cutoffs = prompt_cutoffs(calendar, first, period.last + timedelta(days=2))
+    if any((cutoff - received).days >= report_tallies.RECENT_DAYS for received, cutoff in cutoffs.items()):
+        return None
+    promptly = 0
+    for (received_on, closed_on, zone), n in recent.items():
+        if zone != calendar.time_zone:
+            return None  # kept before the calendar moved zone: until rebuilt
+        if received_on not in cutoffs:
+            cutoffs[received_on] = _prompt_cutoff(rules, received_on)
+        if closed_on <= cutoffs[received_on]:
+            promptly += n
+    return promptly
+
+
+def prompt_cutoffs(calendar: sla.Calendar, first: date, last: date) -> dict[date, date]:
+    """For each day of receipt from `first` to `last`, the last day a response is prompt: the
+    PROMPT_DAYS-th working day after it, as `escalation.sla.add_days` counts (found in one pass
+    over the calendar's days rather than a count per day). Raises CalendarHasNoWorkingTime as
+    add_days does for a calendar that never works."""
+    working: list[date] = []
+    day = first + timedelta(days=1)
+    after_last = 0
+    for _step in range((last - first).days + sla.MAX_DAYS_SEARCHED):
+        if sla.is_working_day(calendar, day):
+            working.append(day)
+            after_last += day > last
+            if after_last == PROMPT_DAYS:
+                break
+        day += timedelta(days=1)
+    else:
+        raise sla.CalendarHasNoWorkingTime(calendar.time_zone)
+    cutoffs = {}
+    index = 0  # working[index] is the first working day after `received`
+    for offset in range((last - first).days + 1):
+        received = first + timedelta(days=offset)
+        while working[index] <= received:
+            index += 1
+        cutoffs[received] = working[index + PROMPT_DAYS - 1]
+    return cutoffs
+
+
 def breaches(regime_ids: list[int], period: Period) -> QuerySet:
     """The regulatory deadlines missed in the period (a breach recorded in it), one row per
     complaint and kind, oldest breach first: reference, regime, kind, due, breached, status."""
@@ -485,8 +607,7 @@ def build_report(*, period: Period, regime: Regime | None, now: datetime) -> Com
     (the first LIST_CAP of each, and their totals). `now` decides what is still pending."""
     regimes = [regime] if regime is not None else list(Regime.objects.all())
     regime_ids = [r.pk for r in regimes]
-    counts = _figure_counts(regime_ids, period, now)
-    closed = _closed_counts(regimes, period)
+    counts, closed = tallied_figures(regimes, period, now) or counted_figures(regimes, period, now)
     letter_rows = late_letters(regime_ids, period, now)
     letters_per_regime: dict[int, int] = dict(
         letter_rows.order_by()

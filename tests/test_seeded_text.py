@@ -35,6 +35,7 @@ NOT_WORDING = {
     "complaints.ContactAttempt": "what the complainant reports of their contacts",
     "complaints.TrackingToken": "a token's hash",
     "complaints.Notification": "an outbox row: template name, address, language code, error",
+    "complaints.ReportTally": "counts, and the time zone name they were kept in",
     "escalation.Escalation": "a trigger key and what staff wrote",
     "evidence.Evidence": "file names, captions, hashes and storage keys",
     # One row per language (its `language` column): the test below checks both are there.
