@@ -9,7 +9,7 @@ the workflow that called them saves everything in one UPDATE. Every function tak
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from operator import attrgetter
 from types import SimpleNamespace
@@ -353,7 +353,8 @@ def note_staff_response(*, complaint: Complaint, now: datetime) -> list[str]:
 def recompute_deadlines(*, complaint: Complaint, now: datetime) -> list[str]:
     """New deadlines after a change of category or complexity (no save); return fields.
 
-    The clock keeps its start: the new targets count from when it started, and a
+    The clock keeps its start: the new targets count from when it started, the waits for
+    the complainant since then not counted (as each resume moved the old deadlines), and a
     deadline already met or missed stays as it was recorded.
     """
     policy, calendar = policy_for(complaint)
@@ -363,11 +364,19 @@ def recompute_deadlines(*, complaint: Complaint, now: datetime) -> list[str]:
         reschedule(complaint)  # only a regime's deadlines, if any, are checked
         return [*CLOCK_FIELDS, *regulatory]
     start = complaint.clock_started_at or complaint.submitted_at
+    waits = [(began, ended) for began, ended in pauses_of(status_events(complaint)) if began >= start]
+
+    def counted(target: timedelta) -> datetime:
+        due = sla.add_business_time(start, target, calendar)
+        for began, ended in waits:
+            due = sla.resume_deadline(due, began, ended, calendar)
+        return due
+
     if complaint.first_responded_at is None and complaint.first_response_breached_at is None:
-        complaint.first_response_due_at = sla.add_business_time(start, policy.first_response_target, calendar)
+        complaint.first_response_due_at = counted(policy.first_response_target)
         complaint.first_response_warned_at = None
     if complaint.resolution_breached_at is None:
-        complaint.resolution_due_at = sla.add_business_time(start, policy.resolution_target, calendar)
+        complaint.resolution_due_at = counted(policy.resolution_target)
         complaint.resolution_warned_at = None
     # Still paused, nothing is checked: the pause moves the new deadlines too, on resume.
     reschedule(complaint)

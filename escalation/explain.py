@@ -243,7 +243,9 @@ class ServiceStep(NamedTuple):
     kind: str  # PAUSED, RECLASSIFIED or RESTARTED
     at: datetime  # when it happened (a pause: when it began)
     until: datetime | None  # a pause's end
-    took: timedelta | None  # the clock time a pause took (working time on a calendar)
+    # the clock time a pause took (working time on a calendar); for a recount, the waits for
+    # the complainant since the clock started, not counted again
+    took: timedelta | None
     policy: str | None  # the policy counted after a reclassification (None: the class has none)
     target: timedelta | None  # what was counted from `since` (a recount, a restart)
     since: datetime | None  # where that count began: the clock's start
@@ -361,6 +363,7 @@ def explain_service(complaint: Any, kind: str, events: list[Any]) -> ServiceExpl
     filed_under, counted_due = policy, due
     steps: list[ServiceStep] = []
     paused_at, later, missed = None, iter(classes[1:]), False
+    waits: list[tuple[datetime, datetime]] = []  # the completed waits for the complainant
     answered = complaint.first_responded_at if kind == FIRST_RESPONSE else None
     for event in events:
         missed = missed or _breached(event) == kind
@@ -368,14 +371,19 @@ def explain_service(complaint: Any, kind: str, events: list[Any]) -> ServiceExpl
             now_class = next(later)
             policy, calendar = _policy_of(now_class)
             settled = missed or (answered is not None and answered <= event.created_at)
-            before, kept = due, policy is None or settled
-            if not kept:
+            before, kept, waited = due, policy is None or settled, None
+            if not kept:  # counted again from the start, the waits since then not counted
                 due = sla.add_business_time(start, getattr(policy, target), calendar)
+                since_start = [(began, ended) for began, ended in waits if began >= start]
+                for began, ended in since_start:
+                    due = sla.resume_deadline(due, began, ended, calendar)
+                spent = sum((sla.business_time_between(b, e, calendar) for b, e in since_start), timedelta(0))
+                waited = spent or None
             named = _policy_name(now_class) if policy is not None else None
             length = getattr(policy, target) if policy is not None else None
             steps.append(
                 ServiceStep(
-                    RECLASSIFIED, event.created_at, None, None, named, length, start, kept, before, due
+                    RECLASSIFIED, event.created_at, None, waited, named, length, start, kept, before, due
                 )
             )
             continue
@@ -385,6 +393,8 @@ def explain_service(complaint: Any, kind: str, events: list[Any]) -> ServiceExpl
         if change[1] == Status.AWAITING_COMPLAINANT:
             paused_at = event.created_at
         elif change[0] == Status.AWAITING_COMPLAINANT:
+            if change[1] == Status.OPEN and paused_at is not None:
+                waits.append((paused_at, event.created_at))
             if change[1] == Status.OPEN and paused_at is not None and due is not None:
                 moved = sla.resume_deadline(due, paused_at, event.created_at, calendar)
                 took = sla.business_time_between(paused_at, event.created_at, calendar)

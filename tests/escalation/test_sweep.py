@@ -438,3 +438,31 @@ def test_a_trigger_already_taken_is_skipped_without_events_or_notices(staff):
     # The clock still moves on, so the same trigger is not looked at again.
     assert fresh(complaint).first_response_breached_at == due
     assert sweeping.sweep(now=due + SECOND).skipped == 0
+
+
+def test_reclassifying_after_a_wait_for_the_complainant_still_leaves_the_wait_uncounted(staff):
+    from complaints.models import Subcategory
+
+    complaint = make_complaint()
+    complaint = complaint_services.request_information(
+        complaint=complaint,
+        body="Cần ảnh chụp màn hình.",
+        by=staff["agent"],
+        now=NOW + HOUR,
+        version=complaint.version,
+    )
+    complaint = complaint_services.reply_as_complainant(
+        complaint=complaint, body="Đây ạ.", by=None, now=NOW + 5 * HOUR
+    )
+    assert fresh(complaint).resolution_due_at == NOW + 72 * HOUR + 4 * HOUR  # the four hours' wait
+    complaint = fresh(complaint)
+    complaint = complaint_services.reclassify_complaint(
+        complaint=complaint,
+        subcategory=Subcategory.objects.get(slug="not-received"),
+        complexity="complex",
+        by=staff["agent"],
+        now=NOW + 6 * HOUR,
+        version=complaint.version,
+    )
+    # Ten days from the clock's start under the new policy, and still not the wait.
+    assert fresh(complaint).resolution_due_at == NOW + timedelta(days=10) + 4 * HOUR
