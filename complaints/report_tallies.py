@@ -39,10 +39,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from django.db import connection, transaction
+from django.db import connection
 
 from complaints.models import UPHELD_OUTCOMES, ReportTallyKind
-from complaints.tallies import kept
+from complaints.tallies import (
+    drop_statements,
+    fold,
+    kept,
+    literal,
+    run_atomically,
+    signed_count,
+    trigger_statements,
+)
 from escalation.models import REGULATORY_BREACHED, REGULATORY_DUE, REGULATORY_MET
 from escalation.sla import REGULATORY_KINDS
 
@@ -73,33 +81,20 @@ COLUMNS = (
     *(column for kind in REGULATORY_KINDS for column in (REGULATORY_DUE[kind], REGULATORY_MET[kind])),
     *REGULATORY_BREACHED.values(),
 )
-EVENTS = {
-    "insert": ("NEW TABLE AS new_rows", ((1, "new_rows"),)),
-    "update": ("OLD TABLE AS old_rows NEW TABLE AS new_rows", ((1, "new_rows"), (-1, "old_rows"))),
-    "delete": ("OLD TABLE AS old_rows", ((-1, "old_rows"),)),
-}
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _count(condition: str) -> str:
-    return f"sum(CASE WHEN {condition} THEN sign ELSE 0 END)"
 
 
 def _row(kind: str, day: str, counts: dict[str, str], *, recent: tuple[str, str, str] | None = None) -> str:
     """One SELECT of the union: a kind's keys and its counters (the others zero)."""
     received_on, closed_on, zone = recent or ("NULL::date", "NULL::date", "''::text")
     values = ", ".join(counts.get(name, "0") for name in COUNTERS)
-    return f"SELECT {_literal(kind)}, {day}, regime_id, {received_on}, {closed_on}, {zone}, {values}"
+    return f"SELECT {literal(kind)}, {day}, regime_id, {received_on}, {closed_on}, {zone}, {values}"
 
 
 def tallies_of(rows: str, *, time_zone: str) -> str:
     """The statement that appends the tallies of `rows` (a query giving `sign` and COLUMNS):
     for each key, the sum of the signs of the rows it counts, keys whose sums are all zero
     left out."""
-    tz = _literal(time_zone)
+    tz = literal(time_zone)
 
     def day(column: str) -> str:
         return f"({column} AT TIME ZONE {tz})::date"
@@ -111,11 +106,13 @@ def tallies_of(rows: str, *, time_zone: str) -> str:
             day("submitted_at"),
             {
                 "received": "sum(sign)",
-                "acknowledge_due": _count(acknowledge_due),
-                "acknowledged_in_time": _count(
+                "acknowledge_due": signed_count(acknowledge_due),
+                "acknowledged_in_time": signed_count(
                     f"{acknowledge_due} AND acknowledged_at <= acknowledge_due_at"
                 ),
-                "acknowledged_late": _count(f"{acknowledge_due} AND acknowledged_at > acknowledge_due_at"),
+                "acknowledged_late": signed_count(
+                    f"{acknowledge_due} AND acknowledged_at > acknowledge_due_at"
+                ),
             },
         )
         + " FROM changed GROUP BY 2, 3"
@@ -128,9 +125,9 @@ def tallies_of(rows: str, *, time_zone: str) -> str:
                 kind,
                 day(f"coalesce({breached}, {met_at})"),
                 {
-                    "met": _count(f"{breached} IS NULL AND {met_at} <= {due}"),
-                    "missed": _count(f"{breached} IS NOT NULL OR {met_at} > {due}"),
-                    "breached": _count(f"{breached} IS NOT NULL"),
+                    "met": signed_count(f"{breached} IS NULL AND {met_at} <= {due}"),
+                    "missed": signed_count(f"{breached} IS NOT NULL OR {met_at} > {due}"),
+                    "breached": signed_count(f"{breached} IS NOT NULL"),
                 },
             )
             + f" FROM changed WHERE {breached} IS NOT NULL OR ({met_at} IS NOT NULL AND {due} IS NOT NULL)"
@@ -139,19 +136,19 @@ def tallies_of(rows: str, *, time_zone: str) -> str:
     received_on = "(submitted_at AT TIME ZONE calendar_zone)::date"
     closed_on = "(final_response_at AT TIME ZONE calendar_zone)::date"
     recent = f"{closed_on} - {received_on} < {RECENT_DAYS}"
-    upheld = ", ".join(_literal(outcome) for outcome in UPHELD_OUTCOMES)
+    upheld = ", ".join(literal(outcome) for outcome in UPHELD_OUTCOMES)
     selects.append(
         _row(
             ReportTallyKind.CLOSED,
             day("final_response_at"),
             {
                 "closed": "sum(sign)",
-                "closed_in_deadline": _count(
+                "closed_in_deadline": signed_count(
                     "final_response_due_at IS NOT NULL AND final_response_breached_at IS NULL"
                     " AND final_response_at <= final_response_due_at"
                 ),
-                "closed_with_outcome": _count("outcome <> ''"),
-                "upheld": _count(f"outcome IN ({upheld})"),
+                "closed_with_outcome": signed_count("outcome <> ''"),
+                "upheld": signed_count(f"outcome IN ({upheld})"),
             },
             recent=(
                 f"CASE WHEN {recent} THEN {received_on} END",
@@ -188,68 +185,27 @@ def _signed(sources) -> str:
 
 
 def install_statements(*, time_zone: str) -> list[str]:
-    """The functions and triggers that keep the tallies in `time_zone`, then the tallies of
-    every complaint counted afresh. Run in one transaction: creating the triggers locks the
-    complaints table against writes until it commits, so no change is missed or counted twice."""
-    statements = [
-        f"CREATE OR REPLACE FUNCTION complaints_report_tally_time_zone() RETURNS text"
-        f" LANGUAGE sql IMMUTABLE AS $$ SELECT {_literal(time_zone)}::text $$"
-    ]
-    for event, (referencing, sources) in EVENTS.items():
-        statements += [
-            f"CREATE OR REPLACE FUNCTION complaints_report_tally_{event}() RETURNS trigger"
-            f" LANGUAGE plpgsql AS $$ BEGIN {tallies_of(_signed(sources), time_zone=time_zone)};"
-            " RETURN NULL; END $$",
-            f"CREATE OR REPLACE TRIGGER complaints_report_tally_{event}"
-            f" AFTER {event.upper()} ON complaints_complaint REFERENCING {referencing}"
-            f" FOR EACH STATEMENT EXECUTE FUNCTION complaints_report_tally_{event}()",
-        ]
-    statements += [
-        "CREATE OR REPLACE FUNCTION complaints_report_tally_truncate() RETURNS trigger LANGUAGE plpgsql"
-        f" AS $$ BEGIN DELETE FROM {TABLE}; RETURN NULL; END $$",
-        "CREATE OR REPLACE TRIGGER complaints_report_tally_truncate AFTER TRUNCATE ON complaints_complaint"
-        " FOR EACH STATEMENT EXECUTE FUNCTION complaints_report_tally_truncate()",
-        f"DELETE FROM {TABLE}",
-        tallies_of(_signed(((1, "complaints_complaint"),)), time_zone=time_zone),
-    ]
-    return statements
+    """The report's triggers in `time_zone`, then every complaint counted (`tallies.trigger_statements`)."""
+    return trigger_statements(
+        "complaints_report_tally",
+        TABLE,
+        lambda sources: tallies_of(_signed(sources), time_zone=time_zone),
+        time_zone=time_zone,
+    )
 
 
 def uninstall_statements() -> list[str]:
-    statements = [
-        f"DROP TRIGGER IF EXISTS complaints_report_tally_{event} ON complaints_complaint"
-        for event in (*EVENTS, "truncate")
-    ]
-    statements += [
-        f"DROP FUNCTION IF EXISTS complaints_report_tally_{event}()" for event in (*EVENTS, "truncate")
-    ]
-    statements += ["DROP FUNCTION IF EXISTS complaints_report_tally_time_zone()"]
-    return statements
+    return drop_statements("complaints_report_tally")
 
 
 def install(*, time_zone: str) -> None:
     """(Re)install the triggers for `time_zone` and count every complaint afresh, atomically."""
-    with transaction.atomic(), connection.cursor() as cursor:
-        for statement in install_statements(time_zone=time_zone):
-            cursor.execute(statement)
+    run_atomically(install_statements(time_zone=time_zone))
 
 
 def compact() -> int:
-    """Fold the tallies into one row per key (keys that sum to nothing dropped), in one
-    statement; returns how many rows were folded. Rows a concurrent transaction is still
-    adding are not visible to it, so they are left for the next run: the sums never change."""
-    keys = ", ".join(KEYS)
-    sums = ", ".join(f"sum({name})" for name in COUNTERS)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""WITH folded AS (DELETE FROM {TABLE} RETURNING *),
-                     kept AS (
-                         INSERT INTO {TABLE} ({keys}, {", ".join(COUNTERS)})
-                         SELECT {keys}, {sums} FROM folded GROUP BY {keys} HAVING ({sums}) <> {NOTHING}
-                     )
-                SELECT count(*) FROM folded"""
-        )
-        return cursor.fetchone()[0]
+    """Fold the report's tallies into one row per key (`tallies.fold`)."""
+    return fold(TABLE, KEYS, COUNTERS)
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,10 @@ the two ways of counting to the same figures.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -71,48 +73,121 @@ EVENTS = {
 }
 
 
-def _literal(text: str) -> str:
+def literal(text: str) -> str:
+    """A text as an SQL literal."""
     return "'" + text.replace("'", "''") + "'"
 
 
-def _count(condition: str) -> str:
+def signed_count(condition: str) -> str:
+    """How many of the changed rows meet `condition`, each counted by its sign."""
     return f"sum(CASE WHEN {condition} THEN sign ELSE 0 END)"
+
+
+# --- Kept counts: the mechanism both kinds of tallies share ------------------------------------
+
+
+def trigger_statements(
+    prefix: str, table: str, appended: Callable[[Any], str], *, time_zone: str
+) -> list[str]:
+    """The functions and triggers (named `prefix`_...) that keep the tallies of `table` in
+    `time_zone`, then every complaint counted afresh. `appended(sources)` is the statement that
+    appends the tallies of the signed rows of `sources` ((sign, table) pairs). Run in one
+    transaction: creating the triggers locks the complaints table against writes until it
+    commits, so no change is missed or counted twice."""
+    statements = [
+        f"CREATE OR REPLACE FUNCTION {prefix}_time_zone() RETURNS text"
+        f" LANGUAGE sql IMMUTABLE AS $$ SELECT {literal(time_zone)}::text $$"
+    ]
+    for event, (referencing, sources) in EVENTS.items():
+        statements += [
+            f"CREATE OR REPLACE FUNCTION {prefix}_{event}() RETURNS trigger LANGUAGE plpgsql AS $$"
+            f" BEGIN {appended(sources)}; RETURN NULL; END $$",
+            f"CREATE OR REPLACE TRIGGER {prefix}_{event}"
+            f" AFTER {event.upper()} ON complaints_complaint REFERENCING {referencing}"
+            f" FOR EACH STATEMENT EXECUTE FUNCTION {prefix}_{event}()",
+        ]
+    statements += [
+        f"CREATE OR REPLACE FUNCTION {prefix}_truncate() RETURNS trigger LANGUAGE plpgsql AS $$"
+        f" BEGIN DELETE FROM {table}; RETURN NULL; END $$",
+        f"CREATE OR REPLACE TRIGGER {prefix}_truncate AFTER TRUNCATE ON complaints_complaint"
+        f" FOR EACH STATEMENT EXECUTE FUNCTION {prefix}_truncate()",
+        f"DELETE FROM {table}",
+        appended(((1, "complaints_complaint"),)),
+    ]
+    return statements
+
+
+def drop_statements(prefix: str) -> list[str]:
+    """What `trigger_statements(prefix, ...)` created, dropped."""
+    statements = [
+        f"DROP TRIGGER IF EXISTS {prefix}_{event} ON complaints_complaint" for event in (*EVENTS, "truncate")
+    ]
+    statements += [f"DROP FUNCTION IF EXISTS {prefix}_{event}()" for event in (*EVENTS, "truncate")]
+    statements += [f"DROP FUNCTION IF EXISTS {prefix}_time_zone()"]
+    return statements
+
+
+def run_atomically(statements: list[str]) -> None:
+    with transaction.atomic(), connection.cursor() as cursor:
+        for statement in statements:
+            cursor.execute(statement)
+
+
+def fold(table: str, keys: tuple[str, ...], counters: tuple[str, ...]) -> int:
+    """Fold the tallies of `table` into one row per key (keys that sum to nothing dropped), in
+    one statement; returns how many rows were folded. Rows a concurrent transaction is still
+    adding are not visible to it, so they are left for the next run: the sums never change."""
+    names, sums = ", ".join(keys), ", ".join(f"sum({name})" for name in counters)
+    nothing = "(" + ", ".join("0" for _ in counters) + ")"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""WITH folded AS (DELETE FROM {table} RETURNING *),
+                     kept AS (
+                         INSERT INTO {table} ({names}, {", ".join(counters)})
+                         SELECT {names}, {sums} FROM folded GROUP BY {names} HAVING ({sums}) <> {nothing}
+                     )
+                SELECT count(*) FROM folded"""
+        )
+        return cursor.fetchone()[0]
+
+
+# --- The dashboard's tallies ------------------------------------------------------------------------
 
 
 def tallies_of(rows: str, *, time_zone: str) -> str:
     """The statement that appends the tallies of `rows` (a query giving `sign` and COLUMNS):
     for each key, the sum of the signs of the rows it counts, keys whose sums are all zero
     left out."""
-    tz = _literal(time_zone)
-    open_statuses = ", ".join(_literal(status) for status in QUEUE_STATUSES)
+    tz = literal(time_zone)
+    open_statuses = ", ".join(literal(status) for status in QUEUE_STATUSES)
     zeros = ", ".join("0" for _ in COUNTERS[1:])
     return f"""
 WITH changed AS ({rows})
 INSERT INTO {TABLE} ({", ".join((*KEYS, *COUNTERS))})
 SELECT * FROM (
-    SELECT {_literal(TallyKind.SUBMITTED)}, date_trunc('week', submitted_at AT TIME ZONE {tz})::date,
+    SELECT {literal(TallyKind.SUBMITTED)}, date_trunc('week', submitted_at AT TIME ZONE {tz})::date,
            category_id, NULL::smallint, NULL::bigint, sum(sign),
-           {_count(FIRST_RESPONSE_DECIDED)},
-           {_count(f"{FIRST_RESPONSE_DECIDED} AND {FIRST_RESPONSE_MET}")},
-           {_count(RESOLUTION_DECIDED)},
-           {_count(f"{RESOLUTION_DECIDED} AND {RESOLUTION_MET}")}
+           {signed_count(FIRST_RESPONSE_DECIDED)},
+           {signed_count(f"{FIRST_RESPONSE_DECIDED} AND {FIRST_RESPONSE_MET}")},
+           {signed_count(RESOLUTION_DECIDED)},
+           {signed_count(f"{RESOLUTION_DECIDED} AND {RESOLUTION_MET}")}
       FROM changed GROUP BY 2, 3
     UNION ALL
-    SELECT {_literal(TallyKind.FIRST_RESPONSE_BREACHES)},
+    SELECT {literal(TallyKind.FIRST_RESPONSE_BREACHES)},
            date_trunc('week', first_response_breached_at AT TIME ZONE {tz})::date,
            NULL, NULL, NULL, sum(sign), {zeros}
       FROM changed WHERE first_response_breached_at IS NOT NULL GROUP BY 2
     UNION ALL
-    SELECT {_literal(TallyKind.RESOLUTION_BREACHES)},
+    SELECT {literal(TallyKind.RESOLUTION_BREACHES)},
            date_trunc('week', resolution_breached_at AT TIME ZONE {tz})::date, NULL, NULL, NULL, sum(sign),
            {zeros}
       FROM changed WHERE resolution_breached_at IS NOT NULL GROUP BY 2
     UNION ALL
-    SELECT {_literal(TallyKind.CAUSES)}, date_trunc('week', resolved_at AT TIME ZONE {tz})::date,
+    SELECT {literal(TallyKind.CAUSES)}, date_trunc('week', resolved_at AT TIME ZONE {tz})::date,
            category_id, NULL, cause_id, sum(sign), {zeros}
       FROM changed WHERE resolved_at IS NOT NULL AND cause_id IS NOT NULL GROUP BY 2, 3, 5
     UNION ALL
-    SELECT {_literal(TallyKind.OPEN)}, NULL, NULL, escalation_level, NULL, sum(sign), {zeros}
+    SELECT {literal(TallyKind.OPEN)}, NULL, NULL, escalation_level, NULL, sum(sign), {zeros}
       FROM changed WHERE status IN ({open_statuses}) GROUP BY escalation_level
 ) AS difference ({", ".join((*KEYS, *COUNTERS))})
 WHERE ({", ".join(COUNTERS)}) <> {NOTHING}"""
@@ -124,40 +199,17 @@ def _signed(sources) -> str:
 
 
 def install_statements(*, time_zone: str) -> list[str]:
-    """The functions and triggers that keep the tallies in `time_zone`, then the tallies of
-    every complaint counted afresh. Run in one transaction: creating the triggers locks the
-    complaints table against writes until it commits, so no change is missed or counted twice."""
-    statements = [
-        f"CREATE OR REPLACE FUNCTION complaints_tally_time_zone() RETURNS text"
-        f" LANGUAGE sql IMMUTABLE AS $$ SELECT {_literal(time_zone)}::text $$"
-    ]
-    for event, (referencing, sources) in EVENTS.items():
-        statements += [
-            f"CREATE OR REPLACE FUNCTION complaints_tally_{event}() RETURNS trigger LANGUAGE plpgsql AS $$"
-            f" BEGIN {tallies_of(_signed(sources), time_zone=time_zone)}; RETURN NULL; END $$",
-            f"CREATE OR REPLACE TRIGGER complaints_tally_{event}"
-            f" AFTER {event.upper()} ON complaints_complaint REFERENCING {referencing}"
-            f" FOR EACH STATEMENT EXECUTE FUNCTION complaints_tally_{event}()",
-        ]
-    statements += [
-        f"CREATE OR REPLACE FUNCTION complaints_tally_truncate() RETURNS trigger LANGUAGE plpgsql AS $$"
-        f" BEGIN DELETE FROM {TABLE}; RETURN NULL; END $$",
-        "CREATE OR REPLACE TRIGGER complaints_tally_truncate AFTER TRUNCATE ON complaints_complaint"
-        " FOR EACH STATEMENT EXECUTE FUNCTION complaints_tally_truncate()",
-        f"DELETE FROM {TABLE}",
-        tallies_of(_signed(((1, "complaints_complaint"),)), time_zone=time_zone),
-    ]
-    return statements
+    """The dashboard's triggers in `time_zone`, then every complaint counted (`trigger_statements`)."""
+    return trigger_statements(
+        "complaints_tally",
+        TABLE,
+        lambda sources: tallies_of(_signed(sources), time_zone=time_zone),
+        time_zone=time_zone,
+    )
 
 
 def uninstall_statements() -> list[str]:
-    statements = [
-        f"DROP TRIGGER IF EXISTS complaints_tally_{event} ON complaints_complaint" for event in EVENTS
-    ]
-    statements += ["DROP TRIGGER IF EXISTS complaints_tally_truncate ON complaints_complaint"]
-    statements += [f"DROP FUNCTION IF EXISTS complaints_tally_{event}()" for event in (*EVENTS, "truncate")]
-    statements += ["DROP FUNCTION IF EXISTS complaints_tally_time_zone()"]
-    return statements
+    return drop_statements("complaints_tally")
 
 
 def kept(using: BaseDatabaseWrapper = connection) -> bool:
@@ -167,27 +219,12 @@ def kept(using: BaseDatabaseWrapper = connection) -> bool:
 
 def install(*, time_zone: str) -> None:
     """(Re)install the triggers for `time_zone` and count every complaint afresh, atomically."""
-    with transaction.atomic(), connection.cursor() as cursor:
-        for statement in install_statements(time_zone=time_zone):
-            cursor.execute(statement)
+    run_atomically(install_statements(time_zone=time_zone))
 
 
 def compact() -> int:
-    """Fold the tallies into one row per key (keys that sum to nothing dropped), in one
-    statement; returns how many rows were folded. Rows a concurrent transaction is still
-    adding are not visible to it, so they are left for the next run: the sums never change."""
-    keys = ", ".join(KEYS)
-    sums = ", ".join(f"sum({name})" for name in COUNTERS)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""WITH folded AS (DELETE FROM {TABLE} RETURNING *),
-                     kept AS (
-                         INSERT INTO {TABLE} ({keys}, {", ".join(COUNTERS)})
-                         SELECT {keys}, {sums} FROM folded GROUP BY {keys} HAVING ({sums}) <> {NOTHING}
-                     )
-                SELECT count(*) FROM folded"""
-        )
-        return cursor.fetchone()[0]
+    """Fold the dashboard's tallies into one row per key (`fold`)."""
+    return fold(TABLE, KEYS, COUNTERS)
 
 
 @dataclass(frozen=True)

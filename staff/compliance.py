@@ -92,6 +92,7 @@ from escalation.models import (
     Regime,
 )
 from escalation.policies import regime_rules
+from staff.dashboard import portal_time_zone
 
 # What the FCA's return counts as closed promptly: within 3 business days of receipt.
 PROMPT_DAYS = 3
@@ -107,10 +108,6 @@ _PATTERNS = (
     (YEAR, re.compile(r"^(\d{4})$")),
 )
 FIRST_YEAR = 2000
-
-
-def portal_time_zone() -> ZoneInfo:
-    return ZoneInfo(settings.TIME_ZONE)
 
 
 @dataclass(frozen=True)
