@@ -33,7 +33,14 @@ STAFF_LINKS = {
     "complainant": set(),
     "agent": {"/staff/queue/", "/staff/mail/"},
     "lead": {"/staff/queue/", "/staff/mail/"},
-    "manager": {"/staff/queue/", "/staff/mail/", "/staff/escalated/", "/staff/dashboard/", "/staff/access/"},
+    "manager": {
+        "/staff/queue/",
+        "/staff/mail/",
+        "/staff/escalated/",
+        "/staff/dashboard/",
+        "/staff/compliance/",
+        "/staff/access/",
+    },
     # Privacy officers work no cases: their requests and the access log are their staff pages.
     "privacy officer": {"/staff/privacy/", "/staff/access/"},
     "admin": {
@@ -41,6 +48,7 @@ STAFF_LINKS = {
         "/staff/mail/",
         "/staff/escalated/",
         "/staff/dashboard/",
+        "/staff/compliance/",
         "/staff/privacy/",
         "/staff/access/",
         "/admin/",
