@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
+from django.utils import formats, numberformat
 from django.utils.translation import gettext_lazy as _
 
 from common.times import day, reading_as, when
@@ -130,20 +131,31 @@ def deadline_lines(complaint: Any) -> str:
 
 
 def remedy_text(complaint: Any) -> str:
+    """The remedy as a letter names it (in the active language), a refund with its amount."""
     if complaint.remedy == Remedy.REFUND and complaint.remedy_amount is not None:
-        amount = f"{complaint.remedy_amount:,.2f}".removesuffix(".00")
-        return f"{Remedy.REFUND.label} {amount} {complaint.remedy_currency}"
+        amount = complaint.remedy_amount
+        places = 0 if amount == amount.to_integral_value() else 2
+        # In thousands, as both languages write money (Django's Vietnamese format groups nothing).
+        written = numberformat.format(
+            amount,
+            formats.get_format("DECIMAL_SEPARATOR"),
+            decimal_pos=places,
+            grouping=3,
+            thousand_sep=formats.get_format("THOUSAND_SEPARATOR"),
+            force_grouping=True,
+        )
+        return f"{Remedy.REFUND.label} {written} {complaint.remedy_currency}"
     return str(Remedy(complaint.remedy).label) if complaint.remedy else ""
 
 
-def compose(complaint: Any, template: LetterTemplate, *, regime: Regime | None = None) -> Letter:
+def compose(complaint: Any, template: LetterTemplate) -> Letter:
     """The letter `template` makes for the complaint, in the template's language.
 
     For a final response, refuses (ActionRefused) when a required part is empty: the
     findings, the outcome, the remedy, the regime's next route in that language. Only a
     final response reads what staff found (a holding letter's complaint need not hold it).
     """
-    regime = regime or template.regime
+    regime = template.regime
     final = template.kind == LetterKind.FINAL_RESPONSE
     with reading_as(template.language):
         values = {

@@ -352,3 +352,26 @@ def test_a_complaint_reclassified_under_a_regime_is_acknowledged_then_once(agent
         version=complaint.version,
     )
     assert len(letters_sent(complaint, LetterKind.ACKNOWLEDGEMENT)) == 1
+
+
+@pytest.mark.parametrize(
+    "language,amount,written",
+    [
+        ("en", "12.50", "Refund 12.50 GBP"),
+        ("en", "1500000", "Refund 1,500,000 GBP"),
+        ("vi", "1500000", "Hoàn tiền 1.500.000 GBP"),
+    ],
+)
+def test_a_refund_is_written_as_the_complainants_language_writes_amounts(agent, language, amount, written):
+    under("fca-disp")
+    complaint = make_complaint(language=language)
+    resolve(
+        complaint,
+        by=agent,
+        summary="Xong.",
+        remedy="refund",
+        remedy_amount=Decimal(amount),
+        remedy_currency="GBP",
+    )
+    (event,) = letters_sent(complaint, LetterKind.FINAL_RESPONSE)
+    assert written in event.body
