@@ -12,7 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import DatabaseError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import get_language, gettext_noop
 from django.utils.translation import gettext as _
@@ -49,7 +49,7 @@ from complaints.forms import (
     WithdrawConsentForm,
     WithdrawForm,
 )
-from complaints.models import Complaint
+from complaints.models import Complaint, Incident
 from complaints.refusals import ActionRefused, FilesRefused
 from complaints.selectors import name_categories
 from complaints.services import personal_data, privacy
@@ -194,6 +194,14 @@ def _intake_context(
 def complaint_submitted(request: HttpRequest, reference: str) -> HttpResponse:
     complaint = owned_complaint(request, reference)
     return render(request, "complaints/complaint_submitted.html", {"complaint": complaint})
+
+
+def incident_page(request: HttpRequest, slug: str) -> HttpResponse:
+    """An incident's public page, in the reader's language: what is known, since when, the news
+    and whether it is solved. Anyone may read it; it names no complainant."""
+    incident = get_object_or_404(Incident.objects.select_related("category"), slug=slug)
+    updates = incident.updates.order_by("-at", "-pk")
+    return render(request, "complaints/incident_detail.html", {"incident": incident, "updates": updates})
 
 
 def complaint_detail(request: HttpRequest, reference: str) -> HttpResponse:
