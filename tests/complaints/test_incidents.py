@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 
 from accounts.models import Role
 from complaints import services
@@ -53,7 +54,10 @@ def test_a_team_lead_declares_an_incident_and_an_agent_is_refused(lead, agent):
     assert incident.provider_key == "shopnhanh"
     with pytest.raises(IncidentRefused) as refused:
         declare(agent)
-    assert "team lead" in " ".join(refused.value.messages)
+    with translation.override("en"):  # the refusal says why, in either language
+        assert "Only a team lead or a manager" in " ".join(refused.value.messages)
+    with translation.override("vi"):
+        assert "Chỉ trưởng nhóm hoặc quản lý" in " ".join(refused.value.messages)
 
 
 def test_a_manager_may_declare_too():
