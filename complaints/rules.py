@@ -24,6 +24,7 @@ from complaints.refusals import (
     LimitReached,
     NotAllowed,
 )
+from complaints.search import fold
 
 
 def check_open(complaint: Complaint) -> None:
@@ -162,3 +163,21 @@ def check_incident_link(complaint: Complaint, incident: Incident, *, by: Any) ->
     check_open(complaint)
     if complaint.incident_id == incident.pk:
         raise IncidentRefused(_("This case is already linked to this incident."), code="unchanged")
+
+
+def check_incident_join(complaint: Complaint, incident: Incident) -> None:
+    """A complainant may join their open, unlinked complaint to an open incident of its category
+    and provider (as the filing form matched them). Raises IncidentRefused or ActionRefused."""
+    check_open(complaint)
+    if not incident.is_open:
+        raise IncidentRefused(
+            _("This problem is solved already: there is nothing to join."), code="incident_resolved"
+        )
+    if complaint.incident_id is not None:
+        raise IncidentRefused(_("Your complaint is already linked to a known problem."), code="unchanged")
+    if incident.category_id != complaint.category_id or incident.provider_key != fold(
+        complaint.provider_name
+    ):
+        raise IncidentRefused(
+            _("This known problem is not about the service your complaint is about."), code="other"
+        )

@@ -25,6 +25,7 @@ from complaints.services.complainant import (
 )
 from complaints.services.incidents import (
     declare_incident,
+    join_incident,
     link_complaint,
     link_complaints,
     resolve_incident,
@@ -51,6 +52,7 @@ __all__ = [
     "declare_incident",
     "dispute_resolution",
     "file_complaint",
+    "join_incident",
     "link_complaint",
     "link_complaints",
     "rate_handling",

@@ -33,7 +33,12 @@ from complaints.models import (
     in_language,
 )
 from complaints.records import EventRows, NoticeRows, case_update, notice_values, record_event
-from complaints.rules import check_incident_link, check_incident_open, check_incident_staff
+from complaints.rules import (
+    check_incident_join,
+    check_incident_link,
+    check_incident_open,
+    check_incident_staff,
+)
 from complaints.search import fold
 
 
@@ -220,3 +225,24 @@ def link_complaints(
                 )
             events.insert()
     return result
+
+
+def join_incident(*, complaint: Complaint, incident: Incident, by: Any, now: datetime) -> Complaint:
+    """The complainant says an open incident of their complaint's category and provider is their
+    problem too (after filing; at filing, intake links it): the case is linked, with a public
+    timeline entry. Raises IncidentRefused or ActionRefused. Locks the incident, then the case."""
+    with transaction.atomic():
+        incident = Incident.objects.select_for_update().get(pk=incident.pk)
+        complaint = Complaint.objects.locked(complaint)
+        check_incident_join(complaint, incident)
+        complaint.incident = incident
+        complaint.save(update_fields=["incident"])
+        record_event(
+            complaint=complaint,
+            kind=EventKind.INCIDENT_LINKED,
+            by=by,
+            now=now,
+            actor_role=ActorRole.COMPLAINANT,
+            payload={"incident": incident.slug},
+        )
+    return complaint

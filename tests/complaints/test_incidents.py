@@ -7,14 +7,25 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import translation
 
 from accounts.models import Role
 from complaints import services
-from complaints.models import Category, Complaint, ComplaintEvent, EventKind, Notification, Status
+from complaints.models import (
+    Category,
+    Complaint,
+    ComplaintEvent,
+    EventKind,
+    Notification,
+    Status,
+    Subcategory,
+)
 from complaints.refusals import ActionRefused, IncidentRefused
 from complaints.selectors import matching_incidents
+from tests.complaints.conftest import intake_post
 from tests.factories import NOW, make_complaint, make_user
 
 pytestmark = pytest.mark.django_db
@@ -192,3 +203,89 @@ def test_an_agent_cannot_update_resolve_or_link_in_bulk(lead, agent):
         services.resolve_incident(incident=incident, text_vi="a", text_en="b", by=agent, now=NOW)
     with pytest.raises(IncidentRefused):
         _link_all(agent, incident)
+
+
+# --- The complainant's pages ----------------------------------------------------------------------
+
+
+def _form_with_error(client, **overrides):
+    """The filing form sent with the subject missing: it comes back, with what was typed."""
+    post = intake_post(subject="", **overrides)
+    return client.post(reverse("complaints:create"), post, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+
+def test_the_form_shows_an_open_incident_only_for_its_category_and_provider(client, lead):
+    incident = declare(lead, provider_name="Shop Nhanh")
+    assert incident.title_en in _form_with_error(client, provider_name="shop nhanh")
+    assert 'data-testid="known-incidents"' in _form_with_error(client, provider_name="SHOP NHANH")
+    assert incident.title_en not in _form_with_error(client, provider_name="Other shop")
+    other = Subcategory.objects.exclude(category__slug__in=["account", "unclassified"]).first()
+    assert incident.title_en not in _form_with_error(
+        client, provider_name="Shop Nhanh", subcategory=str(other.pk)
+    )
+    fragment = client.get(
+        reverse("complaints:matching_incidents"),
+        {"subcategory": intake_post()["subcategory"], "provider_name": "shop nhanh"},
+        HTTP_ACCEPT_LANGUAGE="en",
+    ).content.decode()
+    assert incident.title_en in fragment and f'value="{incident.pk}"' in fragment
+    services.resolve_incident(incident=incident, text_vi="Xong.", text_en="Done.", by=lead, now=NOW)
+    assert incident.title_en not in _form_with_error(client, provider_name="Shop Nhanh")
+
+
+def test_the_empty_form_shows_no_incident(client, lead):
+    declare(lead)
+    page = client.get(reverse("complaints:create")).content.decode()
+    assert 'data-testid="known-incidents"' not in page
+
+
+def test_ticking_this_is_my_problem_too_links_the_complaint_at_filing(client, lead):
+    incident = declare(lead)
+    response = client.post(reverse("complaints:create"), intake_post(incidents=[str(incident.pk)]))
+    assert response.status_code == 302
+    complaint = Complaint.objects.get()
+    assert complaint.incident == incident
+    assert complaint.events.filter(kind=EventKind.INCIDENT_LINKED, actor_role="complainant").count() == 1
+
+
+def test_a_box_for_an_incident_that_does_not_match_is_refused(client, lead):
+    incident = declare(lead, provider_name="Another shop")
+    response = client.post(reverse("complaints:create"), intake_post(incidents=[str(incident.pk)]))
+    assert response.status_code == 200 and not Complaint.objects.exists()
+
+
+def test_the_confirmation_offers_the_matching_incident_and_joining_it_links_the_case(client, lead):
+    incident = declare(lead)
+    client.post(reverse("complaints:create"), intake_post())
+    complaint = Complaint.objects.get()
+    assert complaint.incident is None
+    page = client.get(reverse("complaints:submitted", args=[complaint.reference])).content.decode()
+    assert 'data-testid="known-incident"' in page
+    response = client.post(
+        reverse("complaints:join_incident", args=[complaint.reference]), {"incident": incident.pk}
+    )
+    assert response.status_code == 302
+    assert Complaint.objects.get(pk=complaint.pk).incident == incident
+    stranger = Client()
+    response = stranger.post(
+        reverse("complaints:join_incident", args=[complaint.reference]), {"incident": incident.pk}
+    )
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("language", "title", "news"),
+    [("vi", "Không đăng nhập được", "Đang khôi phục"), ("en", "log-in is down", "Being restored")],
+)
+def test_the_public_page_reads_in_the_readers_language(client, lead, language, title, news):
+    incident = declare(lead)
+    services.update_incident(
+        incident=incident, text_vi="Đang khôi phục.", text_en="Being restored.", by=lead, now=NOW
+    )
+    response = client.get(reverse("incident", args=[incident.slug]), HTTP_ACCEPT_LANGUAGE=language)
+    page = response.content.decode()
+    assert response.status_code == 200 and title in page and news in page
+    others = {"vi": ("log-in is down", "Being restored"), "en": ("Không đăng nhập được", "Đang khôi phục")}
+    assert not any(text in page for text in others[language])  # nothing in the other language
+    assert f'lang="{language}"' in page
+    assert client.get(reverse("incident", args=["no-such-incident"])).status_code == 404
