@@ -233,6 +233,16 @@ def test_the_form_shows_an_open_incident_only_for_its_category_and_provider(clie
     assert incident.title_en not in _form_with_error(client, provider_name="Shop Nhanh")
 
 
+def test_the_form_reads_open_incidents_from_the_process_copy_not_the_database(client, lead):
+    for n in range(20):
+        declare(lead, title_en=f"Incident {n}")
+    _form_with_error(client)  # the copy is read once after the incidents changed
+    with CaptureQueriesContext(connection) as queries:
+        page = _form_with_error(client)
+    assert page.count('name="incidents"') == 20
+    assert not [q["sql"] for q in queries.captured_queries if "complaints_incident" in q["sql"]]
+
+
 def test_the_empty_form_shows_no_incident(client, lead):
     declare(lead)
     page = client.get(reverse("complaints:create")).content.decode()
