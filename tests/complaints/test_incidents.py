@@ -23,6 +23,7 @@ from complaints.models import (
     Status,
     Subcategory,
 )
+from complaints.notifications import render_notification
 from complaints.refusals import ActionRefused, IncidentRefused
 from complaints.selectors import matching_incidents
 from tests.complaints.conftest import intake_post
@@ -299,3 +300,17 @@ def test_the_public_page_reads_in_the_readers_language(client, lead, language, t
     assert not any(text in page for text in others[language])  # nothing in the other language
     assert f'lang="{language}"' in page
     assert client.get(reverse("incident", args=["no-such-incident"])).status_code == 404
+
+
+def test_the_news_e_mail_says_what_happened_in_the_complainants_language_and_links_the_page(lead):
+    incident = declare(lead)
+    complaint = make_complaint(language="en")
+    services.link_complaint(complaint=complaint, incident=incident, by=lead, now=NOW)
+    Notification.objects.all().delete()
+    services.update_incident(
+        incident=incident, text_vi="Đang khôi phục.", text_en="Being restored.", by=lead, now=NOW
+    )
+    message = render_notification(Notification.objects.select_related("complaint").get(), now=NOW)
+    assert "one of many about the same known problem" in message.body
+    assert "Being restored." in message.body
+    assert f"/incidents/{incident.slug}/" in message.body
