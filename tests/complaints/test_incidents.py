@@ -314,3 +314,19 @@ def test_the_news_e_mail_says_what_happened_in_the_complainants_language_and_lin
     assert "one of many about the same known problem" in message.body
     assert "Being restored." in message.body
     assert f"/incidents/{incident.slug}/" in message.body
+
+
+def test_news_is_written_set_wise_whatever_the_number_of_linked_cases(lead):
+    def statements(cases):
+        incident = declare(lead, title_en=f"{cases} cases")
+        for _ in range(cases):
+            services.link_complaint(complaint=make_complaint(), incident=incident, by=lead, now=NOW)
+        with CaptureQueriesContext(connection) as queries:
+            services.update_incident(incident=incident, text_vi="Tin.", text_en="News.", by=lead, now=NOW)
+        assert (
+            Notification.objects.filter(template="case_update", context__note__in=["Tin.", "News."]).count()
+            >= cases
+        )
+        return len(queries.captured_queries)
+
+    assert statements(2) == statements(7)
