@@ -12,6 +12,8 @@ from complaints.models import (
     ComplaintEvent,
     ContactAttempt,
     InboundMessage,
+    Incident,
+    IncidentUpdate,
     Notification,
     ReplyToken,
     Subcategory,
@@ -181,3 +183,20 @@ class CannedReplyAdmin(admin.ModelAdmin):
     list_filter = ("active",)
     search_fields = ("title_vi", "title_en", "body_vi", "body_en")
     fields = ("title_vi", "title_en", "body_vi", "body_en", "active", "ordering")
+
+
+class IncidentUpdateInline(ReadOnlyInline):
+    model = IncidentUpdate
+    fields = ("at", "by", "text_vi", "text_en")
+    readonly_fields = fields
+
+
+@admin.register(Incident)
+class IncidentAdmin(ReadOnlyModelAdmin):
+    """Incidents are declared, updated and resolved on the staff pages (/staff/incidents/), which
+    tell the linked complainants; the admin only reads them."""
+
+    list_display = ("slug", "title_vi", "provider_name", "category", "status", "started_at")
+    list_filter = ("status", "category")
+    search_fields = ("slug", "title_vi", "title_en", "provider_name")
+    inlines = [IncidentUpdateInline]

@@ -17,11 +17,12 @@ from django.utils.translation import gettext_lazy as _
 
 from common import kept
 from common.forms import ChoicesOnce, CleanTextMixin, QuickSelect
-from complaints.models import ContactChannel, Language, PrivacyRequestKind, Subcategory
+from complaints.models import ContactChannel, Incident, Language, PrivacyRequestKind, Subcategory
 from complaints.selectors import (
     active_subcategories,
     cached_active_subcategories,
     grouped_subcategory_choices,
+    matching_incidents,
 )
 
 # Times a little in the future are clock skew between the visitor's device and ours.
@@ -150,6 +151,12 @@ class ComplaintForm(CleanTextMixin, forms.Form):
     )
     language = forms.ChoiceField(label=_("Language for our messages"), choices=Language.choices)
     submission_key = forms.UUIDField(widget=forms.HiddenInput, required=False)
+    # "This is my problem too": one box per open incident of the chosen category and provider,
+    # shown once both are known (the page rendered again, or static/js/intake.js asking
+    # complaints:matching_incidents); written beside the layout, in _known_incidents.html.
+    incidents = forms.TypedMultipleChoiceField(
+        label=_("This is my problem too"), required=False, coerce=int, widget=forms.CheckboxSelectMultiple
+    )
     # Explicit consent: an unticked box, never ticked for the visitor (rendered below the
     # privacy notice, after the files, not in the crispy layout).
     consent = forms.BooleanField(
@@ -166,6 +173,26 @@ class ComplaintForm(CleanTextMixin, forms.Form):
         self.fields["subcategory"].widget.choices = ChoicesOnce(grouped_subcategory_choices)
         if not self.is_bound and "submission_key" not in self.initial:
             self.initial["submission_key"] = uuid.uuid4()
+        self.fields["incidents"].choices = [(incident.pk, incident.pk) for incident in self.known_incidents]
+
+    @cached_property
+    def known_incidents(self) -> list[Incident]:
+        """The open incidents matching the category and provider typed so far (none on an empty
+        form), from this process's copy: no query."""
+        if not self.is_bound:
+            return []
+        subcategory = cached_active_subcategories().get(str(self.data.get("subcategory", "")))
+        return matching_incidents(
+            subcategory.category_id if subcategory else None, self.data.get("provider_name", "")
+        )
+
+    @property
+    def incident_rows(self) -> list[tuple[Incident, bool]]:
+        """Each known incident and whether its box is ticked, as the page writes them."""
+        ticked = (
+            set(self.data.getlist("incidents")) if self.is_bound and hasattr(self.data, "getlist") else set()
+        )
+        return [(incident, str(incident.pk) in ticked) for incident in self.known_incidents]
 
     @cached_property
     def helper(self) -> FormHelper:
@@ -190,7 +217,11 @@ class ComplaintForm(CleanTextMixin, forms.Form):
         return helper
 
     def clean(self) -> dict[str, Any]:
-        return check_report_order(self, super().clean())
+        cleaned = check_report_order(self, super().clean())
+        # The first incident ticked (a complaint joins one); none if the boxes were not shown.
+        ticked = set(cleaned.get("incidents") or ())
+        cleaned["incident"] = next((i for i in self.known_incidents if i.pk in ticked), None)
+        return cleaned
 
 
 def _intake_field(name: str) -> forms.Field:

@@ -293,6 +293,118 @@ class ComplaintQuerySet(models.QuerySet):
         return locked
 
 
+class IncidentStatus(models.TextChoices):
+    OPEN = "open", _("Being worked on")
+    RESOLVED = "resolved", _("Resolved")
+
+
+class IncidentQuerySet(models.QuerySet):
+    def open(self) -> IncidentQuerySet:
+        return self.filter(status=IncidentStatus.OPEN)
+
+
+class Incident(ChoiceLabels, models.Model):
+    """A problem many complainants meet at once (a service's login broken for everyone), declared
+    by a team lead or manager: its public page tells complainants it is known, and its updates
+    and resolution reach every complainant whose case is linked to it. Each linked complaint
+    keeps its own case, timeline and clocks (complaints.services.incidents)."""
+
+    slug = models.SlugField(_("address"), max_length=80, unique=True)
+    title_vi = models.CharField(_("title (Vietnamese)"), max_length=200)
+    title_en = models.CharField(_("title (English)"), max_length=200)
+    note_vi = models.TextField(_("public note (Vietnamese)"), max_length=5_000)
+    note_en = models.TextField(_("public note (English)"), max_length=5_000)
+    category = models.ForeignKey(
+        Category, on_delete=models.PROTECT, related_name="+", verbose_name=_("category"), db_index=False
+    )
+    provider_name = models.CharField(_("service or company"), max_length=150)
+    # provider_name folded (complaints.search.fold): a filing matches it whatever its case and
+    # diacritics ("Shop Nhanh" is "shop nhanh"). Written with provider_name.
+    provider_key = models.CharField(max_length=150, editable=False)
+    started_at = models.DateTimeField(_("started"))
+    declared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("declared by"),
+        db_index=False,
+    )
+    declared_at = models.DateTimeField(_("declared"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=IncidentStatus.choices, default=IncidentStatus.OPEN
+    )
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("resolved by"),
+        db_index=False,
+    )
+    resolution_vi = models.TextField(_("resolution (Vietnamese)"), max_length=5_000, blank=True)
+    resolution_en = models.TextField(_("resolution (English)"), max_length=5_000, blank=True)
+
+    objects = IncidentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-started_at", "-pk"]
+        verbose_name = _("incident")
+        verbose_name_plural = _("incidents")
+        indexes = [
+            # The staff list: open ones first, newest first (a few hundred rows in a year).
+            models.Index(fields=["status", "-started_at"], name="incident_list_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def title(self) -> str:
+        return in_language(translation.get_language() or "", self.title_vi, self.title_en)
+
+    @property
+    def note(self) -> str:
+        return in_language(translation.get_language() or "", self.note_vi, self.note_en)
+
+    @property
+    def resolution(self) -> str:
+        return in_language(translation.get_language() or "", self.resolution_vi, self.resolution_en)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == IncidentStatus.OPEN
+
+
+class IncidentUpdate(models.Model):
+    """News on an incident, public, in both languages; sent to every linked complainant."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="updates")
+    text_vi = models.TextField(_("update (Vietnamese)"), max_length=5_000)
+    text_en = models.TextField(_("update (English)"), max_length=5_000)
+    at = models.DateTimeField(_("when"))
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("by"),
+        db_index=False,
+    )
+
+    class Meta:
+        ordering = ["at", "pk"]
+        verbose_name = _("incident update")
+        verbose_name_plural = _("incident updates")
+
+    def __str__(self) -> str:
+        return f"{self.incident_id} {when(self.at)}"
+
+    @property
+    def text(self) -> str:
+        return in_language(translation.get_language() or "", self.text_vi, self.text_en)
+
+
 class Language(models.TextChoices):
     VI = "vi", "Tiếng Việt"
     EN = "en", "English"
@@ -453,6 +565,17 @@ class Complaint(ChoiceLabels, models.Model):
     # Reference, subject, description and contact e-mail folded (complaints.search): staff
     # search ignores case and diacritics. Written with the fields it is made of.
     search_text = models.TextField(default="", db_default="", editable=False)
+    # The incident the complaint is one of (complaints.services.incidents), if any: its updates
+    # and resolution reach the complainant. Indexed by complaint_incident_idx.
+    incident = models.ForeignKey(
+        Incident,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="complaints",
+        verbose_name=_("incident"),
+        db_index=False,
+    )
 
     objects = ComplaintQuerySet.as_manager()
 
@@ -544,6 +667,11 @@ class Complaint(ChoiceLabels, models.Model):
                 fields=["status_changed_at"],
                 name="complaint_retention_idx",
                 condition=Q(status__in=ENDED_STATUSES, anonymised_at__isnull=True),
+            ),
+            # An incident's linked cases (its page; its updates' notices and timeline entries,
+            # set-wise), and PROTECT's look-up; most complaints belong to none and stay out.
+            models.Index(
+                fields=["incident", "id"], name="complaint_incident_idx", condition=Q(incident__isnull=False)
             ),
             # Cases whose complainant withdrew consent and whose data still waits (a hold).
             models.Index(
@@ -659,6 +787,9 @@ class EventKind(models.TextChoices):
     PRIVACY_REQUEST_ANSWERED = "privacy_request_answered", _("Request about personal data answered")
     ANONYMISED = "anonymised", _("Personal data erased")
     LETTER_SENT = "letter_sent", _("Letter sent")
+    INCIDENT_LINKED = "incident_linked", _("Linked to a known problem")
+    INCIDENT_UPDATE = "incident_update", _("News on the known problem")
+    INCIDENT_RESOLVED = "incident_resolved", _("Known problem resolved")
 
 
 class ActorRole(models.TextChoices):

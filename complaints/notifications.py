@@ -225,6 +225,13 @@ NEWS: dict[str, dict[str | None, Any]] = {
             "authority. You do not need to do anything."
         ),
         "closed": _("Your complaint is closed."),
+        "incident_update": _(
+            "Your complaint is one of many about the same known problem. There is news on that problem:"
+        ),
+        "incident_resolved": _(
+            "Your complaint is one of many about the same known problem, and that problem is now "
+            "solved. Your own case stays open until it is resolved:"
+        ),
         None: _("There is news on your complaint."),
     },
     "staff_alert": {
@@ -330,6 +337,8 @@ def render_notification(
             reply_to.append(reply_address(reply_token))
         root = case_root_id(complaint.reference)
         headers["References"] = headers["In-Reply-To"] = root
+    if "incident_path" in context:  # news on an incident: its public page
+        context["incident_url"] = absolute_url(context["incident_path"])
     replies = bool(reply_to)
     base = f"emails/{notification.template}"
     if "due_at" in notification.context and notification.template == "privacy_request":

@@ -111,6 +111,7 @@ KEPT: dict[str, frozenset[str]] = {
             "accept_breached_at",
             "final_response_warned_at",
             "final_response_breached_at",
+            "incident",  # the service outage it was one of: counted, never about the person
         }
     ),
     "complaints.ComplaintEvent": frozenset(
@@ -204,6 +205,10 @@ NOT_PERSONAL: frozenset[str] = frozenset(
         "escalation.RegimeDeadline",
         "escalation.LetterTemplate",  # the letters' wording; a letter sent is on the timeline
         "complaints.Cause",
+        # A service's outage as staff announced it in public, and its public updates: the
+        # complainants are only linked to it (Complaint.incident); the authors are staff.
+        "complaints.Incident",
+        "complaints.IncidentUpdate",
     }
 )
 
@@ -241,6 +246,7 @@ KEPT_PAYLOAD_KEYS: frozenset[str] = frozenset(
         "cause",
         "outcome",
         "remedy",
+        "incident",  # the incident's address (its slug): public, about a service
     }
 )
 

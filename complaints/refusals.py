@@ -35,6 +35,10 @@ class EscalationRefused(NotAllowed):
     """The ladder move is not allowed now."""
 
 
+class IncidentRefused(NotAllowed):
+    """The incident action is not this person's to take, or not in the incident's state."""
+
+
 class StaleForm(ActionRefused):
     """The case changed since the form was opened."""
 

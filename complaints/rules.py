@@ -15,8 +15,16 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import STAFF_ROLES
 from common.times import when
-from complaints.models import Cause, Complaint, Outcome, Remedy, Status
-from complaints.refusals import CLOSED_MESSAGE, ActionRefused, AssignmentRefused, LimitReached, NotAllowed
+from complaints.models import Cause, Complaint, Incident, Outcome, Remedy, Status
+from complaints.refusals import (
+    CLOSED_MESSAGE,
+    ActionRefused,
+    AssignmentRefused,
+    IncidentRefused,
+    LimitReached,
+    NotAllowed,
+)
+from complaints.search import fold
 
 
 def check_open(complaint: Complaint) -> None:
@@ -123,3 +131,53 @@ def check_completable(complaint: Complaint) -> None:
     check_open(complaint)
     if not complaint.is_incomplete:
         raise ActionRefused(ALREADY_COMPLETE, code="complete")
+
+
+def check_incident_staff(*, by: Any) -> None:
+    """Only a team lead or a manager declares, updates or resolves an incident, or links cases
+    to one. Raises IncidentRefused."""
+    if by is None or not getattr(by, "is_authenticated", False) or not by.is_lead:
+        raise IncidentRefused(
+            _(
+                "Only a team lead or a manager can declare, update or resolve an incident, "
+                "or link cases to it."
+            ),
+            code="not_lead",
+        )
+
+
+def check_incident_open(incident: Incident, *, by: Any) -> None:
+    """`by` may act on the incident (`check_incident_staff`) and it is still open. Raises
+    IncidentRefused."""
+    check_incident_staff(by=by)
+    if not incident.is_open:
+        raise IncidentRefused(
+            _("This incident is resolved: it takes no more updates or cases."), code="incident_resolved"
+        )
+
+
+def check_incident_link(complaint: Complaint, incident: Incident, *, by: Any) -> None:
+    """`by` may link this open complaint to this open incident, which it is not linked to yet.
+    Raises IncidentRefused or ActionRefused (a closed or withdrawn complaint)."""
+    check_incident_open(incident, by=by)
+    check_open(complaint)
+    if complaint.incident_id == incident.pk:
+        raise IncidentRefused(_("This case is already linked to this incident."), code="unchanged")
+
+
+def check_incident_join(complaint: Complaint, incident: Incident) -> None:
+    """A complainant may join their open, unlinked complaint to an open incident of its category
+    and provider (as the filing form matched them). Raises IncidentRefused or ActionRefused."""
+    check_open(complaint)
+    if not incident.is_open:
+        raise IncidentRefused(
+            _("This problem is solved already: there is nothing to join."), code="incident_resolved"
+        )
+    if complaint.incident_id is not None:
+        raise IncidentRefused(_("Your complaint is already linked to a known problem."), code="unchanged")
+    if incident.category_id != complaint.category_id or incident.provider_key != fold(
+        complaint.provider_name
+    ):
+        raise IncidentRefused(
+            _("This known problem is not about the service your complaint is about."), code="other"
+        )

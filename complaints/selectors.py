@@ -9,7 +9,8 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from common.kept import ProcessCopy
-from complaints.models import Category, Cause, Complaint, Subcategory
+from complaints.models import Category, Cause, Complaint, Incident, Subcategory
+from complaints.search import fold
 
 
 def active_subcategories() -> QuerySet[Subcategory]:
@@ -97,4 +98,34 @@ def grouped_subcategory_choices() -> list[tuple[Any, Any]]:
         groups.setdefault(sub.category, []).append((sub.pk, sub.name))
     return [("", _("Choose what the problem is about"))] + [
         (category.name, choices) for category, choices in groups.items()
+    ]
+
+
+# --- Open incidents, as the filing form shows them ----------------------------------------------
+
+
+def _read_open_incidents() -> list[Incident]:
+    return list(Incident.objects.open().order_by("started_at", "pk"))
+
+
+# Kept in this process until an incident is saved (common.kept, connected in complaints.apps): the
+# filing form asks for them on every page it renders, and they change a few times a day.
+_open_incidents = ProcessCopy(_read_open_incidents)
+
+
+def open_incidents() -> list[Incident]:
+    """Every open incident, oldest first, from this process's copy."""
+    return _open_incidents.get()
+
+
+def matching_incidents(category_id: int | None, provider_name: str) -> list[Incident]:
+    """The open incidents of this category and provider (its name compared folded: case and
+    diacritics ignored), oldest first; none until both are known. No query but the copy's."""
+    key = fold(provider_name or "")
+    if category_id is None or not key:
+        return []
+    return [
+        incident
+        for incident in open_incidents()
+        if incident.category_id == category_id and incident.provider_key == key
     ]

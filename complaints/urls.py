@@ -6,12 +6,14 @@ app_name = "complaints"
 
 urlpatterns = [
     path("new/", views.complaint_create, name="create"),
+    path("new/incidents/", views.known_incidents, name="matching_incidents"),
     path("find/", views.find_complaint, name="find"),
     path("mine/", views.my_complaints, name="mine"),
     path("mine/my-data.zip", views.my_data_export, name="my_data"),
     path("track/<str:token>/", views.track, name="track"),
     path("<str:reference>/", views.complaint_detail, name="detail"),
     path("<str:reference>/submitted/", views.complaint_submitted, name="submitted"),
+    path("<str:reference>/incident/", views.complaint_join_incident, name="join_incident"),
     path("<str:reference>/complete/", views.complaint_complete, name="complete"),
     path("<str:reference>/reply/", views.complaint_reply, name="reply"),
     path("<str:reference>/contacts/", views.complaint_add_contact, name="add_contact"),

@@ -12,7 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import DatabaseError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import get_language, gettext_noop
 from django.utils.translation import gettext as _
@@ -49,9 +49,9 @@ from complaints.forms import (
     WithdrawConsentForm,
     WithdrawForm,
 )
-from complaints.models import Complaint
+from complaints.models import Complaint, Incident
 from complaints.refusals import ActionRefused, FilesRefused
-from complaints.selectors import name_categories
+from complaints.selectors import cached_active_subcategories, matching_incidents, name_categories
 from complaints.services import personal_data, privacy
 from complaints.tracking import redeem_tracking_token
 from escalation import moves
@@ -191,9 +191,52 @@ def _intake_context(
     }
 
 
+@require_GET
+def known_incidents(request: HttpRequest) -> HttpResponse:
+    """The filing form's open incidents for a category and provider, as a fragment that
+    static/js/intake.js puts on the form as they are typed (without it the form shows them when
+    it comes back). Read from this process's copy: no query."""
+    subcategory = cached_active_subcategories().get(request.GET.get("subcategory", ""))
+    rows = matching_incidents(
+        subcategory.category_id if subcategory else None, request.GET.get("provider_name", "")
+    )
+    return render(
+        request, "complaints/_known_incidents.html", {"rows": [(incident, False) for incident in rows]}
+    )
+
+
 def complaint_submitted(request: HttpRequest, reference: str) -> HttpResponse:
+    """The confirmation: the reference, and the open incidents its filer may still join."""
     complaint = owned_complaint(request, reference)
-    return render(request, "complaints/complaint_submitted.html", {"complaint": complaint})
+    incidents = []
+    if complaint.incident_id is None and complaint.is_open:
+        incidents = matching_incidents(complaint.category_id, complaint.provider_name)
+    return render(
+        request, "complaints/complaint_submitted.html", {"complaint": complaint, "incidents": incidents}
+    )
+
+
+@require_POST
+def complaint_join_incident(request: HttpRequest, reference: str) -> HttpResponse:
+    """The filer says an open incident is their problem too, after filing: their case is linked."""
+    complaint = owned_complaint(request, reference)
+    incident = get_object_or_404(Incident, pk=request.POST.get("incident") or 0)
+    by = request.user if request.user.is_authenticated else None
+    try:
+        services.join_incident(complaint=complaint, incident=incident, by=by, now=timezone.now())
+    except ActionRefused as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("complaints:submitted", complaint.reference)
+    messages.success(request, _("Your complaint is linked to the known problem: you will get its news."))
+    return redirect("complaints:detail", complaint.reference)
+
+
+def incident_page(request: HttpRequest, slug: str) -> HttpResponse:
+    """An incident's public page, in the reader's language: what is known, since when, the news
+    and whether it is solved. Anyone may read it; it names no complainant."""
+    incident = get_object_or_404(Incident.objects.select_related("category"), slug=slug)
+    updates = incident.updates.order_by("-at", "-pk")
+    return render(request, "complaints/incident_detail.html", {"incident": incident, "updates": updates})
 
 
 def complaint_detail(request: HttpRequest, reference: str) -> HttpResponse:

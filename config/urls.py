@@ -12,6 +12,8 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("", include("evidence.urls")),
     path("complaints/", include("complaints.urls")),
+    # A known problem's public page (complaints.services.incidents).
+    path("incidents/<slug:slug>/", complaint_views.incident_page, name="incident"),
     path("staff/", include("staff.urls")),
     # Mail providers' inbound webhooks (django-anymail), e.g. /inbound/postmark/inbound/.
     path("inbound/", include("complaints.webhooks")),

@@ -482,3 +482,56 @@ class ComplianceForm(CleanTextMixin, forms.Form):
         if period.first > self.today:
             raise forms.ValidationError(_("This period has not begun yet."))
         return period
+
+
+# --- Incidents ------------------------------------------------------------------------------------
+
+
+class DeclareIncidentForm(CleanTextMixin, forms.Form):
+    """An incident as a team lead or manager declares it: what the public page and the filing form
+    say, in both languages, and what filings it matches (category, provider)."""
+
+    title_vi = forms.CharField(label=_("Title (Vietnamese)"), max_length=200)
+    title_en = forms.CharField(label=_("Title (English)"), max_length=200)
+    note_vi = forms.CharField(
+        label=_("Public note (Vietnamese)"),
+        max_length=5_000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_(
+            "Shown on the incident's page and on the filing form: what is known, what is being done."
+        ),
+    )
+    note_en = forms.CharField(
+        label=_("Public note (English)"), max_length=5_000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    category = forms.ModelChoiceField(label=_("Category"), queryset=Category.objects.filter(is_active=True))
+    provider_name = forms.CharField(
+        label=_("Service or company"),
+        max_length=150,
+        help_text=_("As complainants write it; case and accents are ignored when filings are matched."),
+    )
+    started_at = forms.DateTimeField(
+        label=_("Started at"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+
+
+class IncidentNewsForm(CleanTextMixin, forms.Form):
+    """News on an incident, or how it was solved, in both languages: sent to every linked complainant."""
+
+    text_vi = forms.CharField(
+        label=_("Text (Vietnamese)"), max_length=5_000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    text_en = forms.CharField(
+        label=_("Text (English)"), max_length=5_000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+class LinkIncidentForm(forms.Form):
+    """Which open incident a case (or a search's cases) is linked to; the choices are given by the page."""
+
+    incident = forms.TypedChoiceField(label=_("Incident"), coerce=int, choices=())
+
+    def __init__(self, *args: Any, incidents: list[Any] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["incident"].choices = [(incident.pk, str(incident)) for incident in incidents]

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import CharField, F, IntegerField, QuerySet, Value
+from django.db.models import CharField, Count, F, IntegerField, QuerySet, Value
 from django.utils import translation
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
@@ -30,6 +30,7 @@ from complaints.models import (
     QUEUE_STATUSES,
     CannedReply,
     Complaint,
+    Incident,
     Status,
     Subcategory,
     in_language,
@@ -50,9 +51,13 @@ TABS = {
 # --- The agents' queue --------------------------------------------------------------------------
 
 
-def queue_queryset(user: Any, tab: str, filters: dict[str, Any]) -> QuerySet[Complaint]:
-    """The cases of a tab with the filters applied, nearest deadline first."""
-    queryset = Complaint.objects.filter(status__in=QUEUE_STATUSES).annotate(due=QUEUE_DUE)
+def queue_queryset(
+    user: Any, tab: str, filters: dict[str, Any], *, statuses: tuple[str, ...] | None = QUEUE_STATUSES
+) -> QuerySet[Complaint]:
+    """The cases of a tab with the filters applied, nearest deadline first; of `statuses` (None:
+    of any status, as a search's results are linked to an incident: the ended ones refused)."""
+    queryset = Complaint.objects.all() if statuses is None else Complaint.objects.filter(status__in=statuses)
+    queryset = queryset.annotate(due=QUEUE_DUE)
     if tab == "mine":
         queryset = queryset.filter(assignee=user)
     elif tab == "unassigned":
@@ -336,3 +341,25 @@ def filtered_complaints(filters: dict) -> QuerySet[Complaint]:
             submitted_at__lt=_start_of(filters["submitted_to"] + timedelta(days=1))
         )
     return complaints.matching(filters).order_by("submitted_at", "pk")
+
+
+# --- Incidents ------------------------------------------------------------------------------------
+
+
+def incident_list() -> QuerySet[Incident]:
+    """Incidents for the staff list: open ones first, then the latest resolved, newest first."""
+    # "open" sorts before "resolved".
+    return Incident.objects.annotate(linked=Count("complaints")).order_by("status", "-started_at", "-pk")[
+        :200
+    ]
+
+
+# How many of an incident's linked cases its staff page lists.
+LINKED_SHOWN = 200
+
+
+def linked_cases(incident: Incident) -> tuple[list[Complaint], int]:
+    """The first LINKED_SHOWN cases linked to the incident (by id) and how many there are."""
+    linked = Complaint.objects.filter(incident=incident)
+    rows = list(linked.order_by("id").only("reference", "subject", "status", "submitted_at")[:LINKED_SHOWN])
+    return rows, (len(rows) if len(rows) < LINKED_SHOWN else linked.count())

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from staff.views import access, case, compliance, mail, privacy, queues, reports
+from staff.views import access, case, compliance, incidents, mail, privacy, queues, reports
 
 app_name = "staff"
 
@@ -20,6 +20,13 @@ urlpatterns = [
     path("cases/<str:reference>/escalate/", case.escalate, name="escalate"),
     path("cases/<str:reference>/de_escalate/", case.de_escalate, name="de_escalate"),
     path("cases/<str:reference>/resolve/", case.resolve, name="resolve"),
+    path("cases/<str:reference>/incident/", incidents.link_case, name="link_incident"),
+    # Incidents: team leads and managers.
+    path("incidents/", incidents.incidents, name="incidents"),
+    path("incidents/link-search/", incidents.link_search, name="link_search"),
+    path("incidents/<slug:slug>/", incidents.incident, name="incident"),
+    path("incidents/<slug:slug>/update/", incidents.update, name="incident_update"),
+    path("incidents/<slug:slug>/resolve/", incidents.resolve, name="incident_resolve"),
     # Who saw what: the access log, for managers and privacy officers.
     path("cases/<str:reference>/access/", access.case_access, name="case_access"),
     path("access/", access.access_log, name="access_log"),

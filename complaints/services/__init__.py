@@ -3,6 +3,7 @@
 - `intake`: a complaint filed with its dossier, contacts and evidence;
 - `complainant`: what the complainant does to their case;
 - `staff`: what staff do to a case (ladder moves are `escalation.moves`);
+- `incidents`: one problem many complainants meet, its cases linked and told at once;
 - `lifecycle`: what every workflow shares (locks, versions, transitions) and the
   automatic closing of resolved cases.
 
@@ -22,6 +23,14 @@ from complaints.services.complainant import (
     withdraw_complaint,
     withdraw_consent,
 )
+from complaints.services.incidents import (
+    declare_incident,
+    join_incident,
+    link_complaint,
+    link_complaints,
+    resolve_incident,
+    update_incident,
+)
 from complaints.services.intake import file_complaint, submit_complaint
 from complaints.services.lifecycle import close_expired_resolutions, transition_complaint
 from complaints.services.staff import (
@@ -40,8 +49,12 @@ __all__ = [
     "assign_complaint",
     "close_expired_resolutions",
     "complete_complaint",
+    "declare_incident",
     "dispute_resolution",
     "file_complaint",
+    "join_incident",
+    "link_complaint",
+    "link_complaints",
     "rate_handling",
     "reclassify_complaint",
     "reply_as_complainant",
@@ -49,9 +62,11 @@ __all__ = [
     "request_information",
     "resend_tracking_link",
     "resolve_complaint",
+    "resolve_incident",
     "send_reminder",
     "submit_complaint",
     "transition_complaint",
+    "update_incident",
     "withdraw_complaint",
     "withdraw_consent",
 ]

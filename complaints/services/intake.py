@@ -29,6 +29,7 @@ from complaints.models import (
     DossierPart,
     EventKind,
     InboundMessage,
+    Incident,
     Language,
     Subcategory,
 )
@@ -126,7 +127,9 @@ def submit_complaint(
     parts since `now` (one opened by e-mail); its clock starts all the same.
     `described(complaint)` runs before the SUBMITTED event is written and returns what
     the event's payload adds (the e-mail inbound intake sealed, its files).
-    `acknowledgement` names the notice's template.
+    `acknowledgement` names the notice's template. With `data["incident"]` (an incident the
+    filer said is their problem too, on the filing form) the complaint is linked to it, with a
+    timeline entry, if it is still open; one resolved meanwhile is not linked.
     """
     subcategory: Subcategory = data["subcategory"]
     account = by if by is not None and getattr(by, "is_authenticated", False) else None
@@ -136,6 +139,7 @@ def submit_complaint(
     try:
         with transaction.atomic():
             complaint = Complaint(
+                incident=_open_incident(data.get("incident")),
                 submission_key=submission_key,
                 complainant=account,
                 category=subcategory.category,
@@ -202,6 +206,15 @@ def submit_complaint(
                     now=now,
                     **letters.letter_event(letter, message_id=notice.message_id),
                 )
+            if complaint.incident_id is not None:
+                record_event(
+                    complaint=complaint,
+                    kind=EventKind.INCIDENT_LINKED,
+                    by=by,
+                    now=now,
+                    actor_role=ActorRole.COMPLAINANT,
+                    payload={"incident": complaint.incident.slug},
+                )
             if on_filed is not None:
                 on_filed(complaint)
     except IntegrityError:
@@ -210,6 +223,14 @@ def submit_complaint(
             raise
         return existing, False
     return complaint, True
+
+
+def _open_incident(incident: Incident | None) -> Incident | None:
+    """The incident a filer said is their problem too, if it is still open (the form read it from
+    a per-process copy), locked so that a concurrent resolution tells the complaint; else None."""
+    if incident is None:
+        return None
+    return Incident.objects.select_for_update().filter(pk=incident.pk).open().first()
 
 
 def contact_attempt(*, complaint: Complaint, data: dict[str, Any], now: datetime) -> ContactAttempt:

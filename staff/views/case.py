@@ -31,10 +31,10 @@ from complaints import services
 from complaints.access import complaint_or_404, reader, staff_case_or_404
 from complaints.accesslog import record_access
 from complaints.case_page import case_context
-from complaints.models import AccessKind, Complaint
+from complaints.models import AccessKind, Complaint, Incident
 from complaints.refusals import ActionRefused, NotAllowed, StaleForm, permitted
 from complaints.rules import check_claim, check_reassign
-from complaints.selectors import name_categories
+from complaints.selectors import name_categories, open_incidents
 from escalation import moves
 from escalation.rules import check_de_escalate, check_escalate
 from staff.forms import (
@@ -114,7 +114,22 @@ def _workspace(request: HttpRequest, complaint: Complaint, bound: dict[str, Any]
         "can_escalate": permitted(check_escalate, complaint, by=user),
         "can_de_escalate": permitted(check_de_escalate, complaint, by=user),
         "can_claim": permitted(check_claim, complaint, by=user),
+        **_incident_panel(complaint, user),
     }
+
+
+def _incident_panel(complaint: Complaint, user: Any) -> dict[str, Any]:
+    """The incident the case is linked to, and for leads the open incidents it can be linked to
+    (from this process's copy; those of its category and provider first)."""
+    choices = open_incidents() if user.is_lead and complaint.is_open else []
+    linked = next((incident for incident in choices if incident.pk == complaint.incident_id), None)
+    if linked is None and complaint.incident_id is not None:
+        linked = Incident.objects.filter(pk=complaint.incident_id).first()
+    matching = [
+        i for i in choices if i.category_id == complaint.category_id and i.pk != complaint.incident_id
+    ]
+    others = [i for i in choices if i not in matching and i.pk != complaint.incident_id]
+    return {"case_incident": linked, "incident_choices": matching + others}
 
 
 def _next_url(request: HttpRequest) -> str | None:

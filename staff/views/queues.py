@@ -12,6 +12,7 @@ from accounts.decorators import role_required
 from accounts.models import STAFF_ROLES, Role
 from common.paging import Cursor
 from common.urls import kept_row_url
+from complaints.selectors import open_incidents
 from escalation.standing import level_names, levels
 from staff.forms import QueueFilterForm
 from staff.selectors import (
@@ -69,6 +70,13 @@ def agent_queue(request: HttpRequest, tab: str = "mine") -> HttpResponse:
         "is_later_page": after is not None,
         "staff_options": options,
         "here": request.get_full_path(),
+        # Team leads and managers link a search's results to an open incident at once.
+        "link_incidents": open_incidents()
+        if request.user.is_lead and form.is_bound and form.cleaned_data.get("q")
+        else [],
+        "search_fields": [
+            (key, value) for key, value in filters.items() if key in QueueFilterForm.base_fields
+        ],
     }
     return render(request, "staff/queue.html", context)
 

@@ -16,6 +16,28 @@
       if (index + 1 >= max) { button.disabled = true; }
     });
   }
+  // Known problems: once the category and the provider are filled, the open incidents that match
+  // them are shown with a box "this is my problem too" (the server renders them; without this
+  // script it does so when the form comes back).
+  var known = document.getElementById("known-incidents");
+  var subcategory = document.querySelector("select[name='subcategory']");
+  var provider = document.querySelector("input[name='provider_name']");
+  if (known && subcategory && provider && window.fetch) {
+    var timer = null;
+    var ask = function () {
+      window.clearTimeout(timer);
+      timer = window.setTimeout(function () {
+        if (!subcategory.value || !provider.value.trim()) { known.innerHTML = ""; return; }
+        var query = new URLSearchParams({ subcategory: subcategory.value, provider_name: provider.value });
+        fetch(known.dataset.url + "?" + query.toString(), { credentials: "same-origin" })
+          .then(function (response) { return response.ok ? response.text() : ""; })
+          .then(function (html) { known.innerHTML = html; })
+          .catch(function () { /* the form works without it */ });
+      }, 300);
+    };
+    subcategory.addEventListener("change", ask);
+    provider.addEventListener("input", ask);
+  }
   var errors = document.getElementById("form-errors");
   if (errors) { errors.focus(); }
   document.querySelectorAll("form").forEach(function (form) {

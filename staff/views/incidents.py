@@ -1,0 +1,152 @@
+"""Incidents, for team leads and managers: the list and the declare form, an incident's page (its
+news, its resolution, its linked cases), linking a case from its page and a queue search's
+results at once. Every change goes through `complaints.services.incidents`; a refusal becomes a
+message."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop, ngettext
+from django.views.decorators.http import require_POST
+
+from accounts.decorators import role_required
+from accounts.models import Role
+from complaints import services
+from complaints.access import complaint_or_404
+from complaints.models import Complaint, Incident
+from complaints.refusals import ActionRefused
+from complaints.selectors import open_incidents
+from staff.forms import DeclareIncidentForm, IncidentNewsForm, LinkIncidentForm, QueueFilterForm
+from staff.selectors import TABS, incident_list, linked_cases, queue_queryset
+
+LEADS = (Role.TEAM_LEAD, Role.MANAGER)
+
+
+@role_required(*LEADS)
+def incidents(request: HttpRequest) -> HttpResponse:
+    """The incidents, open ones first, and the form that declares one (POST)."""
+    form = DeclareIncidentForm(request.POST or None, initial={"started_at": timezone.localtime()})
+    if request.method == "POST" and form.is_valid():
+        try:
+            incident = services.declare_incident(**form.cleaned_data, by=request.user, now=timezone.now())
+        except ActionRefused as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, _("The incident was declared. The filing form shows it from now on."))
+            return redirect("staff:incident", incident.slug)
+    status = 400 if form.errors else 200
+    return render(
+        request, "staff/incidents.html", {"form": form, "incidents": incident_list()}, status=status
+    )
+
+
+def _incident_page(
+    request: HttpRequest, incident: Incident, *, bound: dict, status: int = 200
+) -> HttpResponse:
+    cases, count = linked_cases(incident)
+    context = {
+        "incident": incident,
+        "updates": incident.updates.order_by("-at", "-pk"),
+        "update_form": bound.get("update_form") or IncidentNewsForm(auto_id="id_update_%s"),
+        "resolve_form": bound.get("resolve_form") or IncidentNewsForm(auto_id="id_resolve_%s"),
+        "cases": cases,
+        "case_count": count,
+    }
+    return render(request, "staff/incident.html", context, status=status)
+
+
+@role_required(*LEADS)
+def incident(request: HttpRequest, slug: str) -> HttpResponse:
+    return _incident_page(request, get_object_or_404(Incident, slug=slug), bound={})
+
+
+def _news(form_name: str, act: str, success: str):
+    @role_required(*LEADS)
+    @require_POST
+    def view(request: HttpRequest, slug: str) -> HttpResponse:
+        found = get_object_or_404(Incident, slug=slug)
+        form = IncidentNewsForm(request.POST, auto_id=f"id_{form_name.removesuffix('_form')}_%s")
+        if not form.is_valid():
+            return _incident_page(request, found, bound={form_name: form}, status=400)
+        try:
+            getattr(services, act)(incident=found, **form.cleaned_data, by=request.user, now=timezone.now())
+        except ActionRefused as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, _(success))
+        return redirect("staff:incident", found.slug)
+
+    return view
+
+
+update = _news(
+    "update_form",
+    "update_incident",
+    gettext_noop("The news was published and sent to the linked complainants."),
+)
+resolve = _news(
+    "resolve_form",
+    "resolve_incident",
+    gettext_noop("The incident was resolved and the linked complainants told."),
+)
+
+
+@role_required(*LEADS)
+@require_POST
+def link_case(request: HttpRequest, reference: str) -> HttpResponse:
+    """Link one case to an open incident, from the staff case page."""
+    complaint = complaint_or_404(Complaint.objects.all(), reference)
+    form = LinkIncidentForm(request.POST, incidents=open_incidents())
+    if not form.is_valid():
+        messages.error(request, _("Choose an open incident."))
+        return redirect("staff:case", complaint.reference)
+    chosen = get_object_or_404(Incident, pk=form.cleaned_data["incident"])
+    try:
+        services.link_complaint(complaint=complaint, incident=chosen, by=request.user, now=timezone.now())
+    except ActionRefused as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("The case was linked to the incident “%(title)s”.") % {"title": chosen})
+    return redirect("staff:case", complaint.reference)
+
+
+@role_required(*LEADS)
+@require_POST
+def link_search(request: HttpRequest) -> HttpResponse:
+    """Link every result of a queue search (its tab and filters, sent back as hidden fields) to an
+    open incident; closed and withdrawn cases that match are listed as refused."""
+    tab = request.POST.get("tab", "mine")
+    filters = QueueFilterForm({key: request.POST.get(key, "") for key in QueueFilterForm.base_fields})
+    form = LinkIncidentForm(request.POST, incidents=open_incidents())
+    if tab not in TABS or not filters.is_valid() or not form.is_valid() or not filters.cleaned_data.get("q"):
+        messages.error(request, _("Search the queue first, then choose an open incident."))
+        return redirect("staff:queue")
+    chosen = get_object_or_404(Incident, pk=form.cleaned_data["incident"])
+    results = queue_queryset(request.user, tab, filters.cleaned_data, statuses=None)
+    try:
+        result = services.link_complaints(
+            complaints=results, incident=chosen, by=request.user, now=timezone.now()
+        )
+    except ActionRefused as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("staff:queue")
+    messages.success(
+        request,
+        ngettext(
+            "%(count)d case was linked to the incident.",
+            "%(count)d cases were linked to the incident.",
+            len(result.linked),
+        )
+        % {"count": len(result.linked)},
+    )
+    if result.refused:
+        messages.warning(
+            request,
+            _("Not linked, because they are closed or withdrawn: %(references)s")
+            % {"references": ", ".join(result.refused)},
+        )
+    return redirect("staff:incident", chosen.slug)

@@ -1,0 +1,129 @@
+"""The incident pages of team leads and managers: declare, publish news, resolve, link a case from
+its page and a queue search's results at once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone, translation
+
+from accounts.models import Role
+from complaints import services
+from complaints.models import Category, Complaint, EventKind, Incident, Notification, Status
+from tests.factories import make_complaint, make_user, sign_in
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    with translation.override("vi"):
+        yield
+
+
+@pytest.fixture
+def lead(client):
+    user = make_user(username="lead", role=Role.TEAM_LEAD, preferred_language="en")
+    sign_in(client, user)
+    return user
+
+
+def declared(by, **overrides):
+    values = {
+        "title_vi": "ShopNhanh không đăng nhập được",
+        "title_en": "ShopNhanh log-in down",
+        "note_vi": "Đang xử lý.",
+        "note_en": "Being worked on.",
+        "category": Category.objects.get(slug="account"),
+        "provider_name": "ShopNhanh",
+        "started_at": timezone.now() - timedelta(hours=1),
+        **overrides,
+    }
+    return services.declare_incident(**values, by=by, now=timezone.now())
+
+
+def test_a_lead_declares_an_incident_from_the_list(client, lead):
+    response = client.get(reverse("staff:incidents"))
+    assert response.status_code == 200 and 'id="declare-heading"' in response.content.decode()
+    post = {
+        "title_vi": "Lỗi đăng nhập",
+        "title_en": "Log-in failure",
+        "note_vi": "Đang xử lý.",
+        "note_en": "Working on it.",
+        "category": Category.objects.get(slug="account").pk,
+        "provider_name": "ShopNhanh",
+        "started_at": "2026-03-02T09:00",
+    }
+    response = client.post(reverse("staff:incidents"), post)
+    incident = Incident.objects.get()
+    assert response.status_code == 302 and response.url == reverse("staff:incident", args=[incident.slug])
+    assert incident.declared_by == lead and incident.provider_key == "shopnhanh"
+
+
+def test_an_agent_gets_no_incident_pages(client):
+    agent = make_user(role=Role.AGENT)
+    sign_in(client, agent)
+    assert client.get(reverse("staff:incidents")).status_code == 404
+    incident = declared(make_user(role=Role.MANAGER))
+    assert client.get(reverse("staff:incident", args=[incident.slug])).status_code == 404
+
+
+def test_an_invalid_declaration_re_renders_with_errors(client, lead):
+    response = client.post(reverse("staff:incidents"), {"title_vi": "x"})
+    assert response.status_code == 400 and not Incident.objects.exists()
+
+
+def test_a_case_is_linked_from_its_page(client, lead):
+    incident = declared(lead)
+    complaint = make_complaint(now=timezone.now())
+    page = client.get(reverse("staff:case", args=[complaint.reference])).content.decode()
+    assert 'id="id_link_incident"' in page and incident.title_vi in page
+    response = client.post(
+        reverse("staff:link_incident", args=[complaint.reference]), {"incident": incident.pk}
+    )
+    assert response.status_code == 302
+    assert Complaint.objects.get(pk=complaint.pk).incident == incident
+    page = client.get(reverse("staff:case", args=[complaint.reference])).content.decode()
+    assert 'data-testid="case-incident"' in page
+
+
+def test_a_search_links_every_result_and_names_the_closed_ones(client, lead):
+    incident = declared(lead)
+    now = timezone.now()
+    shown = [make_complaint(now=now, subject=f"Ví Zalò hỏng {n}") for n in range(3)]
+    other = make_complaint(now=now, subject="Giao hàng chậm")
+    withdrawn = make_complaint(now=now, subject="Ví Zalò hỏng cũ")
+    services.transition_complaint(complaint=withdrawn, to_status=Status.WITHDRAWN, by=None, now=now)
+    page = client.get(reverse("staff:queue_tab", args=["unassigned"]), {"q": "vi zalo"}).content.decode()
+    assert 'data-testid="link-search"' in page
+    response = client.post(
+        reverse("staff:link_search"),
+        {"tab": "unassigned", "q": "vi zalo", "incident": incident.pk},
+        follow=True,
+    )
+    assert set(Complaint.objects.filter(incident=incident).values_list("pk", flat=True)) == {
+        c.pk for c in shown
+    }
+    assert Complaint.objects.get(pk=other.pk).incident is None
+    text = response.content.decode()
+    assert f": {withdrawn.reference}" in text  # named as refused
+    assert all(f">{case.reference}</a>" in text for case in shown)  # the incident's page lists them
+
+
+def test_news_and_resolution_from_the_incident_page_reach_the_linked_complainants(client, lead):
+    incident = declared(lead)
+    complaint = make_complaint(now=timezone.now(), language="en")
+    services.link_complaint(complaint=complaint, incident=incident, by=lead, now=timezone.now())
+    Notification.objects.all().delete()
+    news = {"text_vi": "Đang khôi phục.", "text_en": "Restoring."}
+    response = client.post(reverse("staff:incident_update", args=[incident.slug]), news)
+    assert response.status_code == 302
+    assert Notification.objects.get().context["note"] == "Restoring."
+    response = client.post(reverse("staff:incident_resolve", args=[incident.slug]), news)
+    assert Incident.objects.get(pk=incident.pk).status == "resolved"
+    assert Notification.objects.count() == 2
+    assert complaint.events.filter(kind=EventKind.INCIDENT_RESOLVED).count() == 1
+    page = client.get(reverse("staff:incident", args=[incident.slug])).content.decode()
+    assert complaint.reference in page and 'id="update-heading"' not in page
