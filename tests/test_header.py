@@ -32,10 +32,11 @@ STAFF_LINKS = {
     "guest": set(),
     "complainant": set(),
     "agent": {"/staff/queue/", "/staff/mail/"},
-    "lead": {"/staff/queue/", "/staff/mail/"},
+    "lead": {"/staff/queue/", "/staff/mail/", "/staff/incidents/"},
     "manager": {
         "/staff/queue/",
         "/staff/mail/",
+        "/staff/incidents/",
         "/staff/escalated/",
         "/staff/dashboard/",
         "/staff/compliance/",
@@ -46,6 +47,7 @@ STAFF_LINKS = {
     "admin": {
         "/staff/queue/",
         "/staff/mail/",
+        "/staff/incidents/",
         "/staff/escalated/",
         "/staff/dashboard/",
         "/staff/compliance/",
