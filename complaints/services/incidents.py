@@ -11,8 +11,10 @@ act is `complaints.rules.check_incident_staff` (team leads and managers).
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from django.db import transaction
@@ -160,11 +162,32 @@ def link_complaint(*, complaint: Complaint, incident: Incident, by: Any, now: da
     """Link one open case to an open incident, with a public timeline entry. The case's version
     is not bumped: nothing a colleague's open form says changes. Raises IncidentRefused or
     ActionRefused (closed case). Locks the incident, then the case."""
+    return _link(
+        complaint,
+        incident,
+        by=by,
+        now=now,
+        actor_role=ActorRole.STAFF,
+        check=partial(check_incident_link, by=by),
+    )
+
+
+def _link(
+    complaint: Complaint,
+    incident: Incident,
+    *,
+    by: Any,
+    now: datetime,
+    actor_role: str,
+    check: Callable[[Complaint, Incident], None],
+) -> Complaint:
+    """Link a case to an incident as `check` allows, with a public timeline entry (naming the
+    incident it was linked to before, if any)."""
     with transaction.atomic():
         # The incident first, as its updates lock it: an update sent meanwhile reaches this case.
         incident = Incident.objects.select_for_update().get(pk=incident.pk)
         complaint = Complaint.objects.locked(complaint)
-        check_incident_link(complaint, incident, by=by)
+        check(complaint, incident)
         previous = complaint.incident_id
         complaint.incident = incident
         complaint.save(update_fields=["incident"])
@@ -173,7 +196,7 @@ def link_complaint(*, complaint: Complaint, incident: Incident, by: Any, now: da
             kind=EventKind.INCIDENT_LINKED,
             by=by,
             now=now,
-            actor_role=ActorRole.STAFF,
+            actor_role=actor_role,
             payload={"incident": incident.slug, **({"from": previous} if previous else {})},
         )
     return complaint
@@ -231,18 +254,6 @@ def join_incident(*, complaint: Complaint, incident: Incident, by: Any, now: dat
     """The complainant says an open incident of their complaint's category and provider is their
     problem too (after filing; at filing, intake links it): the case is linked, with a public
     timeline entry. Raises IncidentRefused or ActionRefused. Locks the incident, then the case."""
-    with transaction.atomic():
-        incident = Incident.objects.select_for_update().get(pk=incident.pk)
-        complaint = Complaint.objects.locked(complaint)
-        check_incident_join(complaint, incident)
-        complaint.incident = incident
-        complaint.save(update_fields=["incident"])
-        record_event(
-            complaint=complaint,
-            kind=EventKind.INCIDENT_LINKED,
-            by=by,
-            now=now,
-            actor_role=ActorRole.COMPLAINANT,
-            payload={"incident": incident.slug},
-        )
-    return complaint
+    return _link(
+        complaint, incident, by=by, now=now, actor_role=ActorRole.COMPLAINANT, check=check_incident_join
+    )

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone, translation
 from django.utils.http import urlencode
@@ -14,6 +14,7 @@ from accounts.models import Role
 from staff import compliance
 from staff.export import csv_lines
 from staff.forms import ComplianceForm
+from staff.views.reports import filters_refused
 
 
 def _form(request: HttpRequest) -> ComplianceForm:
@@ -43,12 +44,7 @@ def compliance_report(request: HttpRequest) -> HttpResponse:
 def compliance_csv(request: HttpRequest) -> HttpResponse:
     form = _form(request)
     if not form.is_valid():
-        problems = [
-            f"{form.fields[name].label if name in form.fields else _('Filters')}: {' '.join(errors)}"
-            for name, errors in form.errors.items()
-        ]
-        message = _("The report was refused because of its filters.") + "\n" + "\n".join(problems) + "\n"
-        return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
+        return filters_refused(form, _("The report was refused because of its filters."))
     period, regime = form.cleaned_data["period"], form.cleaned_data["regime"]
     now = timezone.now()
     report = compliance.build_report(period=period, regime=regime, now=now)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -46,16 +48,21 @@ def sla_dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "staff/dashboard.html", context)
 
 
+def filters_refused(form: Any, reason: str) -> HttpResponseBadRequest:
+    """A CSV refused for its filters: why, then each filter's problems, as plain text."""
+    problems = [
+        f"{form.fields[name].label if name in form.fields else _('Filters')}: {' '.join(errors)}"
+        for name, errors in form.errors.items()
+    ]
+    message = reason + "\n" + "\n".join(problems) + "\n"
+    return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
+
+
 @role_required(Role.MANAGER)
 def export_complaints(request: HttpRequest) -> HttpResponse:
     form = ExportFilterForm(request.GET)
     if not form.is_valid():
-        problems = [
-            f"{form.fields[name].label if name in form.fields else _('Filters')}: {' '.join(errors)}"
-            for name, errors in form.errors.items()
-        ]
-        message = _("The export was refused because of its filters.") + "\n" + "\n".join(problems) + "\n"
-        return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
+        return filters_refused(form, _("The export was refused because of its filters."))
     # A case whose complainant restricted its processing is in no export until lifted.
     complaints = filtered_complaints(form.cleaned_data).filter(processing_restricted_at__isnull=True)
     # Logged before a row leaves: one entry per complaint exported, in one statement.
