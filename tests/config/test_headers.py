@@ -30,6 +30,7 @@ from accounts.models import Role
 from complaints import tracking
 from complaints.models import Complaint
 from complaints.services.inbound import receive_raw
+from complaints.services.incidents import declare_incident
 from evidence.models import Evidence
 from staff.selectors import TABS
 from staff.views.mail import TABS as MAIL_TABS
@@ -84,8 +85,20 @@ def world(client, django_user_model, tmp_path) -> dict:
     manager = make_user(username="manager", role=Role.MANAGER)
     superuser = make_user(username="root", is_staff=True, is_superuser=True)
     mail = receive_raw((ROOT / "tests" / "mail_corpus" / "gmail_reply_vi.eml").read_bytes())
+    incident = declare_incident(
+        title_vi="Không đăng nhập được",
+        title_en="Sign-in fails",
+        note_vi="Chúng tôi đang xử lý.",
+        note_en="We are working on it.",
+        category=complaint.category,
+        provider_name=complaint.provider_name,
+        started_at=timezone.now(),
+        by=manager,
+        now=timezone.now(),
+    )
     return {
         "mail": mail,
+        "incident": incident,
         "complainant": complainant,
         "manager": manager,
         "superuser": superuser,
@@ -104,6 +117,7 @@ def kwargs_for(route: Route, world: dict) -> list[dict[str, str]]:
         "tab": list(TABS),
         "uidb64": [urlsafe_base64_encode(force_bytes(user.pk))],
         "pk": [str(world["mail"].pk)],
+        "slug": [world["incident"].slug],
     }
     if route.name == "staff:mail_review_tab":
         values["tab"] = list(MAIL_TABS)
