@@ -161,19 +161,29 @@ def test_closed_and_withdrawn_cases_are_listed_as_refused_not_skipped(lead):
     assert not ComplaintEvent.objects.filter(complaint__in=cases[1:3], kind=EventKind.REPLY).exists()
 
 
-def test_a_case_someone_else_holds_is_tried_again_and_listed_if_still_held(lead, monkeypatch):
+@pytest.mark.parametrize("held_for", [1, 2])
+def test_a_case_someone_else_holds_is_tried_again_and_listed_if_still_held(lead, monkeypatch, held_for):
     incident = declare(lead)
     cases = linked(incident, 3, status=Status.OPEN)
     held = cases[1]
     real = incidents._answer_batch
+    calls = []
 
     def others_hold(answer, ids, result):  # as SKIP LOCKED leaves a row someone else holds
+        calls.append(ids)
+        if len(calls) > held_for:
+            return real(answer, ids, result)
         return [*real(answer, [i for i in ids if i != held.pk], result), held.pk]
 
     monkeypatch.setattr(incidents, "_answer_batch", others_hold)
     result = reply(incident, lead)
-    assert held.reference not in result.answered and len(result.answered) == 2
-    assert [ref for ref, _why in result.refused] == [held.reference]
+    assert calls[1:] == [[held.pk]]  # tried again, alone
+    if held_for == 1:  # free by then: answered like the others
+        assert held.reference in result.answered and result.refused == []
+        assert ComplaintEvent.objects.filter(complaint=held, kind=EventKind.REPLY).count() == 1
+    else:
+        assert held.reference not in result.answered and len(result.answered) == 2
+        assert [ref for ref, _why in result.refused] == [held.reference]
 
 
 def test_a_deadline_that_passed_before_the_bulk_reply_is_recorded_as_missed_first(lead):
