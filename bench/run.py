@@ -1,6 +1,6 @@
 """`make bench`: measure the portal on PostgreSQL and print one JSON line per figure.
 
-python -m bench.run [intake|upload|sweep|outbox|inbound|retention|pages|load]...
+python -m bench.run [intake|upload|sweep|outbox|inbound|retention|incidents|pages|load]...
 (all of them, in this order, by default)
 
 Every figure stands beside a baseline measured in the same run, so it reads as a ratio.
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sys
 
-from bench import inbound, intake, load, outbox, pages, retention, sweep, upload
+from bench import inbound, incidents, intake, load, outbox, pages, retention, sweep, upload
 from bench.harness import RESULTS
 
 BENCHMARKS = {
@@ -22,6 +22,7 @@ BENCHMARKS = {
     "outbox": outbox.run,
     "inbound": inbound.run,
     "retention": retention.run,
+    "incidents": incidents.run,
     "pages": pages.run,
     "load": load.run,
 }

@@ -134,3 +134,73 @@ class BulkInsert:
                 [*select_params, *array_params],
             )
             return {value for (value,) in cursor.fetchall()} if unless_taken else set()
+
+
+class BulkUpdate:
+    """New values for rows of one table, by primary key, for one UPDATE joined to UNNEST arrays.
+
+    `names` are the columns' attribute names (`cause_id` for a foreign key). A column with the
+    same new value on every row goes once, as a constant; `bump` names a counter each row's
+    UPDATE adds one to (a version). `bulk_update` would send a CASE per column with a branch
+    per row; here the statement stays small and the update is a join.
+    """
+
+    def __init__(self, model: type, names: tuple[str, ...], *, bump: str | None = None) -> None:
+        self.model = model
+        self.bump = bump
+        self.ids: list = []
+        self.columns: dict[str, list] = {name: [] for name in names}
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def add(self, pk: Any, **values: Any) -> None:
+        """One row's new values: one for each of the names given at construction."""
+        if values.keys() != self.columns.keys():
+            raise ValueError(f"a {self.model.__name__} update needs exactly {', '.join(self.columns)}")
+        self.ids.append(pk)
+        for name, value in values.items():
+            self.columns[name].append(value)
+
+    def update(self) -> int:
+        """Write the rows; return how many were updated."""
+        if not self.ids:
+            return 0
+        fields = {f.attname: f for f in self.model._meta.concrete_fields}
+        if connection.vendor != "postgresql":  # the embedded SQLite default
+            objects = [self.model(pk=pk) for pk in self.ids]
+            for name, values in self.columns.items():
+                for instance, value in zip(objects, values, strict=True):
+                    setattr(instance, name, value)
+            if self.columns:
+                self.model.objects.bulk_update(objects, list(self.columns))
+            if self.bump:
+                self.model.objects.filter(pk__in=self.ids).update(**{self.bump: F(self.bump) + 1})
+            return len(self.ids)
+        mark = array_placeholder()
+        pk = self.model._meta.pk
+        assignments, set_params = [], []
+        arrays, array_columns, array_params = [f"{mark}::{pk.db_type(connection)}[]"], ["pk_"], [self.ids]
+        for name, values in self.columns.items():
+            column = fields[name].column
+            db_type = fields[name].db_type(connection).split("(")[0]
+            if all_equal(values):
+                assignments.append(f"{column} = %s::{db_type}")
+                set_params.append(values[0])
+            else:
+                assignments.append(f"{column} = v.{column}")
+                arrays.append(f"{mark}::{db_type}[]")
+                array_columns.append(column)
+                array_params.append(values)
+        if self.bump:
+            column = fields[self.bump].column
+            assignments.append(f"{column} = t.{column} + 1")
+        table = self.model._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} AS t SET {', '.join(assignments)} "  # noqa: S608 - model metadata
+                f"FROM UNNEST({', '.join(arrays)}) AS v({', '.join(array_columns)}) "
+                f"WHERE t.{pk.column} = v.pk_",
+                [*set_params, *array_params],
+            )
+            return cursor.rowcount

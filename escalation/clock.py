@@ -288,6 +288,37 @@ def settle(*, complaint: Complaint, now: datetime) -> list[str]:
     return list(CLOCK_FIELDS)
 
 
+def settle_rows(rows: list[Any], *, now: datetime) -> int:
+    """`settle` for many locked complaints at once, each read as the sweep reads them (its field
+    names, `next_check_at` too, settable attributes): what fell due on each by `now` fires as of
+    when it fell due, its moves, events and notices recorded set-wise (one `record`, as a sweep
+    batch's), and each row's clock fields are set to the clock after (no save: the caller writes
+    them with its own changes). Return how many rows had something due.
+
+    Only rows whose `next_check_at` has come are computed: it is the earliest thing the clock
+    checks next (the sweep's one column), so the others have nothing due.
+    """
+    rungs = ladder()
+    settled: list[Settled] = []
+    for row in rows:
+        if row.next_check_at is None or row.next_check_at > now:
+            continue
+        policy, calendar = policy_for(row)
+        before = clock_of(row)
+        fired, after, next_check = sla.due(
+            before, now, ratio=warning_ratio(policy), calendar=calendar, ladder=rungs
+        )
+        if after != before:
+            settled.append(Settled(row, after, next_check, fired))
+    if settled:
+        record(settled, now=now, levels=Levels.read(), result=SweepResult())
+    for case in settled:
+        for column, value_of in FIRED_FIELDS.items():
+            setattr(case.row, column, value_of(case.clock))
+        case.row.next_check_at = case.next_check_at
+    return len(settled)
+
+
 def start_clock(*, complaint: Complaint, now: datetime) -> list[str]:
     """Set a new complaint's deadlines from its SLA policy (no save); return the fields set.
 

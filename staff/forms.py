@@ -299,17 +299,22 @@ class ResolveForm(StaffActionForm):
         ]
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
-        if cleaned.get("remedy") == Remedy.REFUND:
-            if cleaned.get("remedy_amount") is None and "remedy_amount" not in self.errors:
-                self.add_error("remedy_amount", _("Give the amount refunded."))
-            if not cleaned.get("remedy_currency"):
-                self.add_error("remedy_currency", _("Choose the currency."))
-        else:  # only a refund has an amount
-            cleaned["remedy_amount"], cleaned["remedy_currency"] = None, ""
-        if "cause" in cleaned:
-            cleaned["cause"] = cached_causes()[cleaned["cause"]]
-        return cleaned
+        return clean_findings(self, super().clean())
+
+
+def clean_findings(form: forms.Form, cleaned: dict[str, Any]) -> dict[str, Any]:
+    """What staff found, as a resolve form posts it: a refund needs its amount and currency, no
+    other remedy has one; the cause's id becomes the cause."""
+    if cleaned.get("remedy") == Remedy.REFUND:
+        if cleaned.get("remedy_amount") is None and "remedy_amount" not in form.errors:
+            form.add_error("remedy_amount", _("Give the amount refunded."))
+        if not cleaned.get("remedy_currency"):
+            form.add_error("remedy_currency", _("Choose the currency."))
+    else:  # only a refund has an amount
+        cleaned["remedy_amount"], cleaned["remedy_currency"] = None, ""
+    if "cause" in cleaned:
+        cleaned["cause"] = cached_causes()[cleaned["cause"]]
+    return cleaned
 
 
 # --- Lists and reports ------------------------------------------------------------------------
@@ -535,3 +540,62 @@ class LinkIncidentForm(forms.Form):
     def __init__(self, *args: Any, incidents: list[Any] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["incident"].choices = [(incident.pk, str(incident)) for incident in incidents]
+
+
+class IncidentReplyForm(CleanTextMixin, forms.Form):
+    """A public reply to every linked open case, in both languages: each complainant reads theirs."""
+
+    body_vi = forms.CharField(
+        label=_("Reply (Vietnamese)"),
+        max_length=10_000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": _("Write the reply in Vietnamese.")},
+    )
+    body_en = forms.CharField(
+        label=_("Reply (English)"),
+        max_length=10_000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": _("Write the reply in English.")},
+    )
+
+
+class IncidentResolveAllForm(CleanTextMixin, forms.Form):
+    """Resolve every linked open case: the summary in both languages, and what staff found (a cause
+    of the incident's category or of every category, the outcome, the remedy; a refund's amount
+    goes to each case)."""
+
+    summary_vi = forms.CharField(
+        label=_("Resolution summary (Vietnamese)"),
+        max_length=10_000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": _("Summarise the resolution in Vietnamese.")},
+    )
+    summary_en = forms.CharField(
+        label=_("Resolution summary (English)"),
+        max_length=10_000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": _("Summarise the resolution in English.")},
+    )
+    cause = ResolveForm.base_fields["cause"]
+    outcome = ResolveForm.base_fields["outcome"]
+    remedy = ResolveForm.base_fields["remedy"]
+    remedy_amount = forms.DecimalField(
+        label=_("Refund amount, for each case"),
+        required=False,
+        min_value=Decimal("0.01"),
+        max_digits=14,
+        decimal_places=2,
+        help_text=_("Only for a refund: every case resolved is refunded this amount."),
+        error_messages={"invalid": _("Write the amount as a number, e.g. 150000 or 12.50.")},
+    )
+    remedy_currency = ResolveForm.base_fields["remedy_currency"]
+
+    def __init__(self, *args: Any, category_id: int | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["cause"].choices = [
+            ("", "—"),
+            *((cause.pk, cause.name) for cause in causes_for(category_id)),
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        return clean_findings(self, super().clean())

@@ -27,6 +27,8 @@ urlpatterns = [
     path("incidents/<slug:slug>/", incidents.incident, name="incident"),
     path("incidents/<slug:slug>/update/", incidents.update, name="incident_update"),
     path("incidents/<slug:slug>/resolve/", incidents.resolve, name="incident_resolve"),
+    path("incidents/<slug:slug>/reply-all/", incidents.reply_linked, name="incident_reply_all"),
+    path("incidents/<slug:slug>/resolve-all/", incidents.resolve_linked, name="incident_resolve_all"),
     # Who saw what: the access log, for managers and privacy officers.
     path("cases/<str:reference>/access/", access.case_access, name="case_access"),
     path("access/", access.access_log, name="access_log"),

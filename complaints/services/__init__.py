@@ -28,7 +28,9 @@ from complaints.services.incidents import (
     join_incident,
     link_complaint,
     link_complaints,
+    reply_to_linked,
     resolve_incident,
+    resolve_linked,
     update_incident,
 )
 from complaints.services.intake import file_complaint, submit_complaint
@@ -59,10 +61,12 @@ __all__ = [
     "reclassify_complaint",
     "reply_as_complainant",
     "reply_as_staff",
+    "reply_to_linked",
     "request_information",
     "resend_tracking_link",
     "resolve_complaint",
     "resolve_incident",
+    "resolve_linked",
     "send_reminder",
     "submit_complaint",
     "transition_complaint",

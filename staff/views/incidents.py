@@ -20,7 +20,14 @@ from complaints.access import complaint_or_404
 from complaints.models import Complaint, Incident
 from complaints.refusals import ActionRefused
 from complaints.selectors import open_incidents
-from staff.forms import DeclareIncidentForm, IncidentNewsForm, LinkIncidentForm, QueueFilterForm
+from staff.forms import (
+    DeclareIncidentForm,
+    IncidentNewsForm,
+    IncidentReplyForm,
+    IncidentResolveAllForm,
+    LinkIncidentForm,
+    QueueFilterForm,
+)
 from staff.selectors import TABS, incident_list, linked_cases, queue_queryset
 
 LEADS = (Role.TEAM_LEAD, Role.MANAGER)
@@ -53,6 +60,9 @@ def _incident_page(
         "updates": incident.updates.order_by("-at", "-pk"),
         "update_form": bound.get("update_form") or IncidentNewsForm(auto_id="id_update_%s"),
         "resolve_form": bound.get("resolve_form") or IncidentNewsForm(auto_id="id_resolve_%s"),
+        "reply_all_form": bound.get("reply_all_form") or IncidentReplyForm(auto_id="id_reply_all_%s"),
+        "resolve_all_form": bound.get("resolve_all_form")
+        or IncidentResolveAllForm(auto_id="id_resolve_all_%s", category_id=incident.category_id),
         "cases": cases,
         "case_count": count,
     }
@@ -150,3 +160,50 @@ def link_search(request: HttpRequest) -> HttpResponse:
             % {"references": ", ".join(result.refused)},
         )
     return redirect("staff:incident", chosen.slug)
+
+
+def _answer(form_class: type, form_name: str, act: str):
+    """A bulk answer to the incident's linked cases (`services.reply_to_linked` or
+    `resolve_linked`): how many were answered, and the refused ones listed by reason."""
+
+    @role_required(*LEADS)
+    @require_POST
+    def view(request: HttpRequest, slug: str) -> HttpResponse:
+        found = get_object_or_404(Incident, slug=slug)
+        extra = {"category_id": found.category_id} if form_class is IncidentResolveAllForm else {}
+        form = form_class(request.POST, auto_id=f"id_{form_name.removesuffix('_form')}_%s", **extra)
+        if not form.is_valid():
+            return _incident_page(request, found, bound={form_name: form}, status=400)
+        try:
+            result = getattr(services, act)(
+                incident=found, **form.cleaned_data, by=request.user, now=timezone.now()
+            )
+        except ActionRefused as exc:
+            form.add_error(None, exc)
+            return _incident_page(request, found, bound={form_name: form}, status=400)
+        count = len(result.answered)
+        if act == "resolve_linked":
+            text = ngettext(
+                "%(count)d linked case was resolved.", "%(count)d linked cases were resolved.", count
+            )
+        else:
+            text = ngettext(
+                "%(count)d linked case was answered.", "%(count)d linked cases were answered.", count
+            )
+        messages.success(request, text % {"count": count})
+        by_reason: dict[str, list[str]] = {}
+        for reference, why in result.refused:
+            by_reason.setdefault(str(why), []).append(reference)
+        for why, references in by_reason.items():
+            messages.warning(
+                request,
+                _("Not answered, %(why)s: %(references)s")
+                % {"why": why, "references": ", ".join(references)},
+            )
+        return redirect("staff:incident", found.slug)
+
+    return view
+
+
+reply_linked = _answer(IncidentReplyForm, "reply_all_form", "reply_to_linked")
+resolve_linked = _answer(IncidentResolveAllForm, "resolve_all_form", "resolve_linked")

@@ -127,3 +127,50 @@ def test_news_and_resolution_from_the_incident_page_reach_the_linked_complainant
     assert complaint.events.filter(kind=EventKind.INCIDENT_RESOLVED).count() == 1
     page = client.get(reverse("staff:incident", args=[incident.slug])).content.decode()
     assert complaint.reference in page and 'id="update-heading"' not in page
+
+
+def _linked_cases(incident, lead, count=3):
+    cases = [make_complaint(incident=incident) for _ in range(count)]
+    return [
+        services.transition_complaint(complaint=c, to_status=Status.OPEN, by=lead, now=timezone.now())
+        for c in cases
+    ]
+
+
+def test_a_reply_to_every_linked_case_from_the_incident_page_lists_the_refused(client, lead):
+    incident = declared(lead)
+    cases = _linked_cases(incident, lead)
+    services.transition_complaint(complaint=cases[0], to_status=Status.WITHDRAWN, by=None, now=timezone.now())
+    url = reverse("staff:incident_reply_all", args=[incident.slug])
+    response = client.post(url, {"body_vi": "Đã sửa.", "body_en": "Fixed."}, follow=True)
+    shown = [str(m) for m in response.context["messages"]]
+    assert len(shown) == 2 and shown[0].startswith("2 ")  # how many were answered
+    assert shown[1].endswith(f": {cases[0].reference}")  # and the refused one, named
+    assert Complaint.objects.filter(incident=incident, first_responded_at__isnull=False).count() == 2
+
+
+def test_resolve_all_from_the_incident_page_and_bad_input_saves_nothing(client, lead):
+    incident = declared(lead)
+    cases = _linked_cases(incident, lead, count=2)
+    cause = Category.objects.get(slug="account").causes.first()
+    url = reverse("staff:incident_resolve_all", args=[incident.slug])
+    post = {"summary_vi": "Đã khôi phục.", "summary_en": "Restored.", "cause": cause.pk, "outcome": "upheld"}
+    response = client.post(url, {**post, "remedy": "refund"})  # a refund without its amount
+    assert response.status_code == 400 and "remedy_amount" in response.context["resolve_all_form"].errors
+    response = client.post(url, {**post, "summary_en": "", "remedy": "apology"})
+    assert response.status_code == 400 and "summary_en" in response.context["resolve_all_form"].errors
+    assert not Complaint.objects.filter(incident=incident, status=Status.RESOLVED).exists()
+    response = client.post(url, {**post, "remedy": "apology"}, follow=True)
+    assert [str(m)[:2] for m in response.context["messages"]] == ["2 "]
+    assert {c.status for c in Complaint.objects.filter(pk__in=[c.pk for c in cases])} == {Status.RESOLVED}
+
+
+def test_an_agent_cannot_answer_the_linked_cases(client, lead):
+    incident = declared(lead)
+    agent = make_user(username="agent", role=Role.AGENT)
+    sign_in(client, agent)
+    response = client.post(
+        reverse("staff:incident_reply_all", args=[incident.slug]), {"body_vi": "a", "body_en": "b"}
+    )
+    assert response.status_code == 404
+    assert not Notification.objects.filter(template="case_update", context__kind="reply").exists()

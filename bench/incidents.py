@@ -1,0 +1,92 @@
+"""The incident benchmark: a public reply to 10,000 complaints linked to one incident (their
+timeline entries, first responses and notices), beside one hand-written INSERT … SELECT of the
+same timeline entries."""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+from bench.harness import DATABASE, PSQL_URL, emit, fresh_database, probe, psql
+from bench.seed import seed_complaints
+
+LINKED = 10_000
+TOTAL = 50_000  # the others are not linked to the incident
+ROUNDS = 3
+# What a reply wrote, undone for the next round: the cases as they were, the events and notices gone.
+RESET = """UPDATE complaints_complaint SET first_responded_at = NULL, version = 1,
+    next_check_at = first_response_due_at WHERE incident_id = {incident}"""
+TRUNCATE = "TRUNCATE complaints_inboundmessage, complaints_complaintevent, complaints_notification"
+FLOOR = """INSERT INTO complaints_complaintevent
+        (complaint_id, kind, actor_id, actor_role, created_at, public, body, payload)
+    SELECT id, 'reply', %(lead)s, 'staff', now(), true,
+           CASE WHEN language = 'en' THEN %(en)s::text ELSE %(vi)s::text END,
+           jsonb_build_object('incident', %(slug)s::text)
+    FROM complaints_complaint WHERE incident_id = %(incident)s"""
+
+
+# Beside the floor: the cases' own UPDATE alone, as one hand-written statement (the first response,
+# the next check, the version), to read how much of the reply is the table's own cost.
+UPDATE_FLOOR = """UPDATE complaints_complaint SET first_responded_at = now(),
+    next_check_at = resolution_due_at, version = version + 1 WHERE incident_id = %(incident)s"""
+
+
+def incident_floor(incident: int, lead: int, statement: str = FLOOR) -> float:
+    """The same timeline entries as one hand-written INSERT … SELECT: the median of ROUNDS, each
+    rolled back."""
+    import psycopg
+
+    timings = []
+    for _ in range(ROUNDS):
+        with psycopg.connect(f"{PSQL_URL}/{DATABASE}") as conn:
+            slug = conn.execute("SELECT slug FROM complaints_incident WHERE id = %s", [incident]).fetchone()[
+                0
+            ]
+            started = time.perf_counter()
+            conn.execute(
+                statement,
+                {
+                    "lead": lead,
+                    "vi": "ShopNhanh đã khôi phục đăng nhập.",
+                    "en": "ShopNhanh restored log-in.",
+                    "slug": slug,
+                    "incident": incident,
+                },
+            )
+            timings.append(time.perf_counter() - started)
+            conn.rollback()
+        psql("VACUUM ANALYZE complaints_complaintevent", DATABASE)
+        psql("VACUUM ANALYZE complaints_complaint", DATABASE)
+    return statistics.median(timings)
+
+
+def run() -> None:
+    """`reply_to_linked` over LINKED linked complaints among TOTAL, ROUNDS times on the same
+    cases reset in between (median), beside the floor."""
+    fresh_database()
+    seed_complaints(TOTAL, open_every=1)  # every case open, its first response due in 10 days
+    psql("UPDATE complaints_complaint SET language = 'en' WHERE id % 2 = 0", DATABASE)
+    made = probe("bench.incident_probe", "setup", str(LINKED))
+    incident, lead = made["incident"], made["lead"]
+    if made["linked"] != LINKED:
+        raise SystemExit(f"{made['linked']} of {LINKED} linked")
+    psql(RESET.format(incident=incident), DATABASE)
+    psql("VACUUM ANALYZE complaints_complaint", DATABASE)
+    floor = incident_floor(incident, lead)
+    update_floor = incident_floor(incident, lead, UPDATE_FLOOR)
+    runs = []
+    for _ in range(ROUNDS):
+        done = probe("bench.incident_probe", "reply", str(incident), str(lead))
+        if done["answered"] != LINKED:
+            raise SystemExit(f"the reply answered {done['answered']} of {LINKED}")
+        runs.append(done)
+        psql(RESET.format(incident=incident), DATABASE)
+        psql(TRUNCATE, DATABASE)
+        psql("VACUUM ANALYZE complaints_complaint", DATABASE)
+    seconds = statistics.median(run["seconds"] for run in runs)
+    emit("incident_bulk_reply_s", seconds, "s", LINKED)
+    emit("incident_floor_s", floor, "s", LINKED)
+    emit("incident_ratio_to_floor", seconds / floor, "ratio", LINKED)
+    emit("incident_update_floor_s", update_floor, "s", LINKED)
+    emit("incident_bulk_reply_statements", runs[-1]["statements"], "statements", LINKED)
+    emit("incident_batches", runs[-1]["batches"], "batches", LINKED)
