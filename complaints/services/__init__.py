@@ -23,14 +23,13 @@ from complaints.services.complainant import (
     withdraw_complaint,
     withdraw_consent,
 )
+from complaints.services.incident_answers import reply_to_linked, resolve_linked
 from complaints.services.incidents import (
     declare_incident,
     join_incident,
     link_complaint,
     link_complaints,
-    reply_to_linked,
     resolve_incident,
-    resolve_linked,
     update_incident,
 )
 from complaints.services.intake import file_complaint, submit_complaint

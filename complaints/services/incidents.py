@@ -5,7 +5,8 @@ Each linked complaint keeps its own case, timeline and clocks: an incident only 
 (`Complaint.incident`) and speaks to them all at once. Linking a queue search's results and
 telling the linked complainants are set-wise: one UPDATE, one INSERT of timeline entries
 (`EventRows`) and one INSERT of notices (`NoticeRows`), whatever the number of cases. Who may
-act is `complaints.rules.check_incident_staff` (team leads and managers).
+act is `complaints.rules.check_incident_staff` (team leads and managers). Answering every
+linked case at once is `complaints.services.incident_answers`.
 """
 
 from __future__ import annotations
@@ -14,45 +15,34 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
 from functools import partial
-from types import SimpleNamespace
 from typing import Any
 
 from django.db import transaction
 from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils.text import slugify
-from django.utils.translation import gettext_lazy as _
 
-from common.bulk import AnyOf, BulkUpdate
+from common.bulk import AnyOf
 from complaints.models import (
     ENDED_STATUSES,
     ActorRole,
     Category,
-    Cause,
     Complaint,
     EventKind,
     Incident,
     IncidentStatus,
     IncidentUpdate,
-    Status,
     in_language,
 )
 from complaints.records import EventRows, NoticeRows, case_update, notice_values, record_event
-from complaints.refusals import ActionRefused
 from complaints.rules import (
     check_incident_join,
     check_incident_link,
     check_incident_open,
     check_incident_staff,
-    check_resolution,
 )
 from complaints.search import fold
-from escalation import clock, letters
-from escalation.clock import FIRED_FIELDS
-from escalation.models import LetterKind
-from escalation.sweep import SWEEP_READS
 
 
 def _new_slug(title: str) -> str:
@@ -268,374 +258,3 @@ def join_incident(*, complaint: Complaint, incident: Incident, by: Any, now: dat
     return _link(
         complaint, incident, by=by, now=now, actor_role=ActorRole.COMPLAINANT, check=check_incident_join
     )
-
-
-# --- Answers in bulk ------------------------------------------------------------------------------
-
-# Cases answered per transaction: each batch is one locking read, one UPDATE of the cases, one
-# INSERT of their timeline entries and one of their notices (and, where a deadline fell due before
-# the answer, the sweep's few INSERTs of what it fired).
-ANSWER_BATCH = 1_000
-
-# What a bulk answer reads of each linked case: what the sweep reads (so the engine settles the
-# rows as it settles its own), and what the answer itself changes or writes into a letter.
-ANSWER_READS = (
-    *SWEEP_READS,
-    "next_check_at",
-    "status_changed_at",
-    "resolved_at",
-    "closed_at",
-    "contact_name",
-    "subject",
-    "resolution_summary",
-    "cause_id",
-    "outcome",
-    "remedy",
-    "remedy_amount",
-    "remedy_currency",
-)
-
-# What an answer may change on a case (those no row of a batch changed are left out of its UPDATE).
-REPLY_WRITES = (
-    "status",
-    "status_changed_at",
-    "accepted_at",
-    "first_responded_at",
-    *FIRED_FIELDS,
-    "next_check_at",
-)
-RESOLVE_WRITES = (
-    *REPLY_WRITES,
-    "resolved_at",
-    "clock_paused_at",
-    "final_response_at",
-    "resolution_summary",
-    "cause_id",
-    "outcome",
-    "remedy",
-    "remedy_amount",
-    "remedy_currency",
-)
-
-# Why a linked case is not answered, as the incident's page lists it.
-REFUSED_ENDED = _("closed or withdrawn")
-REFUSED_AWAITING = _("waiting for the complainant: resolve it on its own page once they answer")
-REFUSED_RESOLVED = _("already resolved")
-REFUSED_NEW_UNDER_REGIME = _(
-    "not yet accepted, under a regime whose deadlines start at acceptance: answer it on its own page"
-)
-REFUSED_BUSY = _("being changed by someone else at that moment: answer it on its own page")
-
-
-@dataclass
-class AnswerResult:
-    """What a bulk answer did: the references answered, and those refused with why (a lazy text,
-    read in the reader's language); how many batches it took."""
-
-    answered: list[str] = field(default_factory=list)
-    refused: list[tuple[str, Any]] = field(default_factory=list)
-    batches: int = 0
-
-
-@dataclass
-class _Answer:
-    """What one bulk answer says and does to each case it reaches."""
-
-    incident: Incident
-    kind: str  # the case update's kind: reply or resolved
-    text_vi: str
-    text_en: str
-    by: Any
-    now: datetime
-    writes: tuple[str, ...]
-    found: dict[str, Any] = field(default_factory=dict)  # a resolution's cause, outcome, remedy
-    letters: dict[tuple[int, str], Any] = field(default_factory=dict)  # final response templates
-
-    def refusal(self, row: Any) -> Any:
-        """Why this case is not answered, or None."""
-        if row.status in ENDED_STATUSES:
-            return REFUSED_ENDED
-        if row.status == Status.NEW and row.regime_id is not None:
-            return REFUSED_NEW_UNDER_REGIME
-        if self.kind != Status.RESOLVED:
-            return None
-        if row.status == Status.AWAITING_COMPLAINANT:
-            return REFUSED_AWAITING
-        if row.status == Status.RESOLVED:
-            return REFUSED_RESOLVED
-        try:
-            check_resolution(row, **self.found)  # a case reclassified since it was linked
-        except ActionRefused as exc:
-            return exc.messages[0]
-        return None
-
-
-def _answer_linked(answer: _Answer) -> AnswerResult:
-    """Answer every case linked to the incident, in batches of ANSWER_BATCH, each in its own
-    transaction; a case someone else holds locked is skipped, tried again once at the end, and
-    listed if it is still held."""
-    result = AnswerResult()
-    ids = list(Complaint.objects.filter(incident=answer.incident).order_by("id").values_list("id", flat=True))
-    busy: list[int] = []
-    for start in range(0, len(ids), ANSWER_BATCH):
-        busy += _answer_batch(answer, ids[start : start + ANSWER_BATCH], result)
-    if busy:
-        busy = _answer_batch(answer, busy, result)
-    if busy:
-        still = Complaint.objects.filter(AnyOf("id", busy), incident=answer.incident)
-        result.refused += [
-            (reference, REFUSED_BUSY) for reference in still.values_list("reference", flat=True)
-        ]
-    return result
-
-
-def _answer_batch(answer: _Answer, ids: list[int], result: AnswerResult) -> list[int]:
-    """Lock, answer and write one batch of cases in one transaction; return the ids someone else
-    held locked (SKIP LOCKED: a sweep or a colleague working on them)."""
-    incident, now, by = answer.incident, answer.now, answer.by
-    with transaction.atomic():
-        locked = (
-            Complaint.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(AnyOf("id", ids), incident=incident)
-            .order_by("id")
-            .values_list(*ANSWER_READS)
-        )
-        rows = [
-            SimpleNamespace(pk=values[0], **dict(zip(ANSWER_READS, values, strict=True))) for values in locked
-        ]
-        result.batches += 1
-        held = sorted(set(ids) - {row.id for row in rows})  # some may have been unlinked meanwhile
-        reached = []
-        for row in rows:
-            why = answer.refusal(row)
-            if why is None and answer.kind == Status.RESOLVED:
-                why = _compose_final_response(answer, row)
-            if why is None:
-                reached.append(row)
-            else:
-                result.refused.append((row.reference, why))
-        before = [tuple(getattr(row, name) for name in answer.writes) for row in reached]
-        clock.settle_rows(reached, now=now)  # what fell due before the answer fires first
-        events, notices = EventRows(), NoticeRows()
-        page = reverse("incident", args=[incident.slug])
-        staff = {"actor_id": by.pk, "actor_role": ActorRole.STAFF, "now": now}
-        for row in reached:
-            text = in_language(row.language, answer.text_vi, answer.text_en)
-            if row.status == Status.NEW:  # triaged by the first action that works on it
-                _move(row, Status.OPEN, events=events, **staff)
-            if answer.kind == Status.RESOLVED:
-                _resolve_row(answer, row, text, events=events, **staff)
-            else:
-                events.add(
-                    complaint_id=row.id,
-                    kind=EventKind.REPLY,
-                    body=text,
-                    payload={"incident": incident.slug},
-                    **staff,
-                )
-                clock.note_staff_response(complaint=row, now=now)
-            _tell(answer, row, text, page=page, events=events, notices=notices)
-            result.answered.append(row.reference)
-        changed = [
-            name
-            for index, name in enumerate(answer.writes)
-            if any(old[index] != getattr(row, name) for old, row in zip(before, reached, strict=True))
-        ]
-        update = BulkUpdate(Complaint, tuple(changed), bump="version")
-        for row in reached:
-            update.add(row.id, **{name: getattr(row, name) for name in changed})
-        update.update()
-        events.insert()
-        notices.insert()
-    return held
-
-
-def _move(
-    row: Any,
-    to_status: str,
-    *,
-    events: EventRows,
-    actor_id: int,
-    actor_role: str,
-    now: datetime,
-    body: str = "",
-    payload: dict[str, Any] | None = None,
-) -> None:
-    """A status change on a row, as `lifecycle.transition` makes it on a complaint (its timestamps,
-    the clock paused, stopped or started, its timeline entry), the entry gathered for the batch."""
-    from_status = row.status
-    Complaint.apply_status(row, to_status, now=now)
-    clock.on_status_change(complaint=row, from_status=from_status, to_status=to_status, now=now)
-    kind = EventKind.TRIAGED if to_status == Status.OPEN else EventKind.RESOLVED
-    events.add(
-        complaint_id=row.id,
-        kind=kind,
-        body=body,
-        payload={"from": from_status, "to": to_status, **(payload or {})},
-        actor_id=actor_id,
-        actor_role=actor_role,
-        now=now,
-    )
-
-
-def _resolve_row(answer: _Answer, row: Any, text: str, *, events: EventRows, **staff: Any) -> None:
-    """Resolve one locked row as `resolve_complaint` resolves a case: what staff found, the summary
-    (a public message from staff: it is the first response if none was given), the clock stopped."""
-    found = answer.found
-    row.cause_id = found["cause"].pk
-    for name in ("outcome", "remedy", "remedy_amount", "remedy_currency"):
-        setattr(row, name, found[name])
-    row.resolution_summary = text
-    payload = {
-        "cause": found["cause"].slug,
-        "outcome": found["outcome"],
-        "remedy": found["remedy"],
-        "incident": answer.incident.slug,
-    }
-    _move(row, Status.RESOLVED, events=events, body=text, payload=payload, **staff)
-    clock.note_staff_response(complaint=row, now=staff["now"])
-
-
-def _compose_final_response(answer: _Answer, row: Any) -> Any:
-    """Compose the final response a case's regime requires (its first resolution), kept on the row;
-    return why it cannot be (no template in the complainant's language, a part missing) or None."""
-    row.letter = None
-    if row.regime_id is None or row.final_response_at is not None:
-        return None
-    template = answer.letters.get((row.regime_id, row.language))
-    if template is None:
-        return REFUSED_NO_LETTER
-    row.resolution_summary = in_language(row.language, answer.text_vi, answer.text_en)
-    found = answer.found
-    row.outcome, row.remedy = found["outcome"], found["remedy"]
-    row.remedy_amount, row.remedy_currency = found["remedy_amount"], found["remedy_currency"]
-    try:
-        row.letter = letters.compose(row, template)
-    except ActionRefused as exc:
-        return exc.messages[0]
-    return None
-
-
-REFUSED_NO_LETTER = _(
-    "its regime has no final response letter in the complainant's language: an administrator adds it"
-)
-
-
-def _tell(answer: _Answer, row: Any, text: str, *, page: str, events: EventRows, notices: NoticeRows) -> None:
-    """The complainant's notice, in their language: the case update, or the regime's final response
-    letter in its place (with its own timeline entry). An anonymised case has no address."""
-    letter = getattr(row, "letter", None)
-    if letter is not None:
-        values = notice_values(
-            email=row.contact_email,
-            template=letters.LETTER_NOTICE,
-            language=row.language,
-            now=answer.now,
-            complaint_id=row.id,
-            context=letters.letter_context(letter, guest=row.complainant_id is None, kind=Status.RESOLVED),
-        )
-        notices.add(values)
-        events.add(
-            complaint_id=row.id,
-            now=answer.now,
-            actor_id=answer.by.pk,
-            actor_role=ActorRole.STAFF,
-            **letters.letter_event(letter, message_id=values["message_id"]),
-        )
-        return
-    if row.contact_email:
-        notices.add(
-            notice_values(
-                email=row.contact_email,
-                template="case_update",
-                language=row.language,
-                now=answer.now,
-                complaint_id=row.id,
-                context={
-                    **case_update(kind=answer.kind, note=text, guest=row.complainant_id is None),
-                    "incident_path": page,
-                },
-            )
-        )
-
-
-def _check_texts(text_vi: str, text_en: str) -> None:
-    if not text_vi.strip() or not text_en.strip():
-        raise ActionRefused(_("Write the text in both languages."), code="texts")
-
-
-def reply_to_linked(
-    *, incident: Incident, body_vi: str, body_en: str, by: Any, now: datetime
-) -> AnswerResult:
-    """A public reply from staff to every open case linked to the incident, as `reply_as_staff`
-    makes one on each: what fell due before `now` fires first (a deadline already passed is
-    recorded as missed), a new case is triaged, the reply goes onto its timeline and satisfies its
-    first response if none was given (one given before keeps its time), and its complainant gets
-    one notice in their language (the incident's text in vi or en).
-
-    Set-wise, in batches of ANSWER_BATCH cases, each batch one transaction (see `_answer_batch`).
-    Closed and withdrawn cases, new ones under a regime (their deadlines start at acceptance) and
-    any still held by someone else after a second try are refused and listed, with why. Raises
-    IncidentRefused unless `by` is a team lead or manager, ActionRefused if a text is empty.
-    """
-    check_incident_staff(by=by)
-    _check_texts(body_vi, body_en)
-    answer = _Answer(incident, "reply", body_vi, body_en, by, now, REPLY_WRITES)
-    return _answer_linked(answer)
-
-
-def resolve_linked(
-    *,
-    incident: Incident,
-    summary_vi: str,
-    summary_en: str,
-    cause: Cause | None,
-    outcome: str,
-    remedy: str,
-    by: Any,
-    now: datetime,
-    remedy_amount: Decimal | None = None,
-    remedy_currency: str = "",
-) -> AnswerResult:
-    """Resolve every open case linked to the incident, as `resolve_complaint` resolves each: what
-    fell due first, the summary (in the complainant's language) on its timeline and in its notice,
-    what staff found (`check_resolution`: a cause of the incident's category or of every category;
-    a refund's amount and currency, if any, are each case's), the resolution clock stopped, the
-    resolution's SLA outcome what `resolved_at` against `resolution_due_at` says.
-
-    Under a regime, a case's first resolution is its final response: the regime's letter, composed
-    for that case, goes in place of the usual notice and onto its timeline, as for one case. A case
-    whose regime has no such letter in its complainant's language, or whose letter lacks a part,
-    is refused and listed, as are cases closed, withdrawn, already resolved, waiting for the
-    complainant, new under a regime, of a category the cause is not for, or held by someone else.
-
-    Set-wise, in batches (see `reply_to_linked`). Raises IncidentRefused or ActionRefused (a text
-    empty, a finding the incident's category does not allow).
-    """
-    check_incident_staff(by=by)
-    _check_texts(summary_vi, summary_en)
-    found = {
-        "cause": cause,
-        "outcome": outcome,
-        "remedy": remedy,
-        "remedy_amount": remedy_amount,
-        "remedy_currency": remedy_currency,
-    }
-    check_resolution(SimpleNamespace(category_id=incident.category_id), **found)
-    regimes = (
-        Complaint.objects.filter(incident=incident, regime__isnull=False)
-        .values_list("regime_id", flat=True)
-        .distinct()
-    )
-    answer = _Answer(
-        incident,
-        Status.RESOLVED,
-        summary_vi,
-        summary_en,
-        by,
-        now,
-        RESOLVE_WRITES,
-        found=found,
-        letters=letters.templates_for(list(regimes), LetterKind.FINAL_RESPONSE),
-    )
-    return _answer_linked(answer)

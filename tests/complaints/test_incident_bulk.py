@@ -23,7 +23,7 @@ from complaints.models import (
     new_reference,
 )
 from complaints.refusals import ActionRefused, IncidentRefused
-from complaints.services import incidents
+from complaints.services import incident_answers
 from escalation.models import Escalation, LetterKind, SlaPolicy
 from escalation.policies import forget_policies
 from tests.factories import NOW, found, make_complaint, make_user
@@ -130,7 +130,7 @@ def test_a_bulk_reply_to_1000_linked_cases_sets_each_first_response_exactly_once
 
 
 def test_statements_grow_with_the_batches_not_with_the_cases(lead, monkeypatch):
-    monkeypatch.setattr(incidents, "ANSWER_BATCH", 500)
+    monkeypatch.setattr(incident_answers, "ANSWER_BATCH", 500)
 
     def statements(count):
         incident = declare(lead)
@@ -166,7 +166,7 @@ def test_a_case_someone_else_holds_is_tried_again_and_listed_if_still_held(lead,
     incident = declare(lead)
     cases = linked(incident, 3, status=Status.OPEN)
     held = cases[1]
-    real = incidents._answer_batch
+    real = incident_answers._answer_batch
     calls = []
 
     def others_hold(answer, ids, result):  # as SKIP LOCKED leaves a row someone else holds
@@ -175,7 +175,7 @@ def test_a_case_someone_else_holds_is_tried_again_and_listed_if_still_held(lead,
             return real(answer, ids, result)
         return [*real(answer, [i for i in ids if i != held.pk], result), held.pk]
 
-    monkeypatch.setattr(incidents, "_answer_batch", others_hold)
+    monkeypatch.setattr(incident_answers, "_answer_batch", others_hold)
     result = reply(incident, lead)
     assert calls[1:] == [[held.pk]]  # tried again, alone
     if held_for == 1:  # free by then: answered like the others
