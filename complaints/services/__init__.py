@@ -26,6 +26,7 @@ from complaints.services.complainant import (
 from complaints.services.incident_answers import reply_to_linked, resolve_linked
 from complaints.services.incidents import (
     declare_incident,
+    declare_incident_for,
     join_incident,
     link_complaint,
     link_complaints,
@@ -51,6 +52,7 @@ __all__ = [
     "close_expired_resolutions",
     "complete_complaint",
     "declare_incident",
+    "declare_incident_for",
     "dispute_resolution",
     "file_complaint",
     "join_incident",

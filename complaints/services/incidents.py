@@ -251,6 +251,18 @@ def link_complaints(
     return result
 
 
+def declare_incident_for(
+    *, complaints: QuerySet[Complaint], by: Any, now: datetime, **fields: Any
+) -> tuple[Incident, LinkResult]:
+    """Declare an incident (`declare_incident`'s `fields`) from a queue search and link to it, in
+    the same transaction, every case of `complaints` (its results, as `link_complaints` links
+    them): the incident is never declared without its cases, nor its cases half linked. Return the
+    incident and what was linked and refused. Raises IncidentRefused."""
+    with transaction.atomic():
+        incident = declare_incident(**fields, by=by, now=now)
+        return incident, link_complaints(complaints=complaints, incident=incident, by=by, now=now)
+
+
 def join_incident(*, complaint: Complaint, incident: Incident, by: Any, now: datetime) -> Complaint:
     """The complainant says an open incident of their complaint's category and provider is their
     problem too (after filing; at filing, intake links it): the case is linked, with a public

@@ -5,7 +5,11 @@ message."""
 
 from __future__ import annotations
 
+from typing import Any
+from urllib.parse import urlencode
+
 from django.contrib import messages
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -28,27 +32,100 @@ from staff.forms import (
     LinkIncidentForm,
     QueueFilterForm,
 )
-from staff.selectors import TABS, incident_list, linked_cases, queue_queryset
+from staff.selectors import TABS, incident_list, linked_cases, queue_queryset, search_outline
 
 LEADS = (Role.TEAM_LEAD, Role.MANAGER)
 
 
+# The queue search an incident is declared from travels with the declare form under this prefix
+# (its own "category" is not the incident's).
+SEARCH = "search"
+
+
+def _search(request: HttpRequest, data: Any) -> tuple[QuerySet[Complaint], str] | None:
+    """The queue search an incident is declared from (its tab and filters, prefixed `SEARCH`), as
+    the cases it finds (of any status: the ended ones are refused when linked) and its words;
+    None if none was carried or it is not a search."""
+    tab = data.get(f"{SEARCH}-tab")
+    filters = QueueFilterForm(data, prefix=SEARCH)
+    if tab not in TABS or not filters.is_valid() or not filters.cleaned_data.get("q"):
+        return None
+    cases = queue_queryset(request.user, tab, filters.cleaned_data, statuses=None)
+    return cases, filters.cleaned_data["q"]
+
+
+def search_query(tab: str, fields: list[tuple[str, str]]) -> str:
+    """The declare form's address query that carries a queue search (see `_search`)."""
+    return urlencode([(f"{SEARCH}-tab", tab), *((f"{SEARCH}-{name}", value) for name, value in fields)])
+
+
 @role_required(*LEADS)
 def incidents(request: HttpRequest) -> HttpResponse:
-    """The incidents, open ones first, and the form that declares one (POST)."""
-    form = DeclareIncidentForm(request.POST or None, initial={"started_at": timezone.localtime()})
-    if request.method == "POST" and form.is_valid():
+    """The incidents, open ones first, and the form that declares one (POST). Declared from a
+    queue search, the form starts from what its results share and links them all at once."""
+    data = request.POST if request.method == "POST" else request.GET
+    search = _search(request, data) if f"{SEARCH}-tab" in data else None
+    initial: dict[str, Any] = {"started_at": timezone.localtime()}
+    outline = search_outline(search[0]) if search else None
+    if outline is not None and request.method == "GET":
+        initial.update(
+            category=outline.category_id,
+            provider_name=outline.provider_name,
+            started_at=timezone.localtime(outline.first_submitted_at).replace(second=0, microsecond=0),
+        )
+    form = DeclareIncidentForm(request.POST or None, initial=initial)
+    if f"{SEARCH}-tab" in data and outline is None:
+        messages.error(request, _("That search finds no cases any more: the incident would link none."))
+    elif request.method == "POST" and form.is_valid():
+        now = timezone.now()
         try:
-            incident = services.declare_incident(**form.cleaned_data, by=request.user, now=timezone.now())
+            if search:
+                incident, linked = services.declare_incident_for(
+                    complaints=search[0], **form.cleaned_data, by=request.user, now=now
+                )
+            else:
+                incident, linked = (
+                    services.declare_incident(**form.cleaned_data, by=request.user, now=now),
+                    None,
+                )
         except ActionRefused as exc:
             messages.error(request, " ".join(exc.messages))
         else:
             messages.success(request, _("The incident was declared. The filing form shows it from now on."))
+            if linked is not None:
+                _say_linked(request, linked)
             return redirect("staff:incident", incident.slug)
-    status = 400 if form.errors else 200
-    return render(
-        request, "staff/incidents.html", {"form": form, "incidents": incident_list()}, status=status
+    context = {
+        "form": form,
+        "incidents": incident_list(),
+        "search": {"words": search[1], "count": outline.count, "fields": _carried(data)} if outline else None,
+    }
+    return render(request, "staff/incidents.html", context, status=400 if request.method == "POST" else 200)
+
+
+def _carried(data: Any) -> list[tuple[str, str]]:
+    """The search's fields as the declare form carries them on (hidden)."""
+    names = [f"{SEARCH}-tab", *(f"{SEARCH}-{name}" for name in QueueFilterForm.base_fields)]
+    return [(name, data[name]) for name in names if name in data]
+
+
+def _say_linked(request: HttpRequest, result: Any) -> None:
+    """How many cases were linked to the incident, and those refused, by reference."""
+    messages.success(
+        request,
+        ngettext(
+            "%(count)d case was linked to the incident.",
+            "%(count)d cases were linked to the incident.",
+            len(result.linked),
+        )
+        % {"count": len(result.linked)},
     )
+    if result.refused:
+        messages.warning(
+            request,
+            _("Not linked, because they are closed or withdrawn: %(references)s")
+            % {"references": ", ".join(result.refused)},
+        )
 
 
 def _incident_page(
@@ -144,21 +221,7 @@ def link_search(request: HttpRequest) -> HttpResponse:
     except ActionRefused as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect("staff:queue")
-    messages.success(
-        request,
-        ngettext(
-            "%(count)d case was linked to the incident.",
-            "%(count)d cases were linked to the incident.",
-            len(result.linked),
-        )
-        % {"count": len(result.linked)},
-    )
-    if result.refused:
-        messages.warning(
-            request,
-            _("Not linked, because they are closed or withdrawn: %(references)s")
-            % {"references": ", ".join(result.refused)},
-        )
+    _say_linked(request, result)
     return redirect("staff:incident", chosen.slug)
 
 

@@ -23,6 +23,7 @@ from staff.selectors import (
     sla_state,
     staff_options,
 )
+from staff.views.incidents import search_query
 
 
 def _link(rows: list[Any]) -> None:
@@ -57,8 +58,10 @@ def agent_queue(request: HttpRequest, tab: str = "mine") -> HttpResponse:
         query = request.GET.copy()
         query["after"] = page.next_cursor
         next_query = query.urlencode()
+    search_fields = [(key, value) for key, value in filters.items() if key in QueueFilterForm.base_fields]
     first_query = request.GET.copy()
     first_query.pop("after", None)
+    link_search = request.user.is_lead and form.is_bound and bool(form.cleaned_data.get("q"))
     context = {
         "form": form,
         "tab": tab,
@@ -70,13 +73,12 @@ def agent_queue(request: HttpRequest, tab: str = "mine") -> HttpResponse:
         "is_later_page": after is not None,
         "staff_options": options,
         "here": request.get_full_path(),
-        # Team leads and managers link a search's results to an open incident at once.
-        "link_incidents": open_incidents()
-        if request.user.is_lead and form.is_bound and form.cleaned_data.get("q")
-        else [],
-        "search_fields": [
-            (key, value) for key, value in filters.items() if key in QueueFilterForm.base_fields
-        ],
+        # Team leads and managers link a search's results to an open incident at once, or declare
+        # one from them.
+        "link_search": link_search,
+        "link_incidents": open_incidents() if link_search else [],
+        "search_fields": search_fields,
+        "declare_query": search_query(tab, search_fields),
     }
     return render(request, "staff/queue.html", context)
 

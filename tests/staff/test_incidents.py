@@ -11,7 +11,9 @@ from django.utils import timezone, translation
 
 from accounts.models import Role
 from complaints import services
-from complaints.models import Category, Complaint, EventKind, Incident, Notification, Status
+from complaints.models import Category, Complaint, EventKind, Incident, Notification, Status, Subcategory
+from complaints.services import incidents as incidents_service
+from staff.views.incidents import search_query
 from tests.factories import make_complaint, make_user, sign_in
 
 pytestmark = pytest.mark.django_db
@@ -110,6 +112,102 @@ def test_a_search_links_every_result_and_names_the_closed_ones(client, lead):
     text = response.content.decode()
     assert f": {withdrawn.reference}" in text  # named as refused
     assert all(f">{case.reference}</a>" in text for case in shown)  # the incident's page lists them
+
+
+def _search_results(now):
+    """Cases a search for "vi zalo" finds: two about the app ZaloPay in "account" (one withdrawn),
+    one filed earlier under another spelling and category, and one it does not find."""
+    service = Subcategory.objects.get(slug="not-received")
+    first = make_complaint(
+        now=now - timedelta(hours=3),
+        subject="Ví Zalò hỏng từ sáng",
+        provider_name="zalopay",
+        subcategory=service,
+    )
+    shown = [make_complaint(now=now, subject=f"Ví Zalò hỏng {n}", provider_name="ZaloPay") for n in range(2)]
+    withdrawn = make_complaint(now=now, subject="Ví Zalò hỏng cũ", provider_name="ZaloPay")
+    services.transition_complaint(complaint=withdrawn, to_status=Status.WITHDRAWN, by=None, now=now)
+    other = make_complaint(now=now, subject="Giao hàng chậm")
+    return first, shown, withdrawn, other
+
+
+def test_an_incident_declared_from_a_search_starts_from_its_results_and_links_them_all(client, lead):
+    now = timezone.now()
+    first, shown, withdrawn, other = _search_results(now)
+    page = client.get(reverse("staff:queue_tab", args=["unassigned"]), {"q": "vi zalo"}).content.decode()
+    assert 'data-testid="link-search"' in page and 'id="id_search_incident"' not in page  # none open yet
+    address = reverse("staff:incidents") + "?" + search_query("unassigned", [("q", "vi zalo")])
+    assert f'href="{address}"'.replace("&", "&amp;") in page
+
+    response = client.get(address)
+    form = response.context["form"]
+    assert form.initial["category"] == Category.objects.get(slug="account").pk  # three of four
+    assert form.initial["provider_name"] == "ZaloPay"  # as most of them write it
+    assert form.initial["started_at"] == timezone.localtime(first.submitted_at).replace(
+        second=0, microsecond=0
+    )
+    assert response.context["search"]["count"] == 4  # the withdrawn one too: it will be named
+
+    post = {
+        "title_vi": "Ví ZaloPay không mở được",
+        "title_en": "ZaloPay wallet will not open",
+        "note_vi": "Đang xử lý.",
+        "note_en": "Working on it.",
+        "category": form.initial["category"],
+        "provider_name": "ZaloPay",
+        "started_at": "2026-03-02T09:00",
+        **dict(response.context["search"]["fields"]),
+    }
+    response = client.post(address, post, follow=True)
+    incident = Incident.objects.get()
+    assert response.redirect_chain[-1][0] == reverse("staff:incident", args=[incident.slug])
+    assert set(Complaint.objects.filter(incident=incident).values_list("pk", flat=True)) == {
+        first.pk,
+        *(case.pk for case in shown),
+    }
+    assert Complaint.objects.get(pk=other.pk).incident is None
+    text = response.content.decode()
+    assert f": {withdrawn.reference}" in text  # named as refused
+
+
+def test_a_declaration_from_a_search_that_finds_nothing_declares_nothing(client, lead):
+    post = {
+        "title_vi": "x",
+        "title_en": "x",
+        "note_vi": "x",
+        "note_en": "x",
+        "category": Category.objects.get(slug="account").pk,
+        "provider_name": "ZaloPay",
+        "started_at": "2026-03-02T09:00",
+        "search-tab": "unassigned",
+        "search-q": "nothing like this",
+    }
+    response = client.post(reverse("staff:incidents"), post)
+    assert response.status_code == 400 and not Incident.objects.exists()
+    assert "finds no cases" in response.content.decode()
+
+
+def test_an_incident_declared_from_a_search_is_not_kept_without_its_cases(lead, monkeypatch):
+    _search_results(timezone.now())
+
+    def broken(**kwargs):
+        raise RuntimeError("the link failed")
+
+    monkeypatch.setattr(incidents_service, "link_complaints", broken)
+    with pytest.raises(RuntimeError):
+        services.declare_incident_for(
+            complaints=Complaint.objects.all(),
+            title_vi="x",
+            title_en="x",
+            note_vi="x",
+            note_en="x",
+            category=Category.objects.get(slug="account"),
+            provider_name="ZaloPay",
+            started_at=timezone.now(),
+            by=lead,
+            now=timezone.now(),
+        )
+    assert not Incident.objects.exists()
 
 
 def test_news_and_resolution_from_the_incident_page_reach_the_linked_complainants(client, lead):
