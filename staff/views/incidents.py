@@ -36,6 +36,22 @@ from staff.selectors import TABS, incident_list, linked_cases, queue_queryset, s
 
 LEADS = (Role.TEAM_LEAD, Role.MANAGER)
 
+# How many references a message names; the rest are counted (the linked cases' list below shows
+# each one's status).
+REFERENCES_NAMED = 30
+
+
+def _named(references: list[str]) -> str:
+    """The references a message names: all of them if few, else the first REFERENCES_NAMED and
+    how many more."""
+    if len(references) <= REFERENCES_NAMED:
+        return ", ".join(references)
+    more = len(references) - REFERENCES_NAMED
+    return ngettext("%(references)s and %(more)d more", "%(references)s and %(more)d more", more) % {
+        "references": ", ".join(references[:REFERENCES_NAMED]),
+        "more": more,
+    }
+
 
 # The queue search an incident is declared from travels with the declare form under this prefix
 # (its own "category" is not the incident's).
@@ -124,7 +140,7 @@ def _say_linked(request: HttpRequest, result: Any) -> None:
         messages.warning(
             request,
             _("Not linked, because they are closed or withdrawn: %(references)s")
-            % {"references": ", ".join(result.refused)},
+            % {"references": _named(result.refused)},
         )
 
 
@@ -260,8 +276,7 @@ def _answer(form_class: type, form_name: str, act: str):
         for why, references in by_reason.items():
             messages.warning(
                 request,
-                _("Not answered, %(why)s: %(references)s")
-                % {"why": why, "references": ", ".join(references)},
+                _("Not answered, %(why)s: %(references)s") % {"why": why, "references": _named(references)},
             )
         return redirect("staff:incident", found.slug)
 

@@ -27,6 +27,7 @@ from complaints.services import incident_answers
 from escalation.models import Escalation, LetterKind, SlaPolicy
 from escalation.policies import forget_policies
 from tests.factories import NOW, found, make_complaint, make_user
+from tests.locks import lock_timeout, row_locked_by_another_connection
 
 pytestmark = pytest.mark.django_db
 
@@ -184,6 +185,24 @@ def test_a_case_someone_else_holds_is_tried_again_and_listed_if_still_held(lead,
     else:
         assert held.reference not in result.answered and len(result.answered) == 2
         assert [ref for ref, _why in result.refused] == [held.reference]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_case_another_connection_holds_locked_is_listed_and_the_others_answered(lead):
+    incident = declare(lead)
+    cases = linked(incident, 3, status=Status.OPEN)
+    held = cases[1]
+    with row_locked_by_another_connection(Complaint, held.pk), lock_timeout("2s"):
+        result = reply(incident, lead)  # SKIP LOCKED: neither waits for the lock nor times out
+    assert sorted(result.answered) == sorted(case.reference for case in cases if case != held)
+    assert [(ref, str(why)) for ref, why in result.refused] == [
+        (held.reference, str(incident_answers.REFUSED_BUSY))
+    ]
+    assert not ComplaintEvent.objects.filter(complaint=held, kind=EventKind.REPLY).exists()
+    assert Complaint.objects.get(pk=held.pk).first_responded_at is None
+    later = LATER + timedelta(hours=1)
+    assert held.reference in reply(incident, lead, now=later).answered  # once free, it is answered
+    assert Complaint.objects.get(pk=held.pk).first_responded_at == later
 
 
 def test_a_deadline_that_passed_before_the_bulk_reply_is_recorded_as_missed_first(lead):

@@ -11,9 +11,18 @@ from django.utils import timezone, translation
 
 from accounts.models import Role
 from complaints import services
-from complaints.models import Category, Complaint, EventKind, Incident, Notification, Status, Subcategory
+from complaints.models import (
+    Category,
+    Complaint,
+    EventKind,
+    Incident,
+    Notification,
+    Status,
+    Subcategory,
+    new_reference,
+)
 from complaints.services import incidents as incidents_service
-from staff.views.incidents import search_query
+from staff.views.incidents import REFERENCES_NAMED, search_query
 from tests.factories import make_complaint, make_user, sign_in
 
 pytestmark = pytest.mark.django_db
@@ -184,7 +193,8 @@ def test_a_declaration_from_a_search_that_finds_nothing_declares_nothing(client,
     }
     response = client.post(reverse("staff:incidents"), post)
     assert response.status_code == 400 and not Incident.objects.exists()
-    assert "finds no cases" in response.content.decode()
+    refusal = translation.gettext("That search finds no cases any more: the incident would link none.")
+    assert refusal in response.content.decode() and refusal.startswith("Tìm kiếm")
 
 
 def test_an_incident_declared_from_a_search_is_not_kept_without_its_cases(lead, monkeypatch):
@@ -245,6 +255,28 @@ def test_a_reply_to_every_linked_case_from_the_incident_page_lists_the_refused(c
     assert len(shown) == 2 and shown[0].startswith("2 ")  # how many were answered
     assert shown[1].endswith(f": {cases[0].reference}")  # and the refused one, named
     assert Complaint.objects.filter(incident=incident, first_responded_at__isnull=False).count() == 2
+
+
+def test_a_long_list_of_refused_cases_is_named_in_part_and_counted(client, lead):
+    incident = declared(lead)
+    model = make_complaint(now=timezone.now(), incident=incident)
+    services.transition_complaint(complaint=model, to_status=Status.WITHDRAWN, by=None, now=timezone.now())
+    copies = []
+    for _ in range(REFERENCES_NAMED + 5):
+        copy = Complaint.objects.get(pk=model.pk)
+        copy.pk, copy.reference, copy.submission_key = None, new_reference(), None
+        copies.append(copy)
+    Complaint.objects.bulk_create(copies)
+    refused = list(
+        Complaint.objects.filter(incident=incident).order_by("id").values_list("reference", flat=True)
+    )
+    url = reverse("staff:incident_reply_all", args=[incident.slug])
+    response = client.post(url, {"body_vi": "Đã sửa.", "body_en": "Fixed."}, follow=True)
+    shown = [str(m) for m in response.context["messages"]]
+    assert shown[0].startswith("0 ") and len(shown) == 2
+    named, more = refused[:REFERENCES_NAMED], len(refused) - REFERENCES_NAMED
+    assert ", ".join(named) in shown[1] and refused[REFERENCES_NAMED] not in shown[1]
+    assert shown[1].endswith(f"{named[-1]} và {more} hồ sơ khác")
 
 
 def test_resolve_all_from_the_incident_page_and_bad_input_saves_nothing(client, lead):
