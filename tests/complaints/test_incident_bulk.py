@@ -321,3 +321,30 @@ def test_under_a_regime_each_first_resolution_sends_its_own_final_response_lette
         assert event.payload["message_id"] == notice.message_id and event.body == notice.context["body"]
     assert not Notification.objects.filter(template="case_update").exists()
     assert all(Complaint.objects.get(pk=c.pk).final_response_at == LATER for c in english)
+
+
+def test_resolve_all_on_1000_cases_resolves_each_once_in_statements_per_batch(lead, monkeypatch):
+    monkeypatch.setattr(incident_answers, "ANSWER_BATCH", 500)
+
+    def resolved(count):
+        incident = declare(lead)
+        cases = linked(incident, count)  # new: each is triaged by the resolution, in the same batch
+        Notification.objects.all().delete()
+        with CaptureQueriesContext(connection) as queries:
+            result = resolve_all(incident, lead)
+        assert len(result.answered) == count and result.refused == []
+        done = Complaint.objects.filter(incident=incident)
+        assert set(done.values_list("status", "resolved_at", "first_responded_at")) == {
+            (Status.RESOLVED, LATER, LATER)
+        }
+        for kind in (EventKind.TRIAGED, EventKind.RESOLVED):
+            events = ComplaintEvent.objects.filter(complaint__incident=incident, kind=kind)
+            assert events.count() == count and events.values("complaint_id").distinct().count() == count
+        notices = Notification.objects.filter(template="case_update", context__kind="resolved")
+        assert sorted(notices.values_list("email", flat=True)) == sorted(c.contact_email for c in cases)
+        return len(queries.captured_queries), result.batches
+
+    (small, two), (large, four) = resolved(1_000), resolved(2_000)
+    assert (two, four) == (2, 4)
+    per_batch = (large - small) / 2
+    assert per_batch <= 10, (small, large)
