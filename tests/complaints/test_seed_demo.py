@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 
 from accounts import second_factor
 from accounts.models import Role, User
-from complaints.models import Complaint
+from complaints.models import Complaint, EventKind, Incident, IncidentStatus
 from tests.conftest import ROOT
 from tests.factories import totp_code
 
@@ -63,3 +63,18 @@ def test_the_demos_undelivered_goods_are_under_the_consumer_law_and_say_how_thei
     complaint = Complaint.objects.get(subcategory__slug="not-received", complainant__username="complainant")
     assert complaint.regime.code == "vn-consumer-2023"
     assert complaint.accept_due_at is not None and complaint.accepted_at is not None  # staff opened it
+
+
+def test_the_demo_has_an_open_incident_the_filing_form_shows_and_one_case_linked(settings, client):
+    settings.DEBUG = True
+    call_command("seed_demo", stdout=StringIO())
+    call_command("seed_demo", stdout=StringIO())
+    incident = Incident.objects.get()
+    assert incident.status == IncidentStatus.OPEN and incident.updates.count() == 1
+    linked = Complaint.objects.get(incident=incident)
+    assert linked.complainant.username == "complainant" and linked.subcategory.slug == "cannot-log-in"
+    assert linked.events.filter(kind=EventKind.INCIDENT_UPDATE).count() == 1
+    shown = client.get(
+        "/complaints/new/incidents/", {"subcategory": linked.subcategory_id, "provider_name": "shopnhanh"}
+    )
+    assert incident.title_vi in shown.content.decode()

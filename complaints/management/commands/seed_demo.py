@@ -82,8 +82,9 @@ class Command(BaseCommand):
 
     def seed_complaints(self) -> None:
         """Three complaints of the demo complainant, in three states of their lifecycle (the
-        new one assigned to the demo agent), and a guest's complaint left unanswered past its
-        first-response deadline, which the sweep escalates to the managers."""
+        new one assigned to the demo agent and linked to an open incident), and a guest's
+        complaint left unanswered past its first-response deadline, which the sweep escalates to
+        the managers."""
         complainant = User.objects.get(username="complainant")
         agent = User.objects.get(username="agent")
         if complainant.complaints.exists():
@@ -133,6 +134,7 @@ class Command(BaseCommand):
                 )
         newest = complainant.complaints.order_by("-submitted_at").first()
         services.assign_complaint(complaint=newest, assignee=agent, by=agent, now=now, version=newest.version)
+        self.seed_incident(newest, now=now)
         services.submit_complaint(
             data={
                 "subcategory": Subcategory.objects.get(slug="app"),
@@ -156,6 +158,36 @@ class Command(BaseCommand):
         sweep(now=now - timedelta(days=3))
         sweep(now=now)
         self.stdout.write(f"created {len(DEMO_COMPLAINTS) + 1} demo complaints")
+
+    def seed_incident(self, complaint: Any, *, now: Any) -> None:
+        """An open incident, ShopNhanh's log-in down since this morning, declared by the demo team
+        lead with one piece of news, and the demo complainant's log-in complaint linked to it: the
+        filing form shows it to whoever files about ShopNhanh's accounts."""
+        lead = User.objects.get(username="lead")
+        started = now - timedelta(hours=3)
+        incident = services.declare_incident(
+            title_vi="ShopNhanh: không đăng nhập được",
+            title_en="ShopNhanh: log-in fails",
+            note_vi=(
+                "Nhiều người không đăng nhập hay lấy lại mật khẩu ShopNhanh được. Chúng tôi đã báo ShopNhanh."
+            ),
+            note_en=(
+                "Many people cannot sign in to ShopNhanh or recover their password. We have told ShopNhanh."
+            ),
+            category=complaint.category,
+            provider_name="ShopNhanh",
+            started_at=started,
+            by=lead,
+            now=started + timedelta(minutes=40),
+        )
+        services.link_complaint(complaint=complaint, incident=incident, by=lead, now=now)
+        services.update_incident(
+            incident=incident,
+            text_vi="ShopNhanh xác nhận lỗi ở máy chủ đăng nhập và đang khắc phục.",
+            text_en="ShopNhanh confirms a fault in its log-in servers and is fixing it.",
+            by=lead,
+            now=now,
+        )
 
 
 CANNED_REPLIES = (
