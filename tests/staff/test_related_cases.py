@@ -136,6 +136,12 @@ def test_a_related_cases_incident_is_shown_and_a_closed_one_gets_no_incident_but
     services.transition_complaint(complaint=closed, to_status="withdrawn", by=None, now=timezone.now())
     panel = section(page(client, case), "related-cases")
     assert 'data-testid="related-incident"' in panel and "ShopNhanh log-in down" in panel
+    # A case no longer handled shows its status, not an SLA state (its clock stopped).
+    ended = panel[panel.index(f'data-reference="{closed.reference}"') :]
+    ended = ended[: ended.index("</li>")]
+    assert "status-withdrawn" in ended and "text-bg-danger" not in ended and "text-bg-success" not in ended
+    running = panel[panel.index(f'data-reference="{theirs.reference}"') :]
+    assert "text-bg-success" in running[: running.index("</li>")]  # on track
     # This case has no incident: one click links it to theirs; the withdrawn case has none to offer.
     assert panel.count('data-testid="related-incident-link"') == 1
     assert "Link this case to the incident “ShopNhanh log-in down”" in panel
@@ -154,12 +160,16 @@ def test_the_case_page_reads_the_same_number_of_queries_however_many_related_and
     count(few)  # the forms' choices, read once a process
     before = count(few)
     many = filed(LOGIN, hours=-3)
-    for n in range(12):
-        filed(LOGIN_AGAIN, hours=-3 - n / 10, provider=f"Shop {n}")
+    others = [filed(LOGIN_AGAIN, hours=-3 - n / 10, provider=f"Shop {n}") for n in range(12)]
+    lead = make_user(role=Role.TEAM_LEAD)
+    incident = declared(lead)
+    for other in others[:4]:  # rows naming their incident
+        services.link_complaint(complaint=other, incident=incident, by=lead, now=timezone.now())
     for _n in range(3):
         services.relate_complaints(
             complaint=many, other=filed(DELIVERY, provider="Tiki"), by=agent, now=timezone.now()
         )
+    count(many)  # the copies a new member of staff and an incident dropped, read again
     assert count(many) == before
 
 
