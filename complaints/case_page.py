@@ -162,7 +162,7 @@ def _annotate_events(
         # A filing lists its contacts; a contact added later names its own.
         listed = event.payload.get("contacts") or [event.payload.get("contact_id")]
         event.contact_items = [contacts_by_id[i] for i in listed if i in contacts_by_id]
-        event.summary = describe(event, level_names) or _mail_summary(event)
+        event.summary = describe(event, level_names) or _mail_summary(event) or _relation_summary(event)
     assigned = [event for event in events if event.kind == EventKind.ASSIGNED]
     ids = {event.payload.get("to") for event in assigned} - {None}
     if not ids:
@@ -184,3 +184,12 @@ def _mail_summary(event: ComplaintEvent) -> str:
         "The e-mail to %(email)s came back undelivered (%(status)s): that address does not receive "
         "mail. Reach the complainant another way, or ask them for another address."
     ) % {"email": event.payload.get("email", ""), "status": event.payload.get("status", "")}
+
+
+def _relation_summary(event: ComplaintEvent) -> str:
+    """Which case a link between two cases (or its removal) names ("" for other events)."""
+    if event.kind == EventKind.CASE_LINKED:
+        return _("Linked to case %(reference)s.") % {"reference": event.payload.get("case", "")}
+    if event.kind == EventKind.CASE_UNLINKED:
+        return _("No longer linked to case %(reference)s.") % {"reference": event.payload.get("case", "")}
+    return ""

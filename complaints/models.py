@@ -12,7 +12,8 @@ from typing import Any
 from django.conf import settings
 from django.db import NotSupportedError, models
 from django.db.models import Case, F, Q, Value, When
-from django.db.models.functions import Coalesce, Least
+from django.db.models.functions import Coalesce, Least, Lower, NullIf
+from django.db.models.lookups import IsNull
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
@@ -223,6 +224,18 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     Status.CLOSED: frozenset(),
     Status.WITHDRAWN: frozenset(),
 }
+
+# The identifiers of an account at the provider, each optional: a case of the same provider that
+# gives one of them as another case does is about the same account (complaints.related).
+ACCOUNT_FIELDS = ("provider_username", "provider_email", "provider_account_id")
+
+
+def account_key(field: str) -> NullIf:
+    """An identifier of the account at the provider as related cases compare it: in lower case;
+    NULL when not given, so that an index holds only the complaints that give it (its condition,
+    IS NOT NULL, follows from any equality on it, whatever the statement's parameters)."""
+    return NullIf(Lower(field), Value(""))
+
 
 # How long after resolution the complainant may dispute; after it the case closes itself.
 DISPUTE_WINDOW = timedelta(days=14)
@@ -565,6 +578,12 @@ class Complaint(ChoiceLabels, models.Model):
     # Reference, subject, description and contact e-mail folded (complaints.search): staff
     # search ignores case and diacritics. Written with the fields it is made of.
     search_text = models.TextField(default="", db_default="", editable=False)
+    # provider_name folded (complaints.search.fold), as Incident.provider_key: related cases
+    # (complaints.related) match the provider by it. Written with provider_name.
+    provider_key = models.CharField(max_length=150, default="", db_default="", editable=False)
+    # The subject and the start of the description folded (complaints.search.related_text): what
+    # related cases are compared by. Written with the fields it is made of.
+    related_text = models.TextField(default="", db_default="", editable=False)
     # The incident the complaint is one of (complaints.services.incidents), if any: its updates
     # and resolution reach the complainant. Indexed by complaint_incident_idx.
     incident = models.ForeignKey(
@@ -672,6 +691,21 @@ class Complaint(ChoiceLabels, models.Model):
             # set-wise), and PROTECT's look-up; most complaints belong to none and stay out.
             models.Index(
                 fields=["incident", "id"], name="complaint_incident_idx", condition=Q(incident__isnull=False)
+            ),
+            # Related cases (complaints.related): those of the same provider nearest in time to
+            # a case, within the window around its filing, read from both sides of it...
+            models.Index(fields=["provider_key", "submitted_at"], name="complaint_provider_time_idx"),
+            # ... and those giving the same account at the same provider, newest first: one index
+            # per identifier, each holding only the complaints that give it.
+            *(
+                models.Index(
+                    F("provider_key"),
+                    account_key(field),
+                    F("submitted_at"),
+                    name=f"complaint_account_{short}_idx",
+                    condition=Q(IsNull(account_key(field), False)),
+                )
+                for short, field in zip(("user", "email", "id"), ACCOUNT_FIELDS, strict=True)
             ),
             # Cases whose complainant withdrew consent and whose data still waits (a hold).
             models.Index(
@@ -790,6 +824,8 @@ class EventKind(models.TextChoices):
     INCIDENT_LINKED = "incident_linked", _("Linked to a known problem")
     INCIDENT_UPDATE = "incident_update", _("News on the known problem")
     INCIDENT_RESOLVED = "incident_resolved", _("Known problem resolved")
+    CASE_LINKED = "case_linked", _("Linked to another case")
+    CASE_UNLINKED = "case_unlinked", _("Link to another case removed")
 
 
 class ActorRole(models.TextChoices):
@@ -831,6 +867,44 @@ class ComplaintEvent(ChoiceLabels, models.Model):
 
     def __str__(self) -> str:
         return f"{self.complaint_id} {self.kind} {when(self.created_at)}"
+
+
+class ComplaintRelation(models.Model):
+    """Two cases staff linked to each other (the same person's second complaint, one problem told
+    twice): each case page lists the other among its linked cases, and each link and its removal
+    is an internal entry on both timelines (complaints.services.relations). Symmetric, so stored
+    once: the lower id first."""
+
+    # complaint_relation_once leads with `low`, complaint_relation_high_idx with `high`.
+    low = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="+", db_index=False)
+    high = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="+", db_index=False)
+    created_at = models.DateTimeField(_("linked"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+        verbose_name=_("linked by"),
+    )
+
+    class Meta:
+        verbose_name = _("link between cases")
+        verbose_name_plural = _("links between cases")
+        constraints = [
+            models.UniqueConstraint(fields=["low", "high"], name="complaint_relation_once"),
+            models.CheckConstraint(condition=Q(low__lt=F("high")), name="complaint_relation_ordered"),
+        ]
+        indexes = [models.Index(fields=["high", "low"], name="complaint_relation_high_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.low_id} ↔ {self.high_id}"
+
+    @staticmethod
+    def pair(first: int, second: int) -> tuple[int, int]:
+        """Two cases' ids as a relation stores them: the lower first."""
+        return (first, second) if first < second else (second, first)
 
 
 class ContactChannel(models.TextChoices):

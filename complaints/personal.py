@@ -29,6 +29,7 @@ ERASED: dict[str, frozenset[str]] = {
             "resolution_summary",
             "rating_comment",
             "search_text",
+            "related_text",  # the subject and description's start, folded
             "legal_hold_reason",  # may name the person (kept while the hold stands)
         }
     ),
@@ -59,6 +60,7 @@ KEPT: dict[str, frozenset[str]] = {
             "first_reported_at",
             "language",
             "provider_name",  # the company complained about, not the person
+            "provider_key",  # the same, folded
             "complexity",
             "status",
             "assignee",
@@ -185,6 +187,8 @@ KEPT: dict[str, frozenset[str]] = {
     "complaints.PrivacyRequest": frozenset(
         {"id", "complaint", "kind", "status", "language", "created_at", "due_at", "handled_by", "handled_at"}
     ),
+    # Two cases staff linked to each other: which, when and by whom; nothing the person said.
+    "complaints.ComplaintRelation": frozenset({"id", "low", "high", "created_at", "created_by"}),
 }
 
 # Models that hold no personal data at all: the catalogue and the settings of the engine.
@@ -247,6 +251,7 @@ KEPT_PAYLOAD_KEYS: frozenset[str] = frozenset(
         "outcome",
         "remedy",
         "incident",  # the incident's address (its slug): public, about a service
+        "case",  # the reference of a case linked to this one (or unlinked from it)
     }
 )
 
@@ -257,7 +262,7 @@ KEPT_PAYLOAD_KEYS: frozenset[str] = frozenset(
 # sent to them and the e-mails they sent.
 EXPORTED: dict[str, frozenset[str]] = {
     "complaints.Complaint": ERASED["complaints.Complaint"]
-    - {"complainant", "search_text", "legal_hold_reason"},
+    - {"complainant", "search_text", "related_text", "legal_hold_reason"},
     "complaints.ComplaintEvent": frozenset({"body"}),
     "complaints.ContactAttempt": ERASED["complaints.ContactAttempt"],
     "complaints.Notification": frozenset({"email"}),
@@ -271,6 +276,7 @@ EXPORTED: dict[str, frozenset[str]] = {
 NOT_EXPORTED: dict[tuple[str, str], str] = {
     ("complaints.Complaint", "complainant"): "the account itself is exported once, not per complaint",
     ("complaints.Complaint", "search_text"): "an index built from fields that are exported",
+    ("complaints.Complaint", "related_text"): "an index built from fields that are exported",
     ("complaints.Complaint", "legal_hold_reason"): "a legal matter between the operator and an authority",
     ("complaints.ComplaintEvent", "payload"): "ids and codes; what they mean is exported with the entry",
     ("complaints.TrackingToken", "token_hash"): "a secret's hash, useless to anyone",

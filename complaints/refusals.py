@@ -39,6 +39,10 @@ class IncidentRefused(NotAllowed):
     """The incident action is not this person's to take, or not in the incident's state."""
 
 
+class RelationRefused(ActionRefused):
+    """Two cases cannot be linked to each other (or unlinked) as asked."""
+
+
 class StaleForm(ActionRefused):
     """The case changed since the form was opened."""
 

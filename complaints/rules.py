@@ -23,6 +23,7 @@ from complaints.refusals import (
     IncidentRefused,
     LimitReached,
     NotAllowed,
+    RelationRefused,
 )
 from complaints.search import fold
 
@@ -163,6 +164,28 @@ def check_incident_link(complaint: Complaint, incident: Incident, *, by: Any) ->
     check_open(complaint)
     if complaint.incident_id == incident.pk:
         raise IncidentRefused(_("This case is already linked to this incident."), code="unchanged")
+
+
+def check_related_incident_link(complaint: Complaint, incident: Incident, *, by: Any) -> None:
+    """The one click of a case's related cases: `by` may link this case to this incident
+    (`check_incident_link`), and the case is linked to no other incident (a case is moved from one
+    incident to another on purpose, from its own page). Raises IncidentRefused or ActionRefused."""
+    check_incident_link(complaint, incident, by=by)
+    if complaint.incident_id is not None:
+        raise IncidentRefused(
+            _("This case is linked to another incident. To move it, open it and choose the incident there."),
+            code="other_incident",
+        )
+
+
+def check_relate(complaint: Complaint, other: Complaint, *, by: Any) -> None:
+    """Any member of staff may link two cases to each other, or remove that link, whatever their
+    state: it is an internal cross-reference that changes neither case's handling, clocks nor what
+    its complainant sees. Not a case to itself. Raises RelationRefused."""
+    if by is None or not getattr(by, "is_authenticated", False) or not by.is_agent:
+        raise RelationRefused(_("Only staff can link cases to each other."), code="not_staff")
+    if complaint.pk == other.pk:
+        raise RelationRefused(_("A case cannot be linked to itself."), code="self")
 
 
 def check_incident_join(complaint: Complaint, incident: Incident) -> None:

@@ -1,11 +1,25 @@
-"""Search text without diacritics: "khieu nai" finds "khiếu nại", "Đà Nẵng" is "da nang"."""
+"""Search text without diacritics: "khieu nai" finds "khiếu nại", "Đà Nẵng" is "da nang".
+
+And what related cases are compared by (complaints.related): the start of a complaint's text,
+folded, and its trigram similarity to another's, computed as PostgreSQL's pg_trgm computes
+`similarity()`, so the embedded SQLite default ranks related cases as PostgreSQL does.
+"""
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 # Letters that do not decompose into a base letter and a mark.
 _UNDECOMPOSABLE = str.maketrans({"đ": "d", "Đ": "d", "ø": "o", "Ø": "o", "ł": "l", "Ł": "l", "ß": "ss"})
+
+# How much of a complaint's subject and description related cases are compared by: enough to
+# say what the problem is, short enough that comparing a few hundred cases stays cheap
+# (pg_trgm's similarity() costs in proportion to the length of the texts).
+RELATED_TEXT_CHARS = 200
+
+# A word as pg_trgm reads one: a run of letters and digits (its ISWORDCHR, in a UTF-8 database).
+_WORD = re.compile(r"[^\W_]+")
 
 
 def fold(text: str) -> str:
@@ -18,3 +32,35 @@ def fold(text: str) -> str:
 def search_text(*parts: str) -> str:
     """What a complaint is found by: its parts folded, one per line."""
     return "\n".join(fold(part) for part in parts if part)
+
+
+def related_text(subject: str, description: str) -> str:
+    """What a complaint is compared by to find related cases: its subject and the start of its
+    description, folded, at most RELATED_TEXT_CHARS long, cut between words."""
+    text = fold(f"{subject} {description}")
+    if len(text) <= RELATED_TEXT_CHARS:
+        return text
+    cut = text[: RELATED_TEXT_CHARS + 1]
+    return cut[: cut.rfind(" ")] if " " in cut else cut[:RELATED_TEXT_CHARS]
+
+
+def trigrams(text: str) -> frozenset[str]:
+    """The trigrams of `text` as pg_trgm makes them: each word lower-cased, padded with two
+    spaces before and one after, cut into every run of three characters."""
+    return frozenset(
+        padded[i : i + 3]
+        for word in _WORD.findall(text.lower())
+        for padded in (f"  {word} ",)
+        for i in range(len(padded) - 2)
+    )
+
+
+def similarity(a: str | frozenset[str], b: str | frozenset[str]) -> float:
+    """pg_trgm's similarity(): the trigrams the two texts share over those either has (0 when
+    either has none). Each side a text or its `trigrams`."""
+    first = a if isinstance(a, frozenset) else trigrams(a)
+    second = b if isinstance(b, frozenset) else trigrams(b)
+    if not first or not second:
+        return 0.0
+    shared = len(first & second)
+    return shared / (len(first) + len(second) - shared)

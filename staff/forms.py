@@ -542,6 +542,28 @@ class LinkIncidentForm(forms.Form):
         self.fields["incident"].choices = [(incident.pk, str(incident)) for incident in incidents]
 
 
+class OtherCaseForm(forms.Form):
+    """The other case of a link between two cases: its reference, typed or sent by a related
+    case's button (`related`: the one click that links one of the two to an incident, which
+    names the incident too)."""
+
+    other = forms.CharField(
+        label=_("Reference of the other case"),
+        max_length=64,
+        error_messages={"required": _("Give the other case's reference.")},
+    )
+
+    def clean_other(self) -> str:
+        # As references are written (KN-7F3K-Q9XM), however it was typed.
+        return "".join(self.cleaned_data["other"].split()).upper()
+
+
+class RelatedIncidentForm(OtherCaseForm):
+    """A related case and the incident one of the two is linked to (the page's one click)."""
+
+    incident = forms.IntegerField(min_value=1)
+
+
 class IncidentReplyForm(CleanTextMixin, forms.Form):
     """A public reply to every linked open case, in both languages: each complainant reads theirs."""
 

@@ -36,6 +36,7 @@ from complaints.models import (
     in_language,
     localized,
 )
+from complaints.related import find_related
 from complaints.search import fold
 from complaints.selectors import name_categories
 from escalation.models import REGULATORY_BREACHED, REGULATORY_DUE, REGULATORY_MET, REGULATORY_WARNED
@@ -103,6 +104,19 @@ def queue_page(user: Any, tab: str, filters: dict[str, Any], after: Cursor | Non
     return page
 
 
+# What sla_state reads of a case (beside its status and the QUEUE_DUE annotation).
+SLA_COLUMNS = (
+    "first_responded_at",
+    "first_response_warned_at",
+    "first_response_breached_at",
+    "resolution_warned_at",
+    "resolution_breached_at",
+    # A regime's deadlines (outside a regime all NULL): when due, met, warned of, missed.
+    *REGULATORY_DUE.values(),
+    *(column for column in REGULATORY_MET.values() if column != "submitted_at"),
+    *REGULATORY_WARNED.values(),
+    *REGULATORY_BREACHED.values(),
+)
 # What a row of the agents' queue shows (sla_state's fields included), and nothing more: a
 # complaint has some fifty columns, each read, converted and set on every row's instance.
 QUEUE_ROW = (
@@ -114,16 +128,7 @@ QUEUE_ROW = (
     "escalation_level",
     "submitted_at",
     "version",
-    "first_responded_at",
-    "first_response_warned_at",
-    "first_response_breached_at",
-    "resolution_warned_at",
-    "resolution_breached_at",
-    # A regime's deadlines (outside a regime all NULL): when due, met, warned of, missed.
-    *REGULATORY_DUE.values(),
-    *(column for column in REGULATORY_MET.values() if column != "submitted_at"),
-    *REGULATORY_WARNED.values(),
-    *REGULATORY_BREACHED.values(),
+    *SLA_COLUMNS,
     "category",  # named from this process's copy (name_categories)
     *(f"assignee__{name}" for name in NAME_FIELDS),
 )
@@ -389,3 +394,48 @@ def linked_cases(incident: Incident) -> tuple[list[Complaint], int]:
     linked = Complaint.objects.filter(incident=incident)
     rows = list(linked.order_by("id").only("reference", "subject", "status", "submitted_at")[:LINKED_SHOWN])
     return rows, (len(rows) if len(rows) < LINKED_SHOWN else linked.count())
+
+
+# --- Related and linked cases (the case page) -----------------------------------------------------
+
+# What a row of a case's related or linked cases shows: the case, its SLA state, its incident.
+RELATED_ROW = (
+    "reference",
+    "subject",
+    "status",
+    "submitted_at",
+    "provider_name",
+    *SLA_COLUMNS,
+    "incident__slug",
+    "incident__title_vi",
+    "incident__title_en",
+    "incident__status",
+)
+
+
+def related_and_linked(complaint: Complaint, *, now: datetime) -> tuple[list[Complaint], list[Complaint]]:
+    """The cases related to `complaint` (complaints.related), best first, each with why
+    (`relatedness`), and the cases linked to it, newest first; each with its SLA state (`sla`,
+    `sla_delta`; None once resolved) and incident. Two queries (one on finding none): the
+    candidates', and the rows."""
+    found = find_related(complaint)
+    ids = [item.id for item in found.related] + found.linked
+    if not ids:
+        return [], []
+    rows = {
+        row.pk: row
+        for row in Complaint.objects.filter(pk__in=ids)
+        .annotate(due=QUEUE_DUE)
+        .select_related("incident")
+        .only(*RELATED_ROW)
+    }
+    for row in rows.values():
+        # Only a case still being handled has a clock running: a resolved or ended one shows none.
+        row.sla, row.sla_delta = sla_state(row, now) if row.status in QUEUE_STATUSES else (None, None)
+    related = []
+    for item in found.related:
+        if (row := rows.get(item.id)) is not None:
+            row.relatedness = item
+            related.append(row)
+    linked = sorted((rows[pk] for pk in found.linked if pk in rows), key=lambda row: row.submitted_at)
+    return related, linked[::-1]

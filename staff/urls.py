@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from staff.views import access, case, compliance, incidents, mail, privacy, queues, reports
+from staff.views import access, case, compliance, incidents, mail, privacy, queues, related, reports
 
 app_name = "staff"
 
@@ -21,6 +21,12 @@ urlpatterns = [
     path("cases/<str:reference>/de_escalate/", case.de_escalate, name="de_escalate"),
     path("cases/<str:reference>/resolve/", case.resolve, name="resolve"),
     path("cases/<str:reference>/incident/", incidents.link_case, name="link_incident"),
+    # Its related and linked cases: link to each other (staff), or to an incident (leads).
+    path("cases/<str:reference>/links/", related.relate, name="relate"),
+    path("cases/<str:reference>/links/remove/", related.unrelate, name="unrelate"),
+    path(
+        "cases/<str:reference>/related-incident/", related.link_related_incident, name="link_related_incident"
+    ),
     # Incidents: team leads and managers.
     path("incidents/", incidents.incidents, name="incidents"),
     path("incidents/link-search/", incidents.link_search, name="link_search"),

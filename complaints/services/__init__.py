@@ -4,6 +4,7 @@
 - `complainant`: what the complainant does to their case;
 - `staff`: what staff do to a case (ladder moves are `escalation.moves`);
 - `incidents`: one problem many complainants meet, its cases linked and told at once;
+- `relations`: two cases staff link to each other;
 - `lifecycle`: what every workflow shares (locks, versions, transitions) and the
   automatic closing of resolved cases.
 
@@ -30,11 +31,13 @@ from complaints.services.incidents import (
     join_incident,
     link_complaint,
     link_complaints,
+    link_related,
     resolve_incident,
     update_incident,
 )
 from complaints.services.intake import file_complaint, submit_complaint
 from complaints.services.lifecycle import close_expired_resolutions, transition_complaint
+from complaints.services.relations import relate_complaints, unrelate_complaints
 from complaints.services.staff import (
     add_internal_note,
     assign_complaint,
@@ -58,8 +61,10 @@ __all__ = [
     "join_incident",
     "link_complaint",
     "link_complaints",
+    "link_related",
     "rate_handling",
     "reclassify_complaint",
+    "relate_complaints",
     "reply_as_complainant",
     "reply_as_staff",
     "reply_to_linked",
@@ -71,6 +76,7 @@ __all__ = [
     "send_reminder",
     "submit_complaint",
     "transition_complaint",
+    "unrelate_complaints",
     "update_incident",
     "withdraw_complaint",
     "withdraw_consent",

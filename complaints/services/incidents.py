@@ -22,6 +22,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils.text import slugify
+from django.utils.translation import gettext_lazy as _
 
 from common.bulk import AnyOf
 from complaints.models import (
@@ -36,11 +37,13 @@ from complaints.models import (
     in_language,
 )
 from complaints.records import EventRows, NoticeRows, case_update, notice_values, record_event
+from complaints.refusals import IncidentRefused
 from complaints.rules import (
     check_incident_join,
     check_incident_link,
     check_incident_open,
     check_incident_staff,
+    check_related_incident_link,
 )
 from complaints.search import fold
 
@@ -171,6 +174,38 @@ def link_complaint(*, complaint: Complaint, incident: Incident, by: Any, now: da
         actor_role=ActorRole.STAFF,
         check=partial(check_incident_link, by=by),
     )
+
+
+def link_related(
+    *, complaint: Complaint, related: Complaint, incident: Incident, by: Any, now: datetime
+) -> Complaint:
+    """The one click of a case's related cases: of two cases, link the one not linked to
+    `incident` to it, the other being linked to it (a related case to this case's incident, or this
+    case to the related case's), as `link_complaint` does; return the case linked. Raises
+    IncidentRefused when neither case is linked to `incident` any more (the page was read before a
+    change), when the one to link is linked to another incident (`check_related_incident_link`), and
+    as `link_complaint` does. Locks the incident, then the case it links."""
+    with transaction.atomic():
+        # The incident first, as everything that links to it does; then where the two stand now.
+        incident = Incident.objects.select_for_update().get(pk=incident.pk)
+        check_incident_open(incident, by=by)
+        standing = dict(
+            Complaint.objects.filter(pk__in=[complaint.pk, related.pk]).values_list("pk", "incident_id")
+        )
+        linked = [pk for pk in (complaint.pk, related.pk) if standing.get(pk) == incident.pk]
+        if not linked:
+            raise IncidentRefused(
+                _("Neither case is linked to this incident any more. Look at the case again."), code="stale"
+            )
+        target = related if linked == [complaint.pk] else complaint
+        return _link(
+            target,
+            incident,
+            by=by,
+            now=now,
+            actor_role=ActorRole.STAFF,
+            check=partial(check_related_incident_link, by=by),
+        )
 
 
 def _link(

@@ -59,6 +59,7 @@ BLANK_COMPLAINT = {
     "resolution_summary": "",
     "rating_comment": "",
     "search_text": "",
+    "related_text": "",
     "legal_hold_reason": "",
 }
 

@@ -38,6 +38,34 @@ BADGES = {
 ZERO = timedelta(0)
 
 
+def _badges() -> dict[str, tuple[str, str]]:
+    """The SLA states' badges: their classes and words, translated and escaped."""
+    return {state: (css, _e(gettext(words))) for state, (css, words) in BADGES.items()}
+
+
+def _sla(complaint: Complaint, badges: dict[str, tuple[str, str]]) -> str:
+    """The SLA state as a badge, with the time over (breached) or left (warning, on track)
+    under it when the case has a deadline (the nearest one: a regime's may be nearer)."""
+    css, words = badges[complaint.sla]
+    badge = f'<span class="badge {css}">{words}</span>'
+    if not complaint.sla_delta or complaint.sla == "paused":
+        return badge
+    if complaint.sla == "breached":
+        over = gettext("%(over)s over") % {"over": duration(max(complaint.sla_delta, ZERO))}
+        return f'{badge}<div class="small text-danger">{_e(over)}</div>'
+    left = gettext("%(left)s left") % {"left": duration(max(complaint.sla_delta, ZERO))}
+    return f'{badge}<div class="small">{_e(left)}</div>'
+
+
+@register.simple_tag
+def sla_badge(complaint: Complaint) -> SafeString:
+    """A case's SLA state (staff.selectors.sla_state) as the queues show it: the related and
+    linked cases of a case page. Nothing for a case whose clock no longer runs (`sla` None)."""
+    if not getattr(complaint, "sla", None):
+        return mark_safe("")
+    return mark_safe(_sla(complaint, _badges()))  # noqa: S308 - every value in it escaped by _e
+
+
 class _Page:
     """What every row of one page shares: its words (translated once), the token and the
     page's own path for the forms, the staff list."""
@@ -45,7 +73,7 @@ class _Page:
     def __init__(self, context: Any) -> None:
         self.context = context
         self.now: datetime = context["now"]
-        self.badges = {state: (css, _e(gettext(words))) for state, (css, words) in BADGES.items()}
+        self.badges = _badges()
         self.nobody = _e(gettext("Nobody"))
         self.choose = _e(gettext("Choose a person"))
         self.csrf = f'<input type="hidden" name="csrfmiddlewaretoken" value="{_e(context["csrf_token"])}">'
@@ -53,17 +81,7 @@ class _Page:
         self.staff_options = _e(context.get("staff_options") or "")
 
     def sla(self, complaint: Complaint) -> str:
-        """The SLA state as a badge, with the time over (breached) or left (warning, on track)
-        under it when the case has a deadline (the nearest one: a regime's may be nearer)."""
-        css, words = self.badges[complaint.sla]
-        badge = f'<span class="badge {css}">{words}</span>'
-        if not complaint.sla_delta or complaint.sla == "paused":
-            return badge
-        if complaint.sla == "breached":
-            over = gettext("%(over)s over") % {"over": duration(max(complaint.sla_delta, ZERO))}
-            return f'{badge}<div class="small text-danger">{_e(over)}</div>'
-        left = gettext("%(left)s left") % {"left": duration(max(complaint.sla_delta, ZERO))}
-        return f'{badge}<div class="small">{_e(left)}</div>'
+        return _sla(complaint, self.badges)
 
     def owner(self, complaint: Complaint) -> str:
         if complaint.assignee is not None:

@@ -13,6 +13,7 @@ to the case page. The page offers an action only where the rule its service appl
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -27,13 +28,15 @@ from django.views.decorators.http import require_POST
 
 from accounts.decorators import role_required
 from accounts.models import STAFF_ROLES, Role, active_staff
+from common.times import duration
 from complaints import services
 from complaints.access import complaint_or_404, reader, staff_case_or_404
 from complaints.accesslog import record_access
 from complaints.case_page import case_context
 from complaints.models import AccessKind, Complaint, Incident
 from complaints.refusals import ActionRefused, NotAllowed, StaleForm, permitted
-from complaints.rules import check_claim, check_reassign
+from complaints.related import RELATED_WINDOW
+from complaints.rules import check_claim, check_reassign, check_related_incident_link
 from complaints.selectors import name_categories, open_incidents
 from escalation import moves
 from escalation.rules import check_de_escalate, check_escalate
@@ -46,7 +49,7 @@ from staff.forms import (
     StaffReasonForm,
     StaffReplyForm,
 )
-from staff.selectors import case_form_choices
+from staff.selectors import case_form_choices, related_and_linked
 
 # The staff forms of the case page: the context name of each, and its class.
 FORMS: dict[str, type] = {
@@ -85,6 +88,7 @@ def _case_page(request: HttpRequest, reference: str, *, bound: dict[str, Any], s
     record_access(reader=reader(request), kind=AccessKind.CASE_VIEW, complaint=complaint, at=now)
     context = case_context(request, complaint, staff=True, now=now, bound=bound)
     context.update(_workspace(request, complaint, bound))
+    context.update(_related_panel(complaint, request.user, context["case_incident"], now=now))
     return render(request, "staff/case.html", context, status=status)
 
 
@@ -130,6 +134,35 @@ def _incident_panel(complaint: Complaint, user: Any) -> dict[str, Any]:
     ]
     others = [i for i in choices if i not in matching and i.pk != complaint.incident_id]
     return {"case_incident": linked, "incident_choices": matching + others}
+
+
+MINUTE = timedelta(minutes=1)
+
+
+def _related_panel(complaint: Complaint, user: Any, incident: Incident | None, *, now: Any) -> dict[str, Any]:
+    """The case's related cases (each with why, and for leads the incident one click links it to,
+    or links this case to) and its linked cases (staff.views.related acts on them)."""
+    related, linked = related_and_linked(complaint, now=now)
+    for row in related:
+        gap = row.relatedness.gap
+        if gap < -MINUTE:
+            row.filed = _("filed %(time)s before this one") % {"time": duration(-gap)}
+        elif gap > MINUTE:
+            row.filed = _("filed %(time)s after this one") % {"time": duration(gap)}
+        else:
+            row.filed = _("filed at the same time")
+        row.similar_percent = round(row.relatedness.score * 100)
+        row.link_to = None  # (the incident, whether this case is the one linked to it)
+        if not user.is_lead:
+            continue
+        if incident is not None and incident.is_open:
+            if permitted(check_related_incident_link, row, incident, by=user):
+                row.link_to = (incident, False)
+        elif row.incident is not None and permitted(
+            check_related_incident_link, complaint, row.incident, by=user
+        ):
+            row.link_to = (row.incident, True)
+    return {"related_cases": related, "linked_cases": linked, "related_window": RELATED_WINDOW}
 
 
 def _next_url(request: HttpRequest) -> str | None:
