@@ -39,6 +39,10 @@ class IncidentRefused(NotAllowed):
     """The incident action is not this person's to take, or not in the incident's state."""
 
 
+class WaveAlertRefused(NotAllowed):
+    """The wave alert is not this person's to handle, or was handled already."""
+
+
 class StaleForm(ActionRefused):
     """The case changed since the form was opened."""
 

@@ -4,6 +4,7 @@
 - `complainant`: what the complainant does to their case;
 - `staff`: what staff do to a case (ladder moves are `escalation.moves`);
 - `incidents`: one problem many complainants meet, its cases linked and told at once;
+- `waves`: a surge of one provider's complaints noticed, and the managers alerted;
 - `lifecycle`: what every workflow shares (locks, versions, transitions) and the
   automatic closing of resolved cases.
 
@@ -42,6 +43,7 @@ from complaints.services.staff import (
     request_information,
     resolve_complaint,
 )
+from complaints.services.waves import detect_waves, dismiss_wave_alert
 
 __all__ = [
     "accept_resolution",
@@ -51,6 +53,8 @@ __all__ = [
     "close_expired_resolutions",
     "complete_complaint",
     "declare_incident",
+    "detect_waves",
+    "dismiss_wave_alert",
     "dispute_resolution",
     "file_complaint",
     "join_incident",
