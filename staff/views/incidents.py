@@ -5,10 +5,13 @@ message."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, ngettext
 from django.views.decorators.http import require_POST
@@ -17,9 +20,9 @@ from accounts.decorators import role_required
 from accounts.models import Role
 from complaints import services
 from complaints.access import complaint_or_404
-from complaints.models import Complaint, Incident
+from complaints.models import Complaint, Incident, WaveAlert
 from complaints.refusals import ActionRefused
-from complaints.selectors import open_incidents
+from complaints.selectors import open_incidents, wave_alert
 from staff.forms import (
     DeclareIncidentForm,
     IncidentNewsForm,
@@ -33,10 +36,25 @@ from staff.selectors import TABS, incident_list, linked_cases, queue_queryset
 LEADS = (Role.TEAM_LEAD, Role.MANAGER)
 
 
+def _declare_initial(alert: WaveAlert | None) -> dict[str, Any]:
+    """What the declare form starts with: now; or, opened from a wave alert, the wave's category,
+    provider and first hour."""
+    if alert is None:
+        return {"started_at": timezone.localtime()}
+    return {
+        "category": alert.category_id,
+        "provider_name": alert.provider_name,
+        "started_at": timezone.localtime(alert.window_start),
+        "alert": alert.public_id,
+    }
+
+
 @role_required(*LEADS)
 def incidents(request: HttpRequest) -> HttpResponse:
-    """The incidents, open ones first, and the form that declares one (POST)."""
-    form = DeclareIncidentForm(request.POST or None, initial={"started_at": timezone.localtime()})
+    """The incidents, open ones first, and the form that declares one (POST); `?alert=` (a wave
+    alert's public id) fills the form in from the wave."""
+    alert = wave_alert(request.GET.get("alert", ""))
+    form = DeclareIncidentForm(request.POST or None, initial=_declare_initial(alert))
     if request.method == "POST" and form.is_valid():
         try:
             incident = services.declare_incident(**form.cleaned_data, by=request.user, now=timezone.now())
@@ -46,9 +64,8 @@ def incidents(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("The incident was declared. The filing form shows it from now on."))
             return redirect("staff:incident", incident.slug)
     status = 400 if form.errors else 200
-    return render(
-        request, "staff/incidents.html", {"form": form, "incidents": incident_list()}, status=status
-    )
+    context = {"form": form, "incidents": incident_list(), "from_alert": alert}
+    return render(request, "staff/incidents.html", context, status=status)
 
 
 def _incident_page(
@@ -207,3 +224,23 @@ def _answer(form_class: type, form_name: str, act: str):
 
 reply_linked = _answer(IncidentReplyForm, "reply_all_form", "reply_to_linked")
 resolve_linked = _answer(IncidentResolveAllForm, "resolve_all_form", "resolve_linked")
+
+
+@role_required(*LEADS)
+@require_POST
+def dismiss_wave(request: HttpRequest, public_id: str) -> HttpResponse:
+    """Dismiss an open wave alert (the queues' banner): the wave is no incident. Back to the page
+    the banner was on."""
+    alert = get_object_or_404(WaveAlert, public_id=public_id)
+    try:
+        services.dismiss_wave_alert(alert=alert, by=request.user, now=timezone.now())
+    except ActionRefused as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request, _("The alert was dismissed. While this wave lasts, it is not alerted again.")
+        )
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, {request.get_host()}, require_https=request.is_secure()):
+        back = "staff:queue"
+    return redirect(back)
