@@ -6,7 +6,9 @@ last hour per category and provider (the name folded, as an incident matches it)
 hour of the week in each of the four weeks before; a count at least WAVE_FACTOR times the usual
 one (the mean of those four hours) and at least WAVE_MIN_COUNT is a wave. Its cost is that of the
 five hours' complaints, read through the index on `submitted_at`, whatever the size of the table:
-one grouped query when no pair reaches the minimum (the usual case), three more when one does.
+one grouped query when no pair reaches the minimum (the usual case); when one does, a second for
+the four weeks' hours, a probe of the first complaint, and one transaction that reads the pairs'
+open incidents and recent alerts and writes the alerts and their notices.
 
 Each wave is alerted once (`WaveAlert`): the managers are e-mailed through the outbox, in each
 one's language, in the transaction that records the alert, so a crash loses both or neither. A
@@ -99,18 +101,18 @@ class WaveResult:
         }
 
 
-def _filings(
-    windows: Iterable[tuple[datetime, datetime]], *, category_ids: Iterable[int] | None = None
-) -> dict[Pair, Counter[str]]:
+def _filings(windows: Iterable[tuple[datetime, datetime]]) -> dict[Pair, Counter[str]]:
     """The complaints filed within `windows` per (category, provider folded), each provider's
     spellings counted: one grouped query, ranges of the index on `submitted_at`. Complaints
-    without a provider (opened by e-mail, not yet completed) are not counted."""
+    without a provider (opened by e-mail, not yet completed) are not counted.
+
+    Every pair of the windows is read, not only the surging ones: a filter on the category
+    made PostgreSQL AND the ranges with the category's index, a quarter of the table (13 ms at a
+    million complaints, against 0.4 ms for the windows' 2,000 rows)."""
     within = reduce(
         operator.or_, (Q(submitted_at__gte=start, submitted_at__lt=end) for start, end in windows)
     )
     rows = Complaint.objects.filter(within).exclude(provider_name="")
-    if category_ids is not None:
-        rows = rows.filter(category_id__in=sorted(category_ids))
     tally: dict[Pair, Counter[str]] = defaultdict(Counter)
     for category_id, name, count in (
         rows.order_by().values_list("category_id", "provider_name").annotate(count=Count("*"))
@@ -133,7 +135,7 @@ def find_waves(*, now: datetime, factor: float, minimum: int) -> list[Wave]:
     recent = {pair: names for pair, names in _filings([last_hour]).items() if names.total() >= minimum}
     if not recent:
         return []
-    usual = _filings(weeks_before, category_ids={category_id for category_id, _key in recent})
+    usual = _filings(weeks_before)
     weeks = _weeks_known(weeks_before)
     waves = []
     for pair, names in sorted(recent.items()):
