@@ -200,7 +200,8 @@ def detect_waves(*, now: datetime, factor: float | None = None, minimum: int | N
     `factor` and `minimum` default to WAVE_FACTOR and WAVE_MIN_COUNT. A wave whose category and
     provider have an alert seen within SAME_WAVE_WITHIN (open or dismissed) is that alert's: its
     `last_seen_at` moves on, nobody is told again. A wave an open incident of its category and
-    provider covers is left alone. Any other gets a new `WaveAlert` (an open one of the pair,
+    provider covers is not alerted (an alert of it still open is marked acted on by the incident,
+    declared as a check was writing it). Any other gets a new `WaveAlert` (an open one of the pair,
     from a wave that ended, is superseded) and one `wave_alert` notice to each manager
     (`wave_recipients`), in their language; the alerts, their notices and the other writes are one
     transaction, and a concurrent check's alert of the same pair wins over this one's.
@@ -213,12 +214,13 @@ def detect_waves(*, now: datetime, factor: float | None = None, minimum: int | N
         return result
     pairs = {wave.pair for wave in waves}
     with transaction.atomic():
-        covered = set(
-            Incident.objects.open()
+        covered: dict[Pair, int] = {
+            (category_id, key): pk
+            for category_id, key, pk in Incident.objects.open()
             .filter(_any_pair(pairs))
-            .order_by()
-            .values_list("category_id", "provider_key")
-        )
+            .order_by("-started_at", "-pk")
+            .values_list("category_id", "provider_key", "pk")
+        }  # the earliest declared, read last, for each pair
         # The pairs' alerts seen lately, by wave_alert_pair_idx: the waves still going.
         recent: dict[Pair, int] = {}
         for category_id, key, pk in (
@@ -236,6 +238,11 @@ def detect_waves(*, now: datetime, factor: float | None = None, minimum: int | N
                     wave.provider_key,
                     wave.category_id,
                 )
+                # An alert written while the incident was being declared (this check had read the
+                # incidents before it) is acted on by it.
+                WaveAlert.objects.filter(
+                    category_id=wave.category_id, provider_key=wave.provider_key, state=WaveAlertState.OPEN
+                ).update(state=WaveAlertState.DECLARED, incident_id=covered[wave.pair], handled_at=now)
             elif wave.pair in recent:
                 ongoing.append(recent[wave.pair])
             else:
@@ -244,9 +251,11 @@ def detect_waves(*, now: datetime, factor: float | None = None, minimum: int | N
             WaveAlert.objects.filter(pk__in=ongoing).update(last_seen_at=now)
         result.ongoing = len(ongoing)
         if new:
-            WaveAlert.objects.open().filter(_any_pair(wave.pair for wave in new)).update(
-                state=WaveAlertState.SUPERSEDED
-            )
+            # An alert left open by a wave that ended gives way to the new one; one seen lately
+            # (a concurrent check's, committed since this one looked) stays, and wins below.
+            WaveAlert.objects.open().filter(
+                _any_pair(wave.pair for wave in new), last_seen_at__lt=now - SAME_WAVE_WITHIN
+            ).update(state=WaveAlertState.SUPERSEDED)
             alerts = []
             for wave in new:
                 alert = _record(wave, now=now)

@@ -15,7 +15,14 @@ from django.utils import translation
 
 from accounts.models import Role
 from complaints import services
-from complaints.models import Category, Notification, Subcategory, WaveAlert, WaveAlertState
+from complaints.models import (
+    Category,
+    Notification,
+    Subcategory,
+    WaveAlert,
+    WaveAlertQuerySet,
+    WaveAlertState,
+)
 from complaints.notifications import deliver_outbox
 from complaints.services import waves
 from complaints.services.waves import same_hour_windows
@@ -270,6 +277,69 @@ def test_two_checks_at_once_alert_a_wave_once(history, managers, monkeypatch):
     assert not errors
     assert sorted((r.alerted, r.ongoing) for r in results) == [(0, 1), (1, 0)]
     assert WaveAlert.objects.count() == 1 and wave_notices().count() == len(managers)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_check_that_alerts_between_another_s_look_and_its_write_is_not_undone(
+    history, managers, monkeypatch
+):
+    """The first check finds no alert of ShopNhanh's wave; before it writes, a second check alerts
+    the wave and commits. The first must neither supersede that fresh alert nor add its own."""
+    other: list[waves.WaveResult] = []
+    superseding = WaveAlertQuerySet.open
+
+    def open_after_another_check(self):
+        if threading.current_thread() is threading.main_thread() and not other:
+            thread = threading.Thread(
+                target=lambda: (other.append(services.detect_waves(now=NOW)), connections.close_all())
+            )
+            thread.start()
+            thread.join(timeout=30)
+        return superseding(self)
+
+    monkeypatch.setattr(WaveAlertQuerySet, "open", open_after_another_check)
+    mine = services.detect_waves(now=NOW)
+    assert [(r.alerted, r.ongoing) for r in (*other, mine)] == [(1, 0), (0, 1)]
+    assert list(WaveAlert.objects.values_list("state", flat=True)) == [WaveAlertState.OPEN]
+    assert wave_notices().count() == len(managers)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_incident_declared_while_a_check_alerts_takes_the_alert_over_at_the_next(
+    history, managers, monkeypatch
+):
+    """The check reads the open incidents (none), then a manager declares ShopNhanh's incident and
+    commits (no alert to mark yet), then the check writes its alert. The next check finds the wave
+    covered and marks that alert acted on by the incident: no banner is left behind."""
+    declared = []
+    superseding = WaveAlertQuerySet.open
+
+    def declare() -> None:
+        incident = services.declare_incident(
+            title_vi="Sự cố", title_en="Outage", note_vi="Đang xử lý.", note_en="On it.",
+            category=Category.objects.get(slug="account"), provider_name="ShopNhanh",
+            started_at=NOW - HOUR, by=managers[0], now=NOW,
+        )  # fmt: skip
+        declared.append(incident)
+        connections.close_all()
+
+    def open_after_a_declaration(self):
+        if threading.current_thread() is threading.main_thread() and not declared:
+            thread = threading.Thread(target=declare)
+            thread.start()
+            thread.join(timeout=30)
+        return superseding(self)
+
+    monkeypatch.setattr(WaveAlertQuerySet, "open", open_after_a_declaration)
+    assert services.detect_waves(now=NOW).alerted == 1
+    assert WaveAlert.objects.get().is_open and declared
+    assert services.detect_waves(now=NOW + timedelta(minutes=15)).covered == 1
+    alert = WaveAlert.objects.get()
+    assert (alert.state, alert.incident, alert.handled_at) == (
+        WaveAlertState.DECLARED,
+        declared[0],
+        NOW + timedelta(minutes=15),
+    )
 
 
 def test_an_open_incident_of_the_same_category_and_provider_covers_the_wave(history, managers):
