@@ -198,3 +198,13 @@ def test_an_alert_declared_already_keeps_its_incident(client, alert):
     first = Incident.objects.get()
     client.post(reverse("staff:incidents"), declare_form(alert, title_en="Again"))
     assert WaveAlert.objects.get().incident == first
+
+
+def test_the_admin_lists_and_reads_the_alerts_without_changing_them(client, alert):
+    signed_in(client, None, is_superuser=True, is_staff=True)
+    assert (
+        alert.provider_name in client.get(reverse("admin:complaints_wavealert_changelist")).content.decode()
+    )
+    page = client.get(reverse("admin:complaints_wavealert_change", args=[alert.pk]))
+    assert page.status_code == 200 and 'name="_save"' not in page.content.decode()
+    assert client.get(reverse("admin:complaints_wavealert_add")).status_code == 403
