@@ -17,6 +17,7 @@ from complaints.models import (
     Notification,
     ReplyToken,
     Subcategory,
+    WaveAlert,
 )
 from escalation.policies import forget_policies
 
@@ -200,3 +201,14 @@ class IncidentAdmin(ReadOnlyModelAdmin):
     list_filter = ("status", "category")
     search_fields = ("slug", "title_vi", "title_en", "provider_name")
     inlines = [IncidentUpdateInline]
+
+
+@admin.register(WaveAlert)
+class WaveAlertAdmin(ReadOnlyModelAdmin):
+    """Waves are noticed by beat (complaints.services.waves) and handled from the staff queues'
+    banner (dismissed, or an incident declared); the admin only reads them."""
+
+    list_display = ("provider_name", "category", "window_start", "count", "baseline", "state", "incident")
+    list_filter = ("state", "category")
+    list_select_related = ("category", "incident")
+    search_fields = ("provider_name", "provider_key")

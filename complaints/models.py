@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import operator
 import secrets
+import uuid
 from datetime import UTC, datetime, timedelta
 from functools import reduce
 from typing import Any
@@ -416,6 +417,96 @@ class IncidentUpdate(models.Model):
     @property
     def text(self) -> str:
         return in_language(translation.get_language() or "", self.text_vi, self.text_en)
+
+
+class WaveAlertState(models.TextChoices):
+    OPEN = "open", _("Open")
+    DISMISSED = "dismissed", _("Dismissed")
+    DECLARED = "declared", _("Incident declared")
+    # Still open when the same service's complaints surged again after a quiet spell: the new
+    # wave has an alert of its own.
+    SUPERSEDED = "superseded", _("Replaced by a later wave")
+
+
+class WaveAlertQuerySet(models.QuerySet):
+    def open(self) -> WaveAlertQuerySet:
+        return self.filter(state=WaveAlertState.OPEN)
+
+
+class WaveAlert(ChoiceLabels, models.Model):
+    """A wave: many more complaints than usual about one provider in one category within an hour,
+    noticed by `complaints.services.waves.detect_waves`. The managers are e-mailed once; the staff
+    queues show it to team leads and managers while it is open, until one of them dismisses it or
+    declares the incident it suggests. A wave that goes on is the same alert (`last_seen_at`)."""
+
+    # The alert's address in URLs (the banner's buttons, the e-mail's link).
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # wave_alert_pair_idx leads with it, so the foreign key needs no index of its own.
+    category = models.ForeignKey(
+        Category, on_delete=models.PROTECT, related_name="+", verbose_name=_("category"), db_index=False
+    )
+    # The spelling most of the wave's complaints used, and the name folded (complaints.search.fold),
+    # as an incident's provider_key is: what the wave's complaints were grouped by.
+    provider_name = models.CharField(_("service or company"), max_length=150)
+    provider_key = models.CharField(max_length=150)
+    # The hour the wave was noticed in: [window_start, window_start + 1 h), its complaints `count`,
+    # and `baseline`, the mean count of the same hour of the week in the weeks before.
+    window_start = models.DateTimeField(_("since"))
+    count = models.PositiveIntegerField(_("complaints in the hour"))
+    baseline = models.FloatField(_("usual at that hour"))
+    created_at = models.DateTimeField(_("noticed"))
+    # The last check that still saw the wave: while it is recent, the wave is this alert's.
+    last_seen_at = models.DateTimeField(_("last seen"))
+    state = models.CharField(
+        _("state"), max_length=12, choices=WaveAlertState.choices, default=WaveAlertState.OPEN
+    )
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("handled by"),
+        db_index=False,  # a few alerts a week: PROTECT's look-up reads them all
+    )
+    handled_at = models.DateTimeField(_("handled"), null=True, blank=True)
+    # The incident declared from it (or declared for its category and provider while it was open).
+    incident = models.ForeignKey(
+        Incident,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="wave_alerts",
+        verbose_name=_("incident"),
+        db_index=False,  # as handled_by
+    )
+
+    objects = WaveAlertQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("wave alert")
+        verbose_name_plural = _("wave alerts")
+        constraints = [
+            # One open alert per category and provider: a second check of the same wave, or two
+            # checks at once, cannot alert it twice. Also the banner's list of the open ones.
+            models.UniqueConstraint(
+                fields=["category", "provider_key"],
+                condition=Q(state="open"),
+                name="wave_alert_open_once",
+            ),
+        ]
+        indexes = [
+            # detect_waves: a category and provider's latest alert (is the wave still the same?).
+            models.Index(fields=["category", "provider_key", "last_seen_at"], name="wave_alert_pair_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider_name} ({self.category_id}) {when(self.window_start)}: {self.count}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == WaveAlertState.OPEN
 
 
 class Language(models.TextChoices):

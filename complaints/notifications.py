@@ -25,10 +25,11 @@ from django.db.models import F
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.dateparse import parse_datetime
+from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
 from common.times import reading_as
-from complaints.models import FAR_FUTURE, Notification, NotificationStatus, PrivacyRequestKind
+from complaints.models import FAR_FUTURE, Notification, NotificationStatus, PrivacyRequestKind, in_language
 from complaints.replies import case_root_id, inbound_address_configured, issue_reply_tokens, reply_address
 from complaints.tracking import issue_tracking_token, issue_tracking_tokens
 
@@ -252,6 +253,11 @@ NEWS: dict[str, dict[str | None, Any]] = {
         "refused": _("Your request about your personal data was refused."),
         None: _("There is news on a request about personal data."),
     },
+    "wave_alert": {
+        None: _(
+            "Many more complaints than usual are coming in about one service: an incident may be behind them."
+        ),
+    },
     "security_alert": {
         "sign_in_ceiling": _("Sign-ins to one account keep failing: someone may be guessing its password."),
         "second_factor_failure": _(
@@ -292,6 +298,7 @@ FOOTER: dict[tuple[bool, bool], Any] = {
 # The last line of the e-mails that are about no case.
 FOOTER_OF_TEMPLATE: dict[str, Any] = {
     "security_alert": _("You receive this e-mail as a privacy officer of the complaint portal."),
+    "wave_alert": _("You receive this e-mail as a manager of the complaint portal."),
 }
 
 
@@ -339,6 +346,15 @@ def render_notification(
         headers["References"] = headers["In-Reply-To"] = root
     if "incident_path" in context:  # news on an incident: its public page
         context["incident_url"] = absolute_url(context["incident_path"])
+    if notification.template == "wave_alert":  # a wave: its category as the reader reads it, its links
+        context["category"] = in_language(
+            notification.language, context["category_vi"], context["category_en"]
+        )
+        context["window_start"] = parse_datetime(context["window_start"])
+        context["declare_url"] = absolute_url(
+            f"{reverse('staff:incidents')}?{urlencode({'alert': context['alert']})}"
+        )
+        context["queue_url"] = absolute_url(reverse("staff:queue"))
     replies = bool(reply_to)
     base = f"emails/{notification.template}"
     if "due_at" in notification.context and notification.template == "privacy_request":

@@ -43,6 +43,10 @@ class RelationRefused(ActionRefused):
     """Two cases cannot be linked to each other (or unlinked) as asked."""
 
 
+class WaveAlertRefused(NotAllowed):
+    """The wave alert is not this person's to handle, or was handled already."""
+
+
 class StaleForm(ActionRefused):
     """The case changed since the form was opened."""
 

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import STAFF_ROLES
 from common.times import when
-from complaints.models import Cause, Complaint, Incident, Outcome, Remedy, Status
+from complaints.models import Cause, Complaint, Incident, Outcome, Remedy, Status, WaveAlert
 from complaints.refusals import (
     CLOSED_MESSAGE,
     ActionRefused,
@@ -24,6 +24,7 @@ from complaints.refusals import (
     LimitReached,
     NotAllowed,
     RelationRefused,
+    WaveAlertRefused,
 )
 from complaints.search import fold
 
@@ -186,6 +187,17 @@ def check_relate(complaint: Complaint, other: Complaint, *, by: Any) -> None:
         raise RelationRefused(_("Only staff can link cases to each other."), code="not_staff")
     if complaint.pk == other.pk:
         raise RelationRefused(_("A case cannot be linked to itself."), code="self")
+
+
+def check_wave_alert_open(alert: WaveAlert, *, by: Any) -> None:
+    """Only a team lead or a manager dismisses a wave alert, and only an open one. Raises
+    WaveAlertRefused."""
+    if by is None or not getattr(by, "is_authenticated", False) or not by.is_lead:
+        raise WaveAlertRefused(_("Only a team lead or a manager can dismiss a wave alert."), code="not_lead")
+    if not alert.is_open:
+        raise WaveAlertRefused(
+            _("This alert was dismissed already, or an incident was declared from it."), code="handled"
+        )
 
 
 def check_incident_join(complaint: Complaint, incident: Incident) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
@@ -9,7 +10,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from common.kept import ProcessCopy
-from complaints.models import Category, Cause, Complaint, Incident, Subcategory
+from complaints.models import Category, Cause, Complaint, Incident, Subcategory, WaveAlert
 from complaints.search import fold
 
 
@@ -129,3 +130,31 @@ def matching_incidents(category_id: int | None, provider_name: str) -> list[Inci
         for incident in open_incidents()
         if incident.category_id == category_id and incident.provider_key == key
     ]
+
+
+# --- Waves ------------------------------------------------------------------------------------
+
+
+def _named(alerts: list[WaveAlert]) -> list[WaveAlert]:
+    """The alerts, each given its category from this process's copy (no join; a category the
+    copy lacks is read when used)."""
+    categories = _kept.get().categories
+    for alert in alerts:
+        if alert.category_id in categories:
+            alert.category = categories[alert.category_id]
+    return alerts
+
+
+def open_wave_alerts() -> list[WaveAlert]:
+    """The open wave alerts, newest first, each with its category: the queues' banner for team
+    leads and managers (a range of wave_alert_open_once, a handful of rows)."""
+    return _named(list(WaveAlert.objects.open().order_by("-created_at", "-pk")))
+
+
+def wave_alert(public_id: str) -> WaveAlert | None:
+    """The wave alert with this public id, with its category; None for any other text."""
+    try:
+        value = uuid.UUID(public_id)
+    except (TypeError, ValueError, AttributeError):
+        return None
+    return next(iter(_named(list(WaveAlert.objects.filter(public_id=value)))), None)

@@ -13,6 +13,7 @@ from complaints import report_tallies, services, tallies
 from complaints.mailbox import imap_settings, poll_doors
 from complaints.notifications import deliver_outbox
 from complaints.services.retention import anonymise_expired
+from escalation.clock import database_now
 
 logger = logging.getLogger(__name__)
 
@@ -59,3 +60,13 @@ def poll_inbound_mail() -> dict[str, int]:
     if result.taken or result.failed:
         logger.info("inbound mail: taken %s, failed %s", result.taken, result.failed)
     return {"taken": result.taken, "failed": result.failed}
+
+
+@shared_task(name="complaints.tasks.detect_waves", ignore_result=True)
+def detect_waves() -> dict[str, int]:
+    """Look for waves of complaints and alert the managers of each new one (beat, every
+    WAVE_CHECK_INTERVAL seconds); the time is the database's, as the sweep's is."""
+    result = services.detect_waves(now=database_now())
+    if result.alerted or result.ongoing or result.covered:
+        logger.info("waves: %s", result.as_dict())
+    return result.as_dict()

@@ -418,6 +418,14 @@ SLA_SWEEP_BATCH_SIZE = env_int("SLA_SWEEP_BATCH_SIZE", 500)
 # Threads (each with its own database connection) a sweep with more than one batch due
 # uses: one decides a batch while PostgreSQL writes another's. 1 on SQLite whatever is set.
 SLA_SWEEP_THREADS = env_int("SLA_SWEEP_THREADS", 2)
+# Waves (complaints.services.waves): every WAVE_CHECK_INTERVAL seconds, each category's and
+# provider's complaints of the last hour against the same hour of the week in the four weeks
+# before; WAVE_FACTOR times the usual and at least WAVE_MIN_COUNT is a wave, told to the managers.
+WAVE_CHECK_INTERVAL = env_int("WAVE_CHECK_INTERVAL", 900)
+WAVE_FACTOR = env_int("WAVE_FACTOR", 3)
+WAVE_MIN_COUNT = env_int("WAVE_MIN_COUNT", 10)
+if WAVE_FACTOR < 1 or WAVE_MIN_COUNT < 1 or WAVE_CHECK_INTERVAL < 1:
+    raise ImproperlyConfigured("WAVE_FACTOR, WAVE_MIN_COUNT and WAVE_CHECK_INTERVAL must be at least 1.")
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "deliver-notifications": {
         "task": "complaints.tasks.deliver_notifications",
@@ -449,6 +457,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "complaints.tasks.anonymise_expired_complaints",
         "schedule": 24 * 3600.0,
         "options": {"expires": 24 * 3600.0},
+    },
+    "detect-waves": {
+        "task": "complaints.tasks.detect_waves",
+        "schedule": float(WAVE_CHECK_INTERVAL),
+        "options": {"expires": float(WAVE_CHECK_INTERVAL)},
     },
     # The dashboard's tallies (complaints.tallies): what the triggers appended, folded.
     "compact-tallies": {

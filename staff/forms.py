@@ -519,6 +519,8 @@ class DeclareIncidentForm(CleanTextMixin, forms.Form):
         label=_("Started at"),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
+    # The wave alert the form was opened from, if any: declaring marks it acted on.
+    alert = forms.UUIDField(required=False, widget=forms.HiddenInput)
 
 
 class IncidentNewsForm(CleanTextMixin, forms.Form):

@@ -35,6 +35,8 @@ urlpatterns = [
     path("incidents/<slug:slug>/resolve/", incidents.resolve, name="incident_resolve"),
     path("incidents/<slug:slug>/reply-all/", incidents.reply_linked, name="incident_reply_all"),
     path("incidents/<slug:slug>/resolve-all/", incidents.resolve_linked, name="incident_resolve_all"),
+    # Wave alerts (the queues' banner): dismissed here, declared through the incidents' form.
+    path("waves/<uuid:public_id>/dismiss/", incidents.dismiss_wave, name="wave_dismiss"),
     # Who saw what: the access log, for managers and privacy officers.
     path("cases/<str:reference>/access/", access.case_access, name="case_access"),
     path("access/", access.access_log, name="access_log"),

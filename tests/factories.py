@@ -79,6 +79,37 @@ def make_complaint(
     return complaint
 
 
+def file_copies(times: list[datetime], *, provider_name: str, subcategory: object = None) -> int:
+    """Complaints about `provider_name` (of `subcategory`: by default, can't log in to an account)
+    filed at each of `times`: one through the real intake service, the others copies of it written
+    by one bulk INSERT, as many as a seeded history needs. Returns how many."""
+    from complaints.models import Complaint, new_reference
+
+    if not times:
+        return 0
+    extra = {"subcategory": subcategory} if subcategory is not None else {}
+    first = make_complaint(now=times[0], provider_name=provider_name, **extra)
+    values = {
+        field.attname: getattr(first, field.attname)
+        for field in Complaint._meta.concrete_fields
+        if not field.primary_key
+    }
+    copies = [
+        Complaint(
+            **values
+            | {
+                "reference": new_reference(),
+                "submission_key": None,
+                "submitted_at": at,
+                "status_changed_at": at,
+            }
+        )
+        for at in times[1:]
+    ]
+    Complaint.objects.bulk_create(copies, batch_size=1_000)
+    return len(times)
+
+
 def contact_data(**overrides: object) -> dict[str, object]:
     data: dict[str, object] = {
         "channel": "email",

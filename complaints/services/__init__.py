@@ -5,6 +5,7 @@
 - `staff`: what staff do to a case (ladder moves are `escalation.moves`);
 - `incidents`: one problem many complainants meet, its cases linked and told at once;
 - `relations`: two cases staff link to each other;
+- `waves`: a surge of one provider's complaints noticed, and the managers alerted;
 - `lifecycle`: what every workflow shares (locks, versions, transitions) and the
   automatic closing of resolved cases.
 
@@ -46,6 +47,7 @@ from complaints.services.staff import (
     request_information,
     resolve_complaint,
 )
+from complaints.services.waves import detect_waves, dismiss_wave_alert
 
 __all__ = [
     "accept_resolution",
@@ -56,6 +58,8 @@ __all__ = [
     "complete_complaint",
     "declare_incident",
     "declare_incident_for",
+    "detect_waves",
+    "dismiss_wave_alert",
     "dispute_resolution",
     "file_complaint",
     "join_incident",

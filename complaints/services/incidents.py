@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from typing import Any
+from uuid import UUID
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
@@ -34,6 +35,8 @@ from complaints.models import (
     Incident,
     IncidentStatus,
     IncidentUpdate,
+    WaveAlert,
+    WaveAlertState,
     in_language,
 )
 from complaints.records import EventRows, NoticeRows, case_update, notice_values, record_event
@@ -64,24 +67,36 @@ def declare_incident(
     started_at: datetime,
     by: Any,
     now: datetime,
+    alert: UUID | None = None,
 ) -> Incident:
     """Declare an open incident and return it; the filing form shows it from now on to those
-    filing about `provider_name` (folded) in `category`. Raises IncidentRefused unless `by` is a
-    team lead or manager."""
+    filing about `provider_name` (folded) in `category`. The wave alert it is declared from
+    (`alert`, its public id), unless an incident was declared from it already, and any open alert
+    of the same category and provider, are marked as acted on, with the incident: the queues
+    show them no more. Raises IncidentRefused unless `by` is a team lead or manager."""
     check_incident_staff(by=by)
-    return Incident.objects.create(
-        slug=_new_slug(title_en or title_vi),
-        title_vi=title_vi,
-        title_en=title_en,
-        note_vi=note_vi,
-        note_en=note_en,
-        category=category,
-        provider_name=provider_name,
-        provider_key=fold(provider_name),
-        started_at=started_at,
-        declared_by=by,
-        declared_at=now,
-    )
+    key = fold(provider_name)
+    with transaction.atomic():
+        incident = Incident.objects.create(
+            slug=_new_slug(title_en or title_vi),
+            title_vi=title_vi,
+            title_en=title_en,
+            note_vi=note_vi,
+            note_en=note_en,
+            category=category,
+            provider_name=provider_name,
+            provider_key=key,
+            started_at=started_at,
+            declared_by=by,
+            declared_at=now,
+        )
+        acted_on = Q(category=category, provider_key=key, state=WaveAlertState.OPEN)
+        if alert is not None:
+            acted_on |= Q(public_id=alert, incident__isnull=True)
+        WaveAlert.objects.filter(acted_on).update(
+            state=WaveAlertState.DECLARED, incident=incident, handled_by=by, handled_at=now
+        )
+    return incident
 
 
 def _tell_linked(incident: Incident, *, kind: str, text_vi: str, text_en: str, by: Any, now: datetime) -> int:

@@ -13,6 +13,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, ngettext
 from django.views.decorators.http import require_POST
@@ -21,9 +22,9 @@ from accounts.decorators import role_required
 from accounts.models import Role
 from complaints import services
 from complaints.access import complaint_or_404
-from complaints.models import Complaint, Incident
+from complaints.models import Complaint, Incident, WaveAlert
 from complaints.refusals import ActionRefused
-from complaints.selectors import open_incidents
+from complaints.selectors import open_incidents, wave_alert
 from staff.forms import (
     DeclareIncidentForm,
     IncidentNewsForm,
@@ -75,15 +76,30 @@ def search_query(tab: str, fields: list[tuple[str, str]]) -> str:
     return urlencode([(f"{SEARCH}-tab", tab), *((f"{SEARCH}-{name}", value) for name, value in fields)])
 
 
+def _declare_initial(alert: WaveAlert | None) -> dict[str, Any]:
+    """What the declare form starts with: now; or, opened from a wave alert, the wave's category,
+    provider and first hour."""
+    if alert is None:
+        return {"started_at": timezone.localtime()}
+    return {
+        "category": alert.category_id,
+        "provider_name": alert.provider_name,
+        "started_at": timezone.localtime(alert.window_start),
+        "alert": alert.public_id,
+    }
+
+
 @role_required(*LEADS)
 def incidents(request: HttpRequest) -> HttpResponse:
-    """The incidents, open ones first, and the form that declares one (POST). Declared from a
-    queue search, the form starts from what its results share and links them all at once."""
+    """The incidents, open ones first, and the form that declares one (POST). Opened from a wave
+    alert (`?alert=`, its public id), the form starts from the wave; declared from a queue search
+    (its fields prefixed `SEARCH`), from what the results share, and links them all at once."""
     data = request.POST if request.method == "POST" else request.GET
     search = _search(request, data) if f"{SEARCH}-tab" in data else None
-    initial: dict[str, Any] = {"started_at": timezone.localtime()}
     outline = search_outline(search[0]) if search else None
-    if outline is not None and request.method == "GET":
+    alert = wave_alert(request.GET.get("alert", ""))
+    initial = _declare_initial(alert)
+    if outline is not None and alert is None and request.method == "GET":
         initial.update(
             category=outline.category_id,
             provider_name=outline.provider_name,
@@ -115,6 +131,7 @@ def incidents(request: HttpRequest) -> HttpResponse:
         "form": form,
         "incidents": incident_list(),
         "search": {"words": search[1], "count": outline.count, "fields": _carried(data)} if outline else None,
+        "from_alert": alert,
     }
     return render(request, "staff/incidents.html", context, status=400 if request.method == "POST" else 200)
 
@@ -285,3 +302,23 @@ def _answer(form_class: type, form_name: str, act: str):
 
 reply_linked = _answer(IncidentReplyForm, "reply_all_form", "reply_to_linked")
 resolve_linked = _answer(IncidentResolveAllForm, "resolve_all_form", "resolve_linked")
+
+
+@role_required(*LEADS)
+@require_POST
+def dismiss_wave(request: HttpRequest, public_id: str) -> HttpResponse:
+    """Dismiss an open wave alert (the queues' banner): the wave is no incident. Back to the page
+    the banner was on."""
+    alert = get_object_or_404(WaveAlert, public_id=public_id)
+    try:
+        services.dismiss_wave_alert(alert=alert, by=request.user, now=timezone.now())
+    except ActionRefused as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request, _("The alert was dismissed. While this wave lasts, it is not alerted again.")
+        )
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, {request.get_host()}, require_https=request.is_secure()):
+        back = "staff:queue"
+    return redirect(back)

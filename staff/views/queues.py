@@ -12,7 +12,7 @@ from accounts.decorators import role_required
 from accounts.models import STAFF_ROLES, Role
 from common.paging import Cursor
 from common.urls import kept_row_url
-from complaints.selectors import open_incidents
+from complaints.selectors import open_incidents, open_wave_alerts
 from escalation.standing import level_names, levels
 from staff.forms import QueueFilterForm
 from staff.selectors import (
@@ -79,6 +79,8 @@ def agent_queue(request: HttpRequest, tab: str = "mine") -> HttpResponse:
         "link_incidents": open_incidents() if link_search else [],
         "search_fields": search_fields,
         "declare_query": search_query(tab, search_fields),
+        # Waves of complaints not yet handled, for team leads and managers to declare or dismiss.
+        "wave_alerts": open_wave_alerts() if request.user.is_lead else [],
     }
     return render(request, "staff/queue.html", context)
 
@@ -99,5 +101,6 @@ def manager_queue(request: HttpRequest) -> HttpResponse:
         "staff_options": staff_options(),
         "now": timezone.now(),
         "here": request.get_full_path(),
+        "wave_alerts": open_wave_alerts(),
     }
     return render(request, "staff/manager_queue.html", context)
