@@ -1,12 +1,20 @@
 """The incident benchmark's work inside Django, in a process of its own (used by bench.incidents).
 
 `setup COUNT`: a team lead, and an incident to which the first COUNT complaints are linked; prints
-the incident's and the lead's ids. `reply INCIDENT LEAD`: one `reply_to_linked`, timed, with the
-statements it sent counted; prints its figures as JSON.
+the incident's and the lead's ids. `reply INCIDENT LEAD [profile]`: one `reply_to_linked`, timed,
+with the statements it sent counted and the time spent in them and in its commits; with
+`profile`, under cProfile (its heaviest functions printed beside the figures). Prints its figures
+as JSON.
+
+Before the reply, the process is warmed as a web worker that has served requests is: the URLconf
+loaded (a process's first `reverse` imports every view) and the broker's connection open (its
+first nudge of the outbox sets up Celery's producer), about 0.2 s each, paid once per process,
+not per answer. The SLA policies' cache is left cold.
 """
 
 from __future__ import annotations
 
+import cProfile
 import json
 import os
 import sys
@@ -18,11 +26,14 @@ import django
 
 django.setup()
 
+from celery import current_app  # noqa: E402
 from django.contrib.auth.models import Group  # noqa: E402
 from django.db import connection  # noqa: E402
+from django.urls import reverse  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from accounts.models import Role, User  # noqa: E402
+from bench.harness import heaviest  # noqa: E402
 from complaints.models import Category, Complaint, Incident  # noqa: E402
 from complaints.services import declare_incident, reply_to_linked  # noqa: E402
 
@@ -47,17 +58,43 @@ def setup(count: int) -> None:
     print(json.dumps({"incident": incident.pk, "lead": lead.pk, "linked": linked}))
 
 
-def reply(incident_id: int, lead_id: int) -> None:
+def warm_up() -> None:
+    """What a web worker that has served requests holds already (see the module)."""
+    reverse("incident", args=["warm-up"])
+    with current_app.producer_or_acquire() as producer:
+        producer.connection.ensure_connection()
+
+
+def reply(incident_id: int, lead_id: int, profiled: bool = False) -> None:
     incident, lead = Incident.objects.get(pk=incident_id), User.objects.get(pk=lead_id)
-    statements = 0
+    warm_up()
+    statements, in_statements, in_commits = 0, 0.0, 0.0
 
     def count(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
-        nonlocal statements
+        nonlocal statements, in_statements
         statements += 1
-        return execute(sql, params, many, context)
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            in_statements += time.perf_counter() - started
 
+    commit = connection.commit
+
+    def timed_commit() -> None:  # each batch's: the deferred foreign key checks run here
+        nonlocal in_commits
+        started = time.perf_counter()
+        try:
+            commit()
+        finally:
+            in_commits += time.perf_counter() - started
+
+    connection.commit = timed_commit  # what transaction.atomic calls on this connection
+    profiler = cProfile.Profile()
     with connection.execute_wrapper(count):
         started = time.perf_counter()
+        if profiled:
+            profiler.enable()
         result = reply_to_linked(
             incident=incident,
             body_vi="ShopNhanh đã khôi phục đăng nhập.",
@@ -65,22 +102,24 @@ def reply(incident_id: int, lead_id: int) -> None:
             by=lead,
             now=timezone.now(),
         )
+        profiler.disable()
         seconds = time.perf_counter() - started
-    print(
-        json.dumps(
-            {
-                "seconds": seconds,
-                "answered": len(result.answered),
-                "refused": len(result.refused),
-                "batches": result.batches,
-                "statements": statements,
-            }
-        )
-    )
+    figures = {
+        "seconds": seconds,
+        "statement_seconds": in_statements,
+        "commit_seconds": in_commits,
+        "answered": len(result.answered),
+        "refused": len(result.refused),
+        "batches": result.batches,
+        "statements": statements,
+    }
+    if profiled:
+        figures["profile"] = heaviest(profiler, 1, 12)
+    print(json.dumps(figures))
 
 
 if __name__ == "__main__":
     if sys.argv[1] == "setup":
         setup(int(sys.argv[2]))
     else:
-        reply(int(sys.argv[2]), int(sys.argv[3]))
+        reply(int(sys.argv[2]), int(sys.argv[3]), profiled=sys.argv[4:] == ["profile"])
