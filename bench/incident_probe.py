@@ -1,10 +1,15 @@
-"""The incident benchmark's work inside Django, in a process of its own (used by bench.incidents).
+"""The incident benchmark's work inside Django, in a process of its own (used by bench.incidents,
+and by bench.intake for its incidents).
 
 `setup COUNT`: a team lead, and an incident to which the first COUNT complaints are linked; prints
 the incident's and the lead's ids. `reply INCIDENT LEAD [profile]`: one `reply_to_linked`, timed,
 with the statements it sent counted and the time spent in them and in its commits; with
 `profile`, under cProfile (its heaviest functions printed beside the figures). Prints its figures
 as JSON.
+
+For the intake benchmark, `declare COUNT PROVIDER`: COUNT open incidents of the account category
+and PROVIDER, declared by a team lead; `resolve PROVIDER`: every open incident resolved. Each
+prints how many open incidents the filing form then shows for the account category and PROVIDER.
 
 Before the reply, the process is warmed as a web worker that has served requests is: the URLconf
 loaded (a process's first `reverse` imports every view) and the broker's connection open (its
@@ -35,12 +40,19 @@ from django.utils import timezone  # noqa: E402
 from accounts.models import Role, User  # noqa: E402
 from bench.harness import heaviest  # noqa: E402
 from complaints.models import Category, Complaint, Incident  # noqa: E402
-from complaints.services import declare_incident, reply_to_linked  # noqa: E402
+from complaints.selectors import matching_incidents  # noqa: E402
+from complaints.services import declare_incident, reply_to_linked, resolve_incident  # noqa: E402
+
+
+def bench_lead() -> User:
+    lead, made = User.objects.get_or_create(username="bench-lead", defaults={"email": "lead@example.org"})
+    if made:
+        lead.groups.add(Group.objects.get(name=Role.TEAM_LEAD))
+    return lead
 
 
 def setup(count: int) -> None:
-    lead = User.objects.create(username="bench-lead", email="lead@example.org")
-    lead.groups.add(Group.objects.get(name=Role.TEAM_LEAD))
+    lead = bench_lead()
     now = timezone.now()
     incident = declare_incident(
         title_vi="ShopNhanh không đăng nhập được",
@@ -118,8 +130,44 @@ def reply(incident_id: int, lead_id: int, profiled: bool = False) -> None:
     print(json.dumps(figures))
 
 
+def shown(provider: str) -> int:
+    """How many open incidents the filing form shows for the account category and `provider`."""
+    return len(matching_incidents(Category.objects.get(slug="account").pk, provider))
+
+
+def declare(count: int, provider: str) -> None:
+    lead, account = bench_lead(), Category.objects.get(slug="account")
+    for number in range(count):
+        now = timezone.now()
+        declare_incident(
+            title_vi=f"{provider}: sự cố {number + 1}",
+            title_en=f"{provider}: incident {number + 1}",
+            note_vi="Chúng tôi đang làm việc với nhà cung cấp.",
+            note_en="We are working with the provider.",
+            category=account,
+            provider_name=provider,
+            started_at=now,
+            by=lead,
+            now=now,
+        )
+    print(json.dumps({"declared": count, "shown": shown(provider)}))
+
+
+def resolve(provider: str) -> None:
+    lead = bench_lead()
+    for incident in Incident.objects.open():
+        resolve_incident(
+            incident=incident, text_vi="Đã khắc phục.", text_en="Fixed.", by=lead, now=timezone.now()
+        )
+    print(json.dumps({"shown": shown(provider)}))
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "setup":
         setup(int(sys.argv[2]))
+    elif sys.argv[1] == "declare":
+        declare(int(sys.argv[2]), sys.argv[3])
+    elif sys.argv[1] == "resolve":
+        resolve(sys.argv[2])
     else:
         reply(int(sys.argv[2]), int(sys.argv[3]), profiled=sys.argv[4:] == ["profile"])
