@@ -54,6 +54,18 @@ def all_equal(values: list) -> bool:
     return all(value == first for value in values)
 
 
+def _dumped(values: list) -> list[str]:
+    """Each value as JSON text; a value shared by many rows (the same object) dumped once."""
+    texts: dict[int, str] = {}
+    dumped = []
+    for value in values:
+        text = texts.get(id(value))  # the values are all alive in `values`: no id is reused
+        if text is None:
+            text = texts[id(value)] = json.dumps(value)
+        dumped.append(text)
+    return dumped
+
+
 class BulkInsert:
     """New rows for one table, gathered column by column for one INSERT over UNNEST arrays.
 
@@ -78,6 +90,17 @@ class BulkInsert:
         for name, value in values.items():
             columns[name].append(value)
         self.count += 1
+
+    def extend(self, count: int, columns: dict[str, list]) -> None:
+        """`count` rows at once, column by column: for each of the names given at construction, a
+        list of `count` values (a value the same on every row as `[value] * count`)."""
+        if columns.keys() != self.columns.keys() or any(len(values) != count for values in columns.values()):
+            raise ValueError(
+                f"{count} {self.model.__name__} rows need {count} of each of {', '.join(self.columns)}"
+            )
+        for name, values in columns.items():
+            self.columns[name] += values
+        self.count += count
 
     def insert(self, *, unless_taken: str | None = None) -> set:
         """Write the rows. With `unless_taken` (a uniquely constrained column), rows whose
@@ -117,7 +140,7 @@ class BulkInsert:
                 selects.append(f"v.{column}::jsonb" if is_json else f"v.{column}")
                 arrays.append(f"{array_mark}::{'text' if is_json else db_type}[]")
                 array_columns.append(column)
-                array_params.append([json.dumps(v) for v in values] if is_json else values)
+                array_params.append(_dumped(values) if is_json else values)
             else:
                 value = constants[name] if name in constants else model_field.get_default()
                 selects.append(f"%s::{db_type}")

@@ -122,6 +122,14 @@ class EventRows:
     def add(self, **values: Any) -> None:
         self._rows.add(**event_values(**values))
 
+    def add_each(self, complaint_ids: list[int], *, body: list[str], **values: Any) -> None:
+        """One event on each complaint, alike but for their `body` (one each, in order):
+        `event_values`' other arguments, the same for all."""
+        count = len(complaint_ids)
+        same = event_values(complaint_id=0, **values)
+        columns = {name: [value] * count for name, value in same.items()}
+        self._rows.extend(count, {**columns, "complaint_id": complaint_ids, "body": body})
+
     def insert(self) -> None:
         self._rows.insert()
 
@@ -149,12 +157,17 @@ def notice_values(
         "recipient_id": recipient_id,
         "email": email,
         "template": template,
-        "language": language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE,
+        "language": _spoken(language),
         "context": context or {},
         "created_at": now,
         "next_attempt_at": now,
         "message_id": new_message_id(),
     }
+
+
+def _spoken(language: str) -> str:
+    """The language a notice is written in: its recipient's, if the portal speaks it."""
+    return language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
 
 
 def case_update(*, kind: str, guest: bool, note: str = "") -> dict[str, Any]:
@@ -273,6 +286,34 @@ class NoticeRows:
     def add(self, values: dict[str, Any]) -> None:
         """One notice, as `notice_values` (or `staff_notices`) built it."""
         self._rows.add(**values)
+
+    def add_each(
+        self,
+        complaint_ids: list[int],
+        *,
+        email: list[str],
+        language: list[str],
+        context: list[dict[str, Any]],
+        template: str,
+        now: datetime,
+    ) -> None:
+        """A notice about each complaint, as `notice_values` builds one, alike but for their
+        `email`, `language` and `context` (one each, in order) and Message-ID (each its own)."""
+        count = len(complaint_ids)
+        same = notice_values(email="", template=template, language="", now=now)
+        columns = {name: [value] * count for name, value in same.items()}
+        spoken = {each: _spoken(each) for each in set(language)}
+        self._rows.extend(
+            count,
+            {
+                **columns,
+                "complaint_id": complaint_ids,
+                "email": email,
+                "language": [spoken[each] for each in language],
+                "context": context,
+                "message_id": [new_message_id() for _ in range(count)],
+            },
+        )
 
     def insert(self) -> None:
         self._rows.insert()

@@ -190,6 +190,7 @@ def install_statements(*, time_zone: str) -> list[str]:
         "complaints_report_tally",
         TABLE,
         lambda sources: tallies_of(_signed(sources), time_zone=time_zone),
+        columns=COLUMNS,
         time_zone=time_zone,
     )
 

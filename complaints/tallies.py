@@ -6,7 +6,9 @@ one for the levels. Instead, statement-level triggers on the complaints table (w
 transition tables: one aggregate per statement, however many rows it changed) append to
 `complaints_tally` the difference each statement made to each count: +1 for a row as it is
 now, -1 for the row as it was, summed per key; a statement that changes none of the counts
-appends nothing. Rows are only ever inserted, so writers never wait on one another; the sum
+appends nothing, and an UPDATE that changes none of the columns they are counted from (most of
+them: a version, a next check, a link to an incident) returns before counting (`unchanged`).
+Rows are only ever inserted, so writers never wait on one another; the sum
 of the rows is the count, exactly, in every snapshot. `compact()` (a periodic task) folds
 them into one row per key.
 
@@ -86,22 +88,42 @@ def signed_count(condition: str) -> str:
 # --- Kept counts: the mechanism both kinds of tallies share ------------------------------------
 
 
+def unchanged(columns: tuple[str, ...]) -> str:
+    """The condition under which an UPDATE changed none of `columns` (those its tallies are counted
+    from): its rows, as a whole, hold the same values after it as before. Then every tally it
+    would append sums to nothing, so there is nothing to count: a statement that changes other
+    columns (a version, a next check, a subject, the incident a case is linked to) exits here,
+    having compared its rows, without aggregating them. Both transition tables of an UPDATE hold
+    each row it changed, once; rows that traded their values between them count as unchanged,
+    rightly: the sums are the same."""
+    names = ", ".join(columns)
+    return f"NOT EXISTS (SELECT {names} FROM new_rows EXCEPT ALL SELECT {names} FROM old_rows)"
+
+
 def trigger_statements(
-    prefix: str, table: str, appended: Callable[[Any], str], *, time_zone: str
+    prefix: str,
+    table: str,
+    appended: Callable[[Any], str],
+    *,
+    columns: tuple[str, ...],
+    time_zone: str,
 ) -> list[str]:
     """The functions and triggers (named `prefix`_...) that keep the tallies of `table` in
     `time_zone`, then every complaint counted afresh. `appended(sources)` is the statement that
-    appends the tallies of the signed rows of `sources` ((sign, table) pairs). Run in one
-    transaction: creating the triggers locks the complaints table against writes until it
-    commits, so no change is missed or counted twice."""
+    appends the tallies of the signed rows of `sources` ((sign, table) pairs), `columns` the
+    complaint's columns those tallies depend on (an UPDATE that changes none of them appends
+    nothing, without counting: `unchanged`). Run in one transaction: creating the triggers locks
+    the complaints table against writes until it commits, so no change is missed or counted
+    twice."""
     statements = [
         f"CREATE OR REPLACE FUNCTION {prefix}_time_zone() RETURNS text"
         f" LANGUAGE sql IMMUTABLE AS $$ SELECT {literal(time_zone)}::text $$"
     ]
     for event, (referencing, sources) in EVENTS.items():
+        skip = f"IF {unchanged(columns)} THEN RETURN NULL; END IF; " if event == "update" else ""
         statements += [
             f"CREATE OR REPLACE FUNCTION {prefix}_{event}() RETURNS trigger LANGUAGE plpgsql AS $$"
-            f" BEGIN {appended(sources)}; RETURN NULL; END $$",
+            f" BEGIN {skip}{appended(sources)}; RETURN NULL; END $$",
             f"CREATE OR REPLACE TRIGGER {prefix}_{event}"
             f" AFTER {event.upper()} ON complaints_complaint REFERENCING {referencing}"
             f" FOR EACH STATEMENT EXECUTE FUNCTION {prefix}_{event}()",
@@ -204,6 +226,7 @@ def install_statements(*, time_zone: str) -> list[str]:
         "complaints_tally",
         TABLE,
         lambda sources: tallies_of(_signed(sources), time_zone=time_zone),
+        columns=COLUMNS,
         time_zone=time_zone,
     )
 

@@ -1,14 +1,22 @@
 """Answers in bulk to the cases linked to an incident: a public reply to every linked open case,
 and a resolve-all with a summary and what was found. Set-wise, in batches of ANSWER_BATCH: each
-one transaction of one locking read, the sweep's settling of what fell due before the answer,
-one UPDATE of the cases, one INSERT of their timeline entries and one of their notices; every
-case not answered is listed with why."""
+one transaction of one locking read, one UPDATE of the cases, one INSERT of their timeline entries
+and one of their notices; every case not answered is listed with why.
+
+A reply to an open case whose clock is plain (nothing fell due before it, no regime, no deadline
+missed, wall-clock time: `escalation.responses`) is written without reading its clock: its first
+response and next check are computed in the UPDATE. Every other case (to triage, to settle first,
+to resolve) is read whole, as the sweep reads it, and answered through the clock in Python: the
+sweep's settling of what fell due before the answer, then the case's own changes, in a second
+UPDATE."""
 
 from __future__ import annotations
 
+from collections import namedtuple
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from functools import cached_property
 from types import SimpleNamespace
 from typing import Any
 
@@ -33,18 +41,20 @@ from complaints.rules import (
     check_incident_staff,
     check_resolution,
 )
-from escalation import clock, letters
+from escalation import clock, letters, responses
 from escalation.clock import FIRED_FIELDS
 from escalation.models import LetterKind
 from escalation.sweep import SWEEP_READS
 
 # Cases answered per transaction: each batch is one locking read, one UPDATE of the cases, one
-# INSERT of their timeline entries and one of their notices (and, where a deadline fell due before
-# the answer, the sweep's few INSERTs of what it fired).
+# INSERT of their timeline entries and one of their notices (and, for cases answered through the
+# clock in Python, one read of them, one more UPDATE and, where a deadline fell due before the
+# answer, the sweep's few INSERTs of what it fired).
 ANSWER_BATCH = 1_000
 
-# What a bulk answer reads of each linked case: what the sweep reads (so the engine settles the
-# rows as it settles its own), and what the answer itself changes or writes into a letter.
+# What a bulk answer reads of each case it answers through the clock in Python: what the sweep
+# reads (so the engine settles the rows as it settles its own), and what the answer itself changes
+# or writes into a letter.
 ANSWER_READS = (
     *SWEEP_READS,
     "next_check_at",
@@ -60,6 +70,20 @@ ANSWER_READS = (
     "remedy_amount",
     "remedy_currency",
 )
+
+# What a bulk answer reads of each linked case when it locks it: whether it is answered (its
+# status, its regime, its category for a resolution's cause), and what a notice needs.
+LOCK_READS = (
+    "id",
+    "reference",
+    "status",
+    "regime_id",
+    "category_id",
+    "language",
+    "contact_email",
+    "complainant_id",
+)
+_Case = namedtuple("_Case", LOCK_READS)
 
 # What an answer may change on a case (those no row of a batch changed are left out of its UPDATE).
 REPLY_WRITES = (
@@ -117,6 +141,19 @@ class _Answer:
     found: dict[str, Any] = field(default_factory=dict)  # a resolution's cause, outcome, remedy
     letters: dict[tuple[int, str], Any] = field(default_factory=dict)  # final response templates
 
+    def text(self, language: str) -> str:
+        """The answer's text in a complainant's language."""
+        return in_language(language, self.text_vi, self.text_en)
+
+    @cached_property
+    def page(self) -> str:
+        return reverse("incident", args=[self.incident.slug])
+
+    def update_context(self, text: str, *, guest: bool) -> dict[str, Any]:
+        """The context of a complainant's `case_update` notice of this answer: the case update,
+        and the incident's page."""
+        return {**case_update(kind=self.kind, note=text, guest=guest), "incident_path": self.page}
+
     def refusal(self, row: Any) -> Any:
         """Why this case is not answered, or None."""
         if row.status in ENDED_STATUSES:
@@ -157,63 +194,128 @@ def _answer_linked(answer: _Answer) -> AnswerResult:
 
 def _answer_batch(answer: _Answer, ids: list[int], result: AnswerResult) -> list[int]:
     """Lock, answer and write one batch of cases in one transaction; return the ids someone else
-    held locked (SKIP LOCKED: a sweep or a colleague working on them)."""
-    incident, now, by = answer.incident, answer.now, answer.by
+    held locked (SKIP LOCKED: a sweep or a colleague working on them).
+
+    The locking read takes only what decides whether a case is answered, and what its notice
+    needs: a reply to an open case whose clock is plain is written by the clock's set-wise form
+    (`escalation.responses`) without reading the clock at all; the other cases (to triage, to
+    settle, to resolve) are read whole and answered through the clock in Python."""
     with transaction.atomic():
-        locked = (
-            Complaint.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(AnyOf("id", ids), incident=incident)
+        locked = [
+            _Case(*values)
+            for values in Complaint.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(AnyOf("id", ids), incident=answer.incident)
             .order_by("id")
-            .values_list(*ANSWER_READS)
-        )
-        rows = [
-            SimpleNamespace(pk=values[0], **dict(zip(ANSWER_READS, values, strict=True))) for values in locked
+            .values_list(*LOCK_READS)
         ]
         result.batches += 1
-        held = sorted(set(ids) - {row.id for row in rows})  # some may have been unlinked meanwhile
+        held = sorted(set(ids) - {case.id for case in locked})  # some may have been unlinked meanwhile
         reached = []
-        for row in rows:
-            why = answer.refusal(row)
-            if why is None and answer.kind == Status.RESOLVED:
-                why = _compose_final_response(answer, row)
+        for case in locked:
+            why = answer.refusal(case)
             if why is None:
-                reached.append(row)
+                reached.append(case)
             else:
-                result.refused.append((row.reference, why))
-        before = [tuple(getattr(row, name) for name in answer.writes) for row in reached]
-        clock.settle_rows(reached, now=now)  # what fell due before the answer fires first
+                result.refused.append((case.reference, why))
         events, notices = EventRows(), NoticeRows()
-        page = reverse("incident", args=[incident.slug])
-        staff = {"actor_id": by.pk, "actor_role": ActorRole.STAFF, "now": now}
-        for row in reached:
-            text = in_language(row.language, answer.text_vi, answer.text_en)
-            if row.status == Status.NEW:  # triaged by the first action that works on it
-                _move(row, Status.OPEN, events=events, **staff)
-            if answer.kind == Status.RESOLVED:
-                _resolve_row(answer, row, text, events=events, **staff)
-            else:
-                events.add(
-                    complaint_id=row.id,
-                    kind=EventKind.REPLY,
-                    body=text,
-                    payload={"incident": incident.slug},
-                    **staff,
-                )
-                clock.note_staff_response(complaint=row, now=now)
-            _tell(answer, row, text, page=page, events=events, notices=notices)
-            result.answered.append(row.reference)
-        changed = [
-            name
-            for index, name in enumerate(answer.writes)
-            if any(old[index] != getattr(row, name) for old, row in zip(before, reached, strict=True))
-        ]
-        update = BulkUpdate(Complaint, tuple(changed), bump="version")
-        for row in reached:
-            update.add(row.id, **{name: getattr(row, name) for name in changed})
-        update.update()
+        answered = _reply_plain(answer, reached, events=events, notices=notices)
+        rest = [case.id for case in reached if case.id not in answered]
+        answered |= _answer_rows(answer, rest, result, events=events, notices=notices)
         events.insert()
         notices.insert()
+        result.answered += [case.reference for case in reached if case.id in answered]
     return held
+
+
+def _reply_plain(answer: _Answer, cases: list[_Case], *, events: EventRows, notices: NoticeRows) -> set[int]:
+    """A reply to those of the open cases outside a regime whose clock is plain: their first
+    response, next check and version in one UPDATE (`responses.note_staff_responses`), their
+    timeline entries and notices gathered column by column; return their ids."""
+    if answer.kind != "reply":
+        return set()
+    open_cases = [case.id for case in cases if case.status == Status.OPEN and case.regime_id is None]
+    plain = responses.note_staff_responses(open_cases, now=answer.now, bump="version")
+    done = [case for case in cases if case.id in plain]
+    if not done:
+        return plain
+    texts = {case.language: answer.text(case.language) for case in done}
+    events.add_each(
+        [case.id for case in done],
+        body=[texts[case.language] for case in done],
+        kind=EventKind.REPLY,
+        payload={"incident": answer.incident.slug},
+        actor_id=answer.by.pk,
+        actor_role=ActorRole.STAFF,
+        now=answer.now,
+    )
+    told = [case for case in done if case.contact_email]
+    contexts = {
+        (language, guest): answer.update_context(texts[language], guest=guest)
+        for language in texts
+        for guest in (False, True)
+    }
+    notices.add_each(
+        [case.id for case in told],
+        email=[case.contact_email for case in told],
+        language=[case.language for case in told],
+        context=[contexts[case.language, case.complainant_id is None] for case in told],
+        template="case_update",
+        now=answer.now,
+    )
+    return plain
+
+
+def _answer_rows(
+    answer: _Answer, ids: list[int], result: AnswerResult, *, events: EventRows, notices: NoticeRows
+) -> set[int]:
+    """Answer the locked cases `ids` through the clock in Python, each read whole, as the sweep
+    reads them: what fell due before the answer fires first (`clock.settle_rows`), a new case is
+    triaged, the answer goes onto its timeline, its clock fields move as for one case, and all of
+    them are written in one UPDATE; return the ids answered (a resolution whose letter cannot be
+    composed is refused and listed)."""
+    if not ids:
+        return set()
+    now = answer.now
+    rows = [
+        SimpleNamespace(pk=values[0], **dict(zip(ANSWER_READS, values, strict=True)))
+        for values in Complaint.objects.filter(AnyOf("id", ids)).order_by("id").values_list(*ANSWER_READS)
+    ]
+    reached = []
+    for row in rows:
+        why = _compose_final_response(answer, row) if answer.kind == Status.RESOLVED else None
+        if why is None:
+            reached.append(row)
+        else:
+            result.refused.append((row.reference, why))
+    before = [tuple(getattr(row, name) for name in answer.writes) for row in reached]
+    clock.settle_rows(reached, now=now)  # what fell due before the answer fires first
+    staff = {"actor_id": answer.by.pk, "actor_role": ActorRole.STAFF, "now": now}
+    for row in reached:
+        text = answer.text(row.language)
+        if row.status == Status.NEW:  # triaged by the first action that works on it
+            _move(row, Status.OPEN, events=events, **staff)
+        if answer.kind == Status.RESOLVED:
+            _resolve_row(answer, row, text, events=events, **staff)
+        else:
+            events.add(
+                complaint_id=row.id,
+                kind=EventKind.REPLY,
+                body=text,
+                payload={"incident": answer.incident.slug},
+                **staff,
+            )
+            clock.note_staff_response(complaint=row, now=now)
+        _tell(answer, row, text, events=events, notices=notices)
+    changed = [
+        name
+        for index, name in enumerate(answer.writes)
+        if any(old[index] != getattr(row, name) for old, row in zip(before, reached, strict=True))
+    ]
+    update = BulkUpdate(Complaint, tuple(changed), bump="version")
+    for row in reached:
+        update.add(row.id, **{name: getattr(row, name) for name in changed})
+    update.update()
+    return {row.id for row in reached}
 
 
 def _move(
@@ -271,7 +373,7 @@ def _compose_final_response(answer: _Answer, row: Any) -> Any:
     template = answer.letters.get((row.regime_id, row.language))
     if template is None:
         return REFUSED_NO_LETTER
-    row.resolution_summary = in_language(row.language, answer.text_vi, answer.text_en)
+    row.resolution_summary = answer.text(row.language)
     found = answer.found
     row.outcome, row.remedy = found["outcome"], found["remedy"]
     row.remedy_amount, row.remedy_currency = found["remedy_amount"], found["remedy_currency"]
@@ -287,7 +389,7 @@ REFUSED_NO_LETTER = _(
 )
 
 
-def _tell(answer: _Answer, row: Any, text: str, *, page: str, events: EventRows, notices: NoticeRows) -> None:
+def _tell(answer: _Answer, row: Any, text: str, *, events: EventRows, notices: NoticeRows) -> None:
     """The complainant's notice, in their language: the case update, or the regime's final response
     letter in its place (with its own timeline entry). An anonymised case has no address."""
     letter = getattr(row, "letter", None)
@@ -317,10 +419,7 @@ def _tell(answer: _Answer, row: Any, text: str, *, page: str, events: EventRows,
                 language=row.language,
                 now=answer.now,
                 complaint_id=row.id,
-                context={
-                    **case_update(kind=answer.kind, note=text, guest=row.complainant_id is None),
-                    "incident_path": page,
-                },
+                context=answer.update_context(text, guest=row.complainant_id is None),
             )
         )
 

@@ -4,6 +4,7 @@ in batches; refused cases listed with why."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -348,3 +349,85 @@ def test_resolve_all_on_1000_cases_resolves_each_once_in_statements_per_batch(le
     assert (two, four) == (2, 4)
     per_batch = (large - small) / 2
     assert per_batch <= 10, (small, large)
+
+
+# Cases in each state a bulk reply meets, as field overrides of an open case filed at NOW: those
+# whose clock is plain are answered in SQL (escalation.responses), the others through the clock.
+STATES = [
+    {"language": "vi"},
+    {"language": "en", "complainant": True},
+    {"first_responded_at": NOW + timedelta(minutes=30)},  # answered before: keeps its time
+    {"next_check_at": LATER - timedelta(minutes=1), "first_response_due_at": LATER - timedelta(minutes=1)},
+    {"first_response_breached_at": NOW, "escalation_level": 1, "level_since": NOW},
+    {"resolution_warned_at": NOW},
+    {"complexity": "complex"},  # on a business calendar below
+    {"status": Status.AWAITING_COMPLAINANT, "clock_paused_at": NOW},
+    {"status": Status.NEW},
+    {"status": Status.CLOSED},
+    {"contact_email": ""},  # anonymised: no notice
+]
+
+
+def cases_in_every_state(incident, complainant):
+    model = make_complaint(incident=incident)
+    model = services.transition_complaint(complaint=model, to_status=Status.OPEN, by=None, now=NOW)
+    made = []
+    for state in STATES:
+        copy = Complaint.objects.get(pk=model.pk)
+        copy.pk, copy.reference, copy.submission_key = None, new_reference(), None
+        for name, value in state.items():
+            if name == "complainant":
+                copy.complainant = complainant
+            else:
+                setattr(copy, name, value)
+        made.append(copy)
+    model.delete()
+    return Complaint.objects.bulk_create(made)
+
+
+def written(case, incident):
+    """What a reply wrote on a case: its row, its timeline entries and its notices (the incident's
+    slug, in each entry and notice, as "SLUG")."""
+    fresh = Complaint.objects.get(pk=case.pk)
+    row = {name: getattr(fresh, name) for name in (*incident_answers.REPLY_WRITES, "version")}
+    events = list(
+        ComplaintEvent.objects.filter(complaint=case, created_at__gte=LATER)
+        .order_by("id")
+        .values("kind", "actor_id", "actor_role", "created_at", "public", "body", "payload")
+    )
+    notices = list(
+        Notification.objects.filter(complaint=case)
+        .order_by("id")
+        .values("recipient_id", "email", "template", "language", "context", "created_at", "next_attempt_at")
+    )
+    return row, json.loads(json.dumps([events, notices], default=str).replace(incident.slug, "SLUG"))
+
+
+def test_a_reply_in_sql_leaves_each_case_as_the_clock_in_python_does(lead, monkeypatch):
+    from escalation import responses
+    from escalation.models import BusinessCalendar
+
+    SlaPolicy.objects.filter(complexity="complex").update(calendar=BusinessCalendar.objects.first())
+    forget_policies()
+    complainant = make_user(username="complainant")
+    in_sql, in_python = declare(lead), declare(lead)
+    cases = cases_in_every_state(in_sql, complainant)
+    again = cases_in_every_state(in_python, complainant)
+    Notification.objects.all().delete()
+    real = responses.note_staff_responses
+    plain = set()
+
+    def spied(ids, **kwargs):
+        plain.update(real(ids, **kwargs))
+        return plain & set(ids)
+
+    monkeypatch.setattr(responses, "note_staff_responses", spied)
+    first = reply(in_sql, lead)
+    monkeypatch.setattr(responses, "note_staff_responses", lambda ids, **kwargs: set())
+    second = reply(in_python, lead)
+
+    assert plain == {case.pk for case in cases[:3]} | {cases[5].pk, cases[10].pk}
+    assert len(first.answered) == len(second.answered) == len(STATES) - 1
+    for one, other in zip(cases, again, strict=True):
+        assert written(one, in_sql) == written(other, in_python), STATES[cases.index(one)]
+    forget_policies()

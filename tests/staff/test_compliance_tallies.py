@@ -21,7 +21,14 @@ from complaints.models import Category, Complaint, Complexity, ReportTally, Stat
 from complaints.services import accept_resolution, dispute_resolution, transition_complaint
 from complaints.services.staff import reclassify_complaint
 from escalation import sla
-from escalation.models import BusinessCalendar, Holiday, Regime
+from escalation.models import (
+    REGULATORY_BREACHED,
+    REGULATORY_DUE,
+    REGULATORY_MET,
+    BusinessCalendar,
+    Holiday,
+    Regime,
+)
 from escalation.policies import forget_policies, regime_rules
 from escalation.sweep import sweep
 from staff import compliance
@@ -176,6 +183,32 @@ def test_a_change_the_report_does_not_count_appends_no_tally(february):  # noqa:
     before = ReportTally.objects.count()
     Complaint.objects.update(subject="Đã đổi tiêu đề", escalation_level=2)
     assert ReportTally.objects.count() == before
+
+
+@pytest.mark.parametrize("column", report_tallies.COLUMNS)
+def test_an_update_of_any_one_counted_column_alone_is_counted(february, column):  # noqa: F811
+    """An UPDATE that changes none of the counted columns returns before counting (the triggers'
+    `unchanged`); one that changes any of them, alone, is counted: here each to a value that
+    moves a figure."""
+    cases = Complaint.objects.filter(pk__in=[february[name].pk for name in ("a5", "a9")])
+    cases.update(  # every deadline met in time, on the 8th
+        **{name: datetime(2026, 2, 9, tzinfo=UTC) for name in REGULATORY_DUE.values()},
+        **{name: datetime(2026, 2, 8, tzinfo=UTC) for name in REGULATORY_MET.values()},
+        outcome="upheld",
+    )
+    assert_same_figures()
+    moved = {
+        "regime_id": Regime.objects.get(code="vn-complaints-2011").pk,
+        "submitted_at": datetime(2026, 2, 3, tzinfo=UTC),
+        "outcome": "not_upheld",
+        **{name: datetime(2026, 2, 1, tzinfo=UTC) for name in REGULATORY_DUE.values()},  # missed
+        **{name: datetime(2026, 2, 20, tzinfo=UTC) for name in REGULATORY_MET.values()},  # late
+        **{name: datetime(2026, 2, 15, tzinfo=UTC) for name in REGULATORY_BREACHED.values()},
+    }
+    before = ReportTally.objects.count()
+    cases.update(**{column: moved[column]})
+    assert ReportTally.objects.count() > before
+    assert_same_figures()
 
 
 def test_folding_keeps_the_sums_in_one_row_per_key(february):  # noqa: F811

@@ -210,3 +210,34 @@ def test_beat_folds_the_tallies_every_ten_minutes():
     assert compact_tallies() == rows
     assert Tally.objects.count() < rows
     assert counted_from_tallies(weeks=WIDE) == before
+
+
+@pytest.mark.parametrize("column", tallies.COLUMNS)
+def test_an_update_of_any_one_counted_column_alone_is_counted(column):
+    """An UPDATE that changes none of the counted columns returns before counting (the triggers'
+    `unchanged`); one that changes any of them, alone, is counted: here each to a value that
+    moves a figure."""
+    made = [make_complaint(now=NOW - 48 * HOUR) for _ in range(4)]
+    cases = Complaint.objects.filter(pk__in=[c.pk for c in made])
+    cases.update(status=Status.OPEN, first_responded_at=NOW - 47 * HOUR)  # answered in time
+    cases.filter(pk__in=[c.pk for c in made[:2]]).update(  # two resolved in time
+        status=Status.RESOLVED, resolved_at=NOW - HOUR, cause=Cause.objects.first()
+    )
+    assert_same_figures()
+    moved = {
+        "submitted_at": NOW - 20 * 7 * 24 * HOUR,  # another week
+        "category_id": Subcategory.objects.exclude(category_id=made[0].category_id).first().category_id,
+        "status": Status.CLOSED,  # out of the queue
+        "escalation_level": 2,
+        "first_response_due_at": NOW - 72 * HOUR,  # before the answer: missed
+        "first_responded_at": NOW + 72 * HOUR,  # after its deadline: missed
+        "first_response_breached_at": NOW - HOUR,
+        "resolution_due_at": NOW - 72 * HOUR,
+        "resolved_at": NOW + 30 * 24 * HOUR,
+        "resolution_breached_at": NOW - HOUR,
+        "cause_id": Cause.objects.last().pk,
+    }
+    before = Tally.objects.count()
+    cases.update(**{column: moved[column]})
+    assert Tally.objects.count() > before
+    assert_same_figures()
