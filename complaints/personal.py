@@ -213,6 +213,9 @@ NOT_PERSONAL: frozenset[str] = frozenset(
         # complainants are only linked to it (Complaint.incident); the authors are staff.
         "complaints.Incident",
         "complaints.IncidentUpdate",
+        # A surge of complaints about one service: a category, the service's name, counts and
+        # times, and which member of staff handled it; nobody who complained.
+        "complaints.WaveAlert",
     }
 )
 

@@ -544,7 +544,7 @@ class LinkIncidentForm(forms.Form):
         self.fields["incident"].choices = [(incident.pk, str(incident)) for incident in incidents]
 
 
-class OtherCaseForm(forms.Form):
+class OtherCaseForm(CleanTextMixin, forms.Form):
     """The other case of a link between two cases: its reference, typed or sent by a related
     case's button (`related`: the one click that links one of the two to an incident, which
     names the incident too)."""
