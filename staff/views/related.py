@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import role_required
@@ -40,42 +41,38 @@ def _other_case(request: HttpRequest, form: OtherCaseForm) -> Complaint | None:
     return found
 
 
-@role_required(*STAFF_ROLES)
-@require_POST
-def relate(request: HttpRequest, reference: str) -> HttpResponse:
-    """Link the case to another (a related case's button, or a reference typed)."""
-    complaint = complaint_or_404(Complaint.objects.visible_to(request.user), reference)
-    other = _other_case(request, OtherCaseForm(request.POST))
-    if other is not None:
-        try:
-            services.relate_complaints(complaint=complaint, other=other, by=request.user, now=timezone.now())
-        except ActionRefused as exc:
-            messages.error(request, " ".join(exc.messages))
-        else:
-            messages.success(
-                request, _("%(reference)s is now linked to this case.") % {"reference": other.reference}
-            )
-    return redirect("staff:case", complaint.reference)
+def _pair(act: str, done: str, doc: str):
+    """A view that links the case to another case, or removes that link (`services.<act>`), and
+    says `done` (naming the other case) or why not."""
+
+    @role_required(*STAFF_ROLES)
+    @require_POST
+    def view(request: HttpRequest, reference: str) -> HttpResponse:
+        complaint = complaint_or_404(Complaint.objects.visible_to(request.user), reference)
+        other = _other_case(request, OtherCaseForm(request.POST))
+        if other is not None:
+            try:
+                getattr(services, act)(complaint=complaint, other=other, by=request.user, now=timezone.now())
+            except ActionRefused as exc:
+                messages.error(request, " ".join(exc.messages))
+            else:
+                messages.success(request, _(done) % {"reference": other.reference})
+        return redirect("staff:case", complaint.reference)
+
+    view.__doc__ = doc
+    return view
 
 
-@role_required(*STAFF_ROLES)
-@require_POST
-def unrelate(request: HttpRequest, reference: str) -> HttpResponse:
-    """Remove the link between the case and another."""
-    complaint = complaint_or_404(Complaint.objects.visible_to(request.user), reference)
-    other = _other_case(request, OtherCaseForm(request.POST))
-    if other is not None:
-        try:
-            services.unrelate_complaints(
-                complaint=complaint, other=other, by=request.user, now=timezone.now()
-            )
-        except ActionRefused as exc:
-            messages.error(request, " ".join(exc.messages))
-        else:
-            messages.success(
-                request, _("%(reference)s is no longer linked to this case.") % {"reference": other.reference}
-            )
-    return redirect("staff:case", complaint.reference)
+relate = _pair(
+    "relate_complaints",
+    gettext_noop("%(reference)s is now linked to this case."),
+    "Link the case to another (a related case's button, or a reference typed).",
+)
+unrelate = _pair(
+    "unrelate_complaints",
+    gettext_noop("%(reference)s is no longer linked to this case."),
+    "Remove the link between the case and another.",
+)
 
 
 @role_required(*LEADS)
