@@ -209,3 +209,22 @@ def fresh_totp_code(device) -> str:
     device.refresh_from_db()
     counter = max(int(time.time() // device.step), device.last_t + 1)
     return hotp(device.bin_key, counter)
+
+
+def make_incident(by: object, *, now: datetime = NOW, **overrides: object):
+    """An open incident declared through the real service by `by` (a team lead or manager): ShopNhanh's
+    log-in down, in the account category, since an hour before `now`."""
+    from complaints.models import Category
+    from complaints.services import declare_incident
+
+    values: dict[str, object] = {
+        "title_vi": "ShopNhanh không đăng nhập được",
+        "title_en": "ShopNhanh log-in down",
+        "note_vi": "Đang xử lý.",
+        "note_en": "Being worked on.",
+        "category": Category.objects.get(slug="account"),
+        "provider_name": "ShopNhanh",
+        "started_at": now - timedelta(hours=1),
+        **overrides,
+    }
+    return declare_incident(**values, by=by, now=now)

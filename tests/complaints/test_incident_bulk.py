@@ -27,7 +27,7 @@ from complaints.refusals import ActionRefused, IncidentRefused
 from complaints.services import incident_answers
 from escalation.models import Escalation, LetterKind, SlaPolicy
 from escalation.policies import forget_policies
-from tests.factories import NOW, found, make_complaint, make_user
+from tests.factories import NOW, found, make_complaint, make_incident, make_user
 from tests.locks import lock_timeout, row_locked_by_another_connection
 
 pytestmark = pytest.mark.django_db
@@ -41,17 +41,7 @@ def lead():
 
 
 def declare(lead):
-    return services.declare_incident(
-        title_vi="ShopNhanh không đăng nhập được",
-        title_en="ShopNhanh log-in is down",
-        note_vi="Đang xử lý.",
-        note_en="Being handled.",
-        category=Category.objects.get(slug="account"),
-        provider_name="ShopNhanh",
-        started_at=NOW - timedelta(hours=1),
-        by=lead,
-        now=NOW,
-    )
+    return make_incident(lead)
 
 
 def linked(incident, count, *, status=Status.NEW):

@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from complaints import related as related_module
 from complaints import services
-from complaints.models import Category, Complaint, ComplaintRelation, Subcategory
+from complaints.models import Complaint, ComplaintRelation, Subcategory
 from complaints.related import (
     RELATED_LIMIT,
     RELATED_SIMILARITY,
@@ -23,7 +23,7 @@ from complaints.related import (
     rank,
 )
 from complaints.search import related_text, similarity, trigrams
-from tests.factories import NOW, make_complaint, make_user
+from tests.factories import NOW, make_complaint, make_incident, make_user
 
 LOGIN = (
     "Không đăng nhập được ShopNhanh",
@@ -243,17 +243,7 @@ def test_the_linked_cases_and_the_incidents_cases_are_not_candidates():
     linked = filed(LOGIN_AGAIN, at=NOW + timedelta(hours=1))
     in_incident = filed(LOGIN_AGAIN, at=NOW + timedelta(hours=2))
     elsewhere = filed(LOGIN_AGAIN, at=NOW + timedelta(hours=3))
-    incident = services.declare_incident(
-        title_vi="Lỗi",
-        title_en="Down",
-        note_vi=".",
-        note_en=".",
-        category=Category.objects.get(slug="account"),
-        provider_name="ShopNhanh",
-        started_at=NOW,
-        by=lead,
-        now=NOW,
-    )
+    incident = make_incident(lead, started_at=NOW)
     for complaint in (case, in_incident):
         services.link_complaint(complaint=complaint, incident=incident, by=lead, now=NOW)
     link_to_each_other(case, linked)

@@ -12,9 +12,9 @@ from django.db import IntegrityError, connection, transaction
 
 from accounts.models import Role
 from complaints import services
-from complaints.models import Category, Complaint, ComplaintEvent, ComplaintRelation, EventKind
+from complaints.models import Complaint, ComplaintEvent, ComplaintRelation, EventKind
 from complaints.refusals import IncidentRefused, RelationRefused
-from tests.factories import NOW, make_complaint, make_user
+from tests.factories import NOW, make_complaint, make_incident, make_user
 
 
 def events(complaint, kind):
@@ -22,17 +22,7 @@ def events(complaint, kind):
 
 
 def declared(by, provider="ShopNhanh"):
-    return services.declare_incident(
-        title_vi="Lỗi đăng nhập",
-        title_en="Log-in down",
-        note_vi=".",
-        note_en=".",
-        category=Category.objects.get(slug="account"),
-        provider_name=provider,
-        started_at=NOW,
-        by=by,
-        now=NOW,
-    )
+    return make_incident(by, provider_name=provider, started_at=NOW)
 
 
 @pytest.mark.django_db

@@ -23,7 +23,7 @@ from complaints.models import (
 )
 from complaints.services import incidents as incidents_service
 from staff.views.incidents import REFERENCES_NAMED, search_query
-from tests.factories import make_complaint, make_user, sign_in
+from tests.factories import make_complaint, make_incident, make_user, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -42,17 +42,7 @@ def lead(client):
 
 
 def declared(by, **overrides):
-    values = {
-        "title_vi": "ShopNhanh không đăng nhập được",
-        "title_en": "ShopNhanh log-in down",
-        "note_vi": "Đang xử lý.",
-        "note_en": "Being worked on.",
-        "category": Category.objects.get(slug="account"),
-        "provider_name": "ShopNhanh",
-        "started_at": timezone.now() - timedelta(hours=1),
-        **overrides,
-    }
-    return services.declare_incident(**values, by=by, now=timezone.now())
+    return make_incident(by, now=timezone.now(), **overrides)
 
 
 def test_a_lead_declares_an_incident_from_the_list(client, lead):

@@ -15,8 +15,8 @@ from django.utils import timezone
 
 from accounts.models import Role
 from complaints import services
-from complaints.models import Category, Complaint, ComplaintEvent, ComplaintRelation, EventKind
-from tests.factories import make_complaint, make_user, sign_in
+from complaints.models import Complaint, ComplaintEvent, ComplaintRelation, EventKind
+from tests.factories import make_complaint, make_incident, make_user, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -49,17 +49,7 @@ def signed_in(client, role, language="en"):
 
 
 def declared(by, provider="ShopNhanh"):
-    return services.declare_incident(
-        title_vi="ShopNhanh không đăng nhập được",
-        title_en="ShopNhanh log-in down",
-        note_vi="Đang xử lý.",
-        note_en="Being worked on.",
-        category=Category.objects.get(slug="account"),
-        provider_name=provider,
-        started_at=timezone.now() - timedelta(hours=1),
-        by=by,
-        now=timezone.now(),
-    )
+    return make_incident(by, now=timezone.now(), provider_name=provider)
 
 
 def page(client, complaint) -> str:
