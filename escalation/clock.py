@@ -355,9 +355,14 @@ def on_status_change(*, complaint: Complaint, from_status: str, to_status: str, 
         to_status == Status.OPEN and from_status == Status.AWAITING_COMPLAINANT and complaint.clock_paused_at
     ):
         paused_at = complaint.clock_paused_at
-        for name in ("first_response_due_at", "resolution_due_at"):
+        for name, settled in (
+            ("first_response_due_at", complaint.first_responded_at or complaint.first_response_breached_at),
+            ("resolution_due_at", complaint.resolution_breached_at),
+        ):
+            # A deadline already met or missed stays as it was recorded: the wait moves only
+            # those still running (as a recount and a regime's pausable deadlines do).
             due = getattr(complaint, name)
-            if due is not None:
+            if due is not None and settled is None:
                 setattr(complaint, name, sla.resume_deadline(due, paused_at, now, calendar))
         if complaint.regime_id is not None:
             _resume_regulatory(complaint, paused_at=paused_at, now=now)

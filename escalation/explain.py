@@ -249,7 +249,9 @@ class ServiceStep(NamedTuple):
     policy: str | None  # the policy counted after a reclassification (None: the class has none)
     target: timedelta | None  # what was counted from `since` (a recount, a restart)
     since: datetime | None  # where that count began: the clock's start
-    kept: bool  # a reclassification left the date as it was (already met or missed, or no policy)
+    # a reclassification (or a wait's end) left the date as it was: already met or missed (or, for
+    # a reclassification, no policy)
+    kept: bool
     due_before: datetime | None
     due_after: datetime | None
 
@@ -396,11 +398,13 @@ def explain_service(complaint: Any, kind: str, events: list[Any]) -> ServiceExpl
             if change[1] == Status.OPEN and paused_at is not None:
                 waits.append((paused_at, event.created_at))
             if change[1] == Status.OPEN and paused_at is not None and due is not None:
-                moved = sla.resume_deadline(due, paused_at, event.created_at, calendar)
+                # `clock.on_status_change`: a deadline met or missed before the wait ended stays.
+                kept = missed or (answered is not None and answered <= event.created_at)
                 took = sla.business_time_between(paused_at, event.created_at, calendar)
+                moved = due if kept else sla.resume_deadline(due, paused_at, event.created_at, calendar)
                 steps.append(
                     ServiceStep(
-                        PAUSED, paused_at, event.created_at, took, None, None, None, False, due, moved
+                        PAUSED, paused_at, event.created_at, took, None, None, None, kept, due, moved
                     )
                 )
                 due = moved

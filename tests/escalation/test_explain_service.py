@@ -226,8 +226,12 @@ def test_the_accounts_parts_add_up_to_the_deadline_the_sweep_uses(agent, history
             assert step.due_before == reached
             if step.kind == PAUSED:
                 assert timedelta(0) <= step.took <= step.until - step.at
-                assert (step.due_after == step.due_before) == (step.took == timedelta(0))
-                assert not wall_clock or step.due_after == step.due_before + step.took
+                # A deadline met or missed before the wait ended stays; a running one moves.
+                assert (step.due_after == step.due_before) == (step.kept or step.took == timedelta(0))
+                answered = kind == "first_response" and stored.first_responded_at is not None
+                met = answered and stored.first_responded_at <= step.until
+                assert step.kept == (met or step.due_before <= step.at)  # missed: due before the wait
+                assert not wall_clock or step.kept or step.due_after == step.due_before + step.took
             elif step.kind == RESTARTED:
                 assert kind == "resolution" and step.since == step.at
                 assert not wall_clock or step.due_after == step.at + step.target

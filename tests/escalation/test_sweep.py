@@ -9,6 +9,7 @@ import pytest
 from django.core.management import call_command
 from django.db import OperationalError, connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from accounts.models import Role
 from complaints import refusals
@@ -150,6 +151,58 @@ def test_waiting_for_the_complainant_pauses_the_clock_and_resuming_moves_the_dea
     complaint = fresh(complaint)
     assert complaint.resolution_due_at == NOW + timedelta(days=3) + 10 * HOUR
     assert complaint.next_check_at is not None
+
+
+def test_a_wait_after_a_deadline_was_missed_leaves_its_date_and_moves_the_running_one(staff):
+    from escalation.explain import service_deadlines
+
+    complaint = make_complaint()
+    assert sweeping.sweep(now=NOW + 24 * HOUR).breached == 1  # the first response is missed
+    complaint = complaint_services.transition_complaint(
+        complaint=fresh(complaint), to_status="open", by=staff["agent"], now=NOW + 25 * HOUR
+    )
+    complaint = complaint_services.transition_complaint(
+        complaint=complaint,
+        to_status="awaiting_complainant",
+        by=staff["agent"],
+        now=NOW + 26 * HOUR,
+        note="?",
+    )
+    complaint_services.reply_as_complainant(complaint=complaint, body="Đây", by=None, now=NOW + 36 * HOUR)
+    complaint = fresh(complaint)
+    # The missed date stays as it was missed; the resolution, still running, moves by the wait.
+    assert complaint.first_response_due_at == NOW + 24 * HOUR
+    assert complaint.first_response_breached_at == NOW + 24 * HOUR
+    assert complaint.resolution_due_at == NOW + timedelta(days=3) + 10 * HOUR
+    accounts = service_deadlines(complaint)
+    steps = {
+        kind: [(s.kind, s.kept) for s in account.explanation.steps] for kind, account in accounts.items()
+    }
+    assert steps == {"first_response": [("paused", True)], "resolution": [("paused", False)]}
+    assert not accounts["first_response"].recounted and not accounts["resolution"].recounted
+
+
+def test_the_case_page_says_a_wait_after_the_resolution_was_missed_left_its_date(staff, client):
+    complaint = make_complaint()
+    sweeping.sweep(now=NOW + 24 * HOUR)
+    assert sweeping.sweep(now=NOW + 72 * HOUR).breached == 1  # the resolution is missed too
+    complaint = complaint_services.transition_complaint(
+        complaint=fresh(complaint), to_status="open", by=staff["agent"], now=NOW + 73 * HOUR
+    )
+    complaint = complaint_services.transition_complaint(
+        complaint=complaint,
+        to_status="awaiting_complainant",
+        by=staff["agent"],
+        now=NOW + 74 * HOUR,
+        note="?",
+    )
+    complaint_services.reply_as_complainant(complaint=complaint, body="Đây", by=None, now=NOW + 84 * HOUR)
+    assert fresh(complaint).resolution_due_at == NOW + 72 * HOUR
+    sign_in(client, staff["lead"])
+    page = client.get(reverse("staff:case", args=[complaint.reference]), HTTP_ACCEPT_LANGUAGE="vi")
+    text = page.content.decode()
+    assert "thời hạn này đã được đáp ứng hoặc đã bị lỡ, nên ngày hạn giữ nguyên" in text
+    assert "nên hạn chuyển sang" not in text  # no wait moved it
 
 
 def test_a_dispute_restarts_the_resolution_clock(staff):
