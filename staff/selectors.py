@@ -40,6 +40,7 @@ from complaints.related import find_related
 from complaints.search import fold
 from complaints.selectors import name_categories
 from escalation.models import REGULATORY_BREACHED, REGULATORY_DUE, REGULATORY_MET, REGULATORY_WARNED
+from escalation.policies import regime_rules
 from escalation.standing import latest_moves_up, standing
 
 TABS = {
@@ -111,7 +112,9 @@ SLA_COLUMNS = (
     "first_response_breached_at",
     "resolution_warned_at",
     "resolution_breached_at",
-    # A regime's deadlines (outside a regime all NULL): when due, met, warned of, missed.
+    # A regime's deadlines (outside a regime all NULL): when due, met, warned of, missed; and the
+    # regime, whose rules say which of them a wait for the complainant pauses.
+    "regime",
     *REGULATORY_DUE.values(),
     *(column for column in REGULATORY_MET.values() if column != "submitted_at"),
     *REGULATORY_WARNED.values(),
@@ -140,9 +143,12 @@ def sla_state(complaint: Complaint, now: datetime) -> tuple[str, timedelta | Non
     A regime's deadline counts as the service's do: missed (its breach recorded), the case is
     breached, over since the first one missed; warned of and neither met nor missed, it is a
     warning, with the time left to the nearer of it and the service's next deadline.
+
+    A case waiting for the complainant is paused, unless a regime deadline the wait does not
+    stop is missed or warned of and not met: that clock still runs, and the badge says so.
     """
     if complaint.status == Status.AWAITING_COMPLAINANT:
-        return "paused", None
+        return _running_through_the_wait(complaint, now)
     due = complaint.due if complaint.due.year < 9999 else None
     if complaint.first_response_breached_at or complaint.resolution_breached_at or (due and due <= now):
         return "breached", (now - due) if due else None
@@ -161,6 +167,30 @@ def sla_state(complaint: Complaint, now: datetime) -> tuple[str, timedelta | Non
         nearest = min((moment for moment in [*regime_due, due] if moment), default=None)
         return "warning", (nearest - now) if nearest else None
     return ("warning" if warned else "on_track"), (due - now) if due else None
+
+
+def _running_through_the_wait(complaint: Complaint, now: datetime) -> tuple[str, timedelta | None]:
+    """The SLA state of a case waiting for the complainant: "paused", unless a regime deadline
+    the regime does not let a pause stop, not met, was missed (breached) or warned of (warning)."""
+    rules = regime_rules(complaint.regime_id)
+    if rules is None:
+        return "paused", None
+    running = [
+        kind
+        for kind in REGULATORY_DUE
+        if kind not in rules.pausable and getattr(complaint, REGULATORY_MET[kind]) is None
+    ]
+    missed = [moment for kind in running if (moment := getattr(complaint, REGULATORY_BREACHED[kind]))]
+    if missed:
+        return "breached", now - min(missed)
+    warned = [
+        due
+        for kind in running
+        if getattr(complaint, REGULATORY_WARNED[kind]) and (due := getattr(complaint, REGULATORY_DUE[kind]))
+    ]
+    if warned:
+        return "warning", min(warned) - now
+    return "paused", None
 
 
 def _staff_options() -> str:

@@ -21,7 +21,7 @@ from complaints import selectors
 from complaints.models import Category, Complaint, Status
 from complaints.services import transition_complaint
 from escalation import sweep as sweeping
-from escalation.models import Regime, SlaPolicy
+from escalation.models import Regime, RegimeDeadline, SlaPolicy
 from escalation.policies import forget_policies
 from tests.factories import NOW, make_complaint, make_user, sign_in
 
@@ -207,6 +207,47 @@ def test_a_missed_or_warned_regime_deadline_shows_on_the_badge(client, agent):
     assert badge(missed) == f"Breached {over} over"
     assert badge(warned) == f"Warning {left} left"
     assert badge(calm) == "On track"
+
+
+@pytest.mark.parametrize("pausable", [False, True])
+def test_a_wait_shows_paused_unless_a_regime_deadline_it_does_not_stop_is_missed_or_near(
+    client, agent, pausable
+):
+    """Under the consumer law, its deadline a final response: a case waiting for the
+    complainant whose final response the wait does not stop is breached once that deadline
+    passed and a warning once warned of it; where the regime lets the wait stop it, paused."""
+    regime = Regime.objects.get(code="vn-consumer-2023")
+    Category.objects.filter(slug="account").update(regime=regime)
+    SlaPolicy.objects.filter(category__slug="account").delete()
+    RegimeDeadline.objects.filter(regime=regime).update(kind="final_response", pausable=pausable)
+    forget_policies()
+    now = timezone.now()
+
+    def waiting(filed):
+        complaint = make_complaint(now=filed)
+        complaint = transition_complaint(complaint=complaint, to_status="open", by=agent, now=filed + HOUR)
+        return transition_complaint(
+            complaint=complaint, to_status="awaiting_complainant", by=agent, now=filed + 2 * HOUR, note="?"
+        )
+
+    missed, warned = waiting(now - timedelta(days=40)), waiting(now)
+    sweeping.sweep(now=now)
+    sweeping.sweep(now=Complaint.objects.get(pk=warned.pk).final_response_warning_at)
+    missed, warned = Complaint.objects.get(pk=missed.pk), Complaint.objects.get(pk=warned.pk)
+    assert (missed.final_response_breached_at is not None) == (warned.final_response_warned_at is not None)
+    sign_in(client, agent)
+    body = client.get(reverse("staff:queue_tab", args=["unassigned"]), HTTP_ACCEPT_LANGUAGE="en")
+    rows = dict(re.findall(r'<tr data-reference="([^"]+)">(.*?)</tr>', body.content.decode(), re.S))
+
+    def badge(complaint: Complaint) -> str:
+        cells = re.findall(r"<td>(.*?)</td>", rows[complaint.reference], re.S)
+        return " ".join(re.sub(r"<[^>]+>", " ", cells[6]).split())
+
+    if pausable:
+        assert (badge(missed), badge(warned)) == ("Paused", "Paused")
+    else:
+        assert re.fullmatch(r"Breached \d+ days?(?: \d+ hours?)? over", badge(missed))
+        assert re.fullmatch(r"Warning \d+ (?:days?|hours?)(?: \d+ (?:hours?|minutes?))? left", badge(warned))
 
 
 def test_keyset_pages_cover_the_queue_once_in_order(client, agent):
