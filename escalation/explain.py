@@ -403,9 +403,7 @@ def explain_service(complaint: Any, kind: str, events: list[Any]) -> ServiceExpl
                 took = sla.business_time_between(paused_at, event.created_at, calendar)
                 moved = due if kept else sla.resume_deadline(due, paused_at, event.created_at, calendar)
                 steps.append(
-                    ServiceStep(
-                        PAUSED, paused_at, event.created_at, took, None, None, None, kept, due, moved
-                    )
+                    ServiceStep(PAUSED, paused_at, event.created_at, took, None, None, None, kept, due, moved)
                 )
                 due = moved
             paused_at = None
