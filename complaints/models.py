@@ -332,8 +332,9 @@ class Incident(ChoiceLabels, models.Model):
         Category, on_delete=models.PROTECT, related_name="+", verbose_name=_("category"), db_index=False
     )
     provider_name = models.CharField(_("service or company"), max_length=150)
-    # provider_name folded (complaints.search.fold): a filing matches it whatever its case and
-    # diacritics ("Shop Nhanh" is "shop nhanh"). Written with provider_name.
+    # provider_name as a key (complaints.search.provider_key): a filing matches it whatever its
+    # case, diacritics, spaces and web address ("Shop Nhanh", "shopnhanh.vn": "shopnhanh").
+    # Written with provider_name.
     provider_key = models.CharField(max_length=150, editable=False)
     started_at = models.DateTimeField(_("started"))
     declared_by = models.ForeignKey(
@@ -445,8 +446,9 @@ class WaveAlert(ChoiceLabels, models.Model):
     category = models.ForeignKey(
         Category, on_delete=models.PROTECT, related_name="+", verbose_name=_("category"), db_index=False
     )
-    # The spelling most of the wave's complaints used, and the name folded (complaints.search.fold),
-    # as an incident's provider_key is: what the wave's complaints were grouped by.
+    # The spelling most of the wave's complaints used, and the name as a key
+    # (complaints.search.provider_key), as an incident's is: what the wave's complaints were
+    # grouped by.
     provider_name = models.CharField(_("service or company"), max_length=150)
     provider_key = models.CharField(max_length=150)
     # The hour the wave was noticed in: [window_start, window_start + 1 h), its complaints `count`,
@@ -669,8 +671,9 @@ class Complaint(ChoiceLabels, models.Model):
     # Reference, subject, description and contact e-mail folded (complaints.search): staff
     # search ignores case and diacritics. Written with the fields it is made of.
     search_text = models.TextField(default="", db_default="", editable=False)
-    # provider_name folded (complaints.search.fold), as Incident.provider_key: related cases
-    # (complaints.related) match the provider by it. Written with provider_name.
+    # provider_name as a key (complaints.search.provider_key), as Incident.provider_key: related
+    # cases (complaints.related) and the wave detector match the provider by it. Written with
+    # provider_name.
     provider_key = models.CharField(max_length=150, default="", db_default="", editable=False)
     # The subject and the start of the description folded (complaints.search.related_text): what
     # related cases are compared by. Written with the fields it is made of.

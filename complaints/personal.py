@@ -60,7 +60,7 @@ KEPT: dict[str, frozenset[str]] = {
             "first_reported_at",
             "language",
             "provider_name",  # the company complained about, not the person
-            "provider_key",  # the same, folded
+            "provider_key",  # the same, as a key
             "complexity",
             "status",
             "assignee",

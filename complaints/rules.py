@@ -26,7 +26,7 @@ from complaints.refusals import (
     RelationRefused,
     WaveAlertRefused,
 )
-from complaints.search import fold
+from complaints.search import provider_key
 
 
 def check_open(complaint: Complaint) -> None:
@@ -210,7 +210,7 @@ def check_incident_join(complaint: Complaint, incident: Incident) -> None:
         )
     if complaint.incident_id is not None:
         raise IncidentRefused(_("Your complaint is already linked to a known problem."), code="unchanged")
-    if incident.category_id != complaint.category_id or incident.provider_key != fold(
+    if incident.category_id != complaint.category_id or incident.provider_key != provider_key(
         complaint.provider_name
     ):
         raise IncidentRefused(

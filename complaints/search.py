@@ -29,6 +29,23 @@ def fold(text: str) -> str:
     return " ".join(bare.casefold().split())
 
 
+# What a provider's web address may add to its name: "www." before it, and one or two of these
+# top-level labels after it ("tiki.vn", "shopnhanh.com.vn" name the same service as "Tiki" and
+# "Shop Nhanh").
+_WEB_PREFIX = "www."
+_WEB_SUFFIX = re.compile(r"(?:\.(?:com|net|org|vn|io|app|co|biz|info|asia|shop|store)){1,2}$")
+
+
+def provider_key(name: str) -> str:
+    """What complaints, incidents and waves compare a provider by: its name folded, any "www."
+    and top-level labels of a web address taken off, and only its letters and digits kept, so
+    that "Shop Nhanh", "ShopNhanh", "shop-nhanh" and "shopnhanh.vn" are the same service."""
+    folded = fold(name).replace(" ", "")
+    folded = folded.removeprefix(_WEB_PREFIX)
+    bare = _WEB_SUFFIX.sub("", folded) or folded
+    return "".join(ch for ch in bare if ch.isalnum())
+
+
 def search_text(*parts: str) -> str:
     """What a complaint is found by: its parts folded, one per line."""
     return "\n".join(fold(part) for part in parts if part)

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from common.kept import ProcessCopy
 from complaints.models import Category, Cause, Complaint, Incident, Subcategory, WaveAlert
-from complaints.search import fold
+from complaints.search import provider_key
 
 
 def active_subcategories() -> QuerySet[Subcategory]:
@@ -122,7 +122,7 @@ def open_incidents() -> list[Incident]:
 def matching_incidents(category_id: int | None, provider_name: str) -> list[Incident]:
     """The open incidents of this category and provider (its name compared folded: case and
     diacritics ignored), oldest first; none until both are known. No query but the copy's."""
-    key = fold(provider_name or "")
+    key = provider_key(provider_name or "")
     if category_id is None or not key:
         return []
     return [

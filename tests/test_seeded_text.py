@@ -45,7 +45,7 @@ NOT_WORDING = {
 IDENTIFIERS = {
     ("escalation.BusinessCalendar", "time_zone"): "an IANA time zone name",
     ("complaints.Incident", "provider_name"): "a service's own name, as complainants write it",
-    ("complaints.Incident", "provider_key"): "that name folded, what filings are matched by",
+    ("complaints.Incident", "provider_key"): "that name as a key, what filings are matched by",
 }
 # Twin columns written later in a row's life, both empty until then (never one without the other).
 LATER_PAIRS = {

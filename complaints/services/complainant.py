@@ -26,7 +26,7 @@ from complaints.models import (
 from complaints.records import notify_assignee, notify_complainant, record_event
 from complaints.refusals import ActionRefused, TransitionNotAllowed
 from complaints.rules import check_completable, check_open, check_reminder
-from complaints.search import fold
+from complaints.search import provider_key
 from complaints.services import retention
 from complaints.services.intake import contact_attempt
 from complaints.services.lifecycle import save, transition
@@ -66,7 +66,7 @@ def complete_complaint(
             complaint.complexity = subcategory.default_complexity
         complaint.category_id, complaint.subcategory_id = subcategory.category_id, subcategory.pk
         complaint.provider_name, complaint.desired_outcome = provider_name, desired_outcome
-        complaint.provider_key = fold(provider_name)
+        complaint.provider_key = provider_key(provider_name)
         complaint.occurred_at, complaint.first_reported_at = occurred_at, first_reported_at
         complaint.incomplete_since, complaint.missing_parts = None, []
         complaint.consent_version, complaint.consent_given_at = consent_version, now

@@ -48,7 +48,7 @@ from complaints.rules import (
     check_incident_staff,
     check_related_incident_link,
 )
-from complaints.search import fold
+from complaints.search import provider_key
 
 
 def _new_slug(title: str) -> str:
@@ -75,7 +75,7 @@ def declare_incident(
     of the same category and provider, are marked as acted on, with the incident: the queues
     show them no more. Raises IncidentRefused unless `by` is a team lead or manager."""
     check_incident_staff(by=by)
-    key = fold(provider_name)
+    key = provider_key(provider_name)
     with transaction.atomic():
         incident = Incident.objects.create(
             slug=_new_slug(title_en or title_vi),

@@ -35,7 +35,7 @@ from complaints.models import (
 )
 from complaints.records import notify_complainant, record_event
 from complaints.refusals import FilesRefused
-from complaints.search import fold, related_text, search_text
+from complaints.search import provider_key, related_text, search_text
 from escalation import clock, letters
 from evidence.models import largest_size_limit
 from evidence.services import (
@@ -172,7 +172,7 @@ def submit_complaint(
             complaint.search_text = search_text(
                 complaint.reference, complaint.subject, complaint.description, complaint.contact_email
             )
-            complaint.provider_key = fold(complaint.provider_name)
+            complaint.provider_key = provider_key(complaint.provider_name)
             complaint.related_text = related_text(complaint.subject, complaint.description)
             clock.start_clock(complaint=complaint, now=now)
             _INSERT_COMPLAINT.save(complaint)

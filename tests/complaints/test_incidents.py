@@ -126,11 +126,14 @@ def test_linking_a_search_is_set_wise_and_lists_closed_cases_as_refused(lead):
     assert linked_events(EventKind.INCIDENT_LINKED).filter(payload__incident=other.slug).count() == 10
 
 
-def test_open_incidents_match_the_category_and_the_provider_folded_until_resolved(lead):
+def test_open_incidents_match_the_category_and_the_provider_however_spelled_until_resolved(lead):
     incident = declare(lead, provider_name="Shop Nhanh Việt")
     account = Category.objects.get(slug="account").pk
     assert matching_incidents(account, "shop  nhanh viet") == [incident]
     assert matching_incidents(account, "SHOP NHANH VIỆT") == [incident]
+    # The same service however its name is spaced, hyphenated or written as its web address.
+    for spelling in ("ShopNhanhViet", "shop-nhanh-viet", "shopnhanhviet.vn", "www.ShopNhanhViet.com.vn"):
+        assert matching_incidents(account, spelling) == [incident], spelling
     assert matching_incidents(account, "Shop Nhanh") == []
     other = Category.objects.exclude(pk=account).exclude(slug="unclassified").first().pk
     assert matching_incidents(other, "Shop Nhanh Việt") == []

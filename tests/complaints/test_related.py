@@ -11,6 +11,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from accounts.models import Role
 from complaints import related as related_module
 from complaints import services
 from complaints.models import Complaint, ComplaintRelation, Subcategory
@@ -22,7 +23,7 @@ from complaints.related import (
     find_related,
     rank,
 )
-from complaints.search import related_text, similarity, trigrams
+from complaints.search import provider_key, related_text, similarity, trigrams
 from tests.factories import NOW, make_complaint, make_incident, make_user
 
 LOGIN = (
@@ -279,9 +280,9 @@ def test_the_embedded_defaults_path_finds_what_postgresqls_finds(monkeypatch):
 @pytest.mark.django_db
 def test_intake_and_completion_write_what_related_cases_compare():
     case = filed(("Không  Đăng nhập", "được"), provider="Ví điện tử MoMoney")
-    assert (case.provider_key, case.related_text) == ("vi dien tu momoney", "khong dang nhap duoc")
+    assert (case.provider_key, case.related_text) == ("vidientumomoney", "khong dang nhap duoc")
     saved = Complaint.objects.get(pk=case.pk)
-    assert (saved.provider_key, saved.related_text) == ("vi dien tu momoney", "khong dang nhap duoc")
+    assert (saved.provider_key, saved.related_text) == ("vidientumomoney", "khong dang nhap duoc")
     incomplete = Complaint.objects.get(pk=case.pk)
     Complaint.objects.filter(pk=case.pk).update(incomplete_since=NOW, missing_parts=["provider"])
     incomplete.refresh_from_db()
@@ -295,7 +296,7 @@ def test_intake_and_completion_write_what_related_cases_compare():
         desired_outcome="Mở lại tài khoản.",
         consent_version="v1",
     )
-    assert Complaint.objects.get(pk=case.pk).provider_key == "tiki viet nam"
+    assert Complaint.objects.get(pk=case.pk).provider_key == "tikivietnam"
 
 
 @pytest.mark.django_db
@@ -308,3 +309,59 @@ def test_the_migration_fills_the_complaints_filed_before_it():
     migration.fill_keys(apps, None)
     saved = Complaint.objects.get(pk=case.pk)
     assert (saved.provider_key, saved.related_text) == ("dien may xanh", "tai khoan bi khoa tu hom qua")
+
+
+@pytest.mark.parametrize(
+    ("name", "key"),
+    [
+        ("Shop Nhanh", "shopnhanh"),
+        ("ShopNhanh", "shopnhanh"),
+        ("  SHOP-NHANH ", "shopnhanh"),
+        ("shopnhanh.vn", "shopnhanh"),
+        ("www.ShopNhanh.com.vn", "shopnhanh"),
+        ("Điện Máy Xanh", "dienmayxanh"),
+        ("Ngân hàng X (chi nhánh Hà Nội)", "nganhangxchinhanhhanoi"),
+        ("Grab", "grab"),
+        (".vn", "vn"),  # nothing but a suffix: kept, not emptied
+        ("", ""),
+    ],
+)
+def test_a_provider_is_one_key_however_it_is_spaced_cased_accented_or_addressed(name, key):
+    assert provider_key(name) == key
+
+
+@pytest.mark.django_db
+def test_the_migration_rekeys_complaints_incidents_and_alerts_and_one_open_alert_stays_per_provider():
+    from django.apps import apps
+
+    from complaints.models import Incident, WaveAlert, WaveAlertState
+    from tests.factories import make_incident
+
+    spaced, plain = filed(provider="Shop Nhanh"), filed(provider="Grab")
+    Complaint.objects.filter(pk=spaced.pk).update(provider_key="shop nhanh")  # as 0030 wrote it
+    incident = make_incident(make_user(username="lead", role=Role.TEAM_LEAD), provider_name="Shop Nhanh")
+    Incident.objects.filter(pk=incident.pk).update(provider_key="shop nhanh")
+    older, newer = (
+        WaveAlert.objects.create(
+            category=spaced.category,
+            provider_name=name,
+            provider_key=old_key,
+            window_start=NOW - timedelta(hours=hours),
+            count=30,
+            baseline=3.0,
+            created_at=NOW - timedelta(hours=hours),
+            last_seen_at=NOW - timedelta(hours=hours),
+        )
+        for name, old_key, hours in (("ShopNhanh", "shopnhanh", 5), ("Shop Nhanh", "shop nhanh", 1))
+    )
+    migration = importlib.import_module("complaints.migrations.0033_provider_keys_without_spaces")
+    with CaptureQueriesContext(connection) as captured:
+        migration.rekey(apps, None)
+    assert Complaint.objects.get(pk=spaced.pk).provider_key == "shopnhanh"
+    assert Incident.objects.get(pk=incident.pk).provider_key == "shopnhanh"
+    # Only the complaint whose key was spaced is written again; the one already right is left.
+    (update,) = [q["sql"] for q in captured if q["sql"].startswith('UPDATE "complaints_complaint"')]
+    assert f"IN ({spaced.pk})" in update and Complaint.objects.get(pk=plain.pk).provider_key == "grab"
+    states = dict(WaveAlert.objects.values_list("pk", "state"))
+    assert (states[older.pk], states[newer.pk]) == (WaveAlertState.SUPERSEDED, WaveAlertState.OPEN)
+    assert set(WaveAlert.objects.values_list("provider_key", flat=True)) == {"shopnhanh"}

@@ -74,13 +74,14 @@ def managers():
 @pytest.fixture
 def history(managers):
     """Four weeks of ordinary hourly filings for three providers, and a wave for one of them:
-    ShopNhanh's log-in complaints, 3 an hour, then 30 in the last hour (its spelling varying);
+    ShopNhanh's log-in complaints, 3 an hour, then 30 in the last hour (its name spelt three ways:
+    "ShopNhanh", "Shop Nhanh", "shopnhanh.vn");
     MoMoney's payment complaints, 5 an hour; NganHangX's unanswered complaints, 1 an hour but 20
     in the Monday 9:00 hour of every week, this one included."""
     file_copies(hourly(3), provider_name="ShopNhanh")
     file_copies(within(NOW - 20 * timedelta(minutes=1), 9), provider_name="ShopNhanh")
-    file_copies(within(NOW - 20 * timedelta(minutes=1), 9), provider_name="shopnhanh")
-    file_copies(within(NOW - 20 * timedelta(minutes=1), 9), provider_name="SHOPNHANH ")
+    file_copies(within(NOW - 20 * timedelta(minutes=1), 9), provider_name="Shop Nhanh")
+    file_copies(within(NOW - 20 * timedelta(minutes=1), 9), provider_name="shopnhanh.vn ")
     file_copies(hourly(5), provider_name="MoMoney", subcategory=subcategory("technical", "payments"))
     bank = subcategory("customer-service", "no-response")
     file_copies(hourly(1), provider_name="NganHangX", subcategory=bank)
@@ -149,7 +150,7 @@ def test_the_minimum_against_a_usual_of_none_is_a_wave(managers):
     file_copies(hourly(1, start=START, end=NOW - 3 * HOUR), provider_name="ShopNhanh")  # the portal's age
     file_copies(within(NOW - 40 * timedelta(minutes=1), 10), provider_name="Cửa hàng Mới")
     assert services.detect_waves(now=NOW, minimum=10).alerted == 1
-    assert alerts() == [("account", "cua hang moi", 10, 0.0)]
+    assert alerts() == [("account", "cuahangmoi", 10, 0.0)]
 
 
 def test_the_hour_counted_starts_exactly_an_hour_ago_and_ends_just_before_now(managers):
@@ -351,11 +352,11 @@ def test_an_open_incident_of_the_same_category_and_provider_covers_the_wave(hist
         )  # fmt: skip
 
     declare("technical", "ShopNhanh")  # another category
-    declare("account", "Shop Nhanh")  # another provider ("shop nhanh")
+    declare("account", "Shop Nhanh Việt")  # another provider ("shopnhanhviet")
     assert services.detect_waves(now=NOW).alerted == 1
     WaveAlert.objects.all().delete()
     wave_notices().delete()
-    declare("account", "SHOPNHANH")  # the same, as filings are matched
+    declare("account", "Shop Nhanh")  # the same, as filings are matched ("shopnhanh")
     result = services.detect_waves(now=NOW)
     assert (result.alerted, result.covered) == (0, 1)
     assert not WaveAlert.objects.exists() and not wave_notices().exists()
