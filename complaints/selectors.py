@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from django.db.models import QuerySet
@@ -145,10 +146,18 @@ def _named(alerts: list[WaveAlert]) -> list[WaveAlert]:
     return alerts
 
 
-def open_wave_alerts() -> list[WaveAlert]:
-    """The open wave alerts, newest first, each with its category: the queues' banner for team
-    leads and managers (a range of wave_alert_open_once, a handful of rows)."""
-    return _named(list(WaveAlert.objects.open().order_by("-created_at", "-pk")))
+# How long the queues' banner shows an open wave alert after the last check that saw its wave:
+# a wave nobody acted on that has been over for a day is no news any more (its e-mail went out;
+# the alert stays open until a later wave of the same category and provider replaces it).
+WAVE_ALERT_SHOWN_FOR = timedelta(days=1)
+
+
+def open_wave_alerts(*, now: datetime) -> list[WaveAlert]:
+    """The open wave alerts whose wave was still seen within WAVE_ALERT_SHOWN_FOR of `now`,
+    newest first, each with its category: the queues' banner for team leads and managers (a range
+    of wave_alert_open_once, a handful of rows)."""
+    recent = WaveAlert.objects.open().filter(last_seen_at__gte=now - WAVE_ALERT_SHOWN_FOR)
+    return _named(list(recent.order_by("-created_at", "-pk")))
 
 
 def wave_alert(public_id: str) -> WaveAlert | None:

@@ -80,7 +80,7 @@ def agent_queue(request: HttpRequest, tab: str = "mine") -> HttpResponse:
         "search_fields": search_fields,
         "declare_query": search_query(tab, search_fields),
         # Waves of complaints not yet handled, for team leads and managers to declare or dismiss.
-        "wave_alerts": open_wave_alerts() if request.user.is_lead else [],
+        "wave_alerts": open_wave_alerts(now=now) if request.user.is_lead else [],
     }
     return render(request, "staff/queue.html", context)
 
@@ -101,6 +101,6 @@ def manager_queue(request: HttpRequest) -> HttpResponse:
         "staff_options": staff_options(),
         "now": timezone.now(),
         "here": request.get_full_path(),
-        "wave_alerts": open_wave_alerts(),
+        "wave_alerts": open_wave_alerts(now=timezone.now()),
     }
     return render(request, "staff/manager_queue.html", context)

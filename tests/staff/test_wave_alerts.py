@@ -10,6 +10,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import Role
 from complaints import services
@@ -26,6 +27,8 @@ def alert() -> WaveAlert:
     """ShopNhanh's log-in complaints: 12 in the hour before NOW, none before: a wave."""
     file_copies([NOW - timedelta(minutes=50 - 4 * n) for n in range(12)], provider_name="ShopNhanh")
     assert services.detect_waves(now=NOW, minimum=10).alerted == 1
+    # The pages read the real clock: the last check saw the wave a moment ago.
+    WaveAlert.objects.update(last_seen_at=timezone.now())
     return WaveAlert.objects.get()
 
 
@@ -70,6 +73,19 @@ def test_managers_see_it_on_the_escalated_queue_too_in_vietnamese(client, alert)
         assert "Công bố một sự cố" in page and "Bỏ qua" in page
 
 
+@pytest.mark.parametrize(
+    ("seen_ago", "shown"), [(timedelta(hours=23, minutes=59), True), (timedelta(days=1, minutes=1), False)]
+)
+def test_an_open_alert_whose_wave_was_last_seen_over_a_day_ago_leaves_the_banner(
+    client, alert, seen_ago, shown
+):
+    WaveAlert.objects.update(last_seen_at=timezone.now() - seen_ago)
+    signed_in(client, Role.TEAM_LEAD)
+    page = client.get(reverse("staff:queue"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert page.count(BANNER) == int(shown)
+    assert WaveAlert.objects.get().state == WaveAlertState.OPEN  # left as it is: only not shown
+
+
 def test_agents_do_not_see_it(client, alert):
     signed_in(client, Role.AGENT)
     page = client.get(reverse("staff:queue")).content.decode()
@@ -79,6 +95,7 @@ def test_agents_do_not_see_it(client, alert):
 def test_the_banner_costs_leads_one_small_query_and_agents_none(client, alert):
     file_copies([NOW - timedelta(minutes=30)] * 12, provider_name="MoMoney")
     services.detect_waves(now=NOW, minimum=10)  # a second wave
+    WaveAlert.objects.update(last_seen_at=timezone.now())
     url = reverse("staff:queue")
     for role, expected in ((Role.TEAM_LEAD, 1), (Role.AGENT, 0)):
         signed_in(client, role)
