@@ -121,8 +121,9 @@ def open_incidents() -> list[Incident]:
 
 
 def matching_incidents(category_id: int | None, provider_name: str) -> list[Incident]:
-    """The open incidents of this category and provider (its name compared folded: case and
-    diacritics ignored), oldest first; none until both are known. No query but the copy's."""
+    """The open incidents of this category and provider (its name compared as a key: case,
+    diacritics, spaces, punctuation and a web address's ending ignored), oldest first; none until
+    both are known. No query but the copy's."""
     key = provider_key(provider_name or "")
     if category_id is None or not key:
         return []
