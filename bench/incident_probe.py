@@ -39,9 +39,14 @@ from django.utils import timezone  # noqa: E402
 
 from accounts.models import Role, User  # noqa: E402
 from bench.harness import heaviest  # noqa: E402
-from complaints.models import Category, Complaint, Incident  # noqa: E402
+from complaints.models import Category, Cause, Complaint, Incident, Outcome, Remedy  # noqa: E402
 from complaints.selectors import matching_incidents  # noqa: E402
-from complaints.services import declare_incident, reply_to_linked, resolve_incident  # noqa: E402
+from complaints.services import (  # noqa: E402
+    declare_incident,
+    reply_to_linked,
+    resolve_incident,
+    resolve_linked,
+)
 
 
 def bench_lead() -> User:
@@ -130,6 +135,36 @@ def reply(incident_id: int, lead_id: int, profiled: bool = False) -> None:
     print(json.dumps(figures))
 
 
+def resolve_all(incident_id: int, lead_id: int) -> None:
+    """One `resolve_linked` of every linked case (a cause for every category, upheld, access
+    restored), timed as the reply is: the figure beside the reply's, for the resolve-all that
+    answers each case through the clock in Python."""
+    incident, lead = Incident.objects.get(pk=incident_id), User.objects.get(pk=lead_id)
+    warm_up()
+    cause = Cause.objects.filter(category__isnull=True).order_by("pk").first()
+    statements = 0
+
+    def count(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        nonlocal statements
+        statements += 1
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(count):
+        started = time.perf_counter()
+        result = resolve_linked(
+            incident=incident,
+            summary_vi="ShopNhanh đã khôi phục đăng nhập.",
+            summary_en="ShopNhanh restored log-in.",
+            cause=cause,
+            outcome=Outcome.UPHELD,
+            remedy=Remedy.ACCESS_RESTORED,
+            by=lead,
+            now=timezone.now(),
+        )
+        seconds = time.perf_counter() - started
+    print(json.dumps({"seconds": seconds, "resolved": len(result.answered), "statements": statements}))
+
+
 def shown(provider: str) -> int:
     """How many open incidents the filing form shows for the account category and `provider`."""
     return len(matching_incidents(Category.objects.get(slug="account").pk, provider))
@@ -169,5 +204,7 @@ if __name__ == "__main__":
         declare(int(sys.argv[2]), sys.argv[3])
     elif sys.argv[1] == "resolve":
         resolve(sys.argv[2])
+    elif sys.argv[1] == "resolve_all":
+        resolve_all(int(sys.argv[2]), int(sys.argv[3]))
     else:
         reply(int(sys.argv[2]), int(sys.argv[3]), profiled=sys.argv[4:] == ["profile"])

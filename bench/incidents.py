@@ -1,6 +1,6 @@
 """The incident benchmark: a public reply to 10,000 complaints linked to one incident (their
 timeline entries, first responses and notices), beside one hand-written INSERT … SELECT of the
-same timeline entries."""
+same timeline entries; and, last, a resolve-all of the same cases (`incident_bulk_resolve_s`)."""
 
 from __future__ import annotations
 
@@ -104,6 +104,9 @@ def run() -> None:
         reset(incident)
     profiled = probe("bench.incident_probe", "reply", str(incident), str(lead), "profile")
     reset(incident)
+    resolved = probe("bench.incident_probe", "resolve_all", str(incident), str(lead))  # last: not undone
+    if resolved["resolved"] != LINKED:
+        raise SystemExit(f"the resolve-all resolved {resolved['resolved']} of {LINKED}")
     seconds = statistics.median(run["seconds"] for run in runs)
     emit("incident_bulk_reply_s", seconds, "s", LINKED)
     emit("incident_floor_s", floor, "s", LINKED)
@@ -123,5 +126,7 @@ def run() -> None:
     )
     emit("incident_bulk_reply_statements", runs[-1]["statements"], "statements", LINKED)
     emit("incident_batches", runs[-1]["batches"], "batches", LINKED)
+    emit("incident_bulk_resolve_s", resolved["seconds"], "s", LINKED)
+    emit("incident_bulk_resolve_statements", resolved["statements"], "statements", LINKED)
     print("# incidents, one bulk reply to 10,000 cases under cProfile (compare them with each other):")
     print_heaviest(profiled["profile"], "reply", 12)
