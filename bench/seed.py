@@ -12,7 +12,8 @@ COMPLAINT_COLUMNS = """reference, category_id, subcategory_id, subject, descript
     occurred_at, contact_name, contact_email, contact_phone, language, provider_name, provider_username,
     provider_email, provider_account_id, steps_taken, complexity, status, submitted_at, status_changed_at,
     resolution_summary, rating_comment, version, clock_started_at, first_response_due_at,
-    resolution_due_at, escalation_level, next_check_at, search_text, outcome, remedy"""
+    resolution_due_at, escalation_level, next_check_at, search_text, outcome, remedy, provider_key,
+    related_text"""
 
 
 def seed_complaints(total: int, open_every: int) -> None:
@@ -30,7 +31,7 @@ def seed_complaints(total: int, open_every: int) -> None:
                now() + interval '10 days', now() + interval '12 days', 0,
                CASE WHEN g % {open_every} = 0 THEN now() + interval '10 days' END,
                'kn-' || lpad(to_hex(g), 8, '0') || E'\\nsubject ' || g || E'\\nc' || g || '@example.org',
-               '', ''
+               '', '', 'shop', 'subject ' || g || ' description of complaint ' || g
         FROM generate_series(1, {total}) AS g""",
         DATABASE,
     )
