@@ -155,6 +155,16 @@ def test_after_dismissing_it_goes_back_only_to_a_page_of_the_portal(client, aler
     assert response.url == reverse("staff:queue")
 
 
+@pytest.mark.parametrize("back", ["me", "staff:case", "a\x00b", '"><img src=x>'])
+def test_a_next_that_is_no_address_is_not_taken_for_a_page_name(client, alert, back):
+    """Found by tests/test_hostile_input.py: `next` went to redirect(), which reversed it as a
+    view name first and failed with a 500 for any word without a slash or a dot."""
+    signed_in(client, Role.TEAM_LEAD)
+    response = client.post(reverse("staff:wave_dismiss", args=[alert.public_id]), {"next": back})
+    assert response.status_code == 302
+    assert WaveAlert.objects.get().state == WaveAlertState.DISMISSED
+
+
 # --- declaring the incident from it ----------------------------------------------------------
 
 
