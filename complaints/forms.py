@@ -332,6 +332,19 @@ class WithdrawConsentForm(forms.Form):
     )
 
 
+class JoinIncidentForm(forms.Form):
+    """The known problem a complainant joins after filing (the confirmation page's buttons send
+    its id); whether it is theirs is the service's to say."""
+
+    incident = forms.ModelChoiceField(
+        queryset=Incident.objects.all(),
+        error_messages={
+            "required": _("That known problem was not found: choose one of those listed."),
+            "invalid_choice": _("That known problem was not found: choose one of those listed."),
+        },
+    )
+
+
 class RatingForm(CleanTextMixin, forms.Form):
     rating = forms.TypedChoiceField(
         label=_("How well was your complaint handled?"),

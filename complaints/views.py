@@ -42,6 +42,7 @@ from complaints.forms import (
     ContactFormSet,
     CorrectContactForm,
     FindComplaintForm,
+    JoinIncidentForm,
     PrivacyRequestForm,
     RatingForm,
     ReasonForm,
@@ -220,10 +221,15 @@ def complaint_submitted(request: HttpRequest, reference: str) -> HttpResponse:
 def complaint_join_incident(request: HttpRequest, reference: str) -> HttpResponse:
     """The filer says an open incident is their problem too, after filing: their case is linked."""
     complaint = owned_complaint(request, reference)
-    incident = get_object_or_404(Incident, pk=request.POST.get("incident") or 0)
+    form = JoinIncidentForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(form.errors["incident"]))
+        return redirect("complaints:submitted", complaint.reference)
     by = request.user if request.user.is_authenticated else None
     try:
-        services.join_incident(complaint=complaint, incident=incident, by=by, now=timezone.now())
+        services.join_incident(
+            complaint=complaint, incident=form.cleaned_data["incident"], by=by, now=timezone.now()
+        )
     except ActionRefused as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect("complaints:submitted", complaint.reference)
