@@ -522,7 +522,18 @@ class DeclareIncidentForm(CleanTextMixin, forms.Form):
         validators=[not_in_future],
     )
     # The wave alert the form was opened from, if any: declaring marks it acted on.
-    alert = forms.UUIDField(required=False, widget=forms.HiddenInput)
+    alert = forms.UUIDField(
+        required=False,
+        widget=forms.HiddenInput,
+        error_messages={"invalid": _("This form is incomplete. Reload the page, then retry.")},
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        # The hidden field's error would not be shown next to it: show it on the form.
+        for error in self.errors.get("alert", []):
+            self.add_error(None, error)
+        return cleaned
 
 
 class IncidentNewsForm(CleanTextMixin, forms.Form):

@@ -202,6 +202,19 @@ def test_an_invalid_declaration_keeps_the_wave_it_came_from(client, alert):
     assert WaveAlert.objects.get().is_open and not Incident.objects.exists()
 
 
+@pytest.mark.parametrize("sent", ["\x00", "not-an-alert", "1"])
+def test_a_declaration_with_an_alert_that_is_no_id_says_so_on_the_form(client, alert, sent):
+    """Found by tests/test_hostile_input.py: the hidden field's error was not shown, so the form came
+    back (400) saying nothing about why."""
+    signed_in(client, Role.MANAGER)
+    response = client.post(
+        reverse("staff:incidents"), {**declare_form(alert), "alert": sent}, HTTP_ACCEPT_LANGUAGE="en"
+    )
+    assert response.status_code == 400
+    assert "This form is incomplete. Reload the page, then retry." in response.content.decode()
+    assert WaveAlert.objects.get().is_open and not Incident.objects.exists()
+
+
 def test_declaring_another_provider_from_the_alert_still_marks_it(client, alert):
     """The lead corrected the provider's name: the alert was acted on all the same."""
     signed_in(client, Role.MANAGER)
