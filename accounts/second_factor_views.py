@@ -14,7 +14,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
 from django.utils import timezone
@@ -44,7 +44,9 @@ def second_factor_limits(request: HttpRequest, user: Any) -> list[ratelimit.Limi
 
 
 def _next_url(request: HttpRequest) -> str:
-    """The page asked for before the second factor, if it is one of ours; else the home page."""
+    """The page asked for before the second factor, if it is one of ours; else the home page.
+    A URL, never a view name: it goes to HttpResponseRedirect, not redirect(), which would try to
+    reverse whatever `next` holds."""
     target = request.POST.get("next") or request.GET.get("next") or ""
     if url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
         return target
@@ -122,12 +124,12 @@ def verify(request: HttpRequest) -> HttpResponse:
     user = request.user
     then = _next_url(request)
     if user.is_verified():
-        return redirect(then)
+        return HttpResponseRedirect(then)
     device = second_factor.authenticator(user)
     if device is None:
         if user.holds_staff_role:
             return redirect_to_login(then, reverse("accounts:second_factor_setup"))
-        return redirect(then)
+        return HttpResponseRedirect(then)
     form = SecondFactorForm(request.POST or None, remember_days=settings.OTP_REMEMBER_DAYS)
     template = "accounts/second_factor_verify.html"
     context = {"form": form, "next": then}
@@ -149,7 +151,7 @@ def verify(request: HttpRequest) -> HttpResponse:
             return render(request, template, context)
         _refund(limits)
         second_factor.pass_second_factor(request, check.device)
-        response = redirect(then)
+        response = HttpResponseRedirect(then)
         if form.cleaned_data.get("remember"):
             second_factor.remember_browser(response, user=user, device=device)
         if check.used_recovery_code:

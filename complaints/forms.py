@@ -41,7 +41,9 @@ class DateTimeInput(forms.DateTimeInput):
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def _not_in_future(value: Any) -> Any:
+def not_in_future(value: Any) -> Any:
+    """A moment that has happened: not in the future (beyond the clock slack), not before
+    EARLIEST. The staff forms' moments use it too (an incident's start)."""
     if value is not None and value > timezone.now() + CLOCK_SLACK:
         raise forms.ValidationError(_("This date is in the future."))
     if value is not None and value < EARLIEST:
@@ -107,14 +109,14 @@ class ComplaintForm(CleanTextMixin, forms.Form):
     occurred_at = forms.DateTimeField(
         label=_("When did it happen?"),
         widget=DateTimeInput(),
-        validators=[_not_in_future],
+        validators=[not_in_future],
         help_text=_("Your best estimate is fine."),
     )
     first_reported_at = forms.DateTimeField(
         label=_("When did you first report it to the provider?"),
         widget=DateTimeInput(),
         required=False,
-        validators=[_not_in_future],
+        validators=[not_in_future],
         help_text=_("Leave empty if you have not contacted them yet."),
     )
     provider_username = forms.CharField(label=_("Your username there"), max_length=150, required=False)
@@ -253,7 +255,7 @@ class ContactForm(CleanTextMixin, forms.Form):
 
     # A blank first choice, so an untouched extra row counts as empty and is skipped.
     channel = forms.ChoiceField(label=_("How"), choices=[("", "—"), *ContactChannel.choices])
-    contacted_at = forms.DateTimeField(label=_("When"), widget=DateTimeInput(), validators=[_not_in_future])
+    contacted_at = forms.DateTimeField(label=_("When"), widget=DateTimeInput(), validators=[not_in_future])
     with_whom = forms.CharField(label=_("With whom"), max_length=150, required=False)
     their_reference = forms.CharField(label=_("Their ticket or case number"), max_length=150, required=False)
     summary = forms.CharField(
@@ -327,6 +329,19 @@ class WithdrawConsentForm(forms.Form):
             "data erased: what I wrote, my contact details and my files."
         ),
         error_messages={"required": _("Tick the box to confirm.")},
+    )
+
+
+class JoinIncidentForm(forms.Form):
+    """The known problem a complainant joins after filing (the confirmation page's buttons send
+    its id); whether it is theirs is the service's to say."""
+
+    incident = forms.ModelChoiceField(
+        queryset=Incident.objects.all(),
+        error_messages={
+            "required": _("That known problem was not found: choose one of those listed."),
+            "invalid_choice": _("That known problem was not found: choose one of those listed."),
+        },
     )
 
 

@@ -42,6 +42,7 @@ from complaints.forms import (
     ContactFormSet,
     CorrectContactForm,
     FindComplaintForm,
+    JoinIncidentForm,
     PrivacyRequestForm,
     RatingForm,
     ReasonForm,
@@ -220,10 +221,15 @@ def complaint_submitted(request: HttpRequest, reference: str) -> HttpResponse:
 def complaint_join_incident(request: HttpRequest, reference: str) -> HttpResponse:
     """The filer says an open incident is their problem too, after filing: their case is linked."""
     complaint = owned_complaint(request, reference)
-    incident = get_object_or_404(Incident, pk=request.POST.get("incident") or 0)
+    form = JoinIncidentForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(form.errors["incident"]))
+        return redirect("complaints:submitted", complaint.reference)
     by = request.user if request.user.is_authenticated else None
     try:
-        services.join_incident(complaint=complaint, incident=incident, by=by, now=timezone.now())
+        services.join_incident(
+            complaint=complaint, incident=form.cleaned_data["incident"], by=by, now=timezone.now()
+        )
     except ActionRefused as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect("complaints:submitted", complaint.reference)
@@ -265,12 +271,14 @@ def _complainant_action(
     act: Callable[..., Any],
     success: str,
     limits: Callable[[HttpRequest, Complaint], list[ratelimit.Limit]] | None = None,
+    then: Callable[[HttpRequest, Complaint], HttpResponse] | None = None,
 ) -> Callable[[HttpRequest, str], HttpResponse]:
     """A POST view for one complainant action: validate, call the service, redirect.
 
     Invalid input re-renders the case page with the errors and everything typed; a
     business rule that refuses the action becomes a message, never a 500. With `limits`,
-    the action is rate-limited (failing open) and a refusal is the 429 page.
+    the action is rate-limited (failing open) and a refusal is the 429 page. Done, it goes
+    back to the case page, or where `then` says.
     """
 
     @require_POST
@@ -293,6 +301,8 @@ def _complainant_action(
             messages.error(request, " ".join(exc.messages))
         else:
             messages.success(request, _(success))  # the literals are marked with gettext_noop below
+            if then is not None:
+                return then(request, complaint)
         return redirect("complaints:detail", complaint.reference)
 
     return view
@@ -415,6 +425,16 @@ def _withdraw_consent(*, complaint: Complaint, by: Any, now: Any, confirm: bool)
     services.withdraw_consent(complaint=complaint, by=by, now=now)
 
 
+def _after_consent_withdrawn(request: HttpRequest, complaint: Complaint) -> HttpResponse:
+    """The case page while this visitor still sees it (a guest's browser holds it; a legal hold
+    keeps the data for now); a signed-in complainant whose case was erased no longer does (the
+    erasure unlinks it from the account), and would land on "Page not found": their complaints."""
+    mine = Complaint.objects.owned_by(request.user, guest_ids=guest_ids(request))
+    if mine.filter(pk=complaint.pk).exists():
+        return redirect("complaints:detail", complaint.reference)
+    return redirect("complaints:mine" if request.user.is_authenticated else "home")
+
+
 complaint_withdraw_consent = _complainant_action(
     WithdrawConsentForm,
     "consent_form",
@@ -424,6 +444,7 @@ complaint_withdraw_consent = _complainant_action(
         "Your consent is withdrawn. Your complaint's personal data is erased, unless the law "
         "requires us to keep it for now: then it is erased as soon as that ends."
     ),
+    then=_after_consent_withdrawn,
 )
 complaint_accept = _complainant_action(
     None, "", None, services.accept_resolution, gettext_noop("Thank you. Your complaint is now closed.")

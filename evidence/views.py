@@ -52,6 +52,12 @@ def upload(request: HttpRequest, reference: str) -> HttpResponse:
     if not formset.is_valid():
         messages.error(request, _("No file was added: %(problems)s") % {"problems": _problems(formset)})
         return redirect(case_page, complaint.reference)
+    if not formset.items and not formset.removed and not refusal_messages(request):
+        # Sent with no file at all (a caption alone): said, not passed over in silence.
+        messages.error(
+            request, _("No file was added: %(problems)s") % {"problems": _("Choose a file first.")}
+        )
+        return redirect(case_page, complaint.reference)
     owner = staging_owner(request)
     for public_id in formset.removed:
         services.discard_staged(owner=owner, public_id=public_id)

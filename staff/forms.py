@@ -18,7 +18,7 @@ from django.utils.translation import pgettext_lazy
 
 from common.forms import ChoicesOnce, CleanTextMixin, QuickSelect
 from common.text import clean_text
-from complaints.forms import SubcategoryField
+from complaints.forms import SubcategoryField, not_in_future
 from complaints.models import (
     QUEUE_STATUSES,
     STAFF_STATUS_LABELS,
@@ -518,9 +518,22 @@ class DeclareIncidentForm(CleanTextMixin, forms.Form):
     started_at = forms.DateTimeField(
         label=_("Started at"),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        # A year-1 start is a BC timestamp in UTC, which the database stores but cannot give back.
+        validators=[not_in_future],
     )
     # The wave alert the form was opened from, if any: declaring marks it acted on.
-    alert = forms.UUIDField(required=False, widget=forms.HiddenInput)
+    alert = forms.UUIDField(
+        required=False,
+        widget=forms.HiddenInput,
+        error_messages={"invalid": _("This form is incomplete. Reload the page, then retry.")},
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        # The hidden field's error would not be shown next to it: show it on the form.
+        for error in self.errors.get("alert", []):
+            self.add_error(None, error)
+        return cleaned
 
 
 class IncidentNewsForm(CleanTextMixin, forms.Form):

@@ -10,8 +10,9 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -320,5 +321,6 @@ def dismiss_wave(request: HttpRequest, public_id: str) -> HttpResponse:
         )
     back = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(back, {request.get_host()}, require_https=request.is_secure()):
-        back = "staff:queue"
-    return redirect(back)
+        back = reverse("staff:queue")
+    # A URL, never a view name: redirect() would try to reverse whatever `next` holds.
+    return HttpResponseRedirect(back)

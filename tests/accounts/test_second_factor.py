@@ -190,6 +190,20 @@ def test_a_staff_member_with_an_app_types_a_code_after_the_password(client, mana
     assert client.get(QUEUE).status_code == 200
 
 
+@pytest.mark.parametrize("then", ["me", "staff:queue", "a\x00b", '"><img src=x>'])
+def test_a_next_that_is_no_address_is_not_taken_for_a_page_name(client, manager, then):
+    """Found by tests/test_hostile_input.py: the code step sent `next` to redirect(), which
+    reversed it as a view name first and failed with a 500 for any word without a slash or a dot:
+    after a right code, and for anyone who owes no code at all."""
+    _user, device = manager
+    response = client.post(VERIFY, {"code": totp_code(device.bin_key), "next": then})
+    assert response.status_code == 302
+    assert client.get(VERIFY, {"next": then}).status_code == 302  # verified now: sent on
+    complainant = make_user()
+    client.force_login(complainant)
+    assert client.post(VERIFY, {"code": "123456", "next": then}).status_code == 302
+
+
 def test_a_code_works_once(client, manager):
     user, device = manager
     code = totp_code(device.bin_key)

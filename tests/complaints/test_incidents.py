@@ -287,6 +287,24 @@ def test_the_confirmation_offers_the_matching_incident_and_joining_it_links_the_
     assert response.status_code == 404
 
 
+@pytest.mark.parametrize("sent", [None, "", "abc", "²", "1.5", "99999999999999999999", "-1", "0"])
+def test_joining_a_known_problem_that_is_none_says_so_and_links_nothing(client, lead, sent):
+    """Found by tests/test_hostile_input.py: an id that was no number ("abc", "²") was a 500 and
+    an unknown one a bare "Page not found"."""
+    declare(lead)
+    client.post(reverse("complaints:create"), intake_post())
+    complaint = Complaint.objects.get()
+    response = client.post(
+        reverse("complaints:join_incident", args=[complaint.reference]),
+        {} if sent is None else {"incident": sent},
+        follow=True,
+        HTTP_ACCEPT_LANGUAGE="vi",
+    )
+    assert response.redirect_chain == [(reverse("complaints:submitted", args=[complaint.reference]), 302)]
+    assert "Không tìm thấy sự cố đã biết đó" in response.content.decode()
+    assert Complaint.objects.get(pk=complaint.pk).incident is None
+
+
 @pytest.mark.parametrize(
     ("language", "title", "news"),
     [("vi", "Không đăng nhập được", "Đang khôi phục"), ("en", "log-in is down", "Being restored")],

@@ -318,6 +318,24 @@ def test_a_complainant_withdraws_consent_and_the_case_closes_and_its_data_goes(c
     assert "Bạn đã rút lại sự đồng ý." in body and "Nguyễn Thị Lan" not in body
 
 
+def test_a_signed_in_complainant_who_withdraws_consent_lands_on_their_complaints(client):
+    """Found by tests/test_hostile_input.py: the erasure unlinks the case from the account, and
+    the signed-in complainant was sent back to it: "Page not found" under the success message."""
+    owner = make_user(username="lan")
+    sign_in(client, owner)
+    complaint = make_complaint(by=owner)
+    response = client.post(
+        reverse("complaints:withdraw_consent", args=[complaint.reference]),
+        {"consent-confirm": "on"},
+        follow=True,
+        HTTP_ACCEPT_LANGUAGE="vi",
+    )
+    assert response.redirect_chain == [(reverse("complaints:mine"), 302)]
+    assert response.status_code == 200
+    assert "Bạn đã rút lại sự đồng ý." in html.unescape(response.content.decode())
+    assert Complaint.objects.get(pk=complaint.pk).anonymised_at is not None
+
+
 def test_under_a_legal_hold_the_data_waits_for_the_hold_to_end(client, guest_case):
     Complaint.objects.filter(pk=guest_case.pk).update(
         legal_hold_reason="Thanh tra đang xem xét", legal_hold_since=timezone.now()

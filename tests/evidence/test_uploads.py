@@ -106,6 +106,28 @@ def test_refused_files_get_a_clear_reason_and_nothing_is_stored(owner_client, na
     assert list(default_storage.listdir("")[1]) == []
 
 
+@pytest.mark.parametrize(
+    "rows",
+    [{"evidence-TOTAL_FORMS": "0"}, {"evidence-TOTAL_FORMS": "1", "evidence-0-caption": "Ảnh chụp"}],
+)
+def test_sent_without_a_file_it_says_so(owner_client, rows):
+    """Found by tests/test_hostile_input.py: no row, or a caption alone, went back to the case
+    page saying nothing at all."""
+    response = owner_client.post(
+        reverse("evidence:upload", args=[owner_client.complaint.reference]),
+        {
+            "evidence-INITIAL_FORMS": "0",
+            "evidence-MIN_NUM_FORMS": "0",
+            "evidence-MAX_NUM_FORMS": "20",
+            **rows,
+        },
+        follow=True,
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert "No file was added: Choose a file first." in page_text(response)
+    assert not Evidence.objects.exists()
+
+
 def test_a_refused_file_does_not_refuse_the_others(owner_client):
     response = send(owner_client, [("good.png", png()), ("bad.png", svg()), ("good.pdf", pdf())])
     body = page_text(response)

@@ -76,6 +76,33 @@ def test_an_invalid_declaration_re_renders_with_errors(client, lead):
     assert response.status_code == 400 and not Incident.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("started_at", "error"),
+    [
+        ("0001-01-01T00:00", "This date is too far in the past."),
+        ("1969-12-31T23:59", "This date is too far in the past."),
+        ("9999-12-31T23:59", "This date is in the future."),
+    ],
+)
+def test_a_start_that_cannot_have_happened_is_refused_in_words(client, lead, started_at, error):
+    """Found by tests/test_hostile_input.py: a start in year 1 was declared, a BC timestamp in
+    UTC that PostgreSQL stores but cannot give back, and the list of incidents was a 500 from
+    then on."""
+    post = {
+        "title_vi": "Lỗi đăng nhập",
+        "title_en": "Log-in failure",
+        "note_vi": "Đang xử lý.",
+        "note_en": "Working on it.",
+        "category": Category.objects.get(slug="account").pk,
+        "provider_name": "ShopNhanh",
+        "started_at": started_at,
+    }
+    response = client.post(reverse("staff:incidents"), post, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 400 and error in response.content.decode()
+    assert not Incident.objects.exists()
+    assert client.get(reverse("staff:incidents")).status_code == 200
+
+
 def test_a_case_is_linked_from_its_page(client, lead):
     incident = declared(lead)
     complaint = make_complaint(now=timezone.now())

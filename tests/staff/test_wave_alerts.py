@@ -155,6 +155,16 @@ def test_after_dismissing_it_goes_back_only_to_a_page_of_the_portal(client, aler
     assert response.url == reverse("staff:queue")
 
 
+@pytest.mark.parametrize("back", ["me", "staff:case", "a\x00b", '"><img src=x>'])
+def test_a_next_that_is_no_address_is_not_taken_for_a_page_name(client, alert, back):
+    """Found by tests/test_hostile_input.py: `next` went to redirect(), which reversed it as a
+    view name first and failed with a 500 for any word without a slash or a dot."""
+    signed_in(client, Role.TEAM_LEAD)
+    response = client.post(reverse("staff:wave_dismiss", args=[alert.public_id]), {"next": back})
+    assert response.status_code == 302
+    assert WaveAlert.objects.get().state == WaveAlertState.DISMISSED
+
+
 # --- declaring the incident from it ----------------------------------------------------------
 
 
@@ -189,6 +199,19 @@ def test_an_invalid_declaration_keeps_the_wave_it_came_from(client, alert):
     url = f"{reverse('staff:incidents')}?alert={alert.public_id}"
     response = client.post(url, declare_form(alert, title_en=""))
     assert response.status_code == 400 and 'data-testid="from-alert"' in response.content.decode()
+    assert WaveAlert.objects.get().is_open and not Incident.objects.exists()
+
+
+@pytest.mark.parametrize("sent", ["\x00", "not-an-alert", "1"])
+def test_a_declaration_with_an_alert_that_is_no_id_says_so_on_the_form(client, alert, sent):
+    """Found by tests/test_hostile_input.py: the hidden field's error was not shown, so the form came
+    back (400) saying nothing about why."""
+    signed_in(client, Role.MANAGER)
+    response = client.post(
+        reverse("staff:incidents"), {**declare_form(alert), "alert": sent}, HTTP_ACCEPT_LANGUAGE="en"
+    )
+    assert response.status_code == 400
+    assert "This form is incomplete. Reload the page, then retry." in response.content.decode()
     assert WaveAlert.objects.get().is_open and not Incident.objects.exists()
 
 
