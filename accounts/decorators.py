@@ -9,6 +9,7 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.encoding import escape_uri_path
 
 from accounts.signals import security_event
 
@@ -26,7 +27,9 @@ def role_required(*roles: str) -> Callable[[Callable[..., HttpResponse]], Callab
                     sender=role_required,
                     kind="permission_refused",
                     account=request.user,
-                    details={"path": request.path[:200]},
+                    # As it was requested, percent-encoded: a decoded path may hold a NUL,
+                    # which no JSON column stores, or a line break the alert's e-mail would show.
+                    details={"path": escape_uri_path(request.path)[:200]},
                     now=timezone.now(),
                 )
                 raise Http404

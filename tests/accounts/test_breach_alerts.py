@@ -53,6 +53,24 @@ def test_a_refused_staff_page_alerts_the_privacy_officers_once_an_hour(client, o
     assert "Page: /staff/queue/" in message.body
 
 
+@pytest.mark.parametrize(
+    ("path", "shown"),
+    [
+        ("/staff/cases/%00/note/", "/staff/cases/%00/note/"),
+        ("/staff/cases/a%0D%0ABcc:x/note/", "/staff/cases/a%0D%0ABcc:x/note/"),
+        ("/staff/cases/Khi%E1%BA%BFu/note/", "/staff/cases/Khi%E1%BA%BFu/note/"),
+    ],
+)
+def test_the_refused_page_is_named_as_it_was_requested(client, officer, path, shown):
+    """Found by tests/test_hostile_input.py: a path holding %00 was stored decoded, a NUL no JSON
+    column takes, and the refusal was a 500 whenever a privacy officer was there to be told."""
+    sign_in(client, make_user(username="lan"))
+    assert client.get(path).status_code == 404
+    (alert,) = alerts("permission_refused")
+    assert alert.context["path"] == shown
+    assert f"Page: {shown}" in render_notification(alert, now=timezone.now()).body
+
+
 def test_a_wrong_second_factor_code_alerts_the_privacy_officers(client, officer):
     agent = make_user(username="minh", role=Role.AGENT)
     enrol(agent)
