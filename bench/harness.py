@@ -271,6 +271,18 @@ def memory_kb(pid: int, field: str) -> int:
     raise KeyError(field)
 
 
+class StatementCount:
+    """An execute wrapper (`connection.execute_wrapper(counter)`) counting the statements a
+    probe's work sends: `counter.statements` after it."""
+
+    def __init__(self) -> None:
+        self.statements = 0
+
+    def __call__(self, execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        self.statements += 1
+        return execute(sql, params, many, context)
+
+
 def heaviest(profile: cProfile.Profile, runs: int, count: int) -> dict[str, list[list[Any]]]:
     """From a cProfile over `runs` runs, the `count` heaviest of the portal's own functions by
     cumulative time and of every function by its own time, in ms per run."""

@@ -38,7 +38,7 @@ from django.urls import reverse  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from accounts.models import Role, User  # noqa: E402
-from bench.harness import heaviest  # noqa: E402
+from bench.harness import StatementCount, heaviest  # noqa: E402
 from complaints.models import Category, Cause, Complaint, Incident, Outcome, Remedy  # noqa: E402
 from complaints.selectors import matching_incidents  # noqa: E402
 from complaints.services import (  # noqa: E402
@@ -142,13 +142,7 @@ def resolve_all(incident_id: int, lead_id: int) -> None:
     incident, lead = Incident.objects.get(pk=incident_id), User.objects.get(pk=lead_id)
     warm_up()
     cause = Cause.objects.filter(category__isnull=True).order_by("pk").first()
-    statements = 0
-
-    def count(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
-        nonlocal statements
-        statements += 1
-        return execute(sql, params, many, context)
-
+    count = StatementCount()
     with connection.execute_wrapper(count):
         started = time.perf_counter()
         result = resolve_linked(
@@ -162,7 +156,7 @@ def resolve_all(incident_id: int, lead_id: int) -> None:
             now=timezone.now(),
         )
         seconds = time.perf_counter() - started
-    print(json.dumps({"seconds": seconds, "resolved": len(result.answered), "statements": statements}))
+    print(json.dumps({"seconds": seconds, "resolved": len(result.answered), "statements": count.statements}))
 
 
 def shown(provider: str) -> int:

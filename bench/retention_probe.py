@@ -16,17 +16,12 @@ django.setup()
 from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from bench.harness import StatementCount  # noqa: E402
 from complaints.services.retention import anonymise_expired  # noqa: E402
 
 
 def main() -> None:
-    statements = 0
-
-    def count(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
-        nonlocal statements
-        statements += 1
-        return execute(sql, params, many, context)
-
+    count = StatementCount()
     with connection.execute_wrapper(count):
         started = time.perf_counter()
         done = anonymise_expired(now=timezone.now())
@@ -37,7 +32,7 @@ def main() -> None:
                 "seconds": seconds,
                 "anonymised": done.complaints,
                 "objects": done.objects,
-                "statements": statements,
+                "statements": count.statements,
             }
         )
     )

@@ -153,23 +153,25 @@ def test_waiting_for_the_complainant_pauses_the_clock_and_resuming_moves_the_dea
     assert complaint.next_check_at is not None
 
 
+def waited(complaint: Complaint, agent, *, asked, answered) -> Complaint:
+    """The case triaged an hour before `asked`, staff asking the complainant at `asked` (the
+    clock paused), the complainant answering at `answered` (resumed); read again."""
+    complaint = complaint_services.transition_complaint(
+        complaint=fresh(complaint), to_status="open", by=agent, now=asked - HOUR
+    )
+    complaint = complaint_services.transition_complaint(
+        complaint=complaint, to_status="awaiting_complainant", by=agent, now=asked, note="?"
+    )
+    complaint_services.reply_as_complainant(complaint=complaint, body="Đây", by=None, now=answered)
+    return fresh(complaint)
+
+
 def test_a_wait_after_a_deadline_was_missed_leaves_its_date_and_moves_the_running_one(staff):
     from escalation.explain import service_deadlines
 
     complaint = make_complaint()
     assert sweeping.sweep(now=NOW + 24 * HOUR).breached == 1  # the first response is missed
-    complaint = complaint_services.transition_complaint(
-        complaint=fresh(complaint), to_status="open", by=staff["agent"], now=NOW + 25 * HOUR
-    )
-    complaint = complaint_services.transition_complaint(
-        complaint=complaint,
-        to_status="awaiting_complainant",
-        by=staff["agent"],
-        now=NOW + 26 * HOUR,
-        note="?",
-    )
-    complaint_services.reply_as_complainant(complaint=complaint, body="Đây", by=None, now=NOW + 36 * HOUR)
-    complaint = fresh(complaint)
+    complaint = waited(complaint, staff["agent"], asked=NOW + 26 * HOUR, answered=NOW + 36 * HOUR)
     # The missed date stays as it was missed; the resolution, still running, moves by the wait.
     assert complaint.first_response_due_at == NOW + 24 * HOUR
     assert complaint.first_response_breached_at == NOW + 24 * HOUR
@@ -186,18 +188,8 @@ def test_the_case_page_says_a_wait_after_the_resolution_was_missed_left_its_date
     complaint = make_complaint()
     sweeping.sweep(now=NOW + 24 * HOUR)
     assert sweeping.sweep(now=NOW + 72 * HOUR).breached == 1  # the resolution is missed too
-    complaint = complaint_services.transition_complaint(
-        complaint=fresh(complaint), to_status="open", by=staff["agent"], now=NOW + 73 * HOUR
-    )
-    complaint = complaint_services.transition_complaint(
-        complaint=complaint,
-        to_status="awaiting_complainant",
-        by=staff["agent"],
-        now=NOW + 74 * HOUR,
-        note="?",
-    )
-    complaint_services.reply_as_complainant(complaint=complaint, body="Đây", by=None, now=NOW + 84 * HOUR)
-    assert fresh(complaint).resolution_due_at == NOW + 72 * HOUR
+    complaint = waited(complaint, staff["agent"], asked=NOW + 74 * HOUR, answered=NOW + 84 * HOUR)
+    assert complaint.resolution_due_at == NOW + 72 * HOUR
     sign_in(client, staff["lead"])
     page = client.get(reverse("staff:case", args=[complaint.reference]), HTTP_ACCEPT_LANGUAGE="vi")
     text = page.content.decode()

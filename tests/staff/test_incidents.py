@@ -45,10 +45,9 @@ def declared(by, **overrides):
     return make_incident(by, now=timezone.now(), **overrides)
 
 
-def test_a_lead_declares_an_incident_from_the_list(client, lead):
-    response = client.get(reverse("staff:incidents"))
-    assert response.status_code == 200 and 'id="declare-heading"' in response.content.decode()
-    post = {
+def declaration(**overrides):
+    """What the declare form posts: ShopNhanh's log-in failure in the account category."""
+    return {
         "title_vi": "Lỗi đăng nhập",
         "title_en": "Log-in failure",
         "note_vi": "Đang xử lý.",
@@ -56,7 +55,14 @@ def test_a_lead_declares_an_incident_from_the_list(client, lead):
         "category": Category.objects.get(slug="account").pk,
         "provider_name": "ShopNhanh",
         "started_at": "2026-03-02T09:00",
+        **overrides,
     }
+
+
+def test_a_lead_declares_an_incident_from_the_list(client, lead):
+    response = client.get(reverse("staff:incidents"))
+    assert response.status_code == 200 and 'id="declare-heading"' in response.content.decode()
+    post = declaration()
     response = client.post(reverse("staff:incidents"), post)
     incident = Incident.objects.get()
     assert response.status_code == 302 and response.url == reverse("staff:incident", args=[incident.slug])
@@ -88,15 +94,7 @@ def test_a_start_that_cannot_have_happened_is_refused_in_words(client, lead, sta
     """Found by tests/test_hostile_input.py: a start in year 1 was declared, a BC timestamp in
     UTC that PostgreSQL stores but cannot give back, and the list of incidents was a 500 from
     then on."""
-    post = {
-        "title_vi": "Lỗi đăng nhập",
-        "title_en": "Log-in failure",
-        "note_vi": "Đang xử lý.",
-        "note_en": "Working on it.",
-        "category": Category.objects.get(slug="account").pk,
-        "provider_name": "ShopNhanh",
-        "started_at": started_at,
-    }
+    post = declaration(started_at=started_at)
     response = client.post(reverse("staff:incidents"), post, HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 400 and error in response.content.decode()
     assert not Incident.objects.exists()
